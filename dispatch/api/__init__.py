@@ -1,0 +1,72 @@
+"""The HTTP layer: flask-smorest blueprints, schemas and the problem+json error mapping.
+
+Every module in this package that defines a flask-smorest ``blp`` is registered; a module may
+also define ``PUBLIC`` (endpoint names that need no token). Everything else requires a Bearer
+access token: deny by default.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from flask import Flask, g, request
+
+from dispatch.api import errors as api_errors
+from dispatch.api.deps import close_request_session, token_config, unit_of_work
+from dispatch.auth import service as auth_service
+from dispatch.errors import Unauthorized
+
+API_SPEC = {
+    "API_TITLE": "dispatch",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+SPEC_KWARGS = {
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
+    "security": [{"bearerAuth": []}],
+    "info": {"description": "After-sales field service: network, jobs, routing, SOP, stock, audits, sync."},
+}
+
+
+def _blueprint_modules():
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "blp"):
+            yield module
+
+
+def init_app(app: Flask) -> api_errors.DispatchApi:
+    app.config.update(API_SPEC)
+    api = api_errors.DispatchApi(app, spec_kwargs=SPEC_KWARGS)
+    public: set[str] = {"api-docs.openapi_json", "static"}
+    for module in _blueprint_modules():
+        api.register_blueprint(module.blp)
+        public |= set(getattr(module, "PUBLIC", ()))
+    from dispatch.api import docs
+
+    app.register_blueprint(docs.bp)
+    api_errors.register(app)
+    app.teardown_appcontext(close_request_session)
+
+    @app.before_request
+    def authenticate():
+        endpoint = request.endpoint or ""
+        if endpoint in public or endpoint.startswith(docs.PUBLIC_PREFIX) or request.method == "OPTIONS":
+            return None
+        if not endpoint:
+            return None  # unknown route: let the 404/405 handler answer
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("a Bearer access token is required")
+        g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
+        return None
+
+    app.extensions["dispatch"].public_endpoints = public
+    return api

@@ -1,0 +1,47 @@
+"""What a view needs from the app: the request's unit of work, the caller, ports, settings."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+
+from dispatch.auth.principal import Principal
+from dispatch.config import Settings
+from dispatch.ports import TaskQueue
+from dispatch.uow import UnitOfWork
+
+
+def _state():
+    return current_app.extensions["dispatch"]
+
+
+def settings() -> Settings:
+    return _state().settings
+
+
+def request_session():
+    """One session per request, closed by the app's teardown."""
+    if "db_session" not in g:
+        g.db_session = _state().session_factory()
+    return g.db_session
+
+
+def unit_of_work() -> UnitOfWork:
+    return UnitOfWork(session=request_session())
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def task_queue() -> TaskQueue:
+    return _state().task_queue
+
+
+def token_config():
+    return _state().token_config
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

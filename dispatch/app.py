@@ -1,0 +1,98 @@
+"""The composition root: settings, engine, session factory, task queue, HTTP layer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch import api
+from dispatch.api.errors import handle_dispatch_error
+from dispatch.auth.service import TokenConfig
+from dispatch.config import Settings
+from dispatch.db import make_engine, make_session_factory
+from dispatch.errors import Conflict, RuleViolation, ServiceUnavailable
+from dispatch.ports import TaskQueue
+from dispatch.queueing import InlineTaskQueue, RqTaskQueue
+from dispatch.ratelimit import MemoryCounter, RateLimiter, RedisCounter
+from dispatch.runtime import TaskRuntime
+from dispatch.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """Everything the HTTP layer reaches through ``app.extensions["dispatch"]``."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    task_queue: TaskQueue
+    token_config: TokenConfig
+    auth_limiter: RateLimiter
+    engine: Any = None
+    public_endpoints: set[str] = field(default_factory=set)
+
+
+def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    settings = Settings.from_env()
+    return settings.with_(**dict(config)) if config else settings
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    task_queue: TaskQueue | None = None,
+) -> Flask:
+    """Build the WSGI app. ``config`` is a :class:`Settings` or a mapping of overrides."""
+    settings = _settings(config)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        TESTING=settings.testing,
+    )
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+    runtime = TaskRuntime(settings=settings, uow_factory=lambda: UnitOfWork(session_factory))
+    if task_queue is None:
+        task_queue = RqTaskQueue(settings.redis_url) if settings.redis_url else InlineTaskQueue(runtime)
+    counter = RedisCounter(task_queue.connection) if isinstance(task_queue, RqTaskQueue) else MemoryCounter()
+    app.extensions["dispatch"] = AppState(
+        settings=settings,
+        session_factory=session_factory,
+        task_queue=task_queue,
+        token_config=TokenConfig(
+            secret_key=settings.secret_key,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            password_hash_method=settings.password_hash_method,
+        ),
+        auth_limiter=RateLimiter(counter, *settings.auth_rate_limit),
+        engine=engine,
+    )
+    api.init_app(app)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        """Backstop for database errors a service did not turn into a domain error."""
+        if isinstance(error, IntegrityError):
+            return handle_dispatch_error(Conflict("the change conflicts with existing data"))
+        if isinstance(error, DataError):
+            return handle_dispatch_error(RuleViolation("a value does not fit its column"))
+        log.warning("database error: %s", error.__class__.__name__, exc_info=error)
+        return handle_dispatch_error(
+            ServiceUnavailable("the database is unavailable; retry shortly", retry_after_s=5)
+        )
+
+    return app

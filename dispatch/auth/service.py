@@ -1,0 +1,223 @@
+"""Accounts and tokens: login, refresh with rotation and reuse detection, token verification."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from dispatch.auth.models import POINT_ROLES, RefreshToken, Role, User
+from dispatch.auth.principal import Principal
+from dispatch.clock import utcnow
+from dispatch.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from dispatch.network.models import Technician
+from dispatch.uow import UnitOfWork
+
+ISSUER = "dispatch"
+AUDIENCE = "dispatch-api"
+ALGORITHM = "HS256"
+LEEWAY_S = 30
+
+# A real hash to compare against when the username is unknown, so both paths cost the same.
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt:1024:8:1")
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    secret_key: str
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 14 * 24 * 3600
+    password_hash_method: str = "scrypt"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    token_type: str = "Bearer"
+
+
+def hash_password(password: str, method: str = "scrypt") -> str:
+    return generate_password_hash(password, method=method)
+
+
+def create_user(
+    session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    service_point_id: uuid.UUID | None = None,
+    full_name: str = "",
+    hash_method: str = "scrypt",
+) -> User:
+    """Add a user to the caller's transaction (no commit). Enforces the role/point pairing."""
+    if role in POINT_ROLES and service_point_id is None:
+        raise ValidationFailed("service_point_id", f"a {role.value} belongs to exactly one service point")
+    if role not in POINT_ROLES and service_point_id is not None:
+        raise ValidationFailed("service_point_id", f"a {role.value} belongs to HQ, not to a service point")
+    if len(password) < 8:
+        raise ValidationFailed("password", "must be at least 8 characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken")
+    user = User(
+        username=username,
+        password_hash=hash_password(password, hash_method),
+        role=role,
+        service_point_id=service_point_id,
+        full_name=full_name,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _encode(claims: dict[str, Any], config: TokenConfig) -> str:
+    return jwt.encode(claims, config.secret_key, algorithm=ALGORITHM)
+
+
+def _decode(token: str, config: TokenConfig, expected_type: str) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(
+            token,
+            config.secret_key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY_S,
+            # Time claims are checked below against dispatch.clock (one notion of "now").
+            options={"require": ["exp", "iat", "sub", "aud", "iss", "jti", "typ"],
+                     "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("the token is not valid") from exc
+    now = utcnow().timestamp()
+    if not isinstance(claims["exp"], int | float) or now > claims["exp"] + LEEWAY_S:
+        raise Unauthorized("the token has expired")
+    if not isinstance(claims["iat"], int | float) or claims["iat"] > now + LEEWAY_S:
+        raise Unauthorized("the token is not valid yet")
+    if claims.get("typ") != expected_type:
+        raise Unauthorized(f"an {expected_type} token is required")
+    return claims
+
+
+def _issue(session, user: User, config: TokenConfig, family: str | None = None) -> TokenPair:
+    now = utcnow()
+    base = {"sub": str(user.id), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "ver": user.token_version}
+    access = _encode(
+        base | {"typ": "access", "role": user.role.value, "jti": secrets.token_hex(8),
+                "exp": now + timedelta(seconds=config.access_ttl_s)},
+        config,
+    )
+    jti = secrets.token_hex(16)
+    family = family or secrets.token_hex(16)
+    expires = now + timedelta(seconds=config.refresh_ttl_s)
+    refresh = _encode(base | {"typ": "refresh", "jti": jti, "fam": family, "exp": expires}, config)
+    session.add(RefreshToken(jti=jti, user_id=user.id, family=family, issued_at=now, expires_at=expires))
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_ttl_s, user=user)
+
+
+def login(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> TokenPair:
+    """Check the password and issue an access/refresh pair."""
+    with uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            check_password_hash(_DUMMY_HASH, password)
+            raise Unauthorized("unknown username or wrong password")
+        if not check_password_hash(user.password_hash, password) or not user.is_active:
+            raise Unauthorized("unknown username or wrong password")
+        pair = _issue(uow.session, user, config)
+        uow.commit()
+    return pair
+
+
+def refresh(uow: UnitOfWork, config: TokenConfig, *, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. Presenting an already-used one revokes every token of the user."""
+    claims = _decode(refresh_token, config, "refresh")
+    with uow:
+        stored = uow.session.get(RefreshToken, claims["jti"], with_for_update=True)
+        user = uow.session.get(User, uuid.UUID(claims["sub"]))
+        if stored is None or user is None or not user.is_active or claims.get("ver") != user.token_version:
+            raise Unauthorized("the refresh token has been revoked")
+        if stored.used_at is not None:
+            # Reuse: somebody holds a copy. Revoke the whole family (and every access token).
+            uow.session.execute(
+                update(User).where(User.id == user.id).values(token_version=User.token_version + 1)
+            )
+            uow.commit()
+            raise Unauthorized("the refresh token was already used; all sessions are revoked")
+        stored.used_at = utcnow()
+        pair = _issue(uow.session, user, config, family=stored.family)
+        uow.commit()
+    return pair
+
+
+def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Principal:
+    """Verify an access token and resolve the caller from the database (roles and point are
+    never trusted from the token, so a reassignment or revocation applies at once)."""
+    claims = _decode(token, config, "access")
+    with uow:
+        row = uow.session.execute(
+            select(User, Technician.id)
+            .outerjoin(Technician, Technician.user_id == User.id)
+            .where(User.id == uuid.UUID(claims["sub"]))
+        ).first()
+    if row is None:
+        raise Unauthorized("the token's user no longer exists")
+    user, technician_id = row
+    if not user.is_active or claims.get("ver") != user.token_version:
+        raise Unauthorized("the token has been revoked")
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        service_point_id=user.service_point_id,
+        technician_id=technician_id,
+    )
+
+
+def get_user(uow: UnitOfWork, actor: Principal, user_id: uuid.UUID) -> User:
+    """HQ sees every account; a manager the accounts of their point; anyone their own."""
+    with uow:
+        user = uow.session.get(User, user_id)
+        visible = user is not None and (
+            user.id == actor.user_id
+            or actor.is_hq
+            or (actor.role == Role.MANAGER and user.service_point_id == actor.service_point_id)
+        )
+        if not visible:
+            raise NotFound(f"user {user_id} does not exist")
+        return user
+
+
+def list_users(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, role: Role | None = None):
+    actor.require(Role.ADMIN, Role.REVIEWER, Role.MANAGER)
+    with uow:
+        query = select(User).order_by(User.username)
+        if role is not None:
+            query = query.where(User.role == role)
+        if not actor.is_hq:
+            query = query.where(User.service_point_id == actor.service_point_id)
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
+        return list(uow.session.scalars(query.offset(offset).limit(limit))), total
+
+
+def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -> User:
+    """HQ creates accounts of any role; a manager only technicians of their own point."""
+    actor.require(Role.ADMIN, Role.MANAGER)
+    if actor.role == Role.MANAGER:
+        if values.get("role") != Role.TECHNICIAN:
+            raise Forbidden("a manager may only create technician accounts")
+        values["service_point_id"] = actor.service_point_id
+    with uow:
+        user = create_user(uow.session, hash_method=config.password_hash_method, **values)
+        uow.commit()
+    return user

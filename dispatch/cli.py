@@ -1,0 +1,107 @@
+"""The ``dispatch`` command: a Flask CLI group with the operator's commands.
+
+    dispatch db upgrade          create or upgrade the schema (Alembic, every branch head)
+    dispatch seed demo           load the deterministic demo data (idempotent)
+    dispatch demo                upgrade + seed + serve on http://127.0.0.1:5000
+    dispatch worker [QUEUES...]  run an RQ worker on the app's queues (needs REDIS_URL)
+    dispatch run / routes / shell   the usual Flask commands
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+
+def _create_app():
+    from dispatch.app import create_app
+    from dispatch.logs import configure_logging
+
+    configure_logging()
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """dispatch: after-sales field service backend."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the schema with Alembic."""
+    from dispatch import migrate
+
+    settings = current_app.extensions["dispatch"].settings
+    migrate.upgrade(settings.database_url, revision=revision)
+    click.echo(f"schema at {revision} on {_safe_url(settings.database_url)}")
+
+
+@main.group()
+def seed() -> None:
+    """Demo data."""
+
+
+@seed.command("demo")
+def seed_demo() -> None:
+    """Load the demo data set (safe to run twice: nothing changes the second time)."""
+    summary = _seed_demo()
+    click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def _seed_demo() -> dict[str, int]:
+    from seeds import load_demo
+
+    state = current_app.extensions["dispatch"]
+    return load_demo(state.session_factory, state.settings)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Upgrade the schema, load the demo data and serve the API."""
+    from dispatch import migrate
+
+    settings = current_app.extensions["dispatch"].settings
+    migrate.upgrade(settings.database_url)
+    summary = _seed_demo()
+    click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    click.echo(f"API docs:  http://{host}:{port}/api/docs   (OpenAPI: /api/v1/openapi.json)")
+    click.echo("log in:    curl -s -X POST -H 'Content-Type: application/json' "
+               f"-d '{{\"username\":\"admin\",\"password\":\"demo1234\"}}' http://{host}:{port}/api/v1/auth/token")
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+@main.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker (JSON serializer, with the scheduler for retries)."""
+    settings = current_app.extensions["dispatch"].settings
+    if not settings.redis_url:
+        click.echo("REDIS_URL is not set: background tasks run inline in the API process.", err=True)
+        sys.exit(2)
+    from workers.__main__ import run_worker
+
+    run_worker(settings, list(queues) or None, burst=burst)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.basicConfig(level=logging.INFO)
+    main()

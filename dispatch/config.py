@@ -1,0 +1,101 @@
+"""Settings, read from the environment in one place (:meth:`Settings.from_env`).
+
+| Variable | Default | Meaning |
+|---|---|---|
+| ``DATABASE_URL`` | ``sqlite:///<instance>/dispatch.db`` | SQLAlchemy URL (SQLite or ``postgresql+psycopg://``) |
+| ``REDIS_URL`` | unset | Redis for RQ; unset = background tasks run inline in-process |
+| ``SECRET_KEY`` | generated into ``<instance>/secret_key`` | signs tokens, cursors and feedback links |
+| ``DISPATCH_INSTANCE_PATH`` | ``./instance`` | where the SQLite file, secret and uploads live |
+| ``DISPATCH_UPLOAD_DIR`` | ``<instance>/uploads`` | content-addressed evidence store |
+| ``DISPATCH_MAX_UPLOAD_BYTES`` | ``10485760`` | largest accepted attachment |
+| ``DISPATCH_MAX_REQUEST_BYTES`` | ``16777216`` | largest accepted request body (413 above) |
+| ``DISPATCH_ACCESS_TOKEN_TTL_S`` | ``900`` | access token lifetime |
+| ``DISPATCH_REFRESH_TOKEN_TTL_S`` | ``1209600`` | refresh token lifetime (14 days) |
+| ``DISPATCH_PASSWORD_HASH`` | ``scrypt`` | werkzeug hash method for passwords |
+| ``DISPATCH_TIMEZONE`` | ``Asia/Shanghai`` | local time of the service network (shifts, service days) |
+| ``DISPATCH_FALLBACK_RADIUS_KM`` | ``30`` | nearest-point fallback radius for out-of-area jobs |
+| ``DISPATCH_SOLVE_TIME_LIMIT_S`` | ``10`` | default route planning time limit |
+| ``DISPATCH_AUTH_RATE_LIMIT`` | ``20/60`` | token requests allowed per client per window (count/seconds) |
+| ``DISPATCH_LOG_JSON`` | ``1`` in production | JSON log lines with request ids |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_from_instance(instance: Path) -> str:
+    """Read the instance secret, creating it (mode 0600) on first use."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    upload_dir: Path
+    redis_url: str | None = None
+    instance_path: Path = Path("instance")
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_request_bytes: int = 16 * 1024 * 1024
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 14 * 24 * 3600
+    password_hash_method: str = "scrypt"
+    timezone: str = "Asia/Shanghai"
+    fallback_radius_km: float = 30.0
+    solve_time_limit_s: int = 10
+    auth_rate_limit: tuple[int, int] = (20, 60)
+    log_json: bool = False
+    testing: bool = False
+    problem_type_base: str = "https://dispatch.example/problems/"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        instance = Path(env.get("DISPATCH_INSTANCE_PATH", "instance")).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'dispatch.db'}"
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+        count, _, window = env.get("DISPATCH_AUTH_RATE_LIMIT", "20/60").partition("/")
+        return cls(
+            database_url=database_url,
+            secret_key=env.get("SECRET_KEY") or _secret_from_instance(instance),
+            upload_dir=Path(env.get("DISPATCH_UPLOAD_DIR") or instance / "uploads"),
+            redis_url=env.get("REDIS_URL") or None,
+            instance_path=instance,
+            max_upload_bytes=int(env.get("DISPATCH_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            max_request_bytes=int(env.get("DISPATCH_MAX_REQUEST_BYTES", 16 * 1024 * 1024)),
+            access_token_ttl_s=int(env.get("DISPATCH_ACCESS_TOKEN_TTL_S", 900)),
+            refresh_token_ttl_s=int(env.get("DISPATCH_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600)),
+            password_hash_method=env.get("DISPATCH_PASSWORD_HASH", "scrypt"),
+            timezone=env.get("DISPATCH_TIMEZONE", "Asia/Shanghai"),
+            fallback_radius_km=float(env.get("DISPATCH_FALLBACK_RADIUS_KM", 30)),
+            solve_time_limit_s=int(env.get("DISPATCH_SOLVE_TIME_LIMIT_S", 10)),
+            auth_rate_limit=(int(count or 20), int(window or 60)),
+            log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),
+        )
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some fields changed (tests and the CLI use it)."""
+        return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Jobs: intake, dispatch to the authorised service point, lifecycle and SLA."""

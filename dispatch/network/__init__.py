@@ -1,0 +1,1 @@
+"""Service network and warranty registry: regions, service points, technicians, products, customers, units."""

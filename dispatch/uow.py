@@ -1,0 +1,65 @@
+"""The unit of work: one business transaction per use case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.errors import Conflict
+
+
+class UnitOfWork:
+    """One business transaction. Nothing is written unless :meth:`commit` is called.
+
+    It either owns its session (workers, seeds, scripts: built from ``session_factory`` and
+    closed on exit) or borrows the request's session (the API: the session stays open until the
+    request ends so the response can be serialised, and is closed by the app teardown).
+    Either way an exception inside the ``with`` block rolls the transaction back.
+    """
+
+    session: Session
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session] | None = None,
+        *,
+        session: Session | None = None,
+    ) -> None:
+        if (session_factory is None) == (session is None):
+            raise ValueError("give exactly one of session_factory or session")
+        self._session_factory = session_factory
+        self._borrowed = session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def __enter__(self) -> Self:
+        self.session = self._borrowed if self._borrowed is not None else self._session_factory()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                self.session.rollback()
+        finally:
+            self._after_commit.clear()
+            if self._borrowed is None:
+                self.session.close()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction is durable (e.g. enqueue a background task)."""
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise Conflict("the change conflicts with existing data") from exc
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+
+UowFactory = Callable[[], UnitOfWork]
