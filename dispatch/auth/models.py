@@ -31,7 +31,7 @@ class User(UuidPk, TimestampMixin, Base):
     full_name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[Role] = mapped_column(str_enum(Role))
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("service_points.id", use_alter=True), index=True
+        ForeignKey("service_points.id"), index=True
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every token issued so far (password change, stolen phone, reuse detected).

@@ -118,7 +118,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', dispatch.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', dispatch.db.UtcDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['service_point_id'], ['service_points.id'], name=op.f('fk_users_service_point_id_service_points'), use_alter=True),
+    sa.ForeignKeyConstraint(['service_point_id'], ['service_points.id'], name=op.f('fk_users_service_point_id_service_points')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
