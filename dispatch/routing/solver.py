@@ -1,0 +1,495 @@
+"""``solve(problem, time_limit_s, seed, initial_routes) -> RoutingResult``: the planner's one entry point.
+
+Pure orchestration around the search engine:
+
+1. **Pre-checks.** Visits nobody can do (no skilled technician, window outside
+   every shift, unreachable even alone, pinned somewhere impossible) are
+   reported unassigned with that reason and never reach the solver.
+2. **Search.** The rest goes to the OR-Tools backend (imported lazily, so
+   ``import dispatch.routing`` stays light). Every visit is optional with a
+   penalty that grows with priority and SLA urgency, so a plan always comes
+   back and the least important visits are the first dropped.
+3. **Decode and check.** Routes are re-timed from the travel matrix here, not
+   copied from the solver, and checked (windows, shifts, break, load); a
+   violation is a bug and raises :class:`RoutingInvariantError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician, Visit
+from dispatch.routing.result import (
+    Route,
+    RoutingResult,
+    Stop,
+    Unassigned,
+    UnassignedReason,
+)
+
+#: Arc cost per second of driving when the objective is travel time; a metre costs 1,
+#: so distance only separates plans whose driving times are (almost) equal.
+TRAVEL_TIME_COST_PER_S = 100
+
+#: Penalty multiplier between two consecutive priority levels: dropping one visit of
+#: priority p costs as much as dropping this many of priority p - 1.
+PRIORITY_PENALTY_BASE = 10
+
+#: Locked pins rank above the highest priority: they were promised to the customer.
+LOCKED_PIN_PRIORITY = MAX_PRIORITY + 1
+
+
+class RoutingInvariantError(RuntimeError):
+    """The engine returned a plan that breaks a hard rule (a bug, never bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """Search settings with defaults that suit both field-service days and benchmarks.
+
+    ``first_solution_strategies`` are OR-Tools first-solution strategy names
+    (``routing_enums_pb2.FirstSolutionStrategy``), tried in turn, fastest
+    first; the cheapest plan is improved. ``guided_local_search_lambda`` is
+    GLS's penalty weight (OR-Tools default 0.1). ``log_search`` turns on
+    OR-Tools' own search log (stderr).
+    """
+
+    first_solution_strategies: tuple[str, ...] = (
+        "LOCAL_CHEAPEST_INSERTION",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "SAVINGS",
+    )
+    guided_local_search_lambda: float = 0.1
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.first_solution_strategies:
+            raise ValueError("first_solution_strategies must not be empty")
+        if self.guided_local_search_lambda <= 0:
+            raise ValueError("guided_local_search_lambda must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRequest:
+    """What the engine is asked to do, in problem indices (technician ``t``, visit ``v``).
+
+    ``planned`` lists the visits to route. ``allowed[v]`` restricts a visit to some
+    technicians (absent: anyone). ``penalties[v]`` is the cost of leaving it out
+    (absent: it must be served). ``fixed_prefixes[t]`` are visits that must open
+    technician ``t``'s route in that order. ``initial_routes`` is a feasible warm start.
+    """
+
+    problem: RoutingProblem
+    planned: tuple[int, ...]
+    allowed: Mapping[int, frozenset[int]]
+    penalties: Mapping[int, int]
+    fixed_prefixes: tuple[tuple[int, ...], ...]
+    initial_routes: tuple[tuple[int, ...], ...] | None
+    time_cost_per_s: int
+    distance_cost_per_m: int
+    started: float
+    deadline: float
+    seed: int
+    params: SolveParams
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOutcome:
+    """The engine's answer: visit indices per technician, objective, stats.
+
+    ``break_gaps[t]`` tells where technician ``t`` takes the break: after this
+    many visits of the route (``None``: no break).
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    break_gaps: tuple[int | None, ...]
+    objective: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    stops: tuple[Stop, ...]
+    start_s: int
+    end_s: int
+    distance_m: int
+    travel_s: int
+    break_start_s: int | None
+
+
+def solve(
+    problem: RoutingProblem,
+    time_limit_s: float,
+    seed: int = 0,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+    params: SolveParams | None = None,
+) -> RoutingResult:
+    """Plan the day: assign visits to technicians and order them, within ``time_limit_s``.
+
+    Parameters
+    ----------
+    problem:
+        The validated problem (technicians, visits, travel matrix, objective).
+    time_limit_s:
+        Wall-clock budget for the whole call, model building included.
+    seed:
+        Makes runs reproducible: the same problem, seed and time limit give the
+        same plan whenever the search is not cut short by the clock. It orders
+        the first-solution strategies tried (the cheapest start wins; ties go
+        to the earlier one) and seeds the perturbations of the improvement
+        loop.
+    initial_routes:
+        Warm start, e.g. yesterday's plan or the plan being re-optimised:
+        technician id -> visit ids in order. Unknown ids are ignored and
+        visits that no longer fit are left for the solver to place.
+    params:
+        Search settings (``None``: :class:`SolveParams` defaults).
+
+    Returns
+    -------
+    RoutingResult
+        One route per technician (in problem order, possibly empty) and every
+        other visit in ``unassigned`` with a reason.
+    """
+    started = time.perf_counter()
+    if time_limit_s <= 0:
+        raise ValueError(f"time_limit_s must be > 0, got {time_limit_s}")
+    params = params or SolveParams()
+    unassigned: dict[int, Unassigned] = {}
+    allowed: dict[int, frozenset[int]] = {}
+    planned: list[int] = []
+    everyone = frozenset(range(len(problem.technicians)))
+    for v in range(len(problem.visits)):
+        verdict = _precheck(problem, v)
+        if isinstance(verdict, Unassigned):
+            unassigned[v] = verdict
+            continue
+        planned.append(v)
+        if verdict != everyone:
+            allowed[v] = verdict
+    fixed_prefixes = _fixed_prefixes(problem, planned, unassigned)
+    planned = [v for v in planned if v not in unassigned]
+    time_cost, distance_cost = (
+        (TRAVEL_TIME_COST_PER_S, 1) if problem.objective is Objective.TRAVEL_TIME else (0, 1)
+    )
+    penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost)
+    warm_start = _warm_start(problem, planned, allowed, fixed_prefixes, initial_routes)
+    if planned:
+        from dispatch.routing import ortools_backend
+
+        outcome = ortools_backend.solve(
+            BackendRequest(
+                problem=problem,
+                planned=tuple(planned),
+                allowed=allowed,
+                penalties=penalties,
+                fixed_prefixes=fixed_prefixes,
+                initial_routes=warm_start,
+                time_cost_per_s=time_cost,
+                distance_cost_per_m=distance_cost,
+                started=started,
+                deadline=started + time_limit_s,
+                seed=seed,
+                params=params,
+            )
+        )
+    else:
+        outcome = BackendOutcome(
+            routes=tuple(() for _ in problem.technicians),
+            break_gaps=tuple(None for _ in problem.technicians),
+            objective=0,
+            stats={"status": "NOTHING_TO_PLAN", "strategy": None, "first_solution_s": 0.0},
+        )
+    routes = _decode(problem, outcome)
+    served = {visit_id for route in routes for visit_id in route.visit_ids}
+    for v in planned:
+        if problem.visits[v].id not in served:
+            unassigned[v] = Unassigned.because(problem.visits[v].id, UnassignedReason.CAPACITY)
+    stats = dict(outcome.stats)
+    stats.update(seed=seed, time_limit_s=time_limit_s, wall_s=time.perf_counter() - started)
+    return RoutingResult(
+        routes=routes,
+        unassigned=tuple(unassigned[v] for v in sorted(unassigned)),
+        objective=outcome.objective,
+        stats=stats,
+    )
+
+
+def schedule(
+    problem: RoutingProblem,
+    technician: Technician,
+    visits: Sequence[int],
+    break_gap: int | None = None,
+) -> _Timing | None:
+    """Time a route (visit indices in order) as early as possible; ``None`` if infeasible.
+
+    Driving starts at the shift start; the departure is then moved as late as it can
+    go without delaying the first service. The break (if any) is taken in gap
+    ``break_gap`` (0: before the first visit, ``len(visits)``: on the way back or
+    after), as early as its window allows; ``None`` tries every gap, earliest first.
+    """
+    if technician.break_ is not None and break_gap is None:
+        for gap in range(len(visits) + 1):
+            timing = schedule(problem, technician, visits, gap)
+            if timing is not None:
+                return timing
+        return None
+    if technician.capacity is not None:
+        if sum(problem.visits[v].demand for v in visits) > technician.capacity:
+            return None
+    distance_m = problem.travel.distance_m
+    duration_s = problem.travel.duration_s
+    index_of = problem.location_index
+    at = index_of[technician.start]
+    free_s = technician.shift_start_s
+    pending = technician.break_
+    break_start: int | None = None
+    raw: list[tuple[int, int, int, int, int]] = []
+    total_m = total_s = 0
+    for position in range(len(visits) + 1):
+        if position < len(visits):
+            visit = problem.visits[visits[position]]
+            target = index_of[visit.location]
+        else:
+            visit = None
+            target = index_of[technician.end]
+        leg_s = duration_s[at][target]
+        leg_m = distance_m[at][target]
+        arrival = free_s + leg_s
+        earliest_start = arrival
+        if pending is not None and position == break_gap:
+            break_start = max(pending.earliest_start_s, free_s)
+            if break_start > pending.latest_start_s:
+                return None
+            if break_start < arrival:
+                arrival += pending.duration_s
+            earliest_start = max(arrival, break_start + pending.duration_s)
+            pending = None
+        total_s += leg_s
+        total_m += leg_m
+        if visit is None:
+            end_s = arrival
+            if end_s > technician.shift_end_s:
+                return None
+            break
+        start = max(earliest_start, visit.window_start_s)
+        if start > visit.window_end_s:
+            return None
+        raw.append((arrival, start, start + visit.service_s, leg_s, leg_m))
+        free_s = start + visit.service_s
+        at = target
+    if raw and break_gap != 0:
+        arrival, start, finish, leg_s, leg_m = raw[0]
+        depart = max(technician.shift_start_s, start - leg_s)
+        raw[0] = (depart + leg_s, start, finish, leg_s, leg_m)
+        start_s = depart
+    else:
+        start_s = technician.shift_start_s
+    stops = tuple(
+        Stop(
+            visit_id=problem.visits[v].id,
+            arrival_s=arrival,
+            start_s=start,
+            finish_s=finish,
+            travel_from_prev_s=leg_s,
+            distance_from_prev_m=leg_m,
+        )
+        for v, (arrival, start, finish, leg_s, leg_m) in zip(visits, raw)
+    )
+    if not stops:
+        end_s = start_s if break_start is None else end_s
+    return _Timing(stops, start_s, end_s, total_m, total_s, break_start)
+
+
+def _precheck(problem: RoutingProblem, v: int) -> frozenset[int] | Unassigned:
+    """Technicians who could serve visit ``v`` alone, or why nobody can."""
+    visit = problem.visits[v]
+    pinned = visit.pin is not None and visit.pin.locked
+    skilled = [
+        t
+        for t, technician in enumerate(problem.technicians)
+        if technician.has_skill(visit.required_skill)
+    ]
+    if not skilled:
+        return Unassigned.because(
+            visit.id, UnassignedReason.NO_SKILLED_TECHNICIAN, skill=visit.required_skill
+        )
+    if pinned:
+        assert visit.pin is not None
+        skilled = [t for t in skilled if problem.technicians[t].id == visit.pin.technician_id]
+        if not skilled:
+            return Unassigned.because(visit.id, UnassignedReason.PIN_INFEASIBLE)
+    in_shift = [
+        t
+        for t in skilled
+        if visit.window_start_s <= problem.technicians[t].shift_end_s
+        and visit.window_end_s >= problem.technicians[t].shift_start_s
+    ]
+    if not in_shift:
+        return Unassigned.because(
+            visit.id,
+            UnassignedReason.PIN_INFEASIBLE if pinned else UnassignedReason.WINDOW_OUTSIDE_ALL_SHIFTS,
+        )
+    loadable = [
+        t
+        for t in in_shift
+        if problem.technicians[t].capacity is None
+        or visit.demand <= (problem.technicians[t].capacity or 0)
+    ]
+    if not loadable:
+        return Unassigned.because(
+            visit.id, UnassignedReason.PIN_INFEASIBLE if pinned else UnassignedReason.CAPACITY
+        )
+    reachable = [t for t in loadable if schedule(problem, problem.technicians[t], (v,)) is not None]
+    if not reachable:
+        return Unassigned.because(
+            visit.id,
+            UnassignedReason.PIN_INFEASIBLE if pinned else UnassignedReason.UNREACHABLE_IN_WINDOW,
+        )
+    return frozenset(reachable)
+
+
+def _fixed_prefixes(
+    problem: RoutingProblem, planned: Sequence[int], unassigned: dict[int, Unassigned]
+) -> tuple[tuple[int, ...], ...]:
+    """Per technician, the locked-position visits that open the route, in order.
+
+    A pinned visit that cannot follow the ones before it (window, shift) is
+    reported as ``pin_infeasible`` and the rest of the prefix closes up.
+    """
+    by_technician: dict[str, list[tuple[int, int]]] = {}
+    for v in planned:
+        pin = problem.visits[v].pin
+        if pin is not None and pin.locked and pin.position is not None:
+            by_technician.setdefault(pin.technician_id, []).append((pin.position, v))
+    prefixes = []
+    for technician in problem.technicians:
+        prefix: list[int] = []
+        for _, v in sorted(by_technician.get(technician.id, [])):
+            if schedule(problem, technician, [*prefix, v]) is None:
+                unassigned[v] = Unassigned.because(
+                    problem.visits[v].id, UnassignedReason.PIN_INFEASIBLE
+                )
+            else:
+                prefix.append(v)
+        prefixes.append(tuple(prefix))
+    return tuple(prefixes)
+
+
+def _penalties(
+    problem: RoutingProblem,
+    planned: Sequence[int],
+    fixed_prefixes: Sequence[Sequence[int]],
+    time_cost_per_s: int,
+    distance_cost_per_m: int,
+) -> dict[int, int]:
+    """Cost of leaving each visit out; visits of a fixed prefix get none (they are mandatory).
+
+    The unit is more than the largest detour a visit can cause, so serving a
+    visit is always worth it when it fits; it is multiplied by
+    ``PRIORITY_PENALTY_BASE ** (priority - 1)`` and by ``1 + sla_urgency``
+    (less than one priority step), so lower priorities go first, then the
+    less urgent.
+    """
+    longest_s = max(max(row) for row in problem.travel.duration_s)
+    longest_m = max(max(row) for row in problem.travel.distance_m)
+    unit = 2 * (longest_s * time_cost_per_s + longest_m * distance_cost_per_m) + 1
+    mandatory = {v for prefix in fixed_prefixes for v in prefix}
+    penalties = {}
+    for v in planned:
+        if v in mandatory:
+            continue
+        visit = problem.visits[v]
+        level = LOCKED_PIN_PRIORITY if visit.pin is not None and visit.pin.locked else visit.priority
+        weight = PRIORITY_PENALTY_BASE ** (level - 1) * (1.0 + visit.sla_urgency)
+        penalties[v] = int(unit * weight)
+    return penalties
+
+
+def _warm_start(
+    problem: RoutingProblem,
+    planned: Sequence[int],
+    allowed: Mapping[int, frozenset[int]],
+    fixed_prefixes: Sequence[Sequence[int]],
+    initial_routes: Mapping[str, Sequence[str]] | None,
+) -> tuple[tuple[int, ...], ...] | None:
+    """A feasible starting plan from the caller's routes and the pins, or ``None`` if neither.
+
+    Each technician's route is its fixed prefix, then the caller's visits in
+    their order, then its other pinned visits; a visit is kept only if it may
+    go to that technician, is not placed yet and the route stays feasible.
+    """
+    pinned_elsewhere = [
+        v
+        for v in planned
+        if problem.visits[v].pin is not None
+        and not any(v in prefix for prefix in fixed_prefixes)
+    ]
+    if initial_routes is None and not pinned_elsewhere and not any(fixed_prefixes):
+        return None
+    index_of_visit = {visit.id: v for v, visit in enumerate(problem.visits)}
+    plannable = set(planned)
+    placed = {v for prefix in fixed_prefixes for v in prefix}
+    routes = []
+    for t, technician in enumerate(problem.technicians):
+        route = list(fixed_prefixes[t])
+        wanted = [
+            index_of_visit[visit_id]
+            for visit_id in (initial_routes or {}).get(technician.id, ())
+            if visit_id in index_of_visit
+        ]
+        wanted += [
+            v
+            for v in pinned_elsewhere
+            if problem.visits[v].pin.technician_id == technician.id  # type: ignore[union-attr]
+        ]
+        for v in wanted:
+            if v in placed or v not in plannable or t not in allowed.get(v, {t}):
+                continue
+            if schedule(problem, technician, [*route, v]) is not None:
+                route.append(v)
+                placed.add(v)
+        routes.append(tuple(route))
+    return tuple(routes)
+
+
+def _decode(problem: RoutingProblem, outcome: BackendOutcome) -> tuple[Route, ...]:
+    """Re-time the engine's routes from the matrix and check every hard rule."""
+    seen: set[int] = set()
+    routes = []
+    for t, technician in enumerate(problem.technicians):
+        visits = outcome.routes[t]
+        for v in visits:
+            if v in seen:
+                raise RoutingInvariantError(f"visit {problem.visits[v].id} is planned twice")
+            seen.add(v)
+            visit = problem.visits[v]
+            if not technician.has_skill(visit.required_skill):
+                raise RoutingInvariantError(
+                    f"visit {visit.id} given to {technician.id} who lacks {visit.required_skill}"
+                )
+            if visit.pin is not None and visit.pin.locked and visit.pin.technician_id != technician.id:
+                raise RoutingInvariantError(f"locked visit {visit.id} moved to {technician.id}")
+        timing = None
+        gap = outcome.break_gaps[t] if technician.break_ is not None else None
+        if gap is not None:
+            timing = schedule(problem, technician, visits, gap)
+        if timing is None:
+            timing = schedule(problem, technician, visits)
+        if timing is None:
+            raise RoutingInvariantError(f"route of {technician.id} breaks a window, shift or load")
+        routes.append(
+            Route(
+                technician_id=technician.id,
+                stops=timing.stops,
+                start_s=timing.start_s,
+                end_s=timing.end_s,
+                distance_m=timing.distance_m,
+                travel_s=timing.travel_s,
+                break_start_s=timing.break_start_s,
+            )
+        )
+    return tuple(routes)
