@@ -37,6 +37,7 @@ class AppState:
     auth_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
+    metrics: Any = None
 
 
 def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:

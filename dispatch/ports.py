@@ -14,3 +14,11 @@ class TaskQueue(Protocol):
 
     def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default",
                 timeout_s: int = 600) -> None: ...
+
+    def depths(self) -> dict[str, int]:
+        """Tasks waiting per queue."""
+        ...
+
+    def failed(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Tasks that failed for good, newest first (id, queue, task, args, error, ended_at)."""
+        ...

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from dispatch import runtime as task_runtime
+from dispatch.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +32,25 @@ class InlineTaskQueue:
     def __init__(self, runtime: task_runtime.TaskRuntime) -> None:
         self._runtime = runtime
         self.executed: list[tuple[str, tuple[Any, ...]]] = []
+        self._failures: list[dict[str, Any]] = []
 
     def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600) -> None:
         self.executed.append((task, args))
         with task_runtime.use(self._runtime):
             try:
                 resolve(task)(*args)
-            except Exception:  # noqa: BLE001 - recorded by the task's own state; see docstring
+            except Exception as exc:  # noqa: BLE001 - recorded by the task's own state; see docstring
                 log.exception("inline task %s (%s) failed", task, task_id)
+                self._failures.append({"id": task_id, "queue": queue, "task": task, "args": list(args),
+                                       "error": f"{type(exc).__name__}: {exc}", "ended_at": utcnow(),
+                                       "retries_left": 0})
+                del self._failures[:-100]
+
+    def depths(self) -> dict[str, int]:
+        return {name: 0 for name in QUEUES}
+
+    def failed(self, limit: int = 100) -> list[dict[str, Any]]:
+        return list(reversed(self._failures))[:limit]
 
 
 class RqTaskQueue:
@@ -78,3 +91,24 @@ class RqTaskQueue:
 
     def ping(self) -> bool:
         return bool(self._redis.ping())
+
+    def depths(self) -> dict[str, int]:
+        return {name: self.queue(name).count for name in QUEUES}
+
+    def failed(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Failed tasks (newest first) from every queue's FailedJobRegistry."""
+        from rq.job import Job
+
+        rows: list[dict[str, Any]] = []
+        for name in QUEUES:
+            queue = self.queue(name)
+            ids = queue.failed_job_registry.get_job_ids()
+            for job in Job.fetch_many(ids[-limit:], connection=self._redis, serializer=queue.serializer):
+                if job is None:
+                    continue
+                error = (job.exc_info or "").strip().splitlines()
+                rows.append({"id": job.id, "queue": name, "task": job.func_name, "args": list(job.args or ()),
+                             "error": error[-1] if error else "", "ended_at": job.ended_at,
+                             "retries_left": job.retries_left or 0})
+        rows.sort(key=lambda r: r["ended_at"] or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return rows[:limit]

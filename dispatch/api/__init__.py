@@ -13,6 +13,7 @@ import pkgutil
 from flask import Flask, g, request
 
 from dispatch.api import errors as api_errors
+from dispatch.api import observability
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.auth import service as auth_service
 from dispatch.errors import Unauthorized
@@ -43,8 +44,9 @@ def _blueprint_modules():
 
 def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
+    observability.init_app(app)
     api = api_errors.DispatchApi(app, spec_kwargs=SPEC_KWARGS)
-    public: set[str] = {"api-docs.openapi_json", "static"}
+    public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
         public |= set(getattr(module, "PUBLIC", ()))
