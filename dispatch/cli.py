@@ -62,7 +62,7 @@ def _seed_demo() -> dict[str, int]:
     from seeds import load_demo
 
     state = current_app.extensions["dispatch"]
-    return load_demo(state.session_factory, state.settings)
+    return load_demo(state.session_factory, state.settings) or {"added": 0}
 
 
 @main.command("demo")
@@ -79,7 +79,9 @@ def demo(host: str, port: int) -> None:
     click.echo(f"API docs:  http://{host}:{port}/api/docs   (OpenAPI: /api/v1/openapi.json)")
     click.echo("log in:    curl -s -X POST -H 'Content-Type: application/json' "
                f"-d '{{\"username\":\"admin\",\"password\":\"demo1234\"}}' http://{host}:{port}/api/v1/auth/token")
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 @main.command("worker")

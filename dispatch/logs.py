@@ -47,3 +47,4 @@ def configure_logging(json_lines: bool | None = None, level: str | None = None) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("DISPATCH_LOG_LEVEL", "INFO"))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
