@@ -1,0 +1,134 @@
+"""Solomon VRPTW benchmark of the route planner, against the distance-only DIMACS BKS.
+
+Runs ``python -m dispatch.routing.bench solomon FILE --seconds N`` once per
+instance (one process at a time: the machines have 2 shared cores), checks
+each plan independently of the planner (DIMACS-2021 arithmetic recomputed
+here: windows, depot due date, capacity, every customer exactly once, fleet
+size, reported distance), and prints per-instance distance, BKS, gap and
+feasibility, then the mean gap and the feasible count.
+
+Usage::
+
+    python benchmarks/routing_solomon.py [--seconds 10] [--seed 0] [--all | NAME ...]
+        [--data DIR] [--json OUT]
+
+The default set is the 12-instance subset C101 C105 C201 C205 R101 R105 R201
+R205 RC101 RC105 RC201 RC205; ``--all`` runs all 56.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "solomon"
+SUBSET = "C101 C105 C201 C205 R101 R105 R201 R205 RC101 RC105 RC201 RC205".split()
+
+
+def read_instance(path: Path) -> tuple[int, int, list[list[int]]]:
+    """Fleet size, capacity and customer rows (row 0 is the depot) of a Solomon file."""
+    lines = [line.split() for line in path.read_text().splitlines()]
+    fleet, capacity = (int(word) for word in lines[4][:2])
+    rows = [[int(word) for word in words] for words in lines[9:] if len(words) == 7]
+    return fleet, capacity, rows
+
+
+def check(path: Path, report: dict[str, Any]) -> list[str]:
+    """DIMACS-convention feasibility problems of a reported plan (empty list: feasible)."""
+    fleet, capacity, rows = read_instance(path)
+    problems: list[str] = []
+
+    def arc(a: int, b: int) -> int:
+        return math.floor(10 * math.hypot(rows[a][1] - rows[b][1], rows[a][2] - rows[b][2]))
+
+    routes = report["routes"]
+    served = [customer for route in routes for customer in route]
+    if sorted(served) != list(range(1, len(rows))):
+        problems.append("not every customer exactly once")
+    if len(routes) > fleet:
+        problems.append(f"{len(routes)} routes > fleet {fleet}")
+    total = 0
+    for route in routes:
+        if sum(rows[c][3] for c in route) > capacity:
+            problems.append(f"route {route[:3]}... over capacity")
+        clock, at = rows[0][4] * 10, 0
+        for c in route:
+            total += arc(at, c)
+            clock = max(clock + arc(at, c), rows[c][4] * 10)
+            if clock > rows[c][5] * 10:
+                problems.append(f"customer {c} served at {clock / 10} after due {rows[c][5]}")
+            clock += rows[c][6] * 10
+            at = c
+        total += arc(at, 0)
+        if clock + arc(at, 0) > rows[0][5] * 10:
+            problems.append(f"route ending with {at} back after the depot due date")
+    if abs(total / 10 - report["distance"]) > 0.05:
+        problems.append(f"reported distance {report['distance']} but routes measure {total / 10}")
+    if report["vehicles"] != len([route for route in routes if route]):
+        problems.append("vehicles is not the number of non-empty routes")
+    return problems
+
+
+def best_known(data: Path) -> dict[str, float]:
+    """Distance-only DIMACS best-known distances by instance name."""
+    with (data / "bks.csv").open() as handle:
+        return {
+            row["instance"]: float(row["distance"])
+            for row in csv.DictReader(handle)
+            if row["objective"] == "distance_only_dimacs"
+        }
+
+
+def run(path: Path, seconds: float, seed: int) -> dict[str, Any]:
+    """One bench run in its own process; its JSON report."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "dispatch.routing.bench", "solomon", str(path),
+         "--seconds", str(seconds), "--seed", str(seed)],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )
+    return json.loads(completed.stdout)
+
+
+def main() -> int:
+    """Run the chosen instances and print the table and the summary."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, help="also write the per-instance results here")
+    args = parser.parse_args()
+    names = sorted(path.stem for path in args.data.glob("*.txt")) if args.all else (args.names or SUBSET)
+    bks = best_known(args.data)
+    print(f"{'instance':9} {'veh':>3} {'distance':>9} {'BKS':>8} {'gap %':>6} {'secs':>6}  feasible")
+    rows = []
+    for name in names:
+        path = args.data / f"{name}.txt"
+        report = run(path, args.seconds, args.seed)
+        problems = check(path, report)
+        gap = 100.0 * (report["distance"] - bks[name]) / bks[name]
+        rows.append({"instance": name, "vehicles": report["vehicles"], "distance": report["distance"],
+                     "bks": bks[name], "gap_pct": round(gap, 2), "seconds": report["seconds"],
+                     "feasible": not problems, "problems": problems})
+        print(f"{name:9} {report['vehicles']:3} {report['distance']:9.1f} {bks[name]:8.1f} {gap:6.2f} "
+              f"{report['seconds']:6.2f}  {'yes' if not problems else 'NO: ' + '; '.join(problems[:3])}",
+              flush=True)
+    feasible = [row for row in rows if row["feasible"]]
+    mean_gap = sum(row["gap_pct"] for row in feasible) / len(feasible) if feasible else float("nan")
+    print(f"mean gap {mean_gap:.2f} % over {len(feasible)} feasible; "
+          f"feasible {len(feasible)}/{len(rows)} at {args.seconds:g} s")
+    if args.json:
+        args.json.write_text(json.dumps({"seconds": args.seconds, "seed": args.seed, "results": rows}, indent=1))
+    return 0 if len(feasible) == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
