@@ -3,42 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dispatch import clock
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-from dispatch.network.models import Customer, CustomerGrade, JobType, Product, ServicePoint, Technician, Unit
+from dispatch.jobs import rules
+from dispatch.network.models import (
+    Customer,
+    CustomerGrade,
+    JobType,
+    Product,
+    Region,
+    ServicePoint,
+    Technician,
+    Unit,
+)
 
 
-class JobStatus(StrEnum):
-    NEW = "new"
-    DISPATCHED = "dispatched"
-    SCHEDULED = "scheduled"
-    EN_ROUTE = "en_route"
-    ON_SITE = "on_site"
-    COMPLETED = "completed"
-    CLOSED = "closed"
-    ON_HOLD = "on_hold"
-    CANCELLED = "cancelled"
-
-
-class Priority(StrEnum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
-
-    @property
-    def rank(self) -> int:
-        """1 (low) .. 4 (urgent), for solvers and sorting."""
-        return _PRIORITY_RANK[self]
-
-
-_PRIORITY_RANK = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priority.URGENT: 4}
+# The enums live with the pure lifecycle rules (dispatch.jobs.rules) and are re-exported here.
+JobStatus = rules.JobStatus
+Priority = rules.Priority
+SlaStatus = rules.SlaStatus
 
 
 class DispatchReason(StrEnum):
@@ -88,21 +78,24 @@ class Job(UuidPk, TimestampMixin, Base):
     reported_at: Mapped[datetime]
     window_start: Mapped[datetime | None]  # the customer's requested window
     window_end: Mapped[datetime | None]
-    scheduled_start: Mapped[datetime | None]
+    scheduled_start: Mapped[datetime | None] = mapped_column(index=True)
     scheduled_end: Mapped[datetime | None]
     duration_minutes: Mapped[int] = mapped_column(default=60)  # standard on-site time
     locked: Mapped[bool] = mapped_column(default=False)  # the manager pinned technician and slot
 
     sla_due_at: Mapped[datetime | None]  # technician on site by then
+    sla_at_risk_at: Mapped[datetime | None]  # from then on, not yet on site = at risk
     sla_target_hours: Mapped[int | None]
-    arrived_at: Mapped[datetime | None]  # server time of the first on_site
+    # First on_site: the device's time, trusted only between the previous event and the server's now.
+    arrived_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]  # stops the SLA clock of a job that never got a visit
 
     warranty_decision: Mapped[WarrantyDecision | None] = mapped_column(str_enum(WarrantyDecision))
     labour_covered: Mapped[bool | None]
     parts_covered: Mapped[bool | None]
-    warranty_until: Mapped[datetime | None]
+    warranty_until: Mapped[date | None]  # last day of the warranty at the reported date
 
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
@@ -112,11 +105,22 @@ class Job(UuidPk, TimestampMixin, Base):
     product: Mapped[Product] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()
     technician: Mapped[Technician | None] = relationship()
+    region: Mapped[Region | None] = relationship()
     events: Mapped[list[JobEvent]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="JobEvent.seq"
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def sla_status(self) -> SlaStatus | None:
+        """ok / at_risk / breached right now (None when no SLA target applied at intake)."""
+        return rules.sla_status(self.sla_times(), clock.utcnow())
+
+    def sla_times(self) -> rules.SlaTimes:
+        return rules.SlaTimes(due_at=self.sla_due_at, at_risk_at=self.sla_at_risk_at,
+                              arrived_at=self.arrived_at, cancelled_at=self.cancelled_at)
+
     __table_args__ = (
         CheckConstraint("window_end IS NULL OR window_start IS NULL OR window_end > window_start", name="window_order"),
         CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat_range"),
@@ -157,8 +161,11 @@ class SlaTarget(UuidPk, Base):
     customer_grade: Mapped[CustomerGrade] = mapped_column(str_enum(CustomerGrade))
     hours: Mapped[int]
     at_risk_hours: Mapped[int] = mapped_column(default=4)  # at_risk within this many hours of the due time
+    version: Mapped[int] = mapped_column(default=1)
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("job_type", "priority", "customer_grade", name="sla_target_key"),
         CheckConstraint("hours > 0", name="hours_positive"),
+        CheckConstraint("at_risk_hours >= 0 AND at_risk_hours < hours", name="at_risk_before_due"),
     )

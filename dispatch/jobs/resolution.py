@@ -1,0 +1,113 @@
+"""Which authorised service point gets a job, and why.
+
+Region code if the caller gave one; else the district whose polygon contains the location (the
+network's STRtree index, rebuilt when a boundary changes); then the point authorised for that
+region and the product's category on that day. When nobody covers it, the nearest authorised
+point for the category within the fallback radius takes the job, marked out of area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from geopy.distance import geodesic
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.errors import RuleViolation, ValidationFailed
+from dispatch.jobs.models import DispatchReason
+from dispatch.network.models import JobType, ProductCategory, Region, ServicePoint
+from dispatch.network.regions import district_index
+from dispatch.network.service_points import active_points_for, authorised_point_for
+
+
+class NoCoverage(RuleViolation):
+    """No authorised point covers the place, and none is near enough (HTTP 422)."""
+
+    code = "no-coverage"
+    title = "No service point covers this location"
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        if not -90 <= self.lat <= 90:
+            raise ValidationFailed("location.lat", "must be between -90 and 90")
+        if not -180 <= self.lon <= 180:
+            raise ValidationFailed("location.lon", "must be between -180 and 180")
+
+
+@dataclass(frozen=True)
+class DispatchDecision:
+    service_point: ServicePoint
+    reason: DispatchReason
+    region: Region | None
+    out_of_area: bool
+    distance_km: float | None
+
+
+def distance_km(location: Location | None, point: ServicePoint) -> float | None:
+    if location is None:
+        return None
+    return round(geodesic((location.lat, location.lon), (point.lat, point.lon)).km, 3)
+
+
+def _serves(point: ServicePoint | None, job_type: JobType) -> bool:
+    return point is not None and job_type.value in (point.job_types or [])
+
+
+def resolve(
+    session: Session,
+    *,
+    category: ProductCategory,
+    job_type: JobType,
+    on: date,
+    radius_km: float,
+    region_code: str | None = None,
+    location: Location | None = None,
+) -> DispatchDecision:
+    """Decide the point for a job of ``category``/``job_type`` reported on ``on`` (local date).
+
+    Raises ValidationFailed("region_code") for an unknown code, ValidationFailed("location")
+    when there is nothing to locate the job by, and NoCoverage when no point can take it.
+    """
+    region: Region | None = None
+    reason = DispatchReason.REGION_CODE
+    if region_code:
+        region = session.scalar(select(Region).where(Region.code == region_code))
+        if region is None:
+            raise ValidationFailed("region_code", f"no region has the code {region_code!r}")
+    elif location is not None:
+        reason = DispatchReason.POLYGON
+        region_id = district_index(session).locate(location.lat, location.lon)
+        region = session.get(Region, region_id) if region_id is not None else None
+    else:
+        raise ValidationFailed("location", "give the job's location or a region_code")
+
+    if region is not None:
+        point = authorised_point_for(session, region.id, category, on)
+        if _serves(point, job_type):
+            return DispatchDecision(point, reason, region, False, distance_km(location, point))
+
+    if location is not None:
+        candidates = [p for p in active_points_for(session, category, on) if _serves(p, job_type)]
+        ranked = sorted(((distance_km(location, p), p.code, p) for p in candidates), key=lambda c: c[:2])
+        if ranked and ranked[0][0] <= radius_km:
+            distance, _, point = ranked[0]
+            return DispatchDecision(point, DispatchReason.NEAREST, region, True, distance)
+        nearest = f"; the nearest is {ranked[0][0]:.1f} km away" if ranked else ""
+        raise NoCoverage(
+            f"no authorised point covers this place for {category.value} {job_type.value} and none is "
+            f"within {radius_km:g} km{nearest}",
+            reason="no-point-within-radius", radius_km=radius_km,
+            region_code=region.code if region is not None else None,
+        )
+    raise NoCoverage(
+        f"no authorised point covers region {region.code} for {category.value} {job_type.value}; "
+        "give the job's location to find the nearest point",
+        reason="region-not-covered", region_code=region.code if region is not None else None,
+    )

@@ -1,0 +1,649 @@
+"""Job use cases: intake, the lifecycle moves (transition, assignment, transfer), reads, SLA targets.
+
+Every change of a job (creation, each status change, assignment, transfer) goes through
+:func:`_change`, which asks the other domains' before-hooks (they may refuse), applies the change,
+records a :class:`JobEvent`, appends to the tamper-evident log and runs the after-hooks, all in
+the caller's transaction. :func:`schedule_job`, :func:`apply_transition` and
+:func:`get_visible_job` join a caller's transaction (route-plan apply, mobile sync); the other
+public functions are whole use cases with their own unit of work.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from dispatch.audit_log import service as audit_log
+from dispatch.auth.models import Role
+from dispatch.auth.principal import SYSTEM, Principal
+from dispatch.clock import utcnow
+from dispatch.config import Settings
+from dispatch.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    ValidationFailed,
+)
+from dispatch.jobs import hooks, resolution, rules
+from dispatch.jobs.models import (
+    DispatchReason,
+    EventKind,
+    Job,
+    JobEvent,
+    JobStatus,
+    Priority,
+    SlaStatus,
+    SlaTarget,
+    WarrantyDecision,
+)
+from dispatch.network import rules as network_rules
+from dispatch.network.models import (
+    Coverage,
+    Customer,
+    CustomerGrade,
+    JobType,
+    Product,
+    ServicePoint,
+    Technician,
+    Unit,
+)
+from dispatch.uow import UnitOfWork
+
+DEFAULT_TIMEZONE: str = Settings.timezone
+"""Used when a caller joins without saying; callers that have settings pass ``settings.timezone``."""
+
+JOB_LOADS = (
+    selectinload(Job.service_point),
+    selectinload(Job.region),
+    selectinload(Job.technician),
+    selectinload(Job.customer),
+    selectinload(Job.product),
+    selectinload(Job.unit),
+)
+
+
+def _zone(tz: ZoneInfo | str | None) -> ZoneInfo:
+    if isinstance(tz, ZoneInfo):
+        return tz
+    return ZoneInfo(tz or DEFAULT_TIMEZONE)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _require_aware(moment: datetime | None, field: str) -> None:
+    if moment is not None and moment.tzinfo is None:
+        raise ValidationFailed(field, "needs a time zone offset (e.g. 2026-11-24T09:00:00+08:00)")
+
+
+def _is_point_manager(actor: Principal, job: Job) -> bool:
+    return actor.role == Role.MANAGER and actor.service_point_id is not None \
+        and actor.service_point_id == job.service_point_id
+
+
+# --- the one path every change takes -----------------------------------------------------------
+
+
+def _change(
+    session: Session,
+    job: Job,
+    *,
+    kind: EventKind,
+    to: JobStatus,
+    actor: Principal,
+    apply: Callable[[], None] | None = None,
+    reason: str = "",
+    recorded_at: datetime | None = None,
+    location: resolution.Location | None = None,
+    data: dict[str, Any] | None = None,
+    previous_technician_id: uuid.UUID | None = None,
+    previous_service_point_id: uuid.UUID | None = None,
+    created: bool = False,
+) -> JobEvent:
+    """Run the hooks around one change of ``job`` and record it (event + audit log); no commit."""
+    now = utcnow()
+    data = _jsonable(data or {})
+    change = hooks.JobChange(
+        session=session, job=job, from_status=None if created else job.status, to_status=to, actor=actor,
+        at=now, reason=reason, previous_technician_id=previous_technician_id,
+        previous_service_point_id=previous_service_point_id, data=data,
+    )
+    hooks.run_before(change)
+    before = change.from_status
+    if apply is not None:
+        apply()
+    job.status = to
+    actor_id = None if actor.user_id == SYSTEM.user_id else actor.user_id
+    event = JobEvent(
+        seq=max((e.seq for e in job.events), default=0) + 1, kind=kind, from_status=before, to_status=to,
+        reason=reason, actor_id=actor_id, at=now, recorded_at=recorded_at,
+        lat=location.lat if location else None, lon=location.lon if location else None, data=data,
+    )
+    job.events.append(event)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"job {job.reference} was changed by someone else meanwhile; fetch it and retry") from exc
+    audit_log.append(
+        session, kind=f"job.{kind.value}", subject_id=job.id, actor_id=actor_id,
+        payload={"reference": job.reference, "seq": event.seq, "from": before.value if before else None,
+                 "to": to.value, "reason": reason, "service_point_id": str(job.service_point_id),
+                 "technician_id": str(job.technician_id) if job.technician_id else None,
+                 "recorded_at": recorded_at.isoformat() if recorded_at else None, "data": data},
+    )
+    hooks.run_after(change)
+    return event
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def _scope(query, actor: Principal):
+    """Managers see their point's jobs, technicians the jobs assigned to them, HQ everything."""
+    if actor.is_hq:
+        return query
+    if actor.role == Role.TECHNICIAN:
+        if actor.technician_id is None:
+            return query.where(false())
+        return query.where(Job.technician_id == actor.technician_id)
+    return query.where(Job.service_point_id == actor.service_point_id)
+
+
+def get_visible_job(session: Session, actor: Principal, job_id: uuid.UUID, *, for_update: bool = False,
+                    with_events: bool = True) -> Job:
+    """The job if the caller may see it, else NotFound (no existence leak). Joins the caller's
+    transaction; ``for_update`` locks the row for a write."""
+    query = _scope(select(Job).where(Job.id == job_id), actor).options(*JOB_LOADS)
+    if with_events:
+        query = query.options(selectinload(Job.events))
+    if for_update:
+        query = query.with_for_update(of=Job)
+    job = session.scalars(query).one_or_none()
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
+def get_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> Job:
+    """One job with its event history."""
+    with uow:
+        return get_visible_job(uow.session, actor, job_id)
+
+
+def sla_condition(status: SlaStatus, now: datetime):
+    """SQL twin of :func:`dispatch.jobs.rules.sla_status` (filters run in the database)."""
+    due, at_risk_at = Job.sla_due_at, Job.sla_at_risk_at
+    stopped = func.coalesce(Job.arrived_at, Job.cancelled_at)
+    if status == SlaStatus.BREACHED:
+        return and_(due.is_not(None), or_(and_(stopped.is_(None), due <= now), and_(stopped.is_not(None),
+                                                                                    stopped > due)))
+    if status == SlaStatus.AT_RISK:
+        return and_(due.is_not(None), stopped.is_(None), due > now, at_risk_at.is_not(None), at_risk_at <= now)
+    return and_(due.is_not(None), or_(
+        and_(stopped.is_not(None), stopped <= due),
+        and_(stopped.is_(None), due > now, or_(at_risk_at.is_(None), at_risk_at > now)),
+    ))
+
+
+def list_jobs(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    status: list[JobStatus] | None = None,
+    date: date | None = None,
+    technician_id: uuid.UUID | None = None,
+    service_point_id: uuid.UUID | None = None,
+    type: JobType | None = None,
+    sla: SlaStatus | None = None,
+    priority: Priority | None = None,
+    tz: ZoneInfo | str | None = None,
+) -> tuple[list[Job], int]:
+    """The caller's visible jobs, filtered in SQL, ordered by service time; ``(page, total)``.
+
+    ``date`` is the local service day: of the scheduled start, or of the requested window while
+    the job is not scheduled yet.
+    """
+    service_time = func.coalesce(Job.scheduled_start, Job.window_start)
+    query = _scope(select(Job), actor)
+    if status:
+        query = query.where(Job.status.in_(status))
+    if date is not None:
+        zone = _zone(tz)
+        start = datetime.combine(date, time.min, tzinfo=zone)
+        end = datetime.combine(date + timedelta(days=1), time.min, tzinfo=zone)
+        query = query.where(service_time >= start, service_time < end)
+    if technician_id is not None:
+        query = query.where(Job.technician_id == technician_id)
+    if service_point_id is not None:
+        query = query.where(Job.service_point_id == service_point_id)
+    if type is not None:
+        query = query.where(Job.type == type)
+    if priority is not None:
+        query = query.where(Job.priority == priority)
+    if sla is not None:
+        query = query.where(sla_condition(sla, utcnow()))
+    with uow:
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        items = uow.session.scalars(
+            query.options(*JOB_LOADS)
+            .order_by(func.coalesce(service_time, Job.reported_at), Job.reference)
+            .offset(offset).limit(limit)
+        ).all()
+    return list(items), total
+
+
+# --- intake --------------------------------------------------------------------------------------
+
+
+def new_reference(day: date) -> str:
+    """``J<yymmdd>-<6 hex>``: readable on the phone, unguessable, unique in practice (the unique
+    constraint turns the rare clash into a 409)."""
+    return f"J{day:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _unit_and_product(session: Session, job_type: JobType, unit_serial: str | None,
+                      product_sku: str | None) -> tuple[Unit | None, Product]:
+    unit = None
+    if unit_serial:
+        unit = session.scalar(select(Unit).where(Unit.serial == unit_serial).options(selectinload(Unit.product)))
+        if unit is None:
+            raise ValidationFailed("unit_serial", f"no unit has the serial {unit_serial!r}")
+    if job_type != JobType.INSTALL:
+        if unit is None:
+            raise ValidationFailed("unit_serial", f"a {job_type.value} job needs the unit's serial")
+        if unit.customer_id is None or unit.activated_at is None:
+            raise ValidationFailed("unit_serial", "the unit is not activated: register its warranty card first")
+    if unit is not None:
+        if product_sku and product_sku != unit.product.sku:
+            raise ValidationFailed("product_sku", f"the unit is a {unit.product.sku}, not a {product_sku}")
+        return unit, unit.product
+    if not product_sku:
+        raise ValidationFailed("product_sku", "an install names the model (product_sku) or the unit (unit_serial)")
+    product = session.scalar(select(Product).where(Product.sku == product_sku))
+    if product is None:
+        raise ValidationFailed("product_sku", f"no model has the SKU {product_sku!r}")
+    return None, product
+
+
+def _customer(session: Session, customer_id: uuid.UUID | None, inline: Mapping[str, Any] | None,
+              unit: Unit | None) -> Customer:
+    if customer_id is not None and inline:
+        raise ValidationFailed("customer", "give customer_id or an inline customer, not both")
+    customer: Customer | None
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise ValidationFailed("customer_id", f"no customer has the id {customer_id}")
+    elif inline:
+        # The phone number identifies a household: a known number reuses its customer record.
+        customer = session.scalar(select(Customer).where(Customer.phone == inline["phone"]).order_by(
+            Customer.created_at).limit(1))
+        if customer is None:
+            location = inline.get("location")
+            customer = Customer(
+                name=inline["name"], phone=inline["phone"], email=inline.get("email"),
+                address=inline.get("address", ""), lat=location["lat"] if location else None,
+                lon=location["lon"] if location else None, grade=inline.get("grade", CustomerGrade.STANDARD),
+            )
+            session.add(customer)
+    elif unit is not None and unit.customer_id is not None:
+        customer = session.get(Customer, unit.customer_id)
+    else:
+        raise ValidationFailed("customer_id", "name the customer: customer_id or an inline customer")
+    assert customer is not None
+    if unit is not None and unit.customer_id is not None and customer.id != unit.customer_id:
+        raise ValidationFailed("unit_serial", "the unit is registered to another customer")
+    return customer
+
+
+def create_job(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    type: JobType,
+    radius_km: float,
+    tz: ZoneInfo | str | None = None,
+    priority: Priority = Priority.NORMAL,
+    customer_id: uuid.UUID | None = None,
+    customer: Mapping[str, Any] | None = None,
+    unit_serial: str | None = None,
+    product_sku: str | None = None,
+    address: str = "",
+    location: Mapping[str, float] | None = None,
+    region_code: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    description: str = "",
+) -> Job:
+    """Take a job in (call centre or a point's manager) and dispatch it to the authorised point.
+
+    A manager may only take in jobs that land at their own point (422 otherwise: the call centre
+    routes the rest). The SLA due time and, for repairs, the warranty decision are fixed at intake.
+    """
+    actor.require(Role.ADMIN, Role.MANAGER)
+    _require_aware(window_start, "window_start")
+    _require_aware(window_end, "window_end")
+    if (window_start is None) != (window_end is None):
+        raise ValidationFailed("window_end" if window_end is None else "window_start",
+                               "give both ends of the requested window")
+    if window_start is not None and window_end is not None and window_end <= window_start:
+        raise ValidationFailed("window_end", "must be after window_start")
+    place = resolution.Location(location["lat"], location["lon"]) if location else None
+    zone = _zone(tz)
+    now = utcnow()
+    today = now.astimezone(zone).date()
+    with uow:
+        session = uow.session
+        unit, product = _unit_and_product(session, type, unit_serial, product_sku)
+        who = _customer(session, customer_id, customer, unit)
+        if place is None and who.lat is not None and who.lon is not None:
+            place = resolution.Location(who.lat, who.lon)
+        decision = resolution.resolve(session, category=product.category, job_type=type, on=today,
+                                      radius_km=radius_km, region_code=region_code, location=place)
+        point = decision.service_point
+        if actor.role == Role.MANAGER and point.id != actor.service_point_id:
+            raise RuleViolation(
+                f"this job dispatches to service point {point.code}, not yours; the HQ call centre takes it in",
+                reason="dispatches-elsewhere", service_point_code=point.code,
+            )
+        if who.service_point_id is None:
+            who.service_point_id = point.id  # the point that first serves the customer
+        target = session.scalar(select(SlaTarget).where(
+            SlaTarget.job_type == type, SlaTarget.priority == priority, SlaTarget.customer_grade == who.grade))
+        job = Job(
+            reference=new_reference(today), type=type, priority=priority, customer=who, unit=unit,
+            product=product, address=address or who.address, lat=place.lat if place else None,
+            lon=place.lon if place else None, description=description, reported_at=now,
+            window_start=window_start, window_end=window_end, duration_minutes=product.minutes_for(type),
+            created_by=None if actor.user_id == SYSTEM.user_id else actor.user_id,
+        )
+        if target is not None:
+            job.sla_due_at, job.sla_at_risk_at = rules.sla_deadlines(now, target.hours, target.at_risk_hours)
+            job.sla_target_hours = target.hours
+        if type == JobType.REPAIR and unit is not None:
+            covered = network_rules.in_warranty(unit, today)
+            job.warranty_decision = WarrantyDecision.COVERED if covered else WarrantyDecision.CHARGEABLE
+            job.labour_covered = job.parts_covered = covered
+            job.warranty_until = network_rules.warranty_until(unit)
+        session.add(job)
+        session.flush()
+        _change(session, job, kind=EventKind.CREATED, to=JobStatus.NEW, actor=actor, created=True,
+                data={"type": type.value, "priority": priority.value, "customer_id": who.id,
+                      "unit_serial": unit.serial if unit else None, "product_sku": product.sku})
+
+        def dispatch_to_point() -> None:
+            job.service_point, job.service_point_id = point, point.id
+            job.region = decision.region
+            job.region_id = decision.region.id if decision.region is not None else None
+            job.dispatch_reason = decision.reason
+            job.out_of_area, job.dispatch_distance_km = decision.out_of_area, decision.distance_km
+
+        _change(session, job, kind=EventKind.TRANSITION, to=JobStatus.DISPATCHED, actor=actor, apply=dispatch_to_point,
+                data={"service_point_id": point.id, "service_point_code": point.code,
+                      "reason": decision.reason.value, "out_of_area": decision.out_of_area,
+                      "distance_km": decision.distance_km,
+                      "region_code": decision.region.code if decision.region is not None else None})
+        uow.commit()
+    return job
+
+
+# --- lifecycle (joins the caller's transaction) --------------------------------------------------
+
+
+def apply_transition(
+    session: Session,
+    job: Job,
+    to: JobStatus,
+    actor: Principal,
+    *,
+    reason: str = "",
+    recorded_at: datetime | None = None,
+    location: resolution.Location | Mapping[str, float] | None = None,
+) -> JobEvent:
+    """Move ``job`` to ``to`` (a plain transition; see ``rules.TRANSITIONS``). No commit.
+
+    409 with ``allowed`` for an illegal move; 403 when the caller may not make it (only the
+    assigned technician moves a job through en_route/on_site/completed); 422 when a stop or undo
+    has no reason. ``recorded_at`` is the device's clock; the event also keeps the server's time.
+    """
+    to = JobStatus(to)
+    rules.check_transition(job.status, to, f"job {job.reference}")
+    if actor.role == Role.REVIEWER:
+        raise Forbidden("reviewers audit jobs; they do not move them")
+    refusal = rules.transition_refusal(
+        to, is_hq_admin=actor.is_admin, is_point_manager=_is_point_manager(actor, job),
+        is_assigned_technician=actor.technician_id is not None and actor.technician_id == job.technician_id,
+    )
+    if refusal:
+        raise Forbidden(refusal)
+    if to in rules.REASON_REQUIRED and not reason.strip():
+        raise ValidationFailed("reason", f"say why the job goes {to.value}")
+    _require_aware(recorded_at, "recorded_at")
+    if isinstance(location, Mapping):
+        location = resolution.Location(location["lat"], location["lon"])
+    now = utcnow()
+    last_at = max((e.at for e in job.events), default=None)
+    moment = rules.trusted_time(recorded_at, not_before=last_at, now=now)
+    previous_technician_id = job.technician_id
+
+    def apply() -> None:
+        if to == JobStatus.ON_SITE and job.arrived_at is None:
+            job.arrived_at = moment
+        elif to == JobStatus.COMPLETED:
+            job.completed_at = moment
+        elif to == JobStatus.CLOSED:
+            job.closed_at = now
+        elif to == JobStatus.CANCELLED:
+            job.cancelled_at = now
+        elif to == JobStatus.DISPATCHED:  # unschedule: the point plans it again
+            job.technician, job.technician_id = None, None
+            job.scheduled_start = job.scheduled_end = None
+            job.locked = False
+
+    return _change(session, job, kind=EventKind.TRANSITION, to=to, actor=actor, apply=apply, reason=reason,
+                   recorded_at=recorded_at, location=location, previous_technician_id=previous_technician_id)
+
+
+def schedule_job(
+    session: Session,
+    job: Job,
+    technician: Technician,
+    start: datetime,
+    actor: Principal,
+    *,
+    reason: str = "",
+    locked: bool = False,
+    tz: ZoneInfo | str | None = None,
+) -> Job:
+    """Give ``job`` to ``technician`` from ``start`` for its standard duration. No commit.
+
+    The point's manager (or an HQ admin, or the route planner acting as one) may do it while the
+    job is dispatched, scheduled or on hold. The assignment rules are checked in order and the
+    first failure is a 422 naming the field and the ``rule`` (same-point, active, skill,
+    certification, on-shift). Giving the job to a different technician needs a ``reason``.
+    ``tz`` is the network's local time (pass ``settings.timezone``) for shifts and certificates.
+    """
+    if not (actor.is_admin or _is_point_manager(actor, job)):
+        raise Forbidden("only the point's manager or an HQ admin assigns jobs")
+    if job.status not in rules.ASSIGNABLE:
+        raise InvalidTransition(
+            f"job {job.reference} is {job.status.value}; only dispatched, scheduled or on-hold jobs are assigned",
+            allowed=rules.allowed_transitions(job.status), current=job.status.value,
+        )
+    if start.tzinfo is None:
+        raise ValidationFailed("scheduled_start", "needs a time zone offset")
+    violation = rules.assignment_violation(
+        technician, service_point_id=job.service_point_id, category=job.product.category, job_type=job.type,
+        start=start, minutes=job.duration_minutes, tz=_zone(tz),
+    )
+    if violation is not None:
+        raise ValidationFailed(violation.field, violation.reason, rule=violation.rule)
+    previous = job.technician_id
+    if previous is not None and previous != technician.id and not reason.strip():
+        raise ValidationFailed("reason", "giving the job to another technician needs a reason",
+                               rule="reassignment-reason")
+    end = start + timedelta(minutes=job.duration_minutes)
+
+    def apply() -> None:
+        job.technician, job.technician_id = technician, technician.id
+        job.scheduled_start, job.scheduled_end, job.locked = start, end, locked
+
+    _change(session, job, kind=EventKind.ASSIGNMENT, to=JobStatus.SCHEDULED, actor=actor, apply=apply,
+            reason=reason, previous_technician_id=previous,
+            data={"technician_id": technician.id, "previous_technician_id": previous,
+                  "scheduled_start": start, "scheduled_end": end, "locked": locked})
+    return job
+
+
+def transfer(session: Session, job: Job, point: ServicePoint, actor: Principal, *, reason: str,
+             tz: ZoneInfo | str | None = None) -> Job:
+    """HQ moves ``job`` to ``point``: back to dispatched there, technician and slot cleared. No commit."""
+    actor.require(Role.ADMIN)
+    if job.status not in rules.TRANSFERABLE:
+        raise InvalidTransition(
+            f"job {job.reference} is {job.status.value}; only jobs nobody is on the way to can be transferred",
+            allowed=rules.allowed_transitions(job.status), current=job.status.value,
+        )
+    if not reason.strip():
+        raise ValidationFailed("reason", "say why the job moves to another point")
+    if point.id == job.service_point_id:
+        raise ValidationFailed("service_point_id", f"the job is already at {point.code}")
+    today = utcnow().astimezone(_zone(tz)).date()
+    if not point.is_authorised_on(today):
+        raise ValidationFailed("service_point_id", f"{point.code} is not an authorised point today")
+    category = job.product.category
+    if category.value not in (point.categories or []) or job.type.value not in (point.job_types or []):
+        raise ValidationFailed("service_point_id",
+                               f"{point.code} is not authorised for {category.value} {job.type.value} jobs")
+    covers = job.region_id is not None and session.scalar(select(Coverage.service_point_id).where(
+        Coverage.service_point_id == point.id, Coverage.region_id == job.region_id,
+        Coverage.category == category)) is not None
+    place = resolution.Location(job.lat, job.lon) if job.lat is not None and job.lon is not None else None
+    previous_point, previous_technician = job.service_point, job.technician_id
+
+    def apply() -> None:
+        job.service_point, job.service_point_id = point, point.id
+        job.technician, job.technician_id = None, None
+        job.scheduled_start = job.scheduled_end = None
+        job.locked = False
+        job.dispatch_reason = DispatchReason.TRANSFER
+        job.out_of_area, job.dispatch_distance_km = not covers, resolution.distance_km(place, point)
+
+    _change(session, job, kind=EventKind.TRANSFER, to=JobStatus.DISPATCHED, actor=actor, apply=apply,
+            reason=reason, previous_technician_id=previous_technician,
+            previous_service_point_id=previous_point.id if previous_point else None,
+            data={"from_service_point_code": previous_point.code if previous_point else None,
+                  "to_service_point_code": point.code, "service_point_id": point.id})
+    return job
+
+
+# --- lifecycle use cases (one transaction each) ----------------------------------------------------
+
+
+def transition_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, to: JobStatus, reason: str = "",
+                   recorded_at: datetime | None = None, location: Mapping[str, float] | None = None) -> Job:
+    """POST /jobs/{id}/transitions: one status change, returned with the job's history."""
+    with uow:
+        job = get_visible_job(uow.session, actor, job_id, for_update=True)
+        apply_transition(uow.session, job, to, actor, reason=reason, recorded_at=recorded_at, location=location)
+        uow.commit()
+    return job
+
+
+def assign_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, technician_id: uuid.UUID,
+               scheduled_start: datetime, reason: str = "", locked: bool = False,
+               tz: ZoneInfo | str | None = None) -> Job:
+    """POST /jobs/{id}/assignment: the point's manager gives the job a technician and a slot."""
+    with uow:
+        job = get_visible_job(uow.session, actor, job_id, for_update=True)
+        technician = uow.session.scalar(select(Technician).where(Technician.id == technician_id).options(
+            selectinload(Technician.skills), selectinload(Technician.certifications),
+            selectinload(Technician.shifts), selectinload(Technician.shift_exceptions)))
+        if technician is None:
+            raise ValidationFailed("technician_id", f"no technician has the id {technician_id}", rule="same-point")
+        schedule_job(uow.session, job, technician, scheduled_start, actor, reason=reason, locked=locked, tz=tz)
+        uow.commit()
+    return job
+
+
+def transfer_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, service_point_id: uuid.UUID,
+                 reason: str, tz: ZoneInfo | str | None = None) -> Job:
+    """POST /jobs/{id}/transfer: HQ moves a job to another authorised point."""
+    actor.require(Role.ADMIN)
+    with uow:
+        job = get_visible_job(uow.session, actor, job_id, for_update=True)
+        point = uow.session.get(ServicePoint, service_point_id)
+        if point is None:
+            raise ValidationFailed("service_point_id", f"no service point has the id {service_point_id}")
+        transfer(uow.session, job, point, actor, reason=reason, tz=tz)
+        uow.commit()
+    return job
+
+
+# --- SLA targets -------------------------------------------------------------------------------------
+
+
+def list_sla_targets(uow: UnitOfWork, actor: Principal) -> list[SlaTarget]:
+    """The whole table (24 rows at most: job type x priority x grade)."""
+    actor.require(Role.ADMIN, Role.REVIEWER)
+    with uow:
+        return list(uow.session.scalars(select(SlaTarget).order_by(
+            SlaTarget.job_type, SlaTarget.customer_grade, SlaTarget.priority, SlaTarget.hours)))
+
+
+def get_sla_target(uow: UnitOfWork, actor: Principal, target_id: uuid.UUID) -> SlaTarget:
+    actor.require(Role.ADMIN, Role.REVIEWER)
+    with uow:
+        target = uow.session.get(SlaTarget, target_id)
+        if target is None:
+            raise NotFound(f"SLA target {target_id} does not exist")
+        return target
+
+
+def update_sla_target(uow: UnitOfWork, actor: Principal, target_id: uuid.UUID, *, hours: int | None = None,
+                      at_risk_hours: int | None = None, expected_version: int | None = None) -> SlaTarget:
+    """Change a target; jobs already taken in keep the due time fixed at their intake."""
+    actor.require(Role.ADMIN)
+    with uow:
+        target = uow.session.get(SlaTarget, target_id, with_for_update=True)
+        if target is None:
+            raise NotFound(f"SLA target {target_id} does not exist")
+        if expected_version is not None and target.version != expected_version:
+            raise PreconditionFailed("the SLA target changed since it was read; fetch it again")
+        new_hours = target.hours if hours is None else hours
+        new_risk = target.at_risk_hours if at_risk_hours is None else at_risk_hours
+        if new_hours <= 0:
+            raise ValidationFailed("hours", "must be positive")
+        if not 0 <= new_risk < new_hours:
+            raise ValidationFailed("at_risk_hours", f"must be at least 0 and less than hours ({new_hours})")
+        before = {"hours": target.hours, "at_risk_hours": target.at_risk_hours}
+        target.hours, target.at_risk_hours = new_hours, new_risk
+        uow.session.flush()
+        audit_log.append(uow.session, kind="sla_target.update", subject_id=target.id,
+                         actor_id=None if actor.user_id == SYSTEM.user_id else actor.user_id,
+                         payload={"key": [target.job_type.value, target.priority.value, target.customer_grade.value],
+                                  "before": before, "after": {"hours": new_hours, "at_risk_hours": new_risk}})
+        uow.commit()
+    return target
