@@ -1,0 +1,34 @@
+"""The tamper-evident log: verify the chain, export daily roots to keep outside the system."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch.api.deps import current_principal, settings, unit_of_work
+from dispatch.api.errors import ProblemSchema
+from dispatch.api.schemas.audit_log import DailyRootQuerySchema, DailyRootSchema, VerificationSchema
+from dispatch.audit_log import service
+
+blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/audit-log",
+                description="Hash-chained audit log: verification and daily roots")
+
+
+@blp.route("/verify")
+class ChainVerification(MethodView):
+    @blp.response(200, VerificationSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="not an HQ admin")
+    def get(self):
+        """Walk the whole chain and name the first broken entry (admin)."""
+        return service.verify_chain(unit_of_work(), current_principal())
+
+
+@blp.route("/roots")
+class DailyRoots(MethodView):
+    @blp.arguments(DailyRootQuerySchema, location="query")
+    @blp.response(200, DailyRootSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="not HQ")
+    def get(self, args):
+        """The chain's root at the end of a local day: keep it outside the system (HQ)."""
+        return service.export_daily_root(unit_of_work(), current_principal(), day=args["day"],
+                                         tz=settings().timezone)
