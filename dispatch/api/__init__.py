@@ -44,6 +44,7 @@ def _blueprint_modules():
 
 def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
+    app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
     api = api_errors.DispatchApi(app, spec_kwargs=SPEC_KWARGS)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}

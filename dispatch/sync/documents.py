@@ -1,0 +1,146 @@
+"""What a technician's device receives: a job with everything needed to work offline, and the
+van's stock. Built in bulk (a few queries per page, never one per row)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from dispatch.jobs.models import Job
+from dispatch.network.models import Product, Unit
+from dispatch.network.rules import in_warranty, warranty_until
+from dispatch.sop.models import Checklist, SopVersion, StepResult
+from dispatch.stock.models import JobExpectedPart, Part, StockLevel, StockLocation, StockReservation
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _checklists(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    checklists = session.scalars(
+        select(Checklist).where(Checklist.job_id.in_(job_ids)).options(
+            selectinload(Checklist.template_version).selectinload(SopVersion.steps),
+            selectinload(Checklist.results).selectinload(StepResult.evidence),
+        )
+    ).all()
+    documents: dict[uuid.UUID, dict[str, Any]] = {}
+    for checklist in checklists:
+        current: dict[str, StepResult] = {}
+        for result in checklist.results:  # ordered by (key, revision): the last one wins
+            current[result.step_key] = result
+        version = checklist.template_version
+        documents[checklist.job_id] = {
+            "id": str(checklist.id),
+            "status": checklist.status.value,
+            "template": {"version_id": str(version.id), "number": version.number, "title": version.title,
+                         "steps": [{"key": s.key, "position": s.position, "title": s.title,
+                                    "instructions": s.instructions, "kind": s.kind.value, "required": s.required,
+                                    "out_of_range": s.out_of_range.value, "after": s.after, "params": s.params}
+                                   for s in version.steps]},
+            "results": [{"id": str(r.id), "key": r.step_key, "revision": r.revision, "value": r.value,
+                         "status": r.status.value, "reasons": r.reasons,
+                         "evidence": [str(link.attachment_id) for link in r.evidence],
+                         "recorded_at": _iso(r.recorded_at), "received_at": _iso(r.received_at)}
+                        for r in current.values()],
+        }
+    return documents
+
+
+def _expected_parts(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    parts: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    rows = session.execute(
+        select(JobExpectedPart, Part).join(Part, Part.id == JobExpectedPart.part_id)
+        .where(JobExpectedPart.job_id.in_(job_ids))
+    ).all()
+    reserved: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)
+    for reservation in session.scalars(select(StockReservation).where(StockReservation.job_id.in_(job_ids))):
+        reserved[(reservation.job_id, reservation.part_id)] += reservation.open_quantity
+    for expected, part in rows:
+        parts[expected.job_id].append({"part_id": str(part.id), "sku": part.sku, "name": part.name,
+                                       "quantity": expected.quantity, "shortage": expected.shortage,
+                                       "reserved": reserved[(expected.job_id, part.id)]})
+    return parts
+
+
+def job_documents(session: Session, job_ids: list[uuid.UUID], today: date) -> dict[uuid.UUID, dict[str, Any]]:
+    """Jobs with customer contact, unit and warranty, checklist (pinned template + current
+    results) and expected parts."""
+    if not job_ids:
+        return {}
+    jobs = session.scalars(
+        select(Job).where(Job.id.in_(job_ids)).options(
+            selectinload(Job.customer), selectinload(Job.product),
+            selectinload(Job.unit).selectinload(Unit.product),
+        )
+    ).all()
+    checklists = _checklists(session, job_ids)
+    parts = _expected_parts(session, job_ids)
+    documents = {}
+    for job in jobs:
+        unit = job.unit
+        documents[job.id] = {
+            "id": str(job.id), "reference": job.reference, "type": job.type.value, "status": job.status.value,
+            "priority": job.priority.value, "version": job.version,
+            "scheduled_start": _iso(job.scheduled_start), "scheduled_end": _iso(job.scheduled_end),
+            "window_start": _iso(job.window_start), "window_end": _iso(job.window_end),
+            "sla_due_at": _iso(job.sla_due_at), "address": job.address, "lat": job.lat, "lon": job.lon,
+            "description": job.description, "duration_minutes": job.duration_minutes,
+            "customer": {"id": str(job.customer.id), "name": job.customer.name, "phone": job.customer.phone,
+                         "address": job.customer.address, "grade": job.customer.grade.value},
+            "product": _product(job.product),
+            "unit": None if unit is None else {
+                "serial": unit.serial, "product": _product(unit.product), "purchased_on": _iso(unit.purchased_on),
+                "warranty_until": _iso(warranty_until(unit)), "in_warranty": in_warranty(unit, today)},
+            "warranty_decision": job.warranty_decision.value if job.warranty_decision else None,
+            "checklist": checklists.get(job.id),
+            "expected_parts": parts.get(job.id, []),
+        }
+    return documents
+
+
+def _product(product: Product) -> dict[str, Any]:
+    return {"id": str(product.id), "sku": product.sku, "name": product.name, "category": product.category.value}
+
+
+def child_ids(session: Session, job_ids: list[uuid.UUID]) -> dict[str, list[str]]:
+    """Descendants of jobs leaving a device: it drops them too."""
+    if not job_ids:
+        return {}
+    checklists = session.execute(select(Checklist.id).where(Checklist.job_id.in_(job_ids))).scalars().all()
+    results = session.execute(select(StepResult.id).where(StepResult.checklist_id.in_(checklists))).scalars().all() \
+        if checklists else []
+    return {"checklists": [str(c) for c in checklists], "step_results": [str(r) for r in results]}
+
+
+def van_documents(session: Session, location_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    if not location_ids:
+        return {}
+    locations = {loc.id: loc for loc in session.scalars(select(StockLocation).where(StockLocation.id.in_(location_ids)))}
+    levels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    rows = session.execute(select(StockLevel, Part).join(Part, Part.id == StockLevel.part_id)
+                           .where(StockLevel.location_id.in_(location_ids)).order_by(Part.sku)).all()
+    for level, part in rows:
+        levels[level.location_id].append({"part_id": str(part.id), "sku": part.sku, "name": part.name,
+                                          "on_hand": level.on_hand, "reserved": level.reserved,
+                                          "available": level.available, "in_transit": level.in_transit})
+    return {loc_id: {"id": str(loc_id), "code": getattr(loc, "code", None), "levels": levels[loc_id]}
+            for loc_id, loc in locations.items()}
+
+
+def reference_data(session: Session) -> dict[str, Any]:
+    """Catalogue data the app needs offline (products and parts)."""
+    products = session.scalars(select(Product).order_by(Product.sku)).all()
+    parts = session.scalars(select(Part).where(Part.active.is_(True)).order_by(Part.sku)
+                            .options(selectinload(Part.fits))).all()
+    return {
+        "products": [_product(p) | {"standard_minutes": p.standard_minutes} for p in products],
+        "parts": [{"id": str(p.id), "sku": p.sku, "name": p.name, "list_price": str(p.list_price),
+                   "currency": p.currency, "is_consumable": p.is_consumable,
+                   "fits": [str(f.product_id) for f in p.fits]} for p in parts],
+    }

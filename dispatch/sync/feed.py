@@ -1,0 +1,190 @@
+"""Writing the per-user feeds, inside the transaction that changes the data.
+
+Whatever code changes a job (status, assignment, transfer, schedule), its children (checklist,
+step results, reservations, parts, events) or a technician's van stock, this flush listener
+appends a feed entry for every technician whose replica is affected: ``P`` (send the current
+state) for users who have it in scope now, ``R`` (remove, with its children) for users who lost
+it. The sequence number comes from the user's counter row, bumped with ``UPDATE ... RETURNING``
+in the same transaction: the row lock is held until commit, so sequence order is commit order
+and a pager never skips a row committed late (a plain database sequence would).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from itertools import chain
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from dispatch.clock import utcnow
+from dispatch.jobs.models import Job, JobStatus
+from dispatch.network.models import Technician
+from dispatch.sync.models import FeedEntry, FeedOp, Membership, SyncCounter
+
+JOB = "job"
+VAN = "van"
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+WINDOW_PAST_DAYS = 2
+WINDOW_FUTURE_DAYS = 7
+SYNCED_STATUSES = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.ON_HOLD,
+                             JobStatus.COMPLETED, JobStatus.CLOSED})
+
+
+def service_day(job: Job, tz: ZoneInfo = DEFAULT_TZ) -> date | None:
+    moment = job.scheduled_start or job.window_start
+    return moment.astimezone(tz).date() if moment else None
+
+
+def window(today: date) -> tuple[date, date]:
+    return today - timedelta(days=WINDOW_PAST_DAYS), today + timedelta(days=WINDOW_FUTURE_DAYS)
+
+
+def job_in_scope(job: Job, now: datetime | None = None, tz: ZoneInfo = DEFAULT_TZ) -> bool:
+    """The job belongs on its technician's device: assigned, live or recent, inside the window."""
+    if job.technician_id is None or job.status not in SYNCED_STATUSES:
+        return False
+    day = service_day(job, tz)
+    first, last = window((now or utcnow()).astimezone(tz).date())
+    return day is not None and first <= day <= last
+
+
+def insert_ignore(connection, model, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the primary key (PostgreSQL and SQLite)."""
+    make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    keys = [column.name for column in model.__table__.primary_key.columns]
+    connection.execute(make_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
+def bump(session: Session, user_id: uuid.UUID) -> int:
+    """Next sequence number of ``user_id``'s feed (locks the counter row until commit)."""
+    connection = session.connection()
+    insert_ignore(connection, SyncCounter, user_id=user_id, last_seq=0, floor_seq=0)
+    return connection.execute(
+        update(SyncCounter).where(SyncCounter.user_id == user_id)
+        .values(last_seq=SyncCounter.last_seq + 1).returning(SyncCounter.last_seq)
+    ).scalar_one()
+
+
+def append(session: Session, entries: dict[uuid.UUID, list[tuple[str, uuid.UUID, FeedOp]]]) -> None:
+    """Append feed entries, users in sorted order (two transactions never lock counters in
+    opposite orders, so they cannot deadlock)."""
+    connection = session.connection()
+    for user_id in sorted(entries):
+        latest = {(entity_type, entity_id): op for entity_type, entity_id, op in entries[user_id]}
+        for (entity_type, entity_id), op in latest.items():
+            seq = bump(session, user_id)
+            connection.execute(insert(FeedEntry).values(user_id=user_id, seq=seq, entity_type=entity_type,
+                                                        entity_id=entity_id, op=op))
+            if op == FeedOp.PUT:
+                insert_ignore(connection, Membership, user_id=user_id, entity_type=entity_type, entity_id=entity_id)
+            else:
+                connection.execute(delete(Membership).where(
+                    Membership.user_id == user_id, Membership.entity_type == entity_type,
+                    Membership.entity_id == entity_id))
+
+
+def _technician_users(session: Session, technician_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    if not technician_ids:
+        return {}
+    rows = session.connection().execute(
+        select(Technician.id, Technician.user_id).where(Technician.id.in_(technician_ids)))
+    return dict(rows.all())
+
+
+def _column_value(obj, name: str):
+    mapper = inspect(obj).mapper
+    return getattr(obj, name) if name in mapper.columns else None
+
+
+def _touched(session: Session):
+    """Jobs (with their previous technician) and van locations changed in this flush."""
+    jobs: dict[uuid.UUID, set[uuid.UUID]] = {}
+    checklist_ids: set[uuid.UUID] = set()
+    locations: set[uuid.UUID] = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if isinstance(obj, Job):
+            previous = jobs.setdefault(obj.id, set())
+            history = inspect(obj).attrs.technician_id.history
+            previous.update(t for t in history.deleted if t is not None)
+            continue
+        job_id = _column_value(obj, "job_id")
+        if job_id is not None:
+            jobs.setdefault(job_id, set())
+        checklist_id = _column_value(obj, "checklist_id")
+        if checklist_id is not None:
+            checklist_ids.add(checklist_id)
+        for name in ("location_id", "to_location_id", "from_location_id"):
+            location_id = _column_value(obj, name)
+            if location_id is not None:
+                locations.add(location_id)
+    return jobs, checklist_ids, locations
+
+
+@event.listens_for(Session, "after_flush")
+def _feed_after_flush(session: Session, _flush_context) -> None:
+    if session.info.get("sync_feed_disabled"):
+        return
+    jobs, checklist_ids, locations = _touched(session)
+    if not (jobs or checklist_ids or locations):
+        return
+    connection = session.connection()
+    if checklist_ids:
+        from dispatch.sop.models import Checklist
+
+        for (job_id,) in connection.execute(select(Checklist.job_id).where(Checklist.id.in_(checklist_ids))):
+            jobs.setdefault(job_id, set())
+    entries: dict[uuid.UUID, list[tuple[str, uuid.UUID, FeedOp]]] = {}
+    if jobs:
+        rows = {job.id: job for job in session.connection().execute(
+            select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
+            .where(Job.id.in_(jobs)))}
+        technicians = {row.technician_id for row in rows.values() if row.technician_id}
+        technicians |= set(chain.from_iterable(jobs.values()))
+        users = _technician_users(session, technicians)
+        for job_id, previous in jobs.items():
+            row = rows.get(job_id)
+            current = row.technician_id if row is not None else None
+            if current is not None:
+                op = FeedOp.PUT if row is not None and job_in_scope(row) else FeedOp.REMOVE
+                entries.setdefault(users[current], []).append((JOB, job_id, op))
+            for old in previous - {current}:
+                entries.setdefault(users[old], []).append((JOB, job_id, FeedOp.REMOVE))
+    if locations:
+        from dispatch.stock.models import StockLocation
+
+        vans = connection.execute(select(StockLocation.id, StockLocation.technician_id)
+                                  .where(StockLocation.id.in_(locations), StockLocation.technician_id.is_not(None)))
+        vans = vans.all()
+        users = _technician_users(session, {technician_id for _, technician_id in vans})
+        for location_id, technician_id in vans:
+            entries.setdefault(users[technician_id], []).append((VAN, location_id, FeedOp.PUT))
+    if entries:
+        with session.no_autoflush:
+            append(session, entries)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_new_attachments(session: Session, _flush_context) -> None:
+    """Remember photos uploaded in this transaction: step results pushed before their bytes
+    arrived are completed just before the upload commits."""
+    from dispatch.sop.models import Attachment
+
+    shas = {obj.sha256 for obj in session.new if isinstance(obj, Attachment)}
+    if shas:
+        session.info.setdefault("new_attachment_shas", set()).update(shas)
+
+
+@event.listens_for(Session, "before_commit")
+def _complete_pending_evidence(session: Session) -> None:
+    shas = session.info.pop("new_attachment_shas", None)
+    if shas:
+        from dispatch.sync.service import resolve_pending_evidence
+
+        resolve_pending_evidence(session, shas)

@@ -1,0 +1,496 @@
+"""Offline-first sync for the technicians' app: pull (snapshot, then a per-user feed) and push
+(per-device mutations applied at most once, in order, never blocking the device)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.orm import Session
+
+from dispatch.auth.models import Role
+from dispatch.auth.principal import Principal
+from dispatch.clock import utcnow
+from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
+from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
+from dispatch.stock.models import StockLocation
+from dispatch.sync import cursor as cursors
+from dispatch.sync import documents
+from dispatch.sync.feed import JOB, VAN, append, insert_ignore, job_in_scope
+from dispatch.sync.models import (
+    Device,
+    FeedEntry,
+    FeedOp,
+    IdempotencyRecord,
+    Membership,
+    MutationRecord,
+    MutationStatus,
+    PendingEvidence,
+    QuarantinedEvidence,
+    SyncCounter,
+)
+from dispatch.uow import UnitOfWork
+
+MAX_MUTATIONS = 500
+MAX_LIMIT = 1000
+CLOCK_SKEW_FLAG_S = 300
+
+# What a technician's device may write, per mutation kind. Anything else (technician,
+# schedule, priority, stock levels...) is server-owned: the mutation is rejected.
+ALLOWED_FIELDS = {
+    "job_transition": {"job_id", "to", "reason", "location"},
+    "checklist_step": {"job_id", "key", "value", "evidence", "location"},
+    "parts_consumed": {"job_id", "lines"},
+    "note": {"job_id", "text"},
+}
+SERVER_OWNED = {"technician_id", "service_point_id", "scheduled_start", "scheduled_end", "status", "priority",
+                "on_hand", "reserved", "available", "in_transit", "sla_due_at", "locked", "assignment"}
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    secret_key: str
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _technician(actor: Principal) -> uuid.UUID:
+    actor.require(Role.TECHNICIAN)
+    if actor.technician_id is None:
+        raise NotFound("no technician profile belongs to this account")
+    return actor.technician_id
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+def _scope(session: Session, technician_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> dict[tuple[str, uuid.UUID], None]:
+    """The entities the technician's device should hold now (ordered by key)."""
+    jobs = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
+                           .where(Job.technician_id == technician_id)).all()
+    keys = [(JOB, row.id) for row in jobs if job_in_scope(row, now, tz)]
+    van = session.scalar(select(StockLocation.id).where(StockLocation.technician_id == technician_id))
+    if van is not None:
+        keys.append((VAN, van))
+    return dict.fromkeys(sorted(keys, key=_key))
+
+
+def _reconcile(session: Session, user_id: uuid.UUID, scope: dict[tuple[str, uuid.UUID], None]) -> None:
+    """Feed the differences between what the device holds and what it should hold (jobs that
+    drifted out of or into the date window: no write announced them)."""
+    held = set(session.execute(select(Membership.entity_type, Membership.entity_id)
+                               .where(Membership.user_id == user_id)).tuples())
+    entries = [(t, i, FeedOp.REMOVE) for t, i in held - scope.keys()]
+    entries += [(t, i, FeedOp.PUT) for t, i in scope.keys() - held]
+    if entries:
+        append(session, {user_id: entries})
+
+
+def _changes(session: Session, keys: list[tuple[str, uuid.UUID, FeedOp]], technician_id: uuid.UUID,
+             now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    job_puts = [i for t, i, op in keys if t == JOB and op == FeedOp.PUT]
+    # Defence in depth: every job is re-checked against the caller's scope at read time.
+    rows = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
+                           .where(Job.id.in_(job_puts))).all() if job_puts else []
+    allowed = [row.id for row in rows if row.technician_id == technician_id and job_in_scope(row, now, tz)]
+    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date())
+    removed_jobs = [i for t, i, op in keys if t == JOB and op == FeedOp.REMOVE]
+    removed_jobs += [job_id for job_id in job_puts if job_id not in job_docs]
+    van_puts = [i for t, i, op in keys if t == VAN and op == FeedOp.PUT]
+    vans = documents.van_documents(session, van_puts)
+    children = documents.child_ids(session, removed_jobs)
+    return {
+        "jobs": {"upserted": [job_docs[i] for i in job_puts if i in job_docs],
+                 "removed": [str(i) for i in removed_jobs]},
+        "checklists": {"removed": children.get("checklists", [])},
+        "step_results": {"removed": children.get("step_results", [])},
+        "van_stock": {"upserted": [vans[i] for i in van_puts if i in vans],
+                      "removed": [str(i) for t, i, op in keys if t == VAN and op == FeedOp.REMOVE]},
+    }
+
+
+def _key(entity: tuple[str, uuid.UUID]) -> str:
+    return f"{entity[0]}:{entity[1]}"
+
+
+def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str | None, limit: int = 500,
+         device_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """One page of changes for the caller's device.
+
+    No cursor: a snapshot of the whole scope, paged by entity key, positioned at the feed head
+    read *before* the scope (anything committed later has a higher sequence and follows). Then
+    the feed in commit order. A forged, foreign or pruned cursor is 410 ``reset_required``.
+    """
+    technician_id = _technician(actor)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed("limit", f"must be between 1 and {MAX_LIMIT}")
+    now = utcnow()
+    position = cursors.decode(cursor, config.secret_key, user_id=actor.user_id) if cursor else None
+    snapshot = position is None or position.snapshot_after is not None
+    with uow:  # 1. bookkeeping writes: what the device holds (fresh replica) or window drift
+        session = uow.session
+        counter = session.get(SyncCounter, actor.user_id)
+        head = counter.last_seq if counter else 0
+        if position is not None and counter is not None and position.seq < counter.floor_seq:
+            raise cursors.CursorReset("the cursor is older than the retained history")
+        if position is not None and position.seq > head:
+            raise cursors.CursorReset("the cursor is ahead of this server's history")
+        if position is None:
+            session.execute(delete(Membership).where(Membership.user_id == actor.user_id))
+            for entity_type, entity_id in _scope(session, technician_id, now, config.tz):
+                insert_ignore(session.connection(), Membership, user_id=actor.user_id,
+                              entity_type=entity_type, entity_id=entity_id)
+        elif not snapshot:
+            _reconcile(session, actor.user_id, _scope(session, technician_id, now, config.tz))
+        uow.commit()
+
+    with uow:  # 2. the page: head first, then the data (read committed is enough, see above)
+        session = uow.session
+        counter = session.get(SyncCounter, actor.user_id, populate_existing=True)
+        head = counter.last_seq if counter else 0
+        if snapshot:
+            start_seq = head if position is None else position.seq
+            after = position.snapshot_after if position is not None else None
+            keys = [k for k in _scope(session, technician_id, now, config.tz) if after is None or _key(k) > after]
+            page, rest = keys[:limit], keys[limit:]
+            changes = _changes(session, [(t, i, FeedOp.PUT) for t, i in page], technician_id, now, config.tz)
+            if position is None:
+                changes["reference"] = documents.reference_data(session)
+            next_position = cursors.Cursor(actor.user_id, start_seq, _key(page[-1]) if rest else None)
+            has_more = bool(rest) or head > start_seq
+        else:
+            rows = session.execute(select(FeedEntry.seq, FeedEntry.entity_type, FeedEntry.entity_id, FeedEntry.op)
+                                   .where(FeedEntry.user_id == actor.user_id, FeedEntry.seq > position.seq)
+                                   .order_by(FeedEntry.seq).limit(limit + 1)).all()
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            latest: dict[tuple[str, uuid.UUID], FeedOp] = {}
+            for row in rows:  # the last operation on an entity within the page wins
+                latest.pop((row.entity_type, row.entity_id), None)
+                latest[(row.entity_type, row.entity_id)] = row.op
+            changes = _changes(session, [(t, i, op) for (t, i), op in latest.items()], technician_id, now, config.tz)
+            next_position = cursors.Cursor(actor.user_id, rows[-1].seq if rows else position.seq)
+        device = session.get(Device, device_id) if device_id else None
+        last_mutation_id = device.last_mutation_id if device is not None and device.user_id == actor.user_id else None
+    return {
+        "changes": changes,
+        "next_cursor": cursors.encode(next_position, config.secret_key),
+        "has_more": has_more,
+        "snapshot": snapshot,
+        "last_mutation_id": last_mutation_id,
+        "server_time": now,
+    }
+
+
+# --- push ----------------------------------------------------------------------------------------
+
+
+def _fingerprint(device_id: uuid.UUID, mutations: list[dict[str, Any]]) -> str:
+    body = json.dumps({"device_id": str(device_id), "mutations": mutations}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _problem(error: DispatchError) -> dict[str, Any]:
+    problem = {"code": error.code, "title": error.title, "detail": error.detail}
+    problem.update({k: v for k, v in error.extra.items() if k != "retry_after_s"})
+    return problem
+
+
+class _Rejected(DispatchError):
+    code = "rejected"
+    title = "Mutation rejected"
+
+
+class _Quarantine(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _device(session: Session, actor: Principal, device_id: uuid.UUID, app_version: str | None) -> Device:
+    now = utcnow()
+    insert_ignore(session.connection(), Device, id=device_id, user_id=actor.user_id, last_mutation_id=0,
+                  app_version=app_version, created_at=now, last_seen_at=now)
+    device = session.get(Device, device_id, with_for_update=True, populate_existing=True)
+    if device is None or device.user_id != actor.user_id:
+        raise NotFound(f"device {device_id} does not exist")
+    if device.revoked_at is not None:
+        raise Conflict(f"device {device_id} has been revoked; sign in again on a new device")
+    device.last_seen_at, device.app_version = now, app_version or device.app_version
+    return device
+
+
+def _job_for(session: Session, actor: Principal, payload: dict[str, Any]) -> Job:
+    """The job a mutation talks about. A job that left the technician (reassigned, cancelled)
+    but was theirs raises _Quarantine; one they never had is simply not found."""
+    try:
+        job_id = uuid.UUID(str(payload.get("job_id")))
+    except ValueError as exc:
+        raise ValidationFailed("payload.job_id", "must be a job id") from exc
+    job = session.get(Job, job_id)
+    if job is not None and job.technician_id == actor.technician_id and job.status != JobStatus.CANCELLED:
+        return job
+    was_theirs = job is not None and session.scalar(
+        select(FeedEntry.seq).where(FeedEntry.user_id == actor.user_id, FeedEntry.entity_type == JOB,
+                                    FeedEntry.entity_id == job_id).limit(1)) is not None
+    if not was_theirs:
+        raise NotFound(f"job {job_id} does not exist")
+    if job.status == JobStatus.CANCELLED:
+        raise _Quarantine("job_cancelled", f"job {job.reference} was cancelled while you were offline")
+    raise _Quarantine("job_reassigned", f"job {job.reference} was reassigned while you were offline")
+
+
+def _location(payload: dict[str, Any]) -> dict[str, float] | None:
+    location = payload.get("location")
+    if location is None:
+        return None
+    try:
+        lat, lon = float(location["lat"]), float(location["lon"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationFailed("payload.location", "needs numeric lat and lon") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationFailed("payload.location", "lat/lon out of range")
+    return {"lat": lat, "lon": lon}
+
+
+def _apply_transition(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+    from dispatch.jobs import service as jobs
+
+    event = jobs.apply_transition(session, job, JobStatus(payload.get("to")), actor,
+                                  reason=str(payload.get("reason") or ""), recorded_at=recorded_at,
+                                  location=_location(payload))
+    return {"job_id": str(job.id), "status": job.status.value, "event_id": str(event.id)}
+
+
+def _apply_step(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+    from dispatch.sop import checklists
+    from dispatch.sop.models import Attachment
+
+    refs = [str(ref) for ref in payload.get("evidence") or []]
+    attachment_ids, missing = [], []
+    for ref in refs:
+        attachment = _attachment_for(session, Attachment, ref, job.service_point_id)
+        if attachment is None:
+            missing.append(ref)
+        else:
+            attachment_ids.append(attachment.id)
+    if missing:
+        if any(len(ref) != 64 for ref in missing):
+            raise ValidationFailed("payload.evidence", "unknown attachment ids (reference bytes not yet "
+                                   "uploaded by their SHA-256)")
+        for sha in missing:
+            session.add(PendingEvidence(job_id=job.id, device_id=device.id, mutation_id=mutation_id,
+                                        step_key=str(payload.get("key")), sha256=sha,
+                                        payload={"payload": payload,
+                                                 "recorded_at": recorded_at.isoformat() if recorded_at else None},
+                                        created_at=utcnow()))
+        return {"job_id": str(job.id), "key": payload.get("key"), "pending_evidence": missing}
+    result = checklists.record_step(session, actor, job, str(payload.get("key")), value=payload.get("value"),
+                                    evidence_ids=attachment_ids, recorded_at=recorded_at,
+                                    location=_location(payload), source="sync")
+    return {"job_id": str(job.id), "key": result.step_key, "revision": result.revision,
+            "step_status": result.status.value}
+
+
+def _attachment_for(session, attachment_model, ref: str, service_point_id):
+    if len(ref) == 64:
+        return session.scalar(select(attachment_model).where(attachment_model.sha256 == ref,
+                                                              attachment_model.service_point_id == service_point_id))
+    try:
+        return session.get(attachment_model, uuid.UUID(ref))
+    except ValueError:
+        return None
+
+
+def _apply_parts(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+    from dispatch.stock import service as stock
+
+    lines = payload.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise ValidationFailed("payload.lines", "give at least one {part_sku, quantity} line")
+    usages = stock.record_consumption(session, actor, job, lines, recorded_at=recorded_at)
+    return {"job_id": str(job.id), "usages": [str(u.id) for u in usages]}
+
+
+def _apply_note(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+    text = str(payload.get("text") or "").strip()
+    if not text or len(text) > 4000:
+        raise ValidationFailed("payload.text", "a note needs 1 to 4000 characters")
+    seq = (max((e.seq for e in job.events), default=0)) + 1
+    event = JobEvent(job_id=job.id, seq=seq, kind=EventKind.NOTE, reason=text, actor_id=actor.user_id,
+                     at=utcnow(), recorded_at=recorded_at, data={"device_id": str(device.id)})
+    session.add(event)
+    session.flush()
+    return {"job_id": str(job.id), "event_id": str(event.id)}
+
+
+HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "job_transition": _apply_transition,
+    "checklist_step": _apply_step,
+    "parts_consumed": _apply_parts,
+    "note": _apply_note,
+}
+
+
+def _check_fields(kind: str, payload: Any) -> None:
+    if kind not in HANDLERS:
+        raise _Rejected(f"unknown mutation kind {kind!r}", reason="unknown_kind", allowed=sorted(HANDLERS))
+    if not isinstance(payload, dict):
+        raise ValidationFailed("payload", "must be an object")
+    owned = sorted(set(payload) & SERVER_OWNED - ALLOWED_FIELDS[kind])
+    if owned:
+        raise _Rejected(f"server-owned fields cannot be written from a device: {', '.join(owned)}",
+                        reason="forbidden_field", fields=owned)
+    unknown = sorted(set(payload) - ALLOWED_FIELDS[kind])
+    if unknown:
+        raise ValidationFailed("payload", f"unknown fields for {kind}: {', '.join(unknown)}")
+
+
+def _apply_one(session: Session, actor: Principal, device: Device, mutation: dict[str, Any], now: datetime):
+    mutation_id, kind, payload = mutation["id"], mutation["kind"], mutation.get("payload")
+    recorded_at: datetime | None = mutation.get("recorded_at")
+    skew = int((recorded_at - now).total_seconds()) if recorded_at is not None else None
+    result: dict[str, Any] = {"id": mutation_id}
+    if skew is not None and abs(skew) > CLOCK_SKEW_FLAG_S:
+        result |= {"clock_skew_s": skew, "clock_flagged": True}
+    savepoint = session.begin_nested()
+    try:
+        _check_fields(kind, payload)
+        job = _job_for(session, actor, payload)
+        outcome = HANDLERS[kind](session, actor, job, payload, recorded_at, device, mutation_id)
+        session.flush()
+        savepoint.commit()
+        status = MutationStatus.APPLIED
+        result |= {"status": status.value, "result": outcome}
+    except _Quarantine as q:
+        savepoint.rollback()
+        job = session.get(Job, uuid.UUID(str(payload["job_id"])))
+        session.add(QuarantinedEvidence(job_id=job.id, technician_id=actor.technician_id, device_id=device.id,
+                                        mutation_id=mutation_id, kind=kind, payload=payload, reason=q.reason,
+                                        detail=q.detail, recorded_at=recorded_at, received_at=now))
+        status = MutationStatus.REJECTED
+        result |= {"status": status.value, "reason": q.reason, "quarantined": True,
+                   "problem": {"code": q.reason, "title": "Job no longer yours", "detail": q.detail}}
+    except (DispatchError, ValueError) as error:
+        savepoint.rollback()
+        if isinstance(error, ValueError):
+            error = ValidationFailed("payload", str(error))
+        status = MutationStatus.CONFLICT if isinstance(error, Conflict) else MutationStatus.REJECTED
+        result |= {"status": status.value, "reason": error.extra.get("reason", error.code), "problem": _problem(error)}
+    session.add(MutationRecord(device_id=device.id, mutation_id=mutation_id, kind=kind, status=status,
+                               result=json.loads(json.dumps(result, default=str)), recorded_at=recorded_at,
+                               applied_at=now, clock_skew_s=skew))
+    device.last_mutation_id = mutation_id
+    return result
+
+
+def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: list[dict[str, Any]],
+         idempotency_key: str | None = None, app_version: str | None = None,
+         raw_mutations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Apply a batch in order, each mutation at most once (per-device sequential ids).
+
+    ``duplicate``: already applied (its original outcome is returned). A gap (an id beyond
+    last + 1) stops the batch: what came before is kept and ``gap_at`` says where to resume.
+    A rejected mutation is recorded and never blocks the device. With an ``Idempotency-Key``,
+    a replay returns the identical response; the same key with another body is 422.
+    """
+    _technician(actor)
+    if len(mutations) > MAX_MUTATIONS:
+        raise PayloadTooLarge(f"at most {MAX_MUTATIONS} mutations per batch", field="mutations")
+    fingerprint = _fingerprint(device_id, raw_mutations if raw_mutations is not None else mutations)
+    now = utcnow()
+    with uow:
+        session = uow.session
+        if idempotency_key:
+            record = session.get(IdempotencyRecord, (actor.user_id, idempotency_key))
+            if record is not None:
+                if record.fingerprint != fingerprint:
+                    raise RuleViolation("this Idempotency-Key was used with a different batch",
+                                        errors={"Idempotency-Key": ["reused with a different body"]})
+                return record.body
+        device = _device(session, actor, device_id, app_version)
+        stored = {m.mutation_id: m for m in session.scalars(
+            select(MutationRecord).where(MutationRecord.device_id == device.id,
+                                         MutationRecord.mutation_id.in_([m["id"] for m in mutations])))}
+        results, gap_at = [], None
+        for mutation in mutations:
+            if mutation["id"] <= device.last_mutation_id:
+                original = stored.get(mutation["id"])
+                results.append({"id": mutation["id"], "status": "duplicate",
+                                "original": original.result if original else None})
+                continue
+            if mutation["id"] != device.last_mutation_id + 1:
+                gap_at = device.last_mutation_id + 1
+                break
+            results.append(_apply_one(session, actor, device, mutation, now))
+        body = {"device_id": str(device.id), "last_mutation_id": device.last_mutation_id, "results": results,
+                "gap_at": gap_at, "server_time": now.isoformat()}
+        body = json.loads(json.dumps(body, default=str))
+        if idempotency_key:
+            session.add(IdempotencyRecord(user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint,
+                                          status_code=200, body=body, created_at=now))
+        uow.commit()
+    return body
+
+
+def resolve_pending_evidence(session: Session, shas: set[str]) -> int:
+    """Complete step results that waited for photos now uploaded (runs before commit of the
+    upload's transaction). Returns how many step results were recorded."""
+    from dispatch.auth.models import User
+    from dispatch.network.models import Technician
+    from dispatch.sop import checklists
+    from dispatch.sop.models import Attachment
+
+    pending = session.scalars(select(PendingEvidence).where(PendingEvidence.sha256.in_(shas),
+                                                            PendingEvidence.resolved_at.is_(None))).all()
+    done = 0
+    for group in {(p.device_id, p.mutation_id) for p in pending}:
+        rows = session.scalars(select(PendingEvidence).where(and_(PendingEvidence.device_id == group[0],
+                                                                  PendingEvidence.mutation_id == group[1]))).all()
+        job = session.get(Job, rows[0].job_id)
+        if any(_attachment_for(session, Attachment, r.sha256, job.service_point_id) is None for r in rows):
+            continue  # still waiting for another photo of the same step
+        device = session.get(Device, group[0])
+        user = session.get(User, device.user_id)
+        technician = session.scalar(select(Technician).where(Technician.user_id == user.id))
+        actor = Principal(user_id=user.id, username=user.username, role=user.role,
+                          service_point_id=user.service_point_id, technician_id=technician.id if technician else None)
+        payload = rows[0].payload["payload"]
+        recorded_at = rows[0].payload.get("recorded_at")
+        ids = [_attachment_for(session, Attachment, str(ref), job.service_point_id).id
+               for ref in payload.get("evidence") or []]
+        try:
+            with session.begin_nested():
+                checklists.record_step(session, actor, job, str(payload.get("key")), value=payload.get("value"),
+                                       evidence_ids=ids,
+                                       recorded_at=datetime.fromisoformat(recorded_at) if recorded_at else None,
+                                       location=_location(payload), source="sync")
+        except DispatchError as error:
+            record = session.get(MutationRecord, (group[0], group[1]))
+            if record is not None:
+                record.result = record.result | {"pending_failed": _problem(error)}
+        for row in rows:
+            row.resolved_at = utcnow()
+        done += 1
+    return done
+
+
+def quarantined_for_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> list[QuarantinedEvidence]:
+    """Evidence pushed for a job after it left the technician: for the point's manager and HQ."""
+    from dispatch.jobs import service as jobs
+
+    actor.require(Role.ADMIN, Role.REVIEWER, Role.MANAGER)
+    with uow:
+        job = jobs.get_visible_job(uow.session, actor, job_id)
+        return list(uow.session.scalars(select(QuarantinedEvidence).where(QuarantinedEvidence.job_id == job.id)
+                                        .order_by(QuarantinedEvidence.received_at)))
