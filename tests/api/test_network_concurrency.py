@@ -1,0 +1,85 @@
+"""Two admins authorising rival points for the same district at the same moment: exactly one
+wins. Needs real concurrent transactions, so it runs on PostgreSQL against its own database."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import date
+
+import pytest
+
+from dispatch import migrate
+from dispatch.app import create_app
+from dispatch.db import make_engine, make_session_factory
+from seeds import SeedContext, network
+from tests.conftest import fresh_database_url
+from tests.helpers import Api
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def live_api(tmp_path, base_settings):
+    """An app on its own committed database (no rolled-back outer transaction to share)."""
+    url = fresh_database_url("network_race", tmp_path)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:  # the network step alone: nothing else is needed
+        network.seed(SeedContext(session=session, settings=base_settings, today=date.today(),
+                                 rng=random.Random("network")))
+        session.commit()
+    engine.dispose()
+    app = create_app(base_settings.with_(database_url=url))
+    yield lambda: Api(app.test_client())
+    app.extensions["dispatch"].engine.dispose()
+
+
+def test_concurrent_authorisations_of_rival_points_let_exactly_one_through(live_api):
+    api = live_api()
+    xihu = api.get("/api/v1/regions/?code=ZJ-HZ-XH", as_="admin").json[0]["id"]
+    hz01 = next(p for p in api.get("/api/v1/service-points/?q=HZ01", as_="admin").json if p["code"] == "HZ01")
+    assert api.post(f"/api/v1/service-points/{hz01['id']}/suspend", as_="admin",
+                    json={"reason": "make room"}).status_code == 200
+    rivals = []
+    for code in ("HZ08", "HZ09"):
+        created = api.post("/api/v1/service-points/", as_="admin", json={
+            "code": code, "name": code, "location": {"lat": 30.25, "lon": 120.13}, "categories": ["water_purifier"],
+            "job_types": ["repair"], "coverage": [{"region_id": xihu, "category": "water_purifier"}]})
+        assert created.status_code == 201, created.json
+        rivals.append(created.json["id"])
+
+    for attempt in range(5):  # several rounds: each must end with exactly one winner
+        clients = [live_api(), live_api()]
+        for client in clients:
+            client.token("admin")
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def authorise(client, point_id):
+            barrier.wait()
+            response = client.post(f"/api/v1/service-points/{point_id}/authorise", as_="admin",
+                                   json={"valid_until": "2027-12-31"})
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=authorise, args=(c, p)) for c, p in zip(clients, rivals, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200, 409], (attempt, statuses)
+        serving = api.get(f"/api/v1/service-points/?region_id={xihu}&category=water_purifier&status=active",
+                          as_="admin").json
+        assert len(serving) == 1
+        winner = serving[0]["id"]
+        assert api.post(f"/api/v1/service-points/{winner}/suspend", as_="admin",
+                        json={"reason": "next round"}).status_code == 200
+        assert api.post(f"/api/v1/service-points/{winner}/revoke", as_="admin",
+                        json={"reason": "next round"}).status_code == 200
+        rivals = [p for p in rivals if p != winner]
+        if len(rivals) < 2:
+            created = api.post("/api/v1/service-points/", as_="admin", json={
+                "code": f"HZ7{attempt}", "name": "rival", "location": {"lat": 30.25, "lon": 120.13},
+                "categories": ["water_purifier"], "job_types": ["repair"],
+                "coverage": [{"region_id": xihu, "category": "water_purifier"}]})
+            rivals.append(created.json["id"])
