@@ -1,0 +1,88 @@
+"""Jobs: intake with dispatch to the authorised point, reads, and the lifecycle actions."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch.api.deps import current_principal, settings, unit_of_work
+from dispatch.api.errors import ProblemSchema
+from dispatch.api.schemas.jobs import (
+    AssignmentSchema,
+    JobCreateSchema,
+    JobDetailSchema,
+    JobFilterSchema,
+    JobSchema,
+    TransferSchema,
+    TransitionSchema,
+)
+from dispatch.jobs import service
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Field jobs: intake, dispatch, lifecycle")
+
+
+@blp.route("/")
+class Jobs(MethodView):
+    @blp.arguments(JobFilterSchema, location="query")
+    @blp.response(200, JobSchema(many=True))
+    @blp.paginate()
+    def get(self, filters, pagination_parameters):
+        """List jobs (HQ: all; a manager: their point's; a technician: their own), filtered in SQL."""
+        items, total = service.list_jobs(
+            unit_of_work(), current_principal(), offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size, tz=settings().timezone, **filters,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @blp.arguments(JobCreateSchema)
+    @blp.response(201, JobDetailSchema)
+    @blp.alt_response(422, schema=ProblemSchema, description="invalid input, or no point covers the place "
+                                                               "(code `no-coverage`)")
+    @blp.alt_response(403, schema=ProblemSchema, description="only the call centre (admin) and managers")
+    def post(self, body):
+        """Take a job in; it is dispatched to the authorised point (see `dispatch` in the answer)."""
+        job = service.create_job(unit_of_work(), current_principal(), radius_km=settings().fallback_radius_km,
+                                 tz=settings().timezone, **body)
+        return job, {"Location": url_for("jobs.JobById", job_id=job.id)}
+
+
+@blp.route("/<uuid:job_id>")
+class JobById(MethodView):
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's to see")
+    def get(self, job_id):
+        """One job with its event history."""
+        return service.get_job(unit_of_work(), current_principal(), job_id)
+
+
+@blp.route("/<uuid:job_id>/transitions")
+class JobTransitions(MethodView):
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="illegal transition; `allowed` lists the legal ones")
+    @blp.alt_response(403, schema=ProblemSchema, description="the caller may not make this move")
+    def post(self, body, job_id):
+        """Move the job to another status (en_route, on_site, completed: the assigned technician only)."""
+        return service.transition_job(unit_of_work(), current_principal(), job_id, **body)
+
+
+@blp.route("/<uuid:job_id>/assignment")
+class JobAssignment(MethodView):
+    @blp.arguments(AssignmentSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(422, schema=ProblemSchema, description="an assignment rule failed; `rule` names it")
+    def post(self, body, job_id):
+        """Give the job a technician and a start time (the point's manager or an admin)."""
+        return service.assign_job(unit_of_work(), current_principal(), job_id, tz=settings().timezone, **body)
+
+
+@blp.route("/<uuid:job_id>/transfer")
+class JobTransfer(MethodView):
+    @blp.arguments(TransferSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="the job is past the point of transfer")
+    def post(self, body, job_id):
+        """HQ moves the job to another authorised point; it is dispatched there again."""
+        return service.transfer_job(unit_of_work(), current_principal(), job_id, tz=settings().timezone, **body)
