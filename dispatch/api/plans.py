@@ -1,0 +1,92 @@
+"""Route plans: request one for a point's day (solved in the background), read it with ETAs and a map,
+apply it to the jobs, and insert urgent jobs into an applied plan."""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
+from dispatch.api.errors import ProblemSchema
+from dispatch.api.schemas.plans import (
+    InsertionCreateSchema,
+    InsertionSchema,
+    PlanCreateSchema,
+    PlanFilterSchema,
+    PlanSchema,
+    PlanSummarySchema,
+)
+from dispatch.routing import service
+
+blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plans: each technician's day")
+
+
+@blp.route("/service-points/<uuid:point_id>/plans")
+class PointPlans(MethodView):
+    @blp.arguments(PlanFilterSchema, location="query")
+    @blp.response(200, PlanSummarySchema(many=True))
+    @blp.paginate()
+    def get(self, filters, point_id, pagination_parameters):
+        """The point's plans, newest first."""
+        items, total = service.list_plans(unit_of_work(), current_principal(), point_id=point_id,
+                                          day=filters.get("date"), status=filters.get("status"),
+                                          offset=pagination_parameters.first_item,
+                                          limit=pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return items
+
+    @blp.arguments(PlanCreateSchema)
+    @blp.response(202, PlanSummarySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
+    @blp.alt_response(422, schema=ProblemSchema, description="the date is in the past or too far ahead")
+    def post(self, body, point_id):
+        """Plan the point's day in the background; poll the plan (`Location`) until it is done."""
+        plan = service.request_plan(
+            unit_of_work(), task_queue(), current_principal(), point_id=point_id, day=body["date"],
+            time_limit_s=body["time_limit_s"] or settings().solve_time_limit_s, seed=body["seed"],
+            timezone=settings().timezone,
+        )
+        return plan, {"Location": url_for("plans.PlanById", plan_id=plan.id)}
+
+
+@blp.route("/plans/<uuid:plan_id>")
+class PlanById(MethodView):
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
+    def get(self, plan_id):
+        """Status, progress and statistics; when done, routes with ETAs and unassigned jobs with reasons."""
+        return service.get_plan(unit_of_work(), current_principal(), plan_id)
+
+
+@blp.route("/plans/<uuid:plan_id>/apply")
+class PlanApplication(MethodView):
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="not done, applied already, or jobs changed since "
+                                                              "planning (`changed_jobs`)")
+    def post(self, plan_id):
+        """Schedule every planned job on its technician at its planned start, in one transaction."""
+        return service.apply_plan(unit_of_work(), current_principal(), plan_id)
+
+
+@blp.route("/plans/<uuid:plan_id>/insertions")
+class PlanInsertions(MethodView):
+    @blp.arguments(InsertionCreateSchema)
+    @blp.response(201, InsertionSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="plan not applied, job not dispatched, or the day "
+                                                              "changed meanwhile")
+    @blp.alt_response(422, schema=ProblemSchema, description="the job fits nowhere without bumping a promised "
+                                                              "job (`reason`)")
+    def post(self, body, plan_id):
+        """Insert an urgent job into the applied plan with least disruption and apply the changes."""
+        return service.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)
+
+
+@blp.route("/plans/<uuid:plan_id>/map.svg")
+class PlanMap(MethodView):
+    @blp.response(200, content_type="image/svg+xml", description="the routes drawn on their coordinates")
+    @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
+    def get(self, plan_id):
+        """The plan as an SVG map: one colour per technician, numbered stops, start squares."""
+        svg = service.plan_map_svg(unit_of_work(), current_principal(), plan_id)
+        return Response(svg, mimetype="image/svg+xml")

@@ -1,0 +1,116 @@
+"""Route plans: the request, the plan with routes and ETAs, and urgent insertions."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from dispatch.routing.models import PlanStatus
+
+MAX_TIME_LIMIT_S = 300
+MAX_INSERTION_TIME_LIMIT_S = 30
+
+
+class PlanCreateSchema(Schema):
+    date = fields.Date(required=True, metadata={"description": "local day to plan (today re-plans the rest "
+                                                               "of the day)"})
+    time_limit_s = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_TIME_LIMIT_S),
+        metadata={"description": "solver time limit; default: the server's DISPATCH_SOLVE_TIME_LIMIT_S"},
+    )
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),
+                          metadata={"description": "makes the search reproducible"})
+
+
+class PlanFilterSchema(Schema):
+    date = fields.Date(metadata={"description": "only plans of this local day"})
+    status = fields.Enum(PlanStatus, by_value=True)
+
+
+class InsertionCreateSchema(Schema):
+    job_id = fields.UUID(required=True, metadata={"description": "a dispatched job of the plan's point"})
+    time_limit_s = fields.Integer(load_default=2, validate=validate.Range(min=1, max=MAX_INSERTION_TIME_LIMIT_S),
+                                  metadata={"description": "time to re-optimise the day (the answer waits)"})
+
+
+class PositionSchema(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class PlanSummarySchema(Schema):
+    id = fields.UUID()
+    service_point_id = fields.UUID()
+    date = fields.Date()
+    timezone = fields.String()
+    status = fields.Enum(PlanStatus, by_value=True)
+    progress = fields.Integer(metadata={"description": "percent"})
+    time_limit_s = fields.Integer()
+    seed = fields.Integer()
+    input_hash = fields.String(metadata={"description": "fingerprint of the problem solved last"})
+    attempts = fields.Integer()
+    error = fields.String(allow_none=True)
+    stats = fields.Dict(metadata={"description": "jobs, served, unassigned (by reason), technicians used, "
+                                                 "distance_m, travel_s, solver statistics"})
+    requested_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    applied_at = fields.DateTime(allow_none=True)
+    revision = fields.Integer(metadata={"description": "urgent insertions applied so far"})
+    insertions = fields.List(fields.Dict())
+
+
+class StopSchema(Schema):
+    sequence = fields.Integer()
+    job_id = fields.UUID()
+    job_reference = fields.String()
+    priority = fields.String()
+    location = fields.Nested(PositionSchema)
+    arrival_at = fields.DateTime(metadata={"description": "ETA (local time)"})
+    start_at = fields.DateTime()
+    finish_at = fields.DateTime()
+    wait_s = fields.Integer(metadata={"description": "waiting for the window to open"})
+    travel_s = fields.Integer(metadata={"description": "leg from the previous stop or the start place"})
+    distance_m = fields.Integer()
+    pinned = fields.Boolean(metadata={"description": "under way or locked by the manager"})
+
+
+class RouteSchema(Schema):
+    technician_id = fields.UUID()
+    technician_name = fields.String()
+    start = fields.Nested(PositionSchema)
+    end = fields.Nested(PositionSchema)
+    shift_start_at = fields.DateTime()
+    shift_end_at = fields.DateTime()
+    leave_at = fields.DateTime()
+    return_at = fields.DateTime()
+    break_start_at = fields.DateTime(allow_none=True)
+    break_minutes = fields.Integer()
+    distance_m = fields.Integer()
+    travel_s = fields.Integer()
+    return_travel_s = fields.Integer(metadata={"description": "leg from the last stop to the end place"})
+    return_distance_m = fields.Integer()
+    stops = fields.List(fields.Nested(StopSchema))
+
+
+class UnassignedSchema(Schema):
+    job_id = fields.UUID()
+    job_reference = fields.String()
+    priority = fields.String()
+    location = fields.Nested(PositionSchema, allow_none=True)
+    reason = fields.String(metadata={"description": "stable code, e.g. capacity, no_skilled_technician, "
+                                                    "window_outside_all_shifts, unreachable_in_window, "
+                                                    "pin_infeasible, no_location, no_technician_on_shift"})
+    detail = fields.String()
+
+
+class PlanSchema(PlanSummarySchema):
+    routes = fields.List(fields.Nested(RouteSchema))
+    unassigned = fields.List(fields.Nested(UnassignedSchema))
+
+
+class InsertionSchema(Schema):
+    job_id = fields.UUID()
+    technician_id = fields.UUID()
+    sequence = fields.Integer()
+    start_at = fields.DateTime()
+    rescheduled_job_ids = fields.List(fields.UUID(), metadata={"description": "other jobs given a new slot"})
+    plan = fields.Nested(PlanSchema)
