@@ -6,12 +6,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+
+if TYPE_CHECKING:
+    from dispatch.auth.models import User
 
 
 class RegionLevel(StrEnum):
@@ -166,6 +169,7 @@ class Technician(UuidPk, TimestampMixin, Base):
         cascade="all, delete-orphan", order_by="ShiftException.on"
     )
     service_point: Mapped[ServicePoint] = relationship()
+    user: Mapped[User] = relationship()  # the technician's login (role technician, same point)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

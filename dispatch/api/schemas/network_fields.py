@@ -6,10 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
-
-class LocationSchema(Schema):
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+from dispatch.api.schemas.common import LocationSchema
 
 
 class Location(fields.Nested):

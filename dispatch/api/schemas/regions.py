@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.api.schemas.network_fields import LocationSchema, SearchFilterSchema
+from dispatch.api.schemas.common import LocationSchema
+from dispatch.api.schemas.network_fields import SearchFilterSchema
 from dispatch.network.models import RegionLevel
 
 CODE = validate.Regexp(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$", error="letters and digits in dash-separated parts")
