@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
 
 from dispatch.api import errors as api_errors
@@ -35,6 +36,22 @@ SPEC_KWARGS = {
 }
 
 
+_schema_names: dict[str, type] = {}
+
+
+def schema_name(schema) -> str:
+    """OpenAPI component name: the class name without "Schema"; when two resources define a
+    schema of the same name (jobs and stock both have a Transfer), the later one is qualified
+    by its module (``StockTransfer``)."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    base = cls.__name__.removesuffix("Schema") or cls.__name__
+    owner = _schema_names.setdefault(base, cls)
+    if owner is cls:
+        return base
+    module = cls.__module__.rsplit(".", 1)[-1].replace("_", " ").title().replace(" ", "")
+    return f"{module}{base}"
+
+
 def _blueprint_modules():
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -46,7 +63,8 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
-    api = api_errors.DispatchApi(app, spec_kwargs=SPEC_KWARGS)
+    spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
+    api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)

@@ -88,8 +88,8 @@ def _scope(session: Session, technician_id: uuid.UUID, now: datetime, tz: ZoneIn
 def _reconcile(session: Session, user_id: uuid.UUID, scope: dict[tuple[str, uuid.UUID], None]) -> None:
     """Feed the differences between what the device holds and what it should hold (jobs that
     drifted out of or into the date window: no write announced them)."""
-    held = set(session.execute(select(Membership.entity_type, Membership.entity_id)
-                               .where(Membership.user_id == user_id)).tuples())
+    held = {(t, i) for t, i in session.execute(select(Membership.entity_type, Membership.entity_id)
+                                                .where(Membership.user_id == user_id))}
     entries = [(t, i, FeedOp.REMOVE) for t, i in held - scope.keys()]
     entries += [(t, i, FeedOp.PUT) for t, i in scope.keys() - held]
     if entries:
