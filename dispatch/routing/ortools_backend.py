@@ -27,12 +27,15 @@ seed gives the same plan unless the clock cuts a phase short.
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import time
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from dispatch.routing.problem import Place
+from dispatch.routing.matrix import TravelMatrix
+from dispatch.routing.problem import Pin, Place, RoutingProblem, Visit, locations_of
 from dispatch.routing.solver import BackendOutcome, BackendRequest
 
 _STATUS_NAMES = dict(
@@ -45,6 +48,35 @@ _PORTFOLIO_SHARE = 0.3
 
 #: Seconds kept back from the deadline to read and re-time the plan.
 _DECODE_MARGIN_S = 0.05
+
+#: Problems with more visits than this are improved piece by piece (see ``_decompose``).
+_DECOMPOSE_ABOVE_VISITS = 200
+
+#: A piece: about this many served visits, up to this many unused technicians and
+#: nearby unserved visits, re-solved for at most this many seconds (at least the minimum).
+_PIECE_VISITS = 100
+_PIECE_SPARE_ROUTES = 2
+_PIECE_UNSERVED = 20
+_PIECE_SECONDS = 1.0
+_MIN_PIECE_S = 0.2
+_PIECE_STRATEGY = "PARALLEL_CHEAPEST_INSERTION"
+
+#: Shortest search phase worth starting, in seconds.
+_MIN_PHASE_S = 0.05
+
+#: Share of the remaining budget spent polishing a warm start with GLS before ILS.
+_WARM_START_SHARE = 0.3
+
+#: SISR ruin (Christiaens & Vanden Berghe 2020): longest removed string, mean removed visits,
+#: and the split-string bypass factor, as suggested in the paper.
+_SISR_MAX_SEQUENCE = 10
+_SISR_AVERAGE_REMOVED = 10
+_SISR_BYPASS_FACTOR = 0.01
+
+#: Simulated-annealing temperatures: start at this share of the mean arc cost of the
+#: starting plan, end this many times lower.
+_INITIAL_TEMPERATURE_PER_ARC = 0.5
+_FINAL_TEMPERATURE_RATIO = 1e-4
 
 
 class _Model:
@@ -166,6 +198,20 @@ class _Model:
                 routing.NextVar(previous).SetValue(self.index(v))
                 previous = self.index(v)
 
+    def mean_arc_cost(self, assignment: Any) -> float:
+        """Mean cost of the arcs driven in ``assignment`` (1 if nothing is driven)."""
+        routing = self.routing
+        total = arcs = 0
+        for t in range(routing.vehicles()):
+            index = routing.Start(t)
+            while not routing.IsEnd(index):
+                following = assignment.Value(routing.NextVar(index))
+                if not (routing.IsStart(index) and routing.IsEnd(following)):
+                    total += routing.GetArcCostForVehicle(index, following, t)
+                    arcs += 1
+                index = following
+        return total / arcs if arcs else 1.0
+
     def routes_of(self, assignment: Any) -> tuple[tuple[int, ...], ...]:
         """Visit indices per technician in ``assignment``."""
         routing = self.routing
@@ -202,47 +248,32 @@ def solve(request: BackendRequest) -> BackendOutcome:
     """Build the model, find a first plan, improve it until the deadline."""
     model = _Model(request)
     routing = model.routing
-    params = request.params
     routing.CloseModelWithParameters(_search_parameters(request, "AUTOMATIC", 1.0))
-    candidates: list[tuple[int, int, str, Any]] = []
-    first_solution_s: float | None = None
-    if request.initial_routes is not None:
-        warm = routing.ReadAssignmentFromRoutes(
-            [[model.index(v) for v in route] for route in request.initial_routes], True
-        )
-        if warm is not None:
-            candidates.append((warm.ObjectiveValue(), -1, "warm_start", warm))
-            first_solution_s = time.perf_counter() - request.started
-    strategies = list(params.first_solution_strategies)
-    shift = request.seed % len(strategies)
-    strategies = strategies[shift:] + strategies[:shift]
-    portfolio_deadline = time.perf_counter() + _PORTFOLIO_SHARE * _remaining(request)
-    for order, name in enumerate(strategies):
-        budget = portfolio_deadline - time.perf_counter()
-        if budget <= 0 and candidates:
-            break
-        assignment = routing.SolveWithParameters(
-            _search_parameters(request, name, max(budget, 0.05), first_only=True)
-        )
-        if assignment is not None:
-            candidates.append((assignment.ObjectiveValue(), order, name, assignment))
-            if first_solution_s is None:
-                first_solution_s = time.perf_counter() - request.started
-    if not candidates:
-        assignment = routing.SolveWithParameters(
-            _search_parameters(request, "ALL_UNPERFORMED", 1.0, first_only=True)
-        )
-        candidates.append((assignment.ObjectiveValue(), len(strategies), "ALL_UNPERFORMED", assignment))
-        first_solution_s = time.perf_counter() - request.started
+    clock = _FirstSolutionClock(request.started)
+    routing.AddAtSolutionCallback(clock)
+    candidates = _first_solutions(model, clock)
     first_cost, _, strategy, best = min(candidates, key=lambda item: item[:2])
-    improved = None
-    remaining = _remaining(request)
-    if remaining > 0.01:
-        improved = routing.SolveFromAssignmentWithParameters(
-            best, _search_parameters(request, strategy, remaining)
+    phases = []
+    if len(request.planned) > _DECOMPOSE_ABOVE_VISITS:
+        routes = _decompose(model, model.routes_of(best))
+        final = routing.ReadAssignmentFromRoutes(
+            [[model.index(v) for v in route] for route in routes], True
         )
-    if improved is not None and improved.ObjectiveValue() <= best.ObjectiveValue():
-        best = improved
+        best = _better(best, final)
+        phases.append("decomposition")
+    elif "warm_start" in (name for _, _, name, _ in candidates):
+        # Polish the best start first: ILS below cannot start from a given plan.
+        improved = routing.SolveFromAssignmentWithParameters(
+            best, _search_parameters(request, strategy, _WARM_START_SHARE * _remaining(request))
+        )
+        best = _better(best, improved)
+        phases.append("guided_local_search")
+    if _remaining(request) > _MIN_PHASE_S and "decomposition" not in phases:
+        improved = routing.SolveWithIteratedLocalSearch(
+            _ils_parameters(request, strategy, _remaining(request), best, model)
+        )
+        best = _better(best, improved)
+        phases.append("iterated_local_search")
     return BackendOutcome(
         routes=model.routes_of(best),
         break_gaps=model.break_gaps_of(best),
@@ -250,16 +281,232 @@ def solve(request: BackendRequest) -> BackendOutcome:
         stats={
             "status": _STATUS_NAMES.get(routing.status(), str(routing.status())),
             "strategy": strategy,
-            "first_solution_s": first_solution_s,
+            "phases": phases,
+            "first_solution_s": clock.first_s,
             "first_solution_objective": first_cost,
             "candidates": {name: cost for cost, _, name, _ in candidates},
+            "solutions": clock.count,
         },
     )
+
+
+class _FirstSolutionClock:
+    """Solution callback: when the first plan was found (since ``started``), and how many."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.first_s: float | None = None
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.first_s is None:
+            self.first_s = time.perf_counter() - self.started
+
+
+def _first_solutions(model: _Model, clock: _FirstSolutionClock) -> list[tuple[int, int, str, Any]]:
+    """Candidate starting plans: the warm start, then first-solution strategies in seed order.
+
+    Strategies run until the portfolio's share of the budget is spent; one is
+    skipped when the previous one took longer than what is left, since
+    construction times are similar across strategies on the same model.
+    """
+    request, routing = model.request, model.routing
+    candidates: list[tuple[int, int, str, Any]] = []
+    if request.initial_routes is not None:
+        warm = routing.ReadAssignmentFromRoutes(
+            [[model.index(v) for v in route] for route in request.initial_routes], True
+        )
+        if warm is not None:
+            clock()
+            candidates.append((warm.ObjectiveValue(), -1, "warm_start", warm))
+    strategies = list(request.params.first_solution_strategies)
+    shift = request.seed % len(strategies)
+    strategies = strategies[shift:] + strategies[:shift]
+    portfolio_deadline = time.perf_counter() + _PORTFOLIO_SHARE * _remaining(request)
+    last_took = 0.0
+    for order, name in enumerate(strategies):
+        budget = portfolio_deadline - time.perf_counter()
+        if candidates and budget < last_took:
+            break
+        began = time.perf_counter()
+        # The first strategy may use the whole budget: a construction cut short by the
+        # clock leaves most visits out, which is worse than a late but complete plan.
+        limit = budget if candidates else _remaining(request)
+        assignment = routing.SolveWithParameters(
+            _search_parameters(request, name, max(limit, _MIN_PHASE_S), first_only=True)
+        )
+        last_took = time.perf_counter() - began
+        if assignment is not None:
+            candidates.append((assignment.ObjectiveValue(), order, name, assignment))
+    if not candidates:
+        assignment = routing.SolveWithParameters(
+            _search_parameters(request, "ALL_UNPERFORMED", 1.0, first_only=True)
+        )
+        candidates.append((assignment.ObjectiveValue(), len(strategies), "ALL_UNPERFORMED", assignment))
+    return candidates
+
+
+def _decompose(model: _Model, routes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
+    """Improve a large plan piece by piece until the deadline.
+
+    Each round picks a random served visit, takes the routes closest to it
+    until they hold about :data:`_PIECE_VISITS` visits (plus a couple of idle
+    technicians and nearby unserved visits), and re-solves that piece from
+    scratch as a problem of its own with iterated local search; the piece's
+    new routes replace the old ones if they cost less. OR-Tools' moves cost
+    time linear in the model size, so small pieces let the search cover far
+    more ground than the whole day would in the same time.
+    """
+    request = model.request
+    problem = request.problem
+    rng = random.Random(request.seed)
+    distance = problem.travel.distance_m
+    place = [problem.location_index[visit.location] for visit in problem.visits]
+    current = [list(route) for route in routes]
+    while _remaining(request) > _MIN_PIECE_S:
+        served = [v for route in current for v in route]
+        if not served:
+            break
+        seed_place = place[rng.choice(served)]
+
+        def closeness(t: int) -> int:
+            return min(distance[seed_place][place[v]] for v in current[t]) if current[t] else 1 << 60
+
+        chosen: list[int] = []
+        size = 0
+        for t in sorted(range(len(current)), key=closeness):
+            if size >= _PIECE_VISITS or not current[t]:
+                break
+            chosen.append(t)
+            size += len(current[t])
+        spare = [t for t in range(len(current)) if not current[t]]
+        chosen += spare[:_PIECE_SPARE_ROUTES]
+        unserved = set(request.planned) - set(served)
+        nearby = sorted(unserved, key=lambda v: distance[seed_place][place[v]])[:_PIECE_UNSERVED]
+        budget = min(_PIECE_SECONDS, _remaining(request))
+        replacement = _solve_piece(request, chosen, [current[t] for t in chosen], nearby, budget)
+        if replacement is not None:
+            for t, route in zip(chosen, replacement):
+                current[t] = list(route)
+    return [tuple(route) for route in current]
+
+
+def _solve_piece(
+    request: BackendRequest,
+    technicians: list[int],
+    routes: list[list[int]],
+    extra: list[int],
+    seconds: float,
+) -> list[tuple[int, ...]] | None:
+    """Re-solve some technicians' routes (and ``extra`` unserved visits) as a small problem.
+
+    Returns the new routes (in ``technicians`` order, original visit indices)
+    when they cost less than the current ones (read into the piece's model,
+    which also proves them feasible there), else ``None``.
+    """
+    problem = request.problem
+    chosen = set(technicians)
+    visits = [v for route in routes for v in route]
+    visits += [
+        v
+        for v in extra
+        if chosen & request.allowed.get(v, chosen)
+        and not _locked_elsewhere(problem.visits[v], problem, chosen)
+    ]
+    sub_technicians = [problem.technicians[t] for t in technicians]
+    sub_visits = [dataclasses.replace(problem.visits[v], pin=_kept_pin(problem.visits[v])) for v in visits]
+    places = locations_of(sub_technicians, sub_visits)
+    rows = [problem.location_index[place] for place in places]
+    travel = TravelMatrix(
+        distance_m=[[problem.travel.distance_m[i][j] for j in rows] for i in rows],
+        duration_s=[[problem.travel.duration_s[i][j] for j in rows] for i in rows],
+    )
+    sub_problem = RoutingProblem(tuple(sub_technicians), tuple(sub_visits), travel, problem.objective)
+    local_of_visit = {v: k for k, v in enumerate(visits)}
+    local_of_technician = {t: k for k, t in enumerate(technicians)}
+    started = time.perf_counter()
+    sub_request = dataclasses.replace(
+        request,
+        problem=sub_problem,
+        planned=tuple(range(len(visits))),
+        allowed={
+            local_of_visit[v]: frozenset(local_of_technician[t] for t in allowed if t in chosen)
+            for v, allowed in request.allowed.items()
+            if v in local_of_visit
+        },
+        penalties={local_of_visit[v]: cost for v, cost in request.penalties.items() if v in local_of_visit},
+        fixed_prefixes=tuple(
+            tuple(local_of_visit[v] for v in request.fixed_prefixes[t]) for t in technicians
+        ),
+        initial_routes=tuple(tuple(local_of_visit[v] for v in route) for route in routes),
+        started=started,
+        deadline=started + seconds + _DECODE_MARGIN_S,
+    )
+    model = _Model(sub_request)
+    routing = model.routing
+    routing.CloseModelWithParameters(_search_parameters(sub_request, "AUTOMATIC", seconds))
+    warm = routing.ReadAssignmentFromRoutes(
+        [[model.index(v) for v in route] for route in sub_request.initial_routes or ()], True
+    )
+    if warm is None:
+        return None
+    improved = routing.SolveWithIteratedLocalSearch(
+        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, warm, model)
+    )
+    if improved is None or improved.ObjectiveValue() >= warm.ObjectiveValue():
+        return None
+    return [tuple(visits[v] for v in route) for route in model.routes_of(improved)]
+
+
+def _locked_elsewhere(visit: Visit, problem: RoutingProblem, chosen: set[int]) -> bool:
+    """True if ``visit`` is locked to a technician outside ``chosen``."""
+    if visit.pin is None or not visit.pin.locked:
+        return False
+    return all(problem.technicians[t].id != visit.pin.technician_id for t in chosen)
+
+
+def _kept_pin(visit: Visit) -> Pin | None:
+    """Pins that still bind inside a piece: preferences are dropped (they only seed the start)."""
+    return visit.pin if visit.pin is not None and visit.pin.locked else None
+
+
+def _better(best: Any, candidate: Any | None) -> Any:
+    """The cheaper of two assignments (the incumbent on ties or when there is no candidate)."""
+    if candidate is not None and candidate.ObjectiveValue() < best.ObjectiveValue():
+        return candidate
+    return best
 
 
 def _remaining(request: BackendRequest) -> float:
     """Seconds left before the deadline, less a margin for decoding the plan."""
     return request.deadline - time.perf_counter() - _DECODE_MARGIN_S
+
+
+def _ils_parameters(
+    request: BackendRequest, strategy: str, seconds: float, start: Any, model: _Model
+) -> Any:
+    """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
+
+    The perturbed plan is not polished by a full local search (many cheap
+    iterations beat few polished ones here). Temperatures are relative to
+    the mean arc cost of the starting plan, so they do not depend on units.
+    """
+    parameters = _search_parameters(request, strategy, seconds)
+    parameters.use_iterated_local_search = True
+    parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    ils = parameters.iterated_local_search_parameters
+    ils.improve_perturbed_solution = False
+    ruin_recreate = ils.ruin_recreate_parameters
+    sisr = ruin_recreate.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
+    sisr.avg_num_removed_visits = _SISR_AVERAGE_REMOVED
+    sisr.bypass_factor = _SISR_BYPASS_FACTOR
+    ruin_recreate.recreate_strategy.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
+    annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.initial_temperature = _INITIAL_TEMPERATURE_PER_ARC * model.mean_arc_cost(start)
+    annealing.final_temperature = annealing.initial_temperature * _FINAL_TEMPERATURE_RATIO
+    return parameters
 
 
 def _search_parameters(

@@ -58,9 +58,9 @@ class SolveParams:
     """
 
     first_solution_strategies: tuple[str, ...] = (
-        "LOCAL_CHEAPEST_INSERTION",
-        "PARALLEL_CHEAPEST_INSERTION",
         "SAVINGS",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "LOCAL_CHEAPEST_INSERTION",
     )
     guided_local_search_lambda: float = 0.1
     log_search: bool = False
