@@ -16,13 +16,21 @@ Model (``ortools.constraint_solver.pywrapcp``, the API ortools 9.15 ships):
 
 Search, inside the wall-clock deadline:
 
-1. a portfolio of first-solution strategies, each stopped at its first
-   solution; the cheapest (in seed order on ties) is kept; a warm start
-   from the caller counts as one more candidate;
-2. guided local search from the best candidate for the rest of the time.
+1. a portfolio of first-solution strategies (savings, parallel and local
+   cheapest insertion), each stopped at its first solution; the cheapest
+   (earlier in seed order on ties) wins; the caller's warm start counts as
+   one more candidate and, when given, is polished by guided local search;
+2. up to :data:`_DECOMPOSE_ABOVE_VISITS` visits: OR-Tools' iterated local
+   search (SISR ruin, cheapest-insertion recreate, simulated annealing) for
+   the rest of the time, restarted from the winning strategy;
+3. larger days: the plan is improved piece by piece (``_decompose``): a few
+   neighbouring routes at a time, re-solved as a small problem with the
+   same iterated local search, kept when cheaper.
 
-The seed orders the portfolio; OR-Tools itself is deterministic, so the same
-seed gives the same plan unless the clock cuts a phase short.
+Reproducibility: the seed rotates the portfolio and drives the choice of
+pieces. The annealing schedule follows the wall clock, so two runs with the
+same seed agree only as far as the machine's speed does; the best plan found
+is always returned and always re-checked by the caller.
 """
 
 from __future__ import annotations

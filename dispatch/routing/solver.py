@@ -136,11 +136,10 @@ def solve(
     time_limit_s:
         Wall-clock budget for the whole call, model building included.
     seed:
-        Makes runs reproducible: the same problem, seed and time limit give the
-        same plan whenever the search is not cut short by the clock. It orders
-        the first-solution strategies tried (the cheapest start wins; ties go
-        to the earlier one) and seeds the perturbations of the improvement
-        loop.
+        Rotates the order of the first-solution strategies (the cheapest start
+        wins, the earlier one on ties) and drives which pieces of a large day
+        are re-optimised. OR-Tools' annealing follows the wall clock, so runs
+        with the same seed match only as far as the machine's speed does.
     initial_routes:
         Warm start, e.g. yesterday's plan or the plan being re-optimised:
         technician id -> visit ids in order. Unknown ids are ignored and

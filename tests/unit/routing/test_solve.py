@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 from checker import violations
@@ -188,3 +189,27 @@ def test_results_are_frozen(skills_problem: RoutingProblem) -> None:
     result = solve(skills_problem, LIMIT_S)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.routes[0].stops[0].start_s = 0  # type: ignore[misc]
+
+
+def test_a_large_day_is_improved_piece_by_piece_and_stays_feasible() -> None:
+    """Above 200 visits the backend re-solves neighbouring routes in pieces."""
+    rng = random.Random(5)
+    depot = PlanarLocation(0, 0)
+    technicians = [
+        Technician(f"t{k}", depot, depot, shift_start_s=0, shift_end_s=28_800,
+                   skills=frozenset({"gas"} if k % 3 == 0 else ()))
+        for k in range(14)
+    ]
+    visits = []
+    for k in range(230):
+        opens = rng.choice((0, 7200, 14_400))
+        visits.append(
+            Visit(f"v{k}", PlanarLocation(rng.randint(-8000, 8000), rng.randint(-8000, 8000)),
+                  opens, opens + 10_800, service_s=600,
+                  required_skill="gas" if k % 10 == 0 else None, priority=rng.randint(1, 5))
+        )
+    problem = RoutingProblem.build(technicians, visits, EuclideanMatrix(), Objective.DISTANCE)
+    result = solve(problem, 2.5, seed=1)
+    assert violations(problem, result) == []
+    assert "decomposition" in result.stats["phases"]
+    assert result.served_count > 200
