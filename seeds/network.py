@@ -163,6 +163,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     admin = session.scalar(select(User).where(User.username == "admin"))
     now = utcnow()
     technicians: list[Technician] = []
+    serving: dict[str, Any] = {}  # district code -> id of the active point serving it
     for code, name, city_index, covered, n_techs, status in POINTS:
         rng = random.Random(code)  # values depend on the natural key only: reruns match
         corners = cells[CITIES[city_index][5][covered[0]][0]]
@@ -189,6 +190,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                                                 to_status=AuthorisationStatus.SUSPENDED,
                                                 reason="demo: repeated SOP violations found in spot-checks",
                                                 actor_id=admin.id, at=now - timedelta(days=20)))
+        if status == AuthorisationStatus.ACTIVE:
+            serving |= {CITIES[city_index][5][i][0]: point.id for i in covered}
         user(f"manager.{code.lower()}", Role.MANAGER, point.id, full_name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}")
         for n in range(1, n_techs + 1):
             username = f"tech.{code.lower()}.{n}"
@@ -237,6 +240,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                         Customer, {"phone": phone}, name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
                         address=f"{rng.randint(1, 999)} {rng.choice(STREETS)}, {code}", lat=lat, lon=lon,
                         grade=CustomerGrade.VIP if k % 9 == 0 else CustomerGrade.STANDARD,
+                        service_point_id=serving[code],  # the point that first served them
                     )
                 serial_no += 1
                 sku = list(products)[serial_no % len(products)]

@@ -65,7 +65,7 @@ class RegionById(MethodView):
     @blp.alt_response(412, description="the region changed since it was read (If-Match)")
     def patch(self, changes, region_id):
         """Rename a region or redraw a district's boundary (admin; If-Match required)."""
-        current = service.get_region(unit_of_work(), current_principal(), region_id)
+        current = service.get_region(unit_of_work(), current_principal(), region_id, to_edit=True)
         blp.check_etag(current, RegionSchema)
         return service.update_region(unit_of_work(), current_principal(), region_id,
                                      expected_version=current.version, **changes)
@@ -74,6 +74,6 @@ class RegionById(MethodView):
     @blp.alt_response(409, description="the region still has children, coverage or jobs")
     def delete(self, region_id):
         """Delete an unused region (admin; If-Match required)."""
-        current = service.get_region(unit_of_work(), current_principal(), region_id)
+        current = service.get_region(unit_of_work(), current_principal(), region_id, to_edit=True)
         blp.check_etag(current, RegionSchema)
         service.delete_region(unit_of_work(), current_principal(), region_id, expected_version=current.version)

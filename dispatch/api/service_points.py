@@ -62,7 +62,7 @@ class ServicePointById(MethodView):
     def patch(self, changes, point_id):
         """Edit a point (admin: anything but the status; its manager: address and contact).
         If-Match required."""
-        current = service.get_service_point(unit_of_work(), current_principal(), point_id)
+        current = service.get_service_point(unit_of_work(), current_principal(), point_id, to_edit=True)
         blp.check_etag(current, ServicePointSchema)
         return service.update_service_point(unit_of_work(), current_principal(), point_id,
                                             tz=settings().timezone, expected_version=current.version, **changes)

@@ -63,7 +63,7 @@ class TechnicianById(MethodView):
     @blp.alt_response(412, description="the technician changed since it was read (If-Match)")
     def patch(self, changes, technician_id):
         """Edit a technician (admin, or the manager of their point). If-Match required."""
-        current = service.get_technician(unit_of_work(), current_principal(), technician_id)
+        current = service.get_technician(unit_of_work(), current_principal(), technician_id, to_edit=True)
         blp.check_etag(current, TechnicianSchema)
         return service.update_technician(unit_of_work(), current_principal(), technician_id,
                                          expected_version=current.version, **changes)

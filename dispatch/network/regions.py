@@ -177,7 +177,10 @@ def list_regions(
         return page(uow.session, query, offset=offset, limit=limit)
 
 
-def get_region(uow: UnitOfWork, actor: Principal, region_id: uuid.UUID) -> Region:
+def get_region(uow: UnitOfWork, actor: Principal, region_id: uuid.UUID, *, to_edit: bool = False) -> Region:
+    """One region; ``to_edit`` (the read before a PATCH/DELETE) first checks the caller may edit."""
+    if to_edit:
+        actor.require(Role.ADMIN)
     with uow:
         region = uow.session.get(Region, region_id, options=[selectinload(Region.parent)])
         if region is None:

@@ -94,3 +94,30 @@ def warranty_until(unit: Unit) -> date | None:
 def in_warranty(unit: Unit, on: date) -> bool:
     until = warranty_until(unit)
     return until is not None and unit.purchased_on <= on <= until
+
+
+@dataclass(frozen=True)
+class WarrantyCoverage:
+    """What the warranty card covers on a day. ``status`` says why: ``not_activated`` (no card),
+    ``not_started`` (before the purchase date), ``in_warranty`` or ``expired``."""
+
+    status: str
+    labour: bool
+    parts: bool
+    category: ProductCategory
+    until: date | None
+
+
+def warranty_coverage(unit: Unit, on: date) -> WarrantyCoverage:
+    """Labour and parts are both free inside the warranty period and both charged outside it."""
+    until = warranty_until(unit)
+    if until is None:
+        status = "not_activated"
+    elif on < unit.purchased_on:
+        status = "not_started"
+    elif on > until:
+        status = "expired"
+    else:
+        status = "in_warranty"
+    covered = status == "in_warranty"
+    return WarrantyCoverage(status, covered, covered, unit.product.category, until)

@@ -193,7 +193,11 @@ def list_service_points(
         return page(uow.session, query, offset=offset, limit=limit)
 
 
-def get_service_point(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID) -> ServicePoint:
+def get_service_point(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *,
+                      to_edit: bool = False) -> ServicePoint:
+    """One point (HQ: any; others: their own); ``to_edit`` first checks the caller may edit."""
+    if to_edit:
+        actor.require(Role.ADMIN, Role.MANAGER)
     with uow:
         point = uow.session.get(ServicePoint, point_id, options=list(_DETAIL))
         if point is None:

@@ -166,7 +166,11 @@ def list_technicians(
         return page(uow.session, query, offset=offset, limit=limit)
 
 
-def get_technician(uow: UnitOfWork, actor: Principal, technician_id: uuid.UUID) -> Technician:
+def get_technician(uow: UnitOfWork, actor: Principal, technician_id: uuid.UUID, *,
+                   to_edit: bool = False) -> Technician:
+    """One technician; ``to_edit`` (the read before a PATCH) first checks the caller may edit."""
+    if to_edit:
+        actor.require(Role.ADMIN, Role.MANAGER)
     with uow:
         return _load(uow.session, actor, technician_id)
 
