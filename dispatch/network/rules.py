@@ -84,10 +84,14 @@ def add_months(day: date, months: int) -> date:
 
 
 def warranty_until(unit: Unit) -> date | None:
-    """Last day of warranty: purchase date + the model's warranty months, minus one day."""
+    """Last day of warranty: purchase date + the model's warranty months, minus one day
+    (bought 15 Jan with 24 months: until 14 Jan two years on). When the month is too short for
+    the purchase day (31 Jan + 1 month), the warranty runs to the end of that month."""
     if unit.purchased_on is None:
         return None
     end = add_months(unit.purchased_on, unit.product.warranty_months)
+    if end.day < unit.purchased_on.day:  # clamped to a shorter month: its last day is the last day
+        return end
     return date.fromordinal(end.toordinal() - 1)
 
 
