@@ -55,7 +55,7 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app. ``config`` is a :class:`Settings` or a mapping of overrides."""
     settings = _settings(config)
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,

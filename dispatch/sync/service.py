@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role
@@ -237,7 +237,7 @@ def _job_for(session: Session, actor: Principal, payload: dict[str, Any]) -> Job
         job_id = uuid.UUID(str(payload.get("job_id")))
     except ValueError as exc:
         raise ValidationFailed("payload.job_id", "must be a job id") from exc
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id, with_for_update=True)  # one device at a time per job
     if job is not None and job.technician_id == actor.technician_id and job.status != JobStatus.CANCELLED:
         return job
     was_theirs = job is not None and session.scalar(
@@ -326,7 +326,7 @@ def _apply_note(session, actor, job, payload, recorded_at, device, mutation_id) 
     text = str(payload.get("text") or "").strip()
     if not text or len(text) > 4000:
         raise ValidationFailed("payload.text", "a note needs 1 to 4000 characters")
-    seq = (max((e.seq for e in job.events), default=0)) + 1
+    seq = (session.scalar(select(func.max(JobEvent.seq)).where(JobEvent.job_id == job.id)) or 0) + 1
     event = JobEvent(job_id=job.id, seq=seq, kind=EventKind.NOTE, reason=text, actor_id=actor.user_id,
                      at=utcnow(), recorded_at=recorded_at, data={"device_id": str(device.id)})
     session.add(event)
