@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from geopy.distance import geodesic
+from geopy.distance import geodesic, great_circle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,21 @@ def distance_km(location: Location | None, point: ServicePoint) -> float | None:
     return round(geodesic((location.lat, location.lon), (point.lat, point.lon)).km, 3)
 
 
+def _nearest(location: Location, points: list[ServicePoint]) -> tuple[float, ServicePoint] | None:
+    """The closest point by geodesic distance (ties by code).
+
+    Candidates are ranked on the sphere first (a tenth of the cost); only those within 1 % of the
+    best spherical distance, where the ellipsoid could change the order, get the geodesic.
+    """
+    if not points:
+        return None
+    here = (location.lat, location.lon)
+    rough = sorted((great_circle(here, (p.lat, p.lon)).km, p.code, p) for p in points)
+    close = [(distance_km(location, p), code, p) for d, code, p in rough if d <= rough[0][0] * 1.01 + 0.01]
+    distance, _, point = min(close, key=lambda c: c[:2])
+    return distance, point
+
+
 def _serves(point: ServicePoint | None, job_type: JobType) -> bool:
     return point is not None and job_type.value in (point.job_types or [])
 
@@ -94,12 +109,12 @@ def resolve(
             return DispatchDecision(point, reason, region, False, distance_km(location, point))
 
     if location is not None:
-        candidates = [p for p in active_points_for(session, category, on) if _serves(p, job_type)]
-        ranked = sorted(((distance_km(location, p), p.code, p) for p in candidates), key=lambda c: c[:2])
-        if ranked and ranked[0][0] <= radius_km:
-            distance, _, point = ranked[0]
+        nearest_point = _nearest(location, [p for p in active_points_for(session, category, on)
+                                            if _serves(p, job_type)])
+        if nearest_point is not None and nearest_point[0] <= radius_km:
+            distance, point = nearest_point
             return DispatchDecision(point, DispatchReason.NEAREST, region, True, distance)
-        nearest = f"; the nearest is {ranked[0][0]:.1f} km away" if ranked else ""
+        nearest = f"; the nearest is {nearest_point[0]:.1f} km away" if nearest_point else ""
         raise NoCoverage(
             f"no authorised point covers this place for {category.value} {job_type.value} and none is "
             f"within {radius_km:g} km{nearest}",
