@@ -7,5 +7,6 @@ from dispatch.jobs import models as jobs_models  # noqa: F401
 from dispatch.network import models as network_models  # noqa: F401
 from dispatch.routing import models as routing_models  # noqa: F401
 from dispatch.sop import models as sop_models  # noqa: F401
+from dispatch.stock import models as stock_models  # noqa: F401
 
 metadata = Base.metadata

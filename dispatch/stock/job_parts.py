@@ -1,0 +1,435 @@
+"""Parts on jobs: the expected parts list, reservations that follow the job's lifecycle, and the
+parts the technician fitted (which take stock, and may file a warranty claim).
+
+Reservations are reconciled with the expected parts whenever a job becomes scheduled (or its
+list changes while it is scheduled, en route or on site): missing quantities are reserved from
+the technician's van first, then from the point; what cannot be reserved does not block
+scheduling but is recorded as a ``shortage`` on the expected part, with the locations that have
+it available. Completion, cancellation, closing and unscheduling release what is still reserved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from dispatch.auth.models import Role
+from dispatch.auth.principal import Principal
+from dispatch.clock import utcnow
+from dispatch.errors import Conflict, Forbidden, InsufficientStock, ValidationFailed
+from dispatch.jobs import service as jobs
+from dispatch.jobs.models import Job, JobStatus
+from dispatch.stock import claims, ledger, locations
+from dispatch.stock.catalogue import resolve_part
+from dispatch.stock.ledger import Delta, actor_id_of
+from dispatch.stock.models import (
+    JobExpectedPart,
+    LocationKind,
+    MovementKind,
+    Part,
+    PartUsage,
+    ReservationStatus,
+    StockLevel,
+    StockLocation,
+    StockReservation,
+    WarrantyClaim,
+)
+from dispatch.uow import UnitOfWork
+
+RESERVING = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
+"""While the job is in one of these, its reservations follow its expected parts."""
+RELEASING = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.DISPATCHED})
+"""Moving into one of these gives back whatever is still reserved (dispatched = unscheduled)."""
+CONSUMING = frozenset({JobStatus.ON_SITE, JobStatus.COMPLETED})
+"""Parts are recorded while on site, or after completion until the job is closed."""
+FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED})
+MAX_LINE_QUANTITY = 99
+
+
+@dataclass(frozen=True)
+class ExpectedLine:
+    quantity: int
+    part_id: uuid.UUID | None = None
+    part_sku: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsumptionLine:
+    """One part fitted. ``id`` (from the device) makes a replayed report a no-op; ``from_location``
+    (id or code) is the technician's van or the job's point, by default where it was reserved."""
+
+    quantity: int
+    part_id: uuid.UUID | None = None
+    part_sku: str | None = None
+    from_location: uuid.UUID | str | None = None
+    id: uuid.UUID | None = None
+    recorded_at: datetime | None = None
+
+
+@dataclass
+class JobParts:
+    """Everything about one job's parts, for the view."""
+
+    job: Job
+    expected: list[JobExpectedPart] = field(default_factory=list)
+    reservations: list[StockReservation] = field(default_factory=list)
+    usages: list[PartUsage] = field(default_factory=list)
+    claims: list[WarrantyClaim] = field(default_factory=list)
+
+    @property
+    def shortages(self) -> list[JobExpectedPart]:
+        return [e for e in self.expected if e.shortage > 0]
+
+
+def load(session: Session, job: Job) -> JobParts:
+    expected = session.scalars(select(JobExpectedPart).options(joinedload(JobExpectedPart.part))
+                               .where(JobExpectedPart.job_id == job.id)
+                               .execution_options(populate_existing=True)).all()
+    reservations = session.scalars(select(StockReservation)
+                                   .options(joinedload(StockReservation.part), joinedload(StockReservation.location))
+                                   .where(StockReservation.job_id == job.id)
+                                   .order_by(StockReservation.created_at, StockReservation.id)
+                                   .execution_options(populate_existing=True)).all()
+    usages = session.scalars(select(PartUsage)
+                             .options(joinedload(PartUsage.part), joinedload(PartUsage.location))
+                             .where(PartUsage.job_id == job.id).order_by(PartUsage.at, PartUsage.id)).all()
+    job_claims = session.scalars(select(WarrantyClaim).options(joinedload(WarrantyClaim.part))
+                                 .where(WarrantyClaim.job_id == job.id).order_by(WarrantyClaim.created_at)).all()
+    return JobParts(job=job, expected=sorted(expected, key=lambda e: e.part.sku), reservations=list(reservations),
+                    usages=list(usages), claims=list(job_claims))
+
+
+def _require_planner(actor: Principal, job: Job) -> None:
+    """The point's manager or an HQ admin plans a job's parts."""
+    if not (actor.is_admin or (actor.role == Role.MANAGER and actor.service_point_id == job.service_point_id)):
+        raise Forbidden("only the point's manager or an HQ admin plans a job's parts")
+
+
+# --- reservations ---------------------------------------------------------------------------------
+
+
+def _lock_open_reservations(session: Session, job_id: uuid.UUID) -> list[StockReservation]:
+    return list(session.scalars(
+        select(StockReservation).options(joinedload(StockReservation.location))
+        .where(StockReservation.job_id == job_id, StockReservation.status == ReservationStatus.ACTIVE)
+        .order_by(StockReservation.id).with_for_update(of=StockReservation)
+        .execution_options(populate_existing=True)
+    ).unique())
+
+
+def _close_if_done(reservation: StockReservation) -> None:
+    if reservation.open_quantity == 0:
+        reservation.status = ReservationStatus.CONSUMED if reservation.released == 0 else ReservationStatus.RELEASED
+
+
+def _release(session: Session, actor: Principal, job: Job, releases: Sequence[tuple[StockReservation, int]],
+             reason: str) -> None:
+    releases = [(r, q) for r, q in releases if q > 0]
+    if not releases:
+        return
+    deltas = [Delta(r.location_id, r.part_id, q, reserved=-q, reservation_id=r.id) for r, q in releases]
+    ledger.post(session, kind=MovementKind.RELEASE, deltas=deltas, actor_id=actor_id_of(actor), subject_id=job.id,
+                job_id=job.id, reason=reason)
+    for reservation, quantity in releases:
+        reservation.released += quantity
+        _close_if_done(reservation)
+
+
+def _available(session: Session, location_id: uuid.UUID, part_id: uuid.UUID) -> int:
+    level = StockLevel.__table__.c
+    value = session.scalar(select(level.on_hand - level.reserved)
+                           .where(level.location_id == location_id, level.part_id == part_id))
+    return value or 0
+
+
+def _reserve(session: Session, actor: Principal, job: Job, location: StockLocation, part_id: uuid.UUID,
+             quantity: int, open_reservations: list[StockReservation]) -> bool:
+    """Reserve ``quantity`` at ``location`` (topping up the job's reservation there); False when
+    the stock is not there (nothing changed)."""
+    existing = next((r for r in open_reservations if r.location_id == location.id and r.part_id == part_id), None)
+    reservation_id = existing.id if existing else uuid.uuid4()
+    delta = Delta(location.id, part_id, quantity, reserved=quantity, reservation_id=reservation_id)
+    try:
+        ledger.apply(session, [delta])
+    except InsufficientStock:
+        return False
+    if existing is not None:
+        existing.quantity += quantity
+    else:
+        existing = StockReservation(id=reservation_id, job_id=job.id, location_id=location.id, part_id=part_id,
+                                    quantity=quantity, location=location)
+        session.add(existing)
+        open_reservations.append(existing)
+    ledger.record(session, kind=MovementKind.RESERVE, deltas=[delta], actor_id=actor_id_of(actor),
+                  subject_id=job.id, job_id=job.id, reason=f"job {job.reference}")
+    return True
+
+
+def where_available(session: Session, job: Job, part_id: uuid.UUID) -> list[dict]:
+    """Locations that have the part available for this job: HQ, the job's point and its vans."""
+    level = StockLevel.__table__.c
+    scope = StockLocation.kind == LocationKind.HQ
+    if job.service_point_id is not None:
+        scope = or_(scope, StockLocation.service_point_id == job.service_point_id)
+    rows = session.execute(
+        select(StockLocation.id, StockLocation.code, StockLocation.kind, level.on_hand - level.reserved)
+        .join(StockLevel, StockLevel.location_id == StockLocation.id)
+        .where(level.part_id == part_id, level.on_hand - level.reserved > 0, scope)
+        .order_by((level.on_hand - level.reserved).desc(), StockLocation.code)
+    ).all()
+    return [{"location_id": str(lid), "code": code, "kind": kind.value, "available": available}
+            for lid, code, kind, available in rows]
+
+
+def _consumed_by_part(session: Session, job_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    rows = session.execute(select(PartUsage.part_id, func.sum(PartUsage.quantity))
+                           .where(PartUsage.job_id == job_id).group_by(PartUsage.part_id)).all()
+    return {part_id: int(total) for part_id, total in rows}
+
+
+def reconcile(session: Session, actor: Principal, job: Job) -> None:
+    """Make the job's reservations match its expected parts (joins the caller's transaction).
+
+    Releases reservations in a van that is no longer the assigned technician's and anything
+    beyond what is still expected; reserves what is missing from the van, then the point;
+    records the rest as a shortage, with where the part is available. Never raises for lack of
+    stock: scheduling is not blocked by a missing part.
+    """
+    expected = {e.part_id: e for e in session.scalars(
+        select(JobExpectedPart).where(JobExpectedPart.job_id == job.id)
+        .execution_options(populate_existing=True))}
+    has_open = session.scalar(select(StockReservation.id).where(
+        StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
+    if not expected and has_open is None:
+        return
+    ledger.lock_chain(session)
+    open_reservations = _lock_open_reservations(session, job.id)
+    consumed = _consumed_by_part(session, job.id)
+    van = locations.van_location(session, job.technician_id) if job.technician_id else None
+    point = locations.point_location(session, job.service_point_id) if job.service_point_id else None
+
+    releases: list[tuple[StockReservation, int]] = []
+    kept: dict[uuid.UUID, list[StockReservation]] = defaultdict(list)
+    for reservation in open_reservations:
+        if reservation.location.kind == LocationKind.VAN and (van is None or reservation.location_id != van.id):
+            releases.append((reservation, reservation.open_quantity))  # the van left with another technician
+        elif point is not None and reservation.location.kind == LocationKind.POINT \
+                and reservation.location_id != point.id:
+            releases.append((reservation, reservation.open_quantity))  # the job moved to another point
+        else:
+            kept[reservation.part_id].append(reservation)
+    for part_id, held in kept.items():
+        want = expected[part_id].quantity - consumed.get(part_id, 0) if part_id in expected else 0
+        surplus = sum(r.open_quantity for r in held) - max(want, 0)
+        for reservation in sorted(held, key=lambda r: r.location.kind != LocationKind.POINT):  # point first
+            if surplus <= 0:
+                break
+            quantity = min(surplus, reservation.open_quantity)
+            releases.append((reservation, quantity))
+            surplus -= quantity
+    _release(session, actor, job, releases, f"job {job.reference}: reservation no longer needed")
+
+    now = utcnow()
+    sources = [loc for loc in (van, point) if loc is not None]
+    for part_id in sorted(expected, key=str):
+        line = expected[part_id]
+        held = sum(r.open_quantity for r in open_reservations
+                   if r.part_id == part_id and r.status == ReservationStatus.ACTIVE)
+        missing = line.quantity - consumed.get(part_id, 0) - held
+        for source in sources:
+            if missing <= 0:
+                break
+            take = min(missing, _available(session, source.id, part_id))
+            if take > 0 and _reserve(session, actor, job, source, part_id, take, open_reservations):
+                missing -= take
+        line.shortage = max(missing, 0)
+        line.shortage_sources = where_available(session, job, part_id) if missing > 0 else []
+        line.checked_at = now
+    session.flush()
+
+
+def release_all(session: Session, actor: Principal, job: Job, reason: str) -> None:
+    """Give back everything still reserved for the job (joins the caller's transaction)."""
+    has_open = session.scalar(select(StockReservation.id).where(
+        StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
+    if has_open is None:
+        return
+    ledger.lock_chain(session)
+    open_reservations = _lock_open_reservations(session, job.id)
+    _release(session, actor, job, [(r, r.open_quantity) for r in open_reservations], reason)
+    session.flush()
+
+
+# --- use cases ----------------------------------------------------------------------------------------
+
+
+def get_job_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
+    """Expected parts (with shortages), reservations, parts used and claims of a visible job."""
+    with uow:
+        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False)
+        return load(uow.session, job)
+
+
+def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
+                       lines: Sequence[ExpectedLine]) -> JobParts:
+    """Replace the job's expected parts; while it is scheduled, en route or on site, its
+    reservations follow at once (missing ones reserved, surplus released)."""
+    with uow:
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        _require_planner(actor, job)
+        if job.status in FINISHED:
+            raise Conflict(f"job {job.reference} is {job.status.value}; its parts list is final",
+                           current=job.status.value)
+        wanted: dict[uuid.UUID, tuple[Part, int]] = {}
+        for index, line in enumerate(lines):
+            part = resolve_part(uow.session, part_id=line.part_id, part_sku=line.part_sku, prefix=f"parts.{index}.")
+            if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
+                raise ValidationFailed(f"parts.{index}.quantity", f"must be between 1 and {MAX_LINE_QUANTITY}")
+            if part.id in wanted:
+                raise ValidationFailed(f"parts.{index}", f"part {part.sku} is listed twice")
+            if not part.active:
+                raise ValidationFailed(f"parts.{index}.part_sku", f"part {part.sku} is no longer in the catalogue")
+            wanted[part.id] = (part, line.quantity)
+        current = {e.part_id: e for e in uow.session.scalars(
+            select(JobExpectedPart).where(JobExpectedPart.job_id == job.id))}
+        uow.session.execute(delete(JobExpectedPart).where(JobExpectedPart.job_id == job.id,
+                                                          JobExpectedPart.part_id.not_in(list(wanted))))
+        for part_id, (part, quantity) in wanted.items():
+            row = current.get(part_id)
+            if row is None:
+                uow.session.add(JobExpectedPart(job_id=job.id, part_id=part_id, quantity=quantity, shortage=0,
+                                                shortage_sources=[]))
+            else:
+                row.quantity, row.shortage = quantity, min(row.shortage, quantity)
+        uow.session.flush()
+        if job.status in RESERVING:
+            reconcile(uow.session, actor, job)
+        uow.commit()
+        return load(uow.session, job)
+
+
+def reserve_missing(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
+    """Try again to reserve what is short (e.g. after a transfer arrived)."""
+    with uow:
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        _require_planner(actor, job)
+        if job.status not in RESERVING:
+            raise Conflict(f"job {job.reference} is {job.status.value}; parts are reserved for scheduled, "
+                           "en-route and on-site jobs", current=job.status.value,
+                           allowed=sorted(s.value for s in RESERVING))
+        reconcile(uow.session, actor, job)
+        uow.commit()
+        return load(uow.session, job)
+
+
+def _consumption_location(session: Session, job: Job, part: Part, ref: uuid.UUID | str | None,
+                          open_reservations: list[StockReservation], field_name: str) -> StockLocation:
+    van = locations.van_location(session, job.technician_id) if job.technician_id else None
+    point = locations.point_location(session, job.service_point_id) if job.service_point_id else None
+    allowed = [loc for loc in (van, point) if loc is not None]
+    if ref is not None:
+        for loc in allowed:
+            if ref in (loc.id, loc.code) or str(ref) == str(loc.id):
+                return loc
+        raise ValidationFailed(field_name, "parts for this job come from the assigned technician's van or "
+                                           "the job's service point")
+    reserved_at = [r.location for r in open_reservations if r.part_id == part.id]
+    for loc in allowed:  # van first
+        if any(r.id == loc.id for r in reserved_at):
+            return loc
+    if not allowed:
+        raise Conflict("the job has neither a technician nor a service point to take parts from")
+    return allowed[0]
+
+
+def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequence[ConsumptionLine], *,
+                       tz: ZoneInfo | str | None = None) -> list[PartUsage]:
+    """Record parts fitted on ``job`` and take them from stock (joins the caller's transaction).
+
+    For the assigned technician (or the point's manager / an HQ admin correcting the record)
+    while the job is on site or completed. Stock comes out of the job's reservation at that
+    location first, then out of available stock there. A line whose ``id`` was already
+    recorded is skipped (replay); the same id with different content is a 409. On any error
+    (InsufficientStock 409 with where/what, 422 naming ``lines.N.field``) nothing of the call is
+    kept and the caller's transaction stays usable: the work runs in a savepoint. Parts on a job
+    whose parts the warranty covers file a warranty claim. The caller should hold the job row
+    locked (``get_visible_job(..., for_update=True)``).
+    """
+    is_assigned = actor.technician_id is not None and actor.technician_id == job.technician_id
+    is_manager = actor.role == Role.MANAGER and actor.service_point_id == job.service_point_id
+    if not (is_assigned or is_manager or actor.is_admin):
+        raise Forbidden("only the assigned technician records the parts used on a job")
+    if job.status not in CONSUMING:
+        raise Conflict(f"job {job.reference} is {job.status.value}; parts are recorded on site or after "
+                       "completion, until the job is closed", current=job.status.value,
+                       allowed=sorted(s.value for s in CONSUMING))
+    if not lines:
+        raise ValidationFailed("lines", "name at least one part")
+    usages: list[PartUsage] = []
+    with session.begin_nested():
+        ledger.lock_chain(session)
+        open_reservations = _lock_open_reservations(session, job.id)
+        for index, line in enumerate(lines):
+            prefix = f"lines.{index}."
+            part = resolve_part(session, part_id=line.part_id, part_sku=line.part_sku, prefix=prefix)
+            if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
+                raise ValidationFailed(f"{prefix}quantity", f"must be between 1 and {MAX_LINE_QUANTITY}")
+            if line.recorded_at is not None and line.recorded_at.tzinfo is None:
+                raise ValidationFailed(f"{prefix}recorded_at", "needs a time zone offset")
+            if line.id is not None:
+                seen = session.get(PartUsage, line.id)
+                if seen is not None:
+                    if (seen.job_id, seen.part_id, seen.quantity) != (job.id, part.id, line.quantity):
+                        raise Conflict(f"line id {line.id} was already recorded with other content",
+                                       field=f"{prefix}id")
+                    usages.append(seen)
+                    continue
+            location = _consumption_location(session, job, part, line.from_location, open_reservations,
+                                             f"{prefix}from")
+            deltas, remaining = [], line.quantity
+            for reservation in open_reservations:
+                if remaining == 0:
+                    break
+                if reservation.part_id != part.id or reservation.location_id != location.id \
+                        or reservation.status != ReservationStatus.ACTIVE:
+                    continue
+                take = min(remaining, reservation.open_quantity)
+                deltas.append(Delta(location.id, part.id, take, on_hand=-take, reserved=-take,
+                                    reservation_id=reservation.id))
+                reservation.consumed += take
+                _close_if_done(reservation)
+                remaining -= take
+            if remaining:
+                deltas.append(Delta(location.id, part.id, remaining, on_hand=-remaining))
+            ledger.apply(session, deltas)
+            usage = PartUsage(
+                id=line.id or uuid.uuid4(), job_id=job.id, part_id=part.id, quantity=line.quantity,
+                location_id=location.id, list_price=part.list_price, currency=part.currency,
+                from_reservation=line.quantity - remaining, operation_id=uuid.uuid4(),
+                actor_id=actor_id_of(actor), at=utcnow(), recorded_at=line.recorded_at, part=part, location=location,
+            )
+            session.add(usage)
+            ledger.record(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
+                          subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
+                          reason=f"job {job.reference}")
+            claims.file_claim(session, job, usage, part, tz)
+            usages.append(usage)
+        session.flush()
+    return usages
+
+
+def consume_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, lines: Sequence[ConsumptionLine], *,
+                  tz: ZoneInfo | str | None = None) -> JobParts:
+    """POST /jobs/{id}/parts: the technician records the parts used."""
+    with uow:
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        record_consumption(uow.session, actor, job, lines, tz=tz)
+        uow.commit()
+        return load(uow.session, job)

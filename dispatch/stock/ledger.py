@@ -1,0 +1,210 @@
+"""The only code that changes stock levels: conditional UPDATEs plus one ledger row per delta.
+
+Design (SYNC_AUDIT_RELIABILITY.md section 3.2): a level changes with a single
+``UPDATE ... WHERE <the new values are valid>`` and the rowcount says whether it happened, so
+there is no read-then-write race: on PostgreSQL (READ COMMITTED) a second writer waits for the
+row lock and re-evaluates the WHERE clause against the committed row. The CHECK constraints on
+``stock_levels`` are the backstop.
+
+Lock order, the same in every stock write and in the job hooks: the audit chain head first (the
+jobs service appends its transition before the hooks run, so a hook already holds it), then the
+job's reservations, then the levels in (location, part) order. One order everywhere means no
+deadlocks between stock writers and job transitions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from dispatch.audit_log import service as audit_log
+from dispatch.audit_log.models import LogHead
+from dispatch.auth.principal import SYSTEM, Principal
+from dispatch.clock import utcnow
+from dispatch.errors import InsufficientStock
+from dispatch.stock.models import MovementKind, Part, StockLevel, StockLocation, StockMovement
+
+AUDIT_KIND = "stock.movement"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one movement does to one (location, part) level."""
+
+    location_id: uuid.UUID
+    part_id: uuid.UUID
+    quantity: int  # the movement's size, always positive
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    defective: int = 0
+    counterpart_location_id: uuid.UUID | None = None
+    reservation_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID]:
+        return self.location_id, self.part_id
+
+    def fits_an_empty_level(self) -> bool:
+        """Applying it to a level of zeros would leave nothing negative."""
+        return self.on_hand >= self.reserved >= 0 and self.in_transit >= 0 and self.defective >= 0
+
+
+def lock_chain(session: Session) -> None:
+    """Take the audit chain's head lock now: the first lock of every stock write (see module doc)."""
+    session.execute(select(LogHead.id).where(LogHead.id == 1).with_for_update())
+
+
+def actor_id_of(actor: Principal) -> uuid.UUID | None:
+    """The user id to record for ``actor`` (None for the system principal, which has no user row)."""
+    return None if actor.user_id == SYSTEM.user_id else actor.user_id
+
+
+def dialect_insert(session: Session):
+    """The INSERT construct of the session's dialect (for ON CONFLICT DO NOTHING)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+_LEVEL = StockLevel.__table__
+_c = _LEVEL.c
+# Built once: the statement is the hot path of every movement (the benchmark measures it).
+_APPLY = (
+    update(_LEVEL)
+    .where(
+        _c.location_id == bindparam("b_location", type_=_c.location_id.type),
+        _c.part_id == bindparam("b_part", type_=_c.part_id.type),
+        _c.on_hand + bindparam("d_on_hand") >= _c.reserved + bindparam("d_reserved"),
+        _c.reserved + bindparam("d_reserved") >= 0,
+        _c.in_transit + bindparam("d_in_transit") >= 0,
+        _c.defective + bindparam("d_defective") >= 0,
+    )
+    .values(
+        on_hand=_c.on_hand + bindparam("d_on_hand"),
+        reserved=_c.reserved + bindparam("d_reserved"),
+        in_transit=_c.in_transit + bindparam("d_in_transit"),
+        defective=_c.defective + bindparam("d_defective"),
+        version=_c.version + 1,
+        updated_at=bindparam("b_now", type_=_c.updated_at.type),
+    )
+)
+
+
+def _conditional_update(session: Session, delta: Delta) -> bool:
+    """UPDATE the level only if every new value stays valid; True when a row changed."""
+    result = session.execute(_APPLY, {
+        "b_location": delta.location_id, "b_part": delta.part_id, "d_on_hand": delta.on_hand,
+        "d_reserved": delta.reserved, "d_in_transit": delta.in_transit, "d_defective": delta.defective,
+        "b_now": utcnow(),
+    })
+    return result.rowcount == 1
+
+
+def _refuse(session: Session, delta: Delta) -> InsufficientStock:
+    row = session.execute(
+        select(StockLocation.code, Part.sku, StockLevel)
+        .select_from(StockLocation)
+        .join(Part, Part.id == delta.part_id)
+        .outerjoin(StockLevel, (StockLevel.location_id == StockLocation.id) & (StockLevel.part_id == Part.id))
+        .where(StockLocation.id == delta.location_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    code, sku, level = row
+    on_hand, reserved, in_transit = (level.on_hand, level.reserved, level.in_transit) if level else (0, 0, 0)
+    what = "in transit" if delta.in_transit < 0 else "reserved" if delta.reserved < 0 else "available"
+    have = in_transit if delta.in_transit < 0 else reserved if delta.reserved < 0 else on_hand - reserved
+    return InsufficientStock(
+        f"{sku} at {code}: {delta.quantity} needed, {have} {what}; nothing was changed",
+        location_id=str(delta.location_id), location_code=code, part_id=str(delta.part_id), part_sku=sku,
+        requested=delta.quantity, available=on_hand - reserved, on_hand=on_hand, reserved=reserved,
+        in_transit=in_transit,
+    )
+
+
+def apply(session: Session, deltas: Sequence[Delta]) -> None:
+    """Apply level deltas in (location, part) order, each with a conditional UPDATE.
+
+    Raises InsufficientStock when one would leave a level negative (or reserve more than is on
+    hand). Earlier deltas of the same call are then applied already: the caller's transaction
+    (or savepoint) must be rolled back, which every service does by letting the error propagate.
+    """
+    merged: dict[tuple[uuid.UUID, uuid.UUID], Delta] = {}
+    for delta in deltas:
+        if delta.key in merged:
+            prev = merged[delta.key]
+            delta = Delta(delta.location_id, delta.part_id, prev.quantity + delta.quantity,
+                          prev.on_hand + delta.on_hand, prev.reserved + delta.reserved,
+                          prev.in_transit + delta.in_transit, prev.defective + delta.defective)
+        merged[delta.key] = delta
+    for key in sorted(merged, key=lambda k: (str(k[0]), str(k[1]))):
+        delta = merged[key]
+        if _conditional_update(session, delta):
+            continue
+        if delta.fits_an_empty_level():
+            # No row yet: create it at zero (a concurrent creator may win: that is fine) and retry.
+            insert = dialect_insert(session)
+            session.execute(insert(_LEVEL).values(location_id=delta.location_id, part_id=delta.part_id,
+                                                      on_hand=0, reserved=0, in_transit=0, defective=0, version=1,
+                                                      updated_at=utcnow()).on_conflict_do_nothing())
+            if _conditional_update(session, delta):
+                continue
+        raise _refuse(session, delta)
+
+
+def record(
+    session: Session,
+    *,
+    kind: MovementKind,
+    deltas: Sequence[Delta],
+    actor_id: uuid.UUID | None,
+    subject_id: uuid.UUID | None = None,
+    job_id: uuid.UUID | None = None,
+    transfer_id: uuid.UUID | None = None,
+    reason: str = "",
+    reference: str = "",
+    operation_id: uuid.UUID | None = None,
+) -> list[StockMovement]:
+    """Write the ledger rows of deltas already applied, and one audit entry for the movement."""
+    operation_id = operation_id or uuid.uuid4()
+    at = utcnow()
+    rows = [
+        StockMovement(
+            id=uuid.uuid4(), operation_id=operation_id, kind=kind, location_id=d.location_id, part_id=d.part_id,
+            quantity=d.quantity, delta_on_hand=d.on_hand, delta_reserved=d.reserved, delta_in_transit=d.in_transit,
+            delta_defective=d.defective, counterpart_location_id=d.counterpart_location_id, job_id=job_id,
+            transfer_id=transfer_id, reservation_id=d.reservation_id, reason=reason, reference=reference,
+            actor_id=actor_id, at=at,
+        )
+        for d in deltas
+    ]
+    session.add_all(rows)
+    audit_log.append(
+        session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
+        payload={
+            "operation_id": operation_id, "kind": kind.value, "job_id": job_id, "transfer_id": transfer_id,
+            "reason": reason, "reference": reference,
+            "rows": [{"id": r.id, "location_id": r.location_id, "part_id": r.part_id, "quantity": r.quantity,
+                      "on_hand": r.delta_on_hand, "reserved": r.delta_reserved, "in_transit": r.delta_in_transit,
+                      "defective": r.delta_defective, "reservation_id": r.reservation_id} for r in rows],
+        },
+    )
+    return rows
+
+
+def post(session: Session, *, kind: MovementKind, deltas: Sequence[Delta], actor_id: uuid.UUID | None,
+         **details) -> list[StockMovement]:
+    """One stock movement: take the locks, apply the deltas, write the ledger rows and the audit entry.
+
+    Joins the caller's transaction (never commits). On InsufficientStock the caller's rollback
+    undoes whatever part of the movement was applied: nothing of it survives.
+    """
+    lock_chain(session)
+    apply(session, deltas)
+    return record(session, kind=kind, deltas=deltas, actor_id=actor_id, **details)
