@@ -1,0 +1,1 @@
+"""After-sales care: maintenance plans, notifications, ratings and callbacks, complaints."""

@@ -1,0 +1,77 @@
+"""How after-sales care follows a job's life, inside the job's own transaction.
+
+- scheduled (a technician and a slot): the customer gets the ETA;
+- en route: the customer learns the technician is on the way;
+- completed: the customer gets a rating link; a maintenance job moves its unit's plan on;
+- a plan's maintenance job taken in: it is linked to its due date and the customer reminded;
+- a plan's maintenance job cancelled: that cycle is skipped.
+
+Messages go to the outbox in the same transaction, so a change that rolls back sends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from dispatch.care import maintenance, notifications
+from dispatch.care.templates import Template
+from dispatch.config import Settings
+from dispatch.jobs.hooks import JobChange, after_change
+from dispatch.jobs.models import Job, JobStatus
+from dispatch.network.models import Customer, JobType, Product, Technician, Unit
+
+NETWORK_TZ = ZoneInfo(Settings.timezone)
+"""Hooks get no settings; the completion day is taken in the network's default local time
+(the same convention as dispatch.jobs.service.DEFAULT_TIMEZONE)."""
+
+
+def _facts(change: JobChange) -> dict[str, str | None]:
+    job, session = change.job, change.session
+    product = session.get(Product, job.product_id)
+    technician = session.get(Technician, job.technician_id) if job.technician_id else None
+    return {
+        "job_id": str(job.id), "reference": job.reference, "job_type": job.type.value,
+        "product": product.name if product else "", "technician": technician.name if technician else None,
+        "eta": job.scheduled_start.isoformat() if job.scheduled_start else None,
+    }
+
+
+def _notify(change: JobChange, template: str, payload: dict, *, by_email_too: bool = False) -> None:
+    job: Job = change.job
+    customer = change.session.get(Customer, job.customer_id)
+    notifications.notify_customer(change.session, customer, template, payload, job_id=job.id,
+                                  service_point_id=job.service_point_id, by_email_too=by_email_too)
+
+
+def _done_on(change: JobChange) -> date:
+    return (change.job.completed_at or change.at).astimezone(NETWORK_TZ).date()
+
+
+@after_change
+def follow_the_customer(change: JobChange) -> None:
+    if change.to_status == JobStatus.SCHEDULED:
+        _notify(change, Template.JOB_SCHEDULED, _facts(change))
+    elif change.to_status == JobStatus.EN_ROUTE:
+        _notify(change, Template.TECHNICIAN_EN_ROUTE, _facts(change))
+    elif change.to_status == JobStatus.COMPLETED:
+        _notify(change, Template.JOB_COMPLETED, _facts(change))
+
+
+@after_change
+def follow_maintenance_plans(change: JobChange) -> None:
+    job = change.job
+    if job.type != JobType.MAINTENANCE or job.unit_id is None:
+        return
+    if change.to_status == JobStatus.DISPATCHED and change.from_status == JobStatus.NEW:
+        linked = maintenance.link_claimed_job(change.session, job)
+        if linked is None:
+            return
+        _plan, due_on = linked
+        unit = change.session.get(Unit, job.unit_id)
+        _notify(change, Template.MAINTENANCE_DUE,
+                {**_facts(change), "serial": unit.serial, "due_on": due_on.isoformat()}, by_email_too=True)
+    elif change.to_status == JobStatus.COMPLETED:
+        maintenance.record_completion(change.session, job.unit_id, _done_on(change), job.service_point_id)
+    elif change.to_status == JobStatus.CANCELLED:
+        maintenance.record_cancellation(change.session, job.id)

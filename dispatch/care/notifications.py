@@ -1,0 +1,236 @@
+"""The notification outbox: messages are written in the transaction of the event that causes
+them (so a rolled-back event leaves no message) and delivered later by a worker, with
+retries and exponential back-off; messages that finally fail stay visible to HQ and the point.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from dispatch.auth.models import Role, User
+from dispatch.auth.principal import Principal
+from dispatch.care import rules, templates, tokens
+from dispatch.care.models import Channel, Notification, NotificationStatus
+from dispatch.care.senders import OutgoingMessage, Sender
+from dispatch.clock import utcnow
+from dispatch.errors import Conflict, NotFound
+from dispatch.network.models import Customer
+from dispatch.uow import UnitOfWork, UowFactory
+
+log = logging.getLogger(__name__)
+
+# --- writing to the outbox (in the caller's transaction) -------------------------------------
+
+
+def queue(session: Session, *, channel: Channel, recipient: str, template: str, payload: dict[str, Any],
+          job_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
+          service_point_id: uuid.UUID | None = None) -> Notification:
+    """Add one message to the outbox; it is sent only if the caller's transaction commits."""
+    message = Notification(channel=channel, recipient=recipient, template=template, payload=payload,
+                           job_id=job_id, customer_id=customer_id, service_point_id=service_point_id,
+                           status=NotificationStatus.PENDING, attempts=0, next_attempt_at=utcnow())
+    session.add(message)
+    return message
+
+
+def notify_customer(session: Session, customer: Customer, template: str, payload: dict[str, Any], *,
+                    job_id: uuid.UUID | None = None, service_point_id: uuid.UUID | None = None,
+                    by_email_too: bool = False) -> list[Notification]:
+    """Text the customer's phone (and e-mail them when asked and they gave an address)."""
+    kw = {"template": template, "payload": payload, "job_id": job_id, "customer_id": customer.id,
+          "service_point_id": service_point_id}
+    messages = [queue(session, channel=Channel.SMS, recipient=customer.phone, **kw)]
+    if by_email_too and customer.email:
+        messages.append(queue(session, channel=Channel.EMAIL, recipient=customer.email, **kw))
+    return messages
+
+
+def notify_hq(session: Session, template: str, payload: dict[str, Any], *,
+              service_point_id: uuid.UUID | None = None) -> list[Notification]:
+    """Push a message to every active HQ administrator (the call centre and its supervisors)."""
+    admins = session.scalars(
+        select(User.username).where(User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.username)
+    ).all()
+    return [queue(session, channel=Channel.PUSH, recipient=f"user:{name}", template=template, payload=payload,
+                  service_point_id=service_point_id) for name in admins]
+
+
+# --- reading and operating the outbox ---------------------------------------------------------
+
+
+def list_notifications(uow: UnitOfWork, actor: Principal, *, status: NotificationStatus | None = None,
+                       channel: Channel | None = None, template: str | None = None,
+                       job_id: uuid.UUID | None = None, service_point_id: uuid.UUID | None = None,
+                       offset: int = 0, limit: int = 50) -> tuple[list[Notification], int]:
+    """HQ sees every message; a manager those about their point's jobs and customers."""
+    actor.require(Role.ADMIN, Role.REVIEWER, Role.MANAGER)
+    with uow:
+        query = select(Notification)
+        point = actor.point_filter()
+        if point is not None:
+            query = query.where(Notification.service_point_id == point)
+        elif service_point_id is not None:
+            query = query.where(Notification.service_point_id == service_point_id)
+        if status is not None:
+            query = query.where(Notification.status == status)
+        if channel is not None:
+            query = query.where(Notification.channel == channel)
+        if template is not None:
+            query = query.where(Notification.template == template)
+        if job_id is not None:
+            query = query.where(Notification.job_id == job_id)
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
+        items = uow.session.scalars(
+            query.order_by(Notification.created_at.desc(), Notification.id).offset(offset).limit(limit)
+        ).all()
+        return list(items), total
+
+
+def retry_notification(uow: UnitOfWork, actor: Principal, notification_id: uuid.UUID) -> Notification:
+    """Give a failed message a fresh set of attempts (e.g. after the customer's number was fixed)."""
+    actor.require(Role.ADMIN, Role.MANAGER)
+    with uow:
+        message = uow.session.get(Notification, notification_id, with_for_update=True)
+        if message is None:
+            raise NotFound(f"notification {notification_id} does not exist")
+        actor.ensure_point(message.service_point_id, f"notification {notification_id}")
+        if message.status != NotificationStatus.FAILED:
+            raise Conflict(f"notification {notification_id} is {message.status.value}; only failed ones are retried",
+                           current=message.status.value)
+        message.status = NotificationStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = utcnow()
+        uow.commit()
+        return message
+
+
+# --- delivery (the worker) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryContext:
+    """What rendering needs that the outbox row does not hold: local time and link signing."""
+
+    tz: ZoneInfo
+    secret_key: str
+    feedback_link_base: str = tokens.FEEDBACK_LINK_BASE
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: uuid.UUID
+    attempts: int
+    channel: Channel
+    recipient: str
+    template: str
+    payload: dict[str, Any]
+    job_id: uuid.UUID | None
+
+
+def _claim(uow_factory: UowFactory, batch: int) -> list[_Claimed]:
+    """Take up to ``batch`` due messages for this worker.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent workers take disjoint batches; the
+    conditional UPDATE (still pending, still due) is the guard everywhere, SQLite included. The
+    claim pushes ``next_attempt_at`` out by a lease, so a worker that dies mid-send does not lose
+    the message: it is due again when the lease ends.
+    """
+    now = utcnow()
+    with uow_factory() as uow:
+        session = uow.session
+        due = (Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now)
+        ids = session.scalars(
+            select(Notification.id).where(*due).order_by(Notification.next_attempt_at, Notification.id)
+            .limit(batch).with_for_update(skip_locked=True)
+        ).all()
+        claimed_ids = [
+            message_id for message_id in ids
+            if session.execute(
+                update(Notification).where(Notification.id == message_id, *due)
+                .values(attempts=Notification.attempts + 1,
+                        next_attempt_at=now + timedelta(seconds=rules.CLAIM_LEASE_S))
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+        ]
+        rows = session.scalars(
+            select(Notification).where(Notification.id.in_(claimed_ids)).execution_options(populate_existing=True)
+        ).all()
+        claimed = [_Claimed(r.id, r.attempts, r.channel, r.recipient, r.template, dict(r.payload), r.job_id)
+                   for r in rows]
+        uow.commit()
+    return sorted(claimed, key=lambda c: ids.index(c.id))
+
+
+def _render(item: _Claimed, ctx: DeliveryContext) -> OutgoingMessage:
+    rating_url = None
+    if item.template in templates.NEEDS_RATING_LINK:
+        if item.job_id is None:
+            raise KeyError("job_id")
+        rating_url = tokens.rating_url(ctx.feedback_link_base, tokens.issue(ctx.secret_key, item.job_id))
+    text = templates.render(item.template, item.payload, tz=ctx.tz, rating_url=rating_url)
+    return OutgoingMessage(id=item.id, channel=item.channel, recipient=item.recipient,
+                           subject=text.subject, body=text.body)
+
+
+def _record(uow_factory: UowFactory, item: _Claimed, error: str | None, *, permanent: bool = False) -> str:
+    """Store the outcome of one attempt; guarded by the attempt number we claimed."""
+    now = utcnow()
+    if error is None:
+        values: dict[str, Any] = {"status": NotificationStatus.SENT, "sent_at": now, "last_error": None}
+        outcome = "sent"
+    elif permanent or rules.gives_up(item.attempts):
+        values = {"status": NotificationStatus.FAILED, "last_error": error[:2000]}
+        outcome = "failed"
+    else:
+        values = {"next_attempt_at": now + rules.backoff(item.attempts), "last_error": error[:2000]}
+        outcome = "retrying"
+    with uow_factory() as uow:
+        updated = uow.session.execute(
+            update(Notification)
+            .where(Notification.id == item.id, Notification.status == NotificationStatus.PENDING,
+                   Notification.attempts == item.attempts)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        uow.commit()
+    return outcome if updated else "superseded"
+
+
+def deliver_due(uow_factory: UowFactory, sender: Sender, ctx: DeliveryContext, *, batch: int = 100) -> DeliveryReport:
+    """Send what is due: claim a batch, send each message outside any transaction, record outcomes."""
+    report = DeliveryReport()
+    for item in _claim(uow_factory, batch):
+        try:
+            message = _render(item, ctx)
+        except (KeyError, ValueError) as exc:  # a payload the template cannot use will never render
+            outcome = _record(uow_factory, item, f"cannot render {item.template}: missing or bad {exc}",
+                              permanent=True)
+        else:
+            try:
+                sender.send(message)
+            except Exception as exc:  # noqa: BLE001 - any provider failure is retried with back-off
+                log.warning("notification %s attempt %d failed: %s", item.id, item.attempts, exc)
+                outcome = _record(uow_factory, item, f"{type(exc).__name__}: {exc}")
+            else:
+                outcome = _record(uow_factory, item, None)
+        if outcome in ("sent", "retrying", "failed"):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    return report

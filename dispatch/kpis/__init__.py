@@ -1,0 +1,1 @@
+"""Key performance indicators of the service network."""

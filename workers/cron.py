@@ -1,0 +1,32 @@
+"""The ``rq cron`` configuration of the periodic care tasks.
+
+Run the scheduler and a worker for its queue next to the usual workers::
+
+    rq cron workers.cron --url "$REDIS_URL"
+    rq worker cron --url "$REDIS_URL"
+
+rq 3's CronJob enqueues with RQ's default (pickle) serializer and no way to choose another, while
+``python -m workers`` serves the app's queues with the JSON serializer; the periodic tasks
+therefore have their own queue, ``cron``, served by a plain ``rq worker``. Every task here is
+idempotent, so an overlap or a rerun after a crash does no harm.
+
+Cron expressions are in the scheduler host's local time.
+"""
+
+from __future__ import annotations
+
+from rq import cron
+
+from workers import care_tasks
+
+QUEUE = "cron"
+MAINTENANCE_LEAD_DAYS = 14
+"""Maintenance jobs are created this many days before the unit falls due."""
+
+cron.register(care_tasks.deliver_notifications, QUEUE, interval=60, job_timeout=300, name="deliver-notifications")
+cron.register(care_tasks.escalate_overdue_complaints, QUEUE, cron="5 * * * *", job_timeout=600,
+              name="escalate-overdue-complaints")
+cron.register(care_tasks.sync_maintenance_plans, QUEUE, cron="30 1 * * *", job_timeout=1800,
+              name="sync-maintenance-plans")
+cron.register(care_tasks.generate_maintenance_jobs, QUEUE, kwargs={"lead_days": MAINTENANCE_LEAD_DAYS},
+              cron="0 2 * * *", job_timeout=3600, name="generate-maintenance-jobs")
