@@ -33,6 +33,7 @@ from dispatch.network.customers import CustomerView, find_or_add_customer, views
 from dispatch.network.models import Activation, Customer, Product, Unit
 from dispatch.uow import UnitOfWork
 
+SERIAL_FORMAT = r"^[A-Z0-9]{2,4}(?:19|20)\d{2}\d{7}$"  # plain (ECMA-compatible) for the OpenAPI document
 SERIAL_PATTERN = re.compile(r"^(?P<family>[A-Z0-9]{2,4})(?P<year>(?:19|20)\d{2})(?P<sequence>\d{7})$")
 
 

@@ -4,9 +4,9 @@ from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.customers import CustomerCreateSchema, CustomerSchema
 from dispatch.network.models import ProductCategory
-from dispatch.network.units import SERIAL_PATTERN, SalesChannel
+from dispatch.network.units import SERIAL_FORMAT, SalesChannel
 
-SERIAL = validate.Regexp(SERIAL_PATTERN, error="2-4 upper-case letters/digits, 4-digit year, 7-digit sequence "
+SERIAL = validate.Regexp(SERIAL_FORMAT, error="2-4 upper-case letters/digits, 4-digit year, 7-digit sequence "
                                                "(e.g. RO20250000002)")
 SERIAL_DOC = {"description": "the QR payload: family prefix, year of manufacture, sequence", "example": "RO20250000002"}
 

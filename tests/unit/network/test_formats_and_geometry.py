@@ -70,3 +70,13 @@ def test_the_district_index_finds_the_polygon_and_breaks_edge_ties_by_code():
     assert index.locate(0.5, 1.5) == right
     assert index.locate(0.5, 1.0) == left  # on the shared edge: the lower code wins, every time
     assert index.locate(5, 5) is None
+
+
+def test_the_documented_serial_format_accepts_exactly_what_the_parser_accepts():
+    import re
+
+    from dispatch.network.units import SERIAL_FORMAT, SERIAL_PATTERN
+
+    samples = ["RO20250000002", "EH120250000003", "A1B219990000004", "R20250000002", "RO30250000002",
+               "ROXY120250000002", "ro20250000002"]
+    assert [bool(re.match(SERIAL_FORMAT, s)) for s in samples] == [bool(SERIAL_PATTERN.match(s)) for s in samples]
