@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -181,14 +181,6 @@ def _number(value: Any) -> Decimal | None:
 def _places(number: Decimal) -> int:
     exponent = number.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def with_defaults(spec: StepSpec) -> StepSpec:
-    """Fill the evidence bounds a kind implies (a signature is always exactly one image)."""
-    if spec.kind == StepKind.SIGNATURE:
-        return replace(spec, min_count=1, max_count=1)
-    low, high = spec.evidence_bounds
-    return replace(spec, min_count=low, max_count=high)
 
 
 def check_template(specs: Sequence[StepSpec], *, field_prefix: str = "steps") -> None:
