@@ -23,8 +23,8 @@ Search, inside the wall-clock deadline:
 2. up to :data:`_DECOMPOSE_ABOVE_VISITS` visits: OR-Tools' iterated local
    search (SISR ruin, cheapest-insertion recreate, simulated annealing) for
    the rest of the time, restarted from the winning strategy;
-3. larger days: the plan is improved piece by piece (``_decompose``): a few
-   neighbouring routes at a time, re-solved as a small problem with the
+3. larger days are built and improved piece by piece (:class:`_Pieces`): a
+   few neighbouring routes at a time, re-solved as a small problem with the
    same iterated local search, kept when cheaper.
 
 Reproducibility: the seed rotates the portfolio and drives the choice of
@@ -36,6 +36,7 @@ is always returned and always re-checked by the caller.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 from typing import Any
@@ -57,7 +58,7 @@ _PORTFOLIO_SHARE = 0.3
 #: Seconds kept back from the deadline to read and re-time the plan.
 _DECODE_MARGIN_S = 0.05
 
-#: Problems with more visits than this are improved piece by piece (see ``_decompose``).
+#: Problems with more visits than this are solved piece by piece (see :class:`_Pieces`).
 _DECOMPOSE_ABOVE_VISITS = 200
 
 #: A piece: about this many served visits, up to this many unused technicians and
@@ -67,6 +68,10 @@ _PIECE_SPARE_ROUTES = 2
 _PIECE_UNSERVED = 20
 _PIECE_SECONDS = 1.0
 _MIN_PIECE_S = 0.2
+_CONSTRUCTION_PIECE_SECONDS = 0.5
+
+#: Seconds per visit kept back to read a piecewise plan into the whole-day model.
+_READ_BACK_S_PER_VISIT = 3e-4
 _PIECE_STRATEGY = "PARALLEL_CHEAPEST_INSERTION"
 
 #: Shortest search phase worth starting, in seconds.
@@ -254,6 +259,8 @@ class _Model:
 
 def solve(request: BackendRequest) -> BackendOutcome:
     """Build the model, find a first plan, improve it until the deadline."""
+    if len(request.planned) > _DECOMPOSE_ABOVE_VISITS:
+        return _solve_by_pieces(request)
     model = _Model(request)
     routing = model.routing
     routing.CloseModelWithParameters(_search_parameters(request, "AUTOMATIC", 1.0))
@@ -262,21 +269,14 @@ def solve(request: BackendRequest) -> BackendOutcome:
     candidates = _first_solutions(model, clock)
     first_cost, _, strategy, best = min(candidates, key=lambda item: item[:2])
     phases = []
-    if len(request.planned) > _DECOMPOSE_ABOVE_VISITS:
-        routes = _decompose(model, model.routes_of(best))
-        final = routing.ReadAssignmentFromRoutes(
-            [[model.index(v) for v in route] for route in routes], True
-        )
-        best = _better(best, final)
-        phases.append("decomposition")
-    elif "warm_start" in (name for _, _, name, _ in candidates):
+    if "warm_start" in (name for _, _, name, _ in candidates):
         # Polish the best start first: ILS below cannot start from a given plan.
         improved = routing.SolveFromAssignmentWithParameters(
             best, _search_parameters(request, strategy, _WARM_START_SHARE * _remaining(request))
         )
         best = _better(best, improved)
         phases.append("guided_local_search")
-    if _remaining(request) > _MIN_PHASE_S and "decomposition" not in phases:
+    if _remaining(request) > _MIN_PHASE_S:
         improved = routing.SolveWithIteratedLocalSearch(
             _ils_parameters(request, strategy, _remaining(request), best, model)
         )
@@ -294,6 +294,43 @@ def solve(request: BackendRequest) -> BackendOutcome:
             "first_solution_objective": first_cost,
             "candidates": {name: cost for cost, _, name, _ in candidates},
             "solutions": clock.count,
+        },
+    )
+
+
+def _solve_by_pieces(request: BackendRequest) -> BackendOutcome:
+    """Large days: build and improve the plan a few neighbouring routes at a time.
+
+    The whole-day model is only used to read the final plan back (which also
+    proves it feasible as a whole): its first search would spend seconds on
+    set-up that small models do not need.
+    """
+    model = _Model(request)
+    routing = model.routing
+    routing.CloseModelWithParameters(_search_parameters(request, "AUTOMATIC", 1.0))
+    # Keep time to read the plan back into the whole-day model at the end.
+    margin = len(request.planned) * _READ_BACK_S_PER_VISIT
+    pieces = _Pieces(dataclasses.replace(request, deadline=request.deadline - margin))
+    routes = [list(route) for route in request.initial_routes or [() for _ in request.problem.technicians]]
+    pieces.construct(routes)
+    first_solution_s = time.perf_counter() - request.started
+    pieces.improve(routes)
+    final = routing.ReadAssignmentFromRoutes(
+        [[model.index(v) for v in route] for route in routes], True
+    )
+    if final is None:
+        raise RuntimeError("the pieces of the plan do not fit together (engine bug)")
+    return BackendOutcome(
+        routes=model.routes_of(final),
+        break_gaps=model.break_gaps_of(final),
+        objective=final.ObjectiveValue(),
+        stats={
+            "status": "ROUTING_SUCCESS",
+            "strategy": "pieces",
+            "phases": ["construction_by_pieces", "improvement_by_pieces"],
+            "first_solution_s": first_solution_s,
+            "pieces": pieces.tried,
+            "pieces_improved": pieces.improved,
         },
     )
 
@@ -355,49 +392,83 @@ def _first_solutions(model: _Model, clock: _FirstSolutionClock) -> list[tuple[in
     return candidates
 
 
-def _decompose(model: _Model, routes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
-    """Improve a large plan piece by piece until the deadline.
+class _Pieces:
+    """Piecewise search over a large day: pick neighbouring routes, re-solve them, keep gains.
 
-    Each round picks a random served visit, takes the routes closest to it
-    until they hold about :data:`_PIECE_VISITS` visits (plus a couple of idle
-    technicians and nearby unserved visits), and re-solves that piece from
-    scratch as a problem of its own with iterated local search; the piece's
-    new routes replace the old ones if they cost less. OR-Tools' moves cost
-    time linear in the model size, so small pieces let the search cover far
-    more ground than the whole day would in the same time.
+    A piece is a few routes near a seed visit holding about
+    :data:`_PIECE_VISITS` visits, a couple of idle technicians and nearby
+    unserved visits. It is re-solved from scratch as a problem of its own
+    with iterated local search and its new routes replace the old ones only
+    if they cost less. OR-Tools' moves cost time linear in the model size,
+    so small pieces let the search cover far more ground than the whole day
+    would in the same time.
     """
-    request = model.request
-    problem = request.problem
-    rng = random.Random(request.seed)
-    distance = problem.travel.distance_m
-    place = [problem.location_index[visit.location] for visit in problem.visits]
-    current = [list(route) for route in routes]
-    while _remaining(request) > _MIN_PIECE_S:
-        served = [v for route in current for v in route]
-        if not served:
-            break
-        seed_place = place[rng.choice(served)]
 
-        def closeness(t: int) -> int:
-            return min(distance[seed_place][place[v]] for v in current[t]) if current[t] else 1 << 60
+    def __init__(self, request: BackendRequest) -> None:
+        self.request = request
+        self.rng = random.Random(request.seed)
+        problem = request.problem
+        self.distance = problem.travel.distance_m
+        self.place = [problem.location_index[visit.location] for visit in problem.visits]
+        self.start_place = [problem.location_index[t.start] for t in problem.technicians]
+        self.tried = 0
+        self.improved = 0
 
-        chosen: list[int] = []
-        size = 0
-        for t in sorted(range(len(current)), key=closeness):
-            if size >= _PIECE_VISITS or not current[t]:
+    def construct(self, routes: list[list[int]]) -> None:
+        """Serve the unserved visits region by region, with the idle technicians nearest to each."""
+        request = self.request
+        share = len(request.problem.technicians) / max(1, len(request.planned))
+        while _remaining(request) > _MIN_PIECE_S:
+            unserved = self._unserved(routes)
+            idle = [t for t, route in enumerate(routes) if not route]
+            if not unserved or not idle:
                 break
-            chosen.append(t)
-            size += len(current[t])
-        spare = [t for t in range(len(current)) if not current[t]]
-        chosen += spare[:_PIECE_SPARE_ROUTES]
-        unserved = set(request.planned) - set(served)
-        nearby = sorted(unserved, key=lambda v: distance[seed_place][place[v]])[:_PIECE_UNSERVED]
-        budget = min(_PIECE_SECONDS, _remaining(request))
-        replacement = _solve_piece(request, chosen, [current[t] for t in chosen], nearby, budget)
+            seed = self.place[self.rng.choice(unserved)]
+            nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
+            nearby = nearby[:_PIECE_VISITS]
+            wanted = min(len(idle), math.ceil(len(nearby) * share) + 1)
+            chosen = sorted(idle, key=lambda t: self.distance[self.start_place[t]][seed])[:wanted]
+            self._run(routes, chosen, nearby, _CONSTRUCTION_PIECE_SECONDS)
+
+    def improve(self, routes: list[list[int]]) -> None:
+        """Re-solve pieces around random served visits until the deadline."""
+        request = self.request
+        while _remaining(request) > _MIN_PIECE_S:
+            served = [v for route in routes for v in route]
+            if not served:
+                break
+            seed = self.place[self.rng.choice(served)]
+
+            def closeness(t: int) -> int:
+                return min(self.distance[seed][self.place[v]] for v in routes[t])
+
+            chosen: list[int] = []
+            size = 0
+            for t in sorted((t for t, route in enumerate(routes) if route), key=closeness):
+                if size >= _PIECE_VISITS:
+                    break
+                chosen.append(t)
+                size += len(routes[t])
+            idle = [t for t, route in enumerate(routes) if not route]
+            chosen += sorted(idle, key=lambda t: self.distance[self.start_place[t]][seed])[
+                :_PIECE_SPARE_ROUTES
+            ]
+            unserved = self._unserved(routes)
+            nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
+            self._run(routes, chosen, nearby[:_PIECE_UNSERVED], _PIECE_SECONDS)
+
+    def _unserved(self, routes: list[list[int]]) -> list[int]:
+        served = {v for route in routes for v in route}
+        return [v for v in self.request.planned if v not in served]
+
+    def _run(self, routes: list[list[int]], chosen: list[int], extra: list[int], seconds: float) -> None:
+        budget = min(seconds, _remaining(self.request))
+        self.tried += 1
+        replacement = _solve_piece(self.request, chosen, [routes[t] for t in chosen], extra, budget)
         if replacement is not None:
+            self.improved += 1
             for t, route in zip(chosen, replacement):
-                current[t] = list(route)
-    return [tuple(route) for route in current]
+                routes[t] = list(route)
 
 
 def _solve_piece(

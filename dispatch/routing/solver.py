@@ -342,7 +342,17 @@ def _precheck(problem: RoutingProblem, v: int) -> frozenset[int] | Unassigned:
         return Unassigned.because(
             visit.id, UnassignedReason.PIN_INFEASIBLE if pinned else UnassignedReason.CAPACITY
         )
-    reachable = [t for t in loadable if schedule(problem, problem.technicians[t], (v,)) is not None]
+    alone: dict[tuple[object, ...], bool] = {}
+    reachable = []
+    for t in loadable:
+        technician = problem.technicians[t]
+        # Technicians with the same places, shift and break reach a visit alike.
+        key = (technician.start, technician.end, technician.shift_start_s,
+               technician.shift_end_s, technician.break_)
+        if key not in alone:
+            alone[key] = schedule(problem, technician, (v,)) is not None
+        if alone[key]:
+            reachable.append(t)
     if not reachable:
         return Unassigned.because(
             visit.id,
