@@ -262,7 +262,8 @@ class Customer(UuidPk, TimestampMixin, Base):
     __tablename__ = "customers"
 
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str] = mapped_column(String(40), index=True)
+    # One customer per phone number (the household's identity at the hotline and at the door).
+    phone: Mapped[str] = mapped_column(String(40), index=True, unique=True)
     email: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300), default="")
     lat: Mapped[float | None] = mapped_column(Float)

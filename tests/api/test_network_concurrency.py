@@ -83,3 +83,51 @@ def test_concurrent_authorisations_of_rival_points_let_exactly_one_through(live_
                 "categories": ["water_purifier"], "job_types": ["repair"],
                 "coverage": [{"region_id": xihu, "category": "water_purifier"}]})
             rivals.append(created.json["id"])
+
+
+def race(clients, send) -> list[int]:
+    """Run ``send(client, i)`` for each client at the same moment; the status codes."""
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def run(client, i):
+        barrier.wait()
+        statuses.append(send(client, i).status_code)
+
+    threads = [threading.Thread(target=run, args=(c, i)) for i, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_concurrent_activations_of_one_unit_bind_it_once(live_api):
+    api = live_api()
+    unit = api.get("/api/v1/units/?activated=false&page_size=1", as_="admin").json[0]
+    clients = [live_api(), live_api()]
+    for client, username in zip(clients, ("tech.hz01.1", "tech.nb01.1"), strict=True):
+        client.token(username)
+
+    def activate(client, i):
+        return client.post(f"/api/v1/units/{unit['serial']}/activation", as_=("tech.hz01.1", "tech.nb01.1")[i], json={
+            "customer": {"name": f"Buyer {i}", "phone": f"1370000000{i}"}, "purchased_on": "2026-11-01",
+            "sales_channel": "retail"})
+
+    assert race(clients, activate) == [201, 409]
+    cards = api.get(f"/api/v1/units/{unit['serial']}", as_="admin").json["activations"]
+    assert len(cards) == 1
+
+
+def test_concurrent_registrations_of_one_phone_number_make_one_customer(live_api):
+    api = live_api()
+    clients = [live_api(), live_api()]
+    for client in clients:
+        client.token("manager.hz01")
+
+    def register(client, i):
+        return client.post("/api/v1/customers/", as_="manager.hz01",
+                           json={"name": f"Caller {i}", "phone": "13655556666"})
+
+    assert race(clients, register) == [201, 409]
+    assert len(api.get("/api/v1/customers/?phone=13655556666", as_="admin").json) == 1
