@@ -217,7 +217,7 @@ def solve(
     )
 
 
-def schedule(
+def _schedule(
     problem: RoutingProblem,
     technician: Technician,
     visits: Sequence[int],
@@ -229,10 +229,14 @@ def schedule(
     go without delaying the first service. The break (if any) is taken in gap
     ``break_gap`` (0: before the first visit, ``len(visits)``: on the way back or
     after), as early as its window allows; ``None`` tries every gap, earliest first.
+    A technician with no visits stays put: no driving, no break.
     """
+    if not visits:
+        shift_start = technician.shift_start_s
+        return _Timing((), shift_start, shift_start, 0, 0, None)
     if technician.break_ is not None and break_gap is None:
         for gap in range(len(visits) + 1):
-            timing = schedule(problem, technician, visits, gap)
+            timing = _schedule(problem, technician, visits, gap)
             if timing is not None:
                 return timing
         return None
@@ -280,7 +284,7 @@ def schedule(
         raw.append((arrival, start, start + visit.service_s, leg_s, leg_m))
         free_s = start + visit.service_s
         at = target
-    if raw and break_gap != 0:
+    if break_gap != 0:
         arrival, start, finish, leg_s, leg_m = raw[0]
         depart = max(technician.shift_start_s, start - leg_s)
         raw[0] = (depart + leg_s, start, finish, leg_s, leg_m)
@@ -298,8 +302,6 @@ def schedule(
         )
         for v, (arrival, start, finish, leg_s, leg_m) in zip(visits, raw)
     )
-    if not stops:
-        end_s = start_s if break_start is None else end_s
     return _Timing(stops, start_s, end_s, total_m, total_s, break_start)
 
 
@@ -350,7 +352,7 @@ def _precheck(problem: RoutingProblem, v: int) -> frozenset[int] | Unassigned:
         key = (technician.start, technician.end, technician.shift_start_s,
                technician.shift_end_s, technician.break_)
         if key not in alone:
-            alone[key] = schedule(problem, technician, (v,)) is not None
+            alone[key] = _schedule(problem, technician, (v,)) is not None
         if alone[key]:
             reachable.append(t)
     if not reachable:
@@ -378,7 +380,7 @@ def _fixed_prefixes(
     for technician in problem.technicians:
         prefix: list[int] = []
         for _, v in sorted(by_technician.get(technician.id, [])):
-            if schedule(problem, technician, [*prefix, v]) is None:
+            if _schedule(problem, technician, [*prefix, v]) is None:
                 unassigned[v] = Unassigned.because(
                     problem.visits[v].id, UnassignedReason.PIN_INFEASIBLE
                 )
@@ -458,7 +460,7 @@ def _warm_start(
         for v in wanted:
             if v in placed or v not in plannable or t not in allowed.get(v, {t}):
                 continue
-            if schedule(problem, technician, [*route, v]) is not None:
+            if _schedule(problem, technician, [*route, v]) is not None:
                 route.append(v)
                 placed.add(v)
         routes.append(tuple(route))
@@ -485,9 +487,9 @@ def _decode(problem: RoutingProblem, outcome: BackendOutcome) -> tuple[Route, ..
         timing = None
         gap = outcome.break_gaps[t] if technician.break_ is not None else None
         if gap is not None:
-            timing = schedule(problem, technician, visits, gap)
+            timing = _schedule(problem, technician, visits, gap)
         if timing is None:
-            timing = schedule(problem, technician, visits)
+            timing = _schedule(problem, technician, visits)
         if timing is None:
             raise RoutingInvariantError(f"route of {technician.id} breaks a window, shift or load")
         routes.append(

@@ -41,6 +41,10 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
             found.append(f"{who} starts at {route.start_s}, before the shift")
         if route.end_s > technician.shift_end_s:
             found.append(f"{who} ends at {route.end_s}, after the shift")
+        if not route.stops:
+            if (route.distance_m, route.travel_s, route.break_start_s) != (0, 0, None):
+                found.append(f"{who}: an idle technician neither drives nor takes a break")
+            continue
         at = index[technician.start]
         clock = route.start_s
         total_m = total_s = 0
