@@ -7,6 +7,7 @@ from dispatch.db import Base
 from dispatch.jobs import models as jobs_models  # noqa: F401
 from dispatch.network import models as network_models  # noqa: F401
 from dispatch.routing import models as routing_models  # noqa: F401
+from dispatch.sop import audit_models as sop_audit_models  # noqa: F401
 from dispatch.sop import models as sop_models  # noqa: F401
 from dispatch.stock import models as stock_models  # noqa: F401
 

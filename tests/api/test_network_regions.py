@@ -114,3 +114,20 @@ def test_a_region_in_use_cannot_be_deleted_but_an_unused_one_can(api):
     gone = api.delete(city_path, as_="admin", headers={"If-Match": api.get(city_path, as_="admin").headers["ETag"]})
     assert gone.status_code == 204
     assert_problem(api.get(city_path, as_="admin"), 404)
+
+
+def test_redrawing_a_boundary_moves_the_district_lookup_at_once(api):
+    city = new_city(api)
+    created = api.post("/api/v1/regions/", as_="admin", json={"code": "YN-KM-PL", "name": "Panlong",
+                                                             "level": "district", "parent_id": city["id"],
+                                                             "boundary": SQUARE}).json
+    assert api.get("/api/v1/regions/locate?lat=10.05&lon=100.05", as_="admin").json["code"] == "YN-KM-PL"
+    moved = {"type": "Polygon", "coordinates": [[[101.0, 11.0], [101.1, 11.0], [101.1, 11.1], [101.0, 11.0]]]}
+    path = f"/api/v1/regions/{created['id']}"
+    redrawn = api.patch(path, as_="admin", json={"boundary": moved},
+                        headers={"If-Match": api.get(path, as_="admin").headers["ETag"]})
+    assert redrawn.status_code == 200, redrawn.json
+    assert_problem(api.get("/api/v1/regions/locate?lat=10.05&lon=100.05", as_="admin"), 404)
+    assert api.get("/api/v1/regions/locate?lat=11.02&lon=101.05", as_="admin").json["code"] == "YN-KM-PL"
+    assert_problem(api.patch(path, as_="admin", json={"boundary": BOWTIE},
+                             headers={"If-Match": redrawn.headers["ETag"]}), 422, field="boundary")
