@@ -381,15 +381,16 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def exif_time_skewed(exif_at: datetime | None, reference_times: Iterable[datetime | None]) -> bool:
-    """The EXIF time is further than the tolerance from *every* reference time (receive, job).
+    """The EXIF time lies more than the tolerance outside the span of the reference times
+    (the job's arrival and completion, the step's server receive time).
 
-    EXIF times without an offset are interpreted upstream; a missing EXIF time is unverified,
-    not skewed.
+    A photo taken during a long visit that synced much later is inside the span; one taken
+    days before the visit is not. A missing EXIF time is unverified, not skewed.
     """
-    if exif_at is None:
-        return False
     refs = [r for r in reference_times if r is not None]
-    return bool(refs) and all(abs(exif_at - r) > EXIF_TIME_TOLERANCE for r in refs)
+    if exif_at is None or not refs:
+        return False
+    return exif_at < min(refs) - EXIF_TIME_TOLERANCE or exif_at > max(refs) + EXIF_TIME_TOLERANCE
 
 
 def gps_far(exif_lat: float | None, exif_lon: float | None, site_lat: float | None,

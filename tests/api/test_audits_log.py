@@ -55,6 +55,14 @@ def test_only_admins_may_walk_the_chain(api):
     assert_problem(api.get("/api/v1/audit-log/verify"), 401)
 
 
+def test_the_database_refuses_plain_updates_and_deletes_of_the_log(connection, entries):
+    for statement in ("UPDATE audit_log SET kind = 'x' WHERE seq = :seq", "DELETE FROM audit_log WHERE seq = :seq"):
+        savepoint = connection.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(statement), {"seq": entries[1]})
+        savepoint.rollback()
+
+
 def test_a_payload_edited_directly_in_the_database_is_named(api, connection, entries):
     disable_append_only_guard(connection)
     target = entries[2]

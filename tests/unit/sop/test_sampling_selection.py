@@ -171,13 +171,18 @@ class TestTargetedTriggers:
         assert sampling.gps_far(30.0, 120.0, 30.02, 120.0) == pytest.approx(2223.9, abs=0.1)
         assert sampling.gps_far(None, None, 30.0, 120.0) is None
 
-    def test_exif_time_is_skewed_only_when_far_from_every_reference(self):
-        received = datetime(2026, 11, 18, 10, tzinfo=SHANGHAI)
-        job_done = datetime(2026, 11, 18, 16, tzinfo=SHANGHAI)
-        assert not sampling.exif_time_skewed(received - timedelta(hours=1), [received, job_done])
-        assert not sampling.exif_time_skewed(job_done + timedelta(minutes=90), [received, job_done])
-        assert sampling.exif_time_skewed(received - timedelta(hours=3), [received, job_done])
-        assert not sampling.exif_time_skewed(None, [received])
+    def test_exif_time_is_skewed_only_when_outside_the_visit_and_receipt_span_by_two_hours(self):
+        arrived = datetime(2026, 11, 18, 10, tzinfo=SHANGHAI)
+        completed = datetime(2026, 11, 18, 16, tzinfo=SHANGHAI)
+        received_next_day = datetime(2026, 11, 19, 9, tzinfo=SHANGHAI)  # offline all day
+        span = [arrived, completed, received_next_day]
+        assert not sampling.exif_time_skewed(arrived + timedelta(hours=3), span)  # mid-visit
+        assert not sampling.exif_time_skewed(arrived - timedelta(minutes=110), span)
+        assert sampling.exif_time_skewed(arrived - timedelta(hours=3), span)
+        assert sampling.exif_time_skewed(arrived - timedelta(days=7), span)  # an old photo
+        assert sampling.exif_time_skewed(received_next_day + timedelta(hours=2, seconds=1), span)
+        assert not sampling.exif_time_skewed(None, span)
+        assert not sampling.exif_time_skewed(arrived, [None])
 
     def test_too_fast_means_under_half_the_standard_minutes(self):
         start = datetime(2026, 11, 18, 10, tzinfo=SHANGHAI)
