@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from rq import cron
 
-from workers import care_tasks
+from workers import audit_tasks, care_tasks
 
 QUEUE = "cron"
 MAINTENANCE_LEAD_DAYS = 14
@@ -30,3 +30,5 @@ cron.register(care_tasks.sync_maintenance_plans, QUEUE, cron="30 1 * * *", job_t
               name="sync-maintenance-plans")
 cron.register(care_tasks.generate_maintenance_jobs, QUEUE, kwargs={"lead_days": MAINTENANCE_LEAD_DAYS},
               cron="0 2 * * *", job_timeout=3600, name="generate-maintenance-jobs")
+cron.register(audit_tasks.draw_audit_samples, QUEUE, cron="30 0 * * *", job_timeout=1800,
+              name="draw-audit-samples")
