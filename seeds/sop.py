@@ -315,7 +315,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         .where(Job.reference.like(DEMO_DAY_JOBS), Job.status.in_(SCHEDULED_OR_LATER), Checklist.id.is_(None))
         .order_by(Job.reference)
     ).all()
-    store = LocalEvidenceStore(ctx.settings.upload_dir)
+    store = LocalEvidenceStore(ctx.settings.upload_dir, durable=False)  # demo photos: reload if lost
     for job in jobs:
         checklist = checklists.open_for_job(session, job)
         if checklist is None:
@@ -346,21 +346,24 @@ def _work_through(ctx: SeedContext, store: LocalEvidenceStore, job: Job) -> tupl
     start = job.arrived_at or job.scheduled_start or utcnow()
     end = job.completed_at if finished and job.completed_at else min(utcnow(), start + timedelta(minutes=40))
     gap = (end - start) / (len(steps) + 1)
-    values: dict[str, Any] = {}
-    results = photos = 0
+    photos = 0
+    plan = []  # the photos first: their flushes then carry no step results (one flush of results per job)
     for index, spec in enumerate(steps, start=1):
         if not spec.required and rng.random() < 0.5:
             continue
-        at = start + gap * index
-        place = _near(job, rng)
-        evidence = []
+        at, place, evidence = start + gap * index, _near(job, rng), []
         for n in range(spec.evidence_bounds[0]):
-            data = _signature(rng) if spec.kind == StepKind.SIGNATURE else _photo(rng, at, place, ctx, f"{spec.key}-{n}")
+            signature = spec.kind == StepKind.SIGNATURE
+            data = _signature(rng) if signature else _photo(rng, at, place, ctx, f"{spec.key}-{n}")
             attachment, created = attachments.store_attachment(
-                session, store, actor, data, filename=f"{spec.key}_{n + 1}.jpg", tz=ctx.tz,
-                received_at=at + timedelta(seconds=rng.randint(5, 90)))
+                session, store, actor, data, filename=f"{spec.key}_{n + 1}.{'png' if signature else 'jpg'}",
+                tz=ctx.tz, received_at=at + timedelta(seconds=rng.randint(5, 90)))
             evidence.append(attachment)
             photos += created
+        plan.append((spec, at, place, evidence))
+    values: dict[str, Any] = {}
+    results = 0
+    for spec, at, place, evidence in plan:
         if spec.key == "inlet_pressure" and rng.random() < 0.2:  # too high, reducer fitted, measured again
             checklists.append_result(session, checklist, spec.key, value=round(spec.max + 0.06, 2),
                                      attachments=evidence, actor=actor, recorded_at=at - gap / 3, location=place,

@@ -196,6 +196,7 @@ def store_attachment(
         gps_at=facts.gps_at, camera=facts.camera,
     )
     session.add(attachment)
+    session.flush()  # the id exists from here on (and flush listeners see the new upload)
     return attachment, True
 
 
