@@ -62,4 +62,5 @@ class MaintenanceGeneration(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
     def post(self, body):
         """Run the nightly job creation now (idempotent: a due date never gets a second job)."""
-        return maintenance.request_generation(current_principal(), task_queue(), tz=settings().timezone, **body)
+        return maintenance.request_generation(unit_of_work(), current_principal(), task_queue(), tz=settings().timezone,
+                                              **body)

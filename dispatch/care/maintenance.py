@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.care import rules
@@ -177,15 +178,22 @@ def generate_due_jobs(uow_factory: UowFactory, *, today: date, lead_days: int = 
     return report
 
 
-def request_generation(actor: Principal, tasks: TaskQueue, *, tz: ZoneInfo | str,
+def request_generation(uow: UnitOfWork, actor: Principal, tasks: TaskQueue, *, tz: ZoneInfo | str,
                        lead_days: int = rules.DEFAULT_LEAD_DAYS) -> dict[str, object]:
-    """HQ runs the nightly job creation now (e.g. after tuning plans); as idempotent as the cron run."""
+    """HQ runs the nightly job creation now (e.g. after tuning plans); as idempotent as the cron run.
+
+    The request is logged (who asked, with which lead time) and the task queued once that is durable.
+    """
     actor.require(Role.ADMIN)
     if lead_days < 0:
         raise ValidationFailed("lead_days", "must not be negative")
     today = utcnow().astimezone(ZoneInfo(str(tz))).date()
     task_id = f"maintenance-generate-{today.isoformat()}-{lead_days}"
-    tasks.enqueue(GENERATE_TASK, lead_days, task_id=task_id, queue="default")
+    with uow:
+        audit_log.append(uow.session, kind="maintenance.generation_requested", subject_id=task_id,
+                         payload={"lead_days": lead_days, "today": today.isoformat()}, actor_id=actor.user_id)
+        uow.after_commit(lambda: tasks.enqueue(GENERATE_TASK, lead_days, task_id=task_id, queue="default"))
+        uow.commit()
     return {"task_id": task_id, "lead_days": lead_days}
 
 
