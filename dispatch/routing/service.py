@@ -177,10 +177,14 @@ def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int) -> tupl
 
 
 def _from_now(start: int, end: int, pause: Break | None, now_s: int) -> tuple[int, int, Break | None]:
-    """Re-planning today: nobody leaves before now; a break that should have started is dropped."""
+    """Re-planning today: nobody leaves before now. A break that should have started by now is
+    over, or under way: a fixed one (a partial leave) still keeps the technician off until it ends.
+    """
     start = max(start, now_s)
     if pause is not None:
         if pause.latest_start_s < start:
+            if pause.earliest_start_s == pause.latest_start_s:
+                start = max(start, pause.latest_start_s + pause.duration_s)
             pause = None
         else:
             pause = Break(max(pause.earliest_start_s, start), pause.latest_start_s, pause.duration_s)
@@ -400,8 +404,11 @@ def request_plan(
 ) -> PlanView:
     """Queue a plan of the point's ``day`` and hand it to the background task.
 
-    The same request while an identical plan (same inputs, time limit and seed) is still queued
-    or running returns that plan instead of starting a second one.
+    The same request while an identical plan (same inputs, time limit and seed) is queued or
+    running returns that plan instead of starting a second one. A queued one is handed to the
+    queue again (same task id: RQ drops the duplicate, but a lost task is revived), and so is one
+    whose run died (its lease expired): the task id then carries the attempt count, because RQ
+    keeps the id of a failed task for weeks.
     """
     actor.require(*PLANNERS)
     tz = ZoneInfo(timezone)
@@ -431,7 +438,8 @@ def request_plan(
                              stats={"jobs": len(planning.jobs)})
             session.add(plan)
             session.flush()
-            plan_id, task_id = plan.id, f"plan-routes-{plan.id.hex}-{planning.input_hash[:16]}"
+        if plan.status == PlanStatus.QUEUED or plan.lease_expires_at < utcnow():
+            plan_id, task_id = plan.id, f"plan-routes-{plan.id.hex}-{plan.input_hash[:16]}-{plan.attempts}"
             uow.after_commit(lambda: queue.enqueue(PLAN_ROUTES_TASK, str(plan_id), task_id=task_id,
                                                    queue="routing", timeout_s=time_limit_s + 120))
         uow.commit()

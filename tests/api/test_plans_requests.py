@@ -164,11 +164,13 @@ def test_the_same_request_while_it_is_queued_returns_the_queued_plan(settings, s
     other = plan_day(api, hz01.id, day, time_limit_s=4).json
     assert first["status"] == "queued" and first["progress"] == 0
     assert again["id"] == first["id"] and other["id"] != first["id"]
+    task_id = f"plan-routes-{first['id'].replace('-', '')}-{first['input_hash'][:16]}-0"
     assert [(task, args, name) for task, args, _, name in queue.enqueued] == [
         ("workers.routing_tasks.plan_routes", (first["id"],), "routing"),
+        ("workers.routing_tasks.plan_routes", (first["id"],), "routing"),  # same task id: a no-op on RQ
         ("workers.routing_tasks.plan_routes", (other["id"],), "routing"),
     ]
-    assert queue.enqueued[0][2] == f"plan-routes-{first['id'].replace('-', '')}-{first['input_hash'][:16]}"
+    assert queue.enqueued[0][2] == queue.enqueued[1][2] == task_id
 
 
 def test_plan_lists_are_newest_first_and_filter_by_date_and_status(api, session, day):

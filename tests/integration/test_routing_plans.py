@@ -91,6 +91,27 @@ def test_a_crashed_run_is_taken_over_once_its_lease_has_expired_and_not_before(s
     assert plan.attempts == 2 and plan.status == PlanStatus.DONE and plan.progress == 100
 
 
+def test_asking_again_for_a_plan_whose_run_died_hands_it_to_the_queue_again(session, uow_factory, runtime, day):
+    make_job(session, "HZ01", day, seed="revive")
+    session.commit()
+    plan_id = request(session, uow_factory, day)
+    lease_end = utcnow() + timedelta(minutes=5)
+    session.execute(update(RoutePlan).where(RoutePlan.id == plan_id)
+                    .values(status=PlanStatus.RUNNING, attempts=1, lease_expires_at=lease_end))
+    session.commit()
+    queue = RecordingTaskQueue()
+    ask = dict(point_id=point(session, "HZ01").id, day=day, time_limit_s=1, timezone="Asia/Shanghai")
+    manager = principal(session, "manager.hz01")
+
+    assert service.request_plan(uow_factory(), queue, manager, **ask).id == plan_id
+    assert queue.enqueued == []  # its run is alive
+    with frozen(lease_end + timedelta(seconds=1)):
+        assert service.request_plan(uow_factory(), queue, manager, **ask).id == plan_id
+        assert [task_id for _, _, task_id, _ in queue.enqueued] == [
+            f"plan-routes-{plan_id.hex}-{session.get(RoutePlan, plan_id).input_hash[:16]}-1"]
+        assert plan_routes(str(plan_id))["status"] == "done"
+
+
 def test_a_run_whose_claim_was_taken_over_while_solving_stores_nothing(session, uow_factory, runtime, day,
                                                                        monkeypatch):
     make_job(session, "HZ01", day, seed="fence")
@@ -179,6 +200,18 @@ def test_a_leave_removes_the_day_and_a_partial_leave_becomes_the_break(session, 
     other = next(t for t in problem.technicians if t.id not in {str(partial.id)})
     assert other.break_.duration_s == 30 * 60
     assert 11 * 3600 <= other.break_.earliest_start_s <= other.break_.latest_start_s <= 14 * 3600
+
+
+def test_replanning_today_during_a_partial_leave_starts_the_technician_when_it_ends(session, day):
+    crew = technicians(session, "HZ02")
+    session.add(ShiftException(technician_id=crew[0].id, on=day, kind=ShiftExceptionKind.LEAVE,
+                               start=time(10, 0), end=time(12, 0), reason="doctor"))
+    session.flush()
+    problem = planning(session, "HZ02", day, now=local(day, 10, 30)).problem
+    back = problem.technician(str(crew[0].id))
+    assert (back.shift_start_s, back.break_) == (12 * 3600, None)
+    working = problem.technician(str(crew[1].id))
+    assert working.shift_start_s == 10 * 3600 + 1800 and working.break_.earliest_start_s == 11 * 3600
 
 
 def test_home_starters_leave_from_home_and_the_others_from_the_point(session, day):
