@@ -24,6 +24,7 @@ STEPS = [
     "seeds.stock",
     "seeds.care",
     "seeds.history",
+    "seeds.audits",
 ]
 
 DEMO_PASSWORD = "demo1234"

@@ -34,7 +34,8 @@ class ServicePoints(MethodView):
         """List points (HQ: all; a manager or technician: their own)."""
         items, total = service.list_service_points(unit_of_work(), current_principal(),
                                                    offset=pagination_parameters.first_item,
-                                                   limit=pagination_parameters.page_size, **filters)
+                                                   limit=pagination_parameters.page_size,
+                                                   tz=settings().timezone, **filters)
         pagination_parameters.item_count = total
         return items
 

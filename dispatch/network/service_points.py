@@ -169,8 +169,11 @@ def list_service_points(
     region_id: uuid.UUID | None = None,
     authorised_on: date | None = None,
     q: str | None = None,
+    flagged: bool | None = None,
+    tz: str = "UTC",
 ) -> tuple[list[ServicePoint], int]:
-    """HQ sees the whole network; a manager or technician only their own point."""
+    """HQ sees the whole network; a manager or technician only their own point. ``flagged``
+    keeps the points HQ spot-checks flag for review (or, false, the others)."""
     with uow:
         query = select(ServicePoint).options(*_DETAIL).order_by(ServicePoint.code)
         if not actor.is_hq:
@@ -190,6 +193,11 @@ def list_service_points(
             pattern = f"%{q.lower()}%"
             query = query.where(or_(func.lower(ServicePoint.name).like(pattern),
                                     func.lower(ServicePoint.code).like(pattern)))
+        if flagged is not None:
+            from dispatch.sop.audits import flagged_points  # imported here: the audits build on the network
+
+            ids = [card.service_point.id for card in flagged_points(uow.session, tz=tz)]
+            query = query.where(ServicePoint.id.in_(ids) if flagged else ServicePoint.id.not_in(ids))
         return page(uow.session, query, offset=offset, limit=limit)
 
 

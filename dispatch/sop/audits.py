@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -86,11 +86,20 @@ class DrawReport:
     ran_at: datetime | None = None
 
 
+LotIdentity = Callable[[uuid.UUID, LotWeek], tuple[uuid.UUID, bytes]]
+"""(point id, week) -> (lot id, 32-byte seed); the default is a random id and seed."""
+
+
+def random_identity(_point_id: uuid.UUID, _week: LotWeek) -> tuple[uuid.UUID, bytes]:
+    return uuid.uuid4(), secrets.token_bytes(sampling.SEED_BYTES)
+
+
 class _Lots:
     """Finds or opens lots within one transaction (committing each new seed to the log)."""
 
-    def __init__(self, session: Session, tz: ZoneInfo, now: datetime, report: DrawReport) -> None:
-        self.session, self.tz, self.now, self.report = session, tz, now, report
+    def __init__(self, session: Session, tz: ZoneInfo, now: datetime, report: DrawReport,
+                 identity: LotIdentity = random_identity) -> None:
+        self.session, self.tz, self.now, self.report, self.identity = session, tz, now, report, identity
         self._cache: dict[tuple[uuid.UUID, int, int], AuditLot] = {}
 
     def get_or_open(self, point_id: uuid.UUID, week: LotWeek) -> AuditLot:
@@ -106,8 +115,7 @@ class _Lots:
         return lot
 
     def _open(self, point_id: uuid.UUID, week: LotWeek) -> AuditLot:
-        seed = secrets.token_bytes(sampling.SEED_BYTES)
-        lot_id = uuid.uuid4()
+        lot_id, seed = self.identity(point_id, week)
         commitment = sampling.seed_commitment(seed)
         entry = audit_log.append(self.session, kind="audit.lot.opened", subject_id=lot_id, payload={
             "lot_id": str(lot_id), "service_point_id": str(point_id), "week": week.label,
@@ -138,7 +146,7 @@ def _assign_completed_checklists(lots: _Lots) -> None:
         select(Checklist.id, Checklist.service_point_id, Checklist.completed_at, Job.completed_at)
         .join(Job, Job.id == Checklist.job_id)
         .outerjoin(AuditLotItem, AuditLotItem.checklist_id == Checklist.id)
-        .where(Checklist.status == ChecklistStatus.COMPLETED, Checklist.completed_at.is_not(None),
+        .where(Checklist.status == ChecklistStatus.COMPLETED, Checklist.completed_at <= lots.now,
                Checklist.service_point_id.is_not(None), AuditLotItem.checklist_id.is_(None))
         .order_by(Checklist.completed_at, Checklist.id)
     ).all()
@@ -328,13 +336,15 @@ def _finalise_expired(session: Session, *, now: datetime, report: DrawReport) ->
     return {a.lot_id for a in expired}
 
 
-def run_audit_cycle(session: Session, *, tz: ZoneInfo | str, now: datetime | None = None) -> DrawReport:
+def run_audit_cycle(session: Session, *, tz: ZoneInfo | str, now: datetime | None = None,
+                    identity: LotIdentity = random_identity) -> DrawReport:
     """Everything due at ``now``, in the caller's transaction: open lots, assign checklists,
     freeze due lots and draw, finalise verdicts whose dispute window passed, decide lots.
-    Idempotent: a second run at the same moment changes nothing."""
+    Idempotent: a second run at the same moment changes nothing. ``identity`` gives new lots
+    their id and seed (random unless a caller such as the demo data needs them reproducible)."""
     tz, now = _zone(tz), now or utcnow()
     report = DrawReport(ran_at=now)
-    lots = _Lots(session, tz, now, report)
+    lots = _Lots(session, tz, now, report, identity)
     _open_current_lots(lots)
     _assign_completed_checklists(lots)
     due = session.scalars(select(AuditLot).where(AuditLot.status == LotStatus.OPEN, AuditLot.freezes_at <= now)
@@ -669,6 +679,39 @@ def _critical_follow_up(session: Session, audit: Audit, *, now: datetime) -> int
     return len(candidates)
 
 
+def record_verdict(session: Session, actor: Principal, audit_id: uuid.UUID, *, verdict: Verdict,
+                   findings: Sequence[Mapping[str, Any]] = (), note: str = "",
+                   supersedes_id: uuid.UUID | None = None, now: datetime | None = None) -> Audit:
+    """Add a verdict in the caller's transaction (see :func:`give_verdict`); no commit."""
+    actor.require(*REVIEWERS)
+    verdict, now = Verdict(verdict), now or utcnow()
+    audit = _visible_audit(session, actor, audit_id, for_update=True)
+    if actor.service_point_id is not None and actor.service_point_id == audit.service_point_id:
+        raise Forbidden("a reviewer may not audit their own service point")
+    current = audit.current_verdict
+    if audit.status == AuditStatus.OPEN:
+        if supersedes_id is not None:
+            raise Conflict(f"audit {audit.id} has no verdict to supersede yet")
+        kind = VerdictKind.REVIEW
+    elif audit.status == AuditStatus.VERDICT_GIVEN and now < audit.dispute_until:
+        if supersedes_id != current.id:
+            raise Conflict(f"audit {audit.id} already has a verdict; a correction names it in supersedes_id",
+                           current_verdict_id=str(current.id))
+        kind = VerdictKind.CORRECTION
+    elif audit.status == AuditStatus.DISPUTED:
+        raise InvalidTransition(f"audit {audit.id} is disputed; a second reviewer adjudicates it",
+                                audit_status=audit.status.value)
+    else:
+        raise InvalidTransition(f"the verdict of audit {audit.id} is final", audit_status=AuditStatus.FINAL.value)
+    clean = _findings(verdict, findings, _step_keys(session, audit))
+    _append_verdict(session, audit, actor, kind=kind, verdict=verdict, findings=clean, note=note.strip(), now=now)
+    audit.status, audit.dispute_until = AuditStatus.VERDICT_GIVEN, now + DISPUTE_WINDOW
+    if verdict == Verdict.CRITICAL:
+        _critical_follow_up(session, audit, now=now)
+    session.flush()
+    return audit
+
+
 def give_verdict(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID, *, verdict: Verdict,
                  findings: Sequence[Mapping[str, Any]] = (), note: str = "",
                  supersedes_id: uuid.UUID | None = None) -> Audit:
@@ -678,34 +721,9 @@ def give_verdict(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID, *, verd
     window is open, and it restarts the window. A critical verdict puts the technician's other
     checklists of the same SOP in the lot under review.
     """
-    actor.require(*REVIEWERS)
-    verdict = Verdict(verdict)
-    now = utcnow()
     with uow:
-        session = uow.session
-        audit = _visible_audit(session, actor, audit_id, for_update=True)
-        if actor.service_point_id is not None and actor.service_point_id == audit.service_point_id:
-            raise Forbidden("a reviewer may not audit their own service point")
-        current = audit.current_verdict
-        if audit.status == AuditStatus.OPEN:
-            if supersedes_id is not None:
-                raise Conflict(f"audit {audit.id} has no verdict to supersede yet")
-            kind = VerdictKind.REVIEW
-        elif audit.status == AuditStatus.VERDICT_GIVEN and now < audit.dispute_until:
-            if supersedes_id != current.id:
-                raise Conflict(f"audit {audit.id} already has a verdict; a correction names it in supersedes_id",
-                               current_verdict_id=str(current.id))
-            kind = VerdictKind.CORRECTION
-        elif audit.status == AuditStatus.DISPUTED:
-            raise InvalidTransition(f"audit {audit.id} is disputed; a second reviewer adjudicates it",
-                                    audit_status=audit.status.value)
-        else:
-            raise InvalidTransition(f"the verdict of audit {audit.id} is final", audit_status=AuditStatus.FINAL.value)
-        clean = _findings(verdict, findings, _step_keys(session, audit))
-        _append_verdict(session, audit, actor, kind=kind, verdict=verdict, findings=clean, note=note.strip(), now=now)
-        audit.status, audit.dispute_until = AuditStatus.VERDICT_GIVEN, now + DISPUTE_WINDOW
-        if verdict == Verdict.CRITICAL:
-            _critical_follow_up(session, audit, now=now)
+        audit = record_verdict(uow.session, actor, audit_id, verdict=verdict, findings=findings, note=note,
+                               supersedes_id=supersedes_id)
         uow.commit()
     return audit
 

@@ -90,6 +90,14 @@ def test_the_score_uses_final_statistical_verdicts_only_and_a_rejection_flags_th
         assert "NB01" in [c["service_point_code"] for c in flagged.json]
         assert "HZ02" not in [c["service_point_code"] for c in flagged.json]
         assert_problem(world.api.get("/api/v1/audits/flagged-points", as_="manager.nb01"), 403)
+        # the network's point list delegates ?flagged= to the same rule (default period: 182 days to today)
+        listed = world.api.get("/api/v1/service-points/?flagged=true&page_size=100", as_="admin")
+        assert listed.status_code == 200, listed.json
+        everyone = world.api.get("/api/v1/audits/flagged-points", as_="admin").json
+        assert [p["code"] for p in listed.json] == sorted(c["service_point_code"] for c in everyone)
+        assert "NB01" in [p["code"] for p in listed.json]
+        others = world.api.get("/api/v1/service-points/?flagged=false&page_size=100", as_="admin").json
+        assert "NB01" not in [p["code"] for p in others] and "HZ02" in [p["code"] for p in others]
 
 
 def test_a_critical_finding_caps_the_score_at_60_even_from_a_targeted_review(world):
@@ -149,3 +157,13 @@ def test_scorecards_are_scoped_like_their_point_and_the_period_is_checked(world)
         missing = world.api.get("/api/v1/service-points/00000000-0000-4000-8000-000000000000/scorecard",
                                 as_="admin")
     assert_problem(missing, 404)
+
+
+def test_the_demo_data_has_decided_lots_scorecards_and_samples_waiting_for_review(api):
+    queue = api.get("/api/v1/audits/?status=open&page_size=100", as_="reviewer")
+    assert queue.status_code == 200 and len(queue.json) >= 1
+    points = {p["code"]: p["id"] for p in api.get("/api/v1/service-points/?page_size=100", as_="admin").json}
+    for code in ("HZ01", "SZ02"):
+        card = api.get(f"/api/v1/service-points/{points[code]}/scorecard", as_="admin").json
+        assert card["lots_accepted"] + card["lots_rejected"] >= 2 and card["sampled"] >= 4, card
+        assert card["score"] is not None and card["verdicts"]

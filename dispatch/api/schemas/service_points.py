@@ -111,6 +111,8 @@ class ServicePointFilterSchema(SearchFilterSchema):
     category = fields.Enum(ProductCategory, by_value=True)
     region_id = fields.UUID(metadata={"description": "points covering this district"})
     authorised_on = fields.Date(metadata={"description": "active and within the validity period on this day"})
+    flagged = fields.Boolean(metadata={"description": "true: only points HQ spot-checks flag for review "
+                                                      "(see /api/v1/audits/flagged-points); false: the others"})
 
 
 class PointAuthoriseSchema(Schema):
