@@ -73,6 +73,8 @@ class StepState:
 
 @dataclass(frozen=True)
 class ChecklistView:
+    """A checklist as people read it: its pinned version, each step's state, what is missing."""
+
     checklist: Checklist
     version: SopVersion
     steps: tuple[StepState, ...]
@@ -116,6 +118,7 @@ def _outcome(checklist: Checklist) -> tuple[Outcome, dict[str, StepResult]]:
 
 
 def build_view(checklist: Checklist, *, include_revisions: bool = False) -> ChecklistView:
+    """Each step's state judged on the current values (a loaded checklist; no queries)."""
     outcome, current = _outcome(checklist)
     steps = []
     for step in checklist.template_version.steps:

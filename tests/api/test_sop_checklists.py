@@ -274,6 +274,17 @@ def test_a_job_no_published_template_applies_to_completes_without_a_checklist(ap
     assert move(api, job, "completed", TECH).status_code == 200
 
 
+def test_a_checklist_moves_with_its_job_when_hq_transfers_it(api, session, template):
+    job = scheduled_job(api, session)
+    hz02 = api.get("/api/v1/users/me", as_="manager.hz02").json["service_point_id"]
+    moved = api.post(f"/api/v1/jobs/{job['id']}/transfer", as_="admin",
+                     json={"service_point_id": hz02, "reason": "HZ01 has nobody free this week"})
+    assert moved.status_code == 200, moved.json
+    body = checklist(api, job, as_="manager.hz02")
+    assert (body["service_point_id"], body["version_number"]) == (hz02, 1)  # still pinned
+    assert_problem(api.get(f"/api/v1/jobs/{job['id']}/checklist", as_=MANAGER), 404)
+
+
 def test_a_cancelled_jobs_checklist_becomes_read_only(api, job):
     assert move(api, job, "cancelled", MANAGER, reason="customer moved away").status_code == 200
     assert checklist(api, job, as_=MANAGER)["status"] == "cancelled"
