@@ -14,23 +14,25 @@ Model (``ortools.constraint_solver.pywrapcp``, the API ortools 9.15 ships):
 - every other visit optional (``AddDisjunction``) with the penalty the
   solver computed, so there is always a plan.
 
-Search, inside the wall-clock deadline:
+Search, inside the wall-clock deadline, up to :data:`_DECOMPOSE_ABOVE_VISITS` visits:
 
-1. a portfolio of first-solution strategies (savings, parallel and local
-   cheapest insertion), each stopped at its first solution; the cheapest
-   (earlier in seed order on ties) wins; the caller's warm start counts as
-   one more candidate and, when given, is polished by guided local search;
-2. up to :data:`_DECOMPOSE_ABOVE_VISITS` visits: OR-Tools' iterated local
-   search (SISR ruin, cheapest-insertion recreate, simulated annealing) for
-   the rest of the time, restarted from the winning strategy;
-3. larger days are built and improved piece by piece (:class:`_Pieces`): a
-   few neighbouring routes at a time, re-solved as a small problem with the
-   same iterated local search, kept when cheaper.
+1. a first plan from the first strategy of :class:`SolveParams` that finds
+   one (parallel cheapest insertion by default: it survives tight windows);
+   the caller's warm start, when given, is polished by guided local search;
+2. OR-Tools' iterated local search for the rest of the time: SISR ruin
+   (removing strings of neighbouring visits), cheapest-insertion recreate,
+   simulated-annealing acceptance. The best plan seen wins.
 
-Reproducibility: the seed rotates the portfolio and drives the choice of
-pieces. The annealing schedule follows the wall clock, so two runs with the
-same seed agree only as far as the machine's speed does; the best plan found
-is always returned and always re-checked by the caller.
+Larger days are built and improved piece by piece (:class:`_Pieces`): a few
+neighbouring routes at a time, re-solved as a small problem with the same
+iterated local search and kept when cheaper.
+
+Reproducibility: OR-Tools' routing search has no seed. Ours permutes the
+order in which visits become model nodes (OR-Tools breaks ties by index, so
+each seed walks a different path; seed 0 keeps the problem's order) and
+picks the pieces of a large day. The annealing schedule follows the wall
+clock, so two runs with the same seed agree only as far as the machine's
+speed does; the best plan found is returned and re-checked by the caller.
 """
 
 from __future__ import annotations
@@ -51,9 +53,6 @@ _STATUS_NAMES = dict(
     (value, name) for name, value in routing_enums_pb2.RoutingSearchStatus.Value.items()
 )
 _FIRST_SOLUTION_STRATEGIES = dict(routing_enums_pb2.FirstSolutionStrategy.Value.items())
-
-#: Share of the budget the first-solution portfolio may use before improvement starts.
-_PORTFOLIO_SHARE = 0.3
 
 #: Seconds kept back from the deadline to read and re-time the plan.
 _DECODE_MARGIN_S = 0.05
@@ -86,9 +85,9 @@ _SISR_MAX_SEQUENCE = 10
 _SISR_AVERAGE_REMOVED = 10
 _SISR_BYPASS_FACTOR = 0.01
 
-#: Simulated-annealing temperatures: start at this share of the mean arc cost of the
-#: starting plan, end this many times lower.
-_INITIAL_TEMPERATURE_PER_ARC = 0.5
+#: Simulated-annealing temperatures: start at this multiple of the mean cost from a place
+#: to its nearest other place, end this many times lower.
+_INITIAL_TEMPERATURE_PER_NEAREST = 2.0
 _FINAL_TEMPERATURE_RATIO = 1e-4
 
 
@@ -104,7 +103,11 @@ class _Model:
             depots.setdefault(technician.end, len(depots))
         self.visit_of_node: dict[int, int] = {}
         node_location = [problem.location_index[place] for place in depots]
-        for v in request.planned:
+        # OR-Tools breaks ties by node index: the seed permutes the visits' nodes.
+        order = list(request.planned)
+        if request.seed:
+            random.Random(request.seed).shuffle(order)
+        for v in order:
             self.visit_of_node[len(node_location)] = v
             node_location.append(problem.location_index[problem.visits[v].location])
         self.node_of_visit = {v: node for node, v in self.visit_of_node.items()}
@@ -132,6 +135,12 @@ class _Model:
             [a * duration[i][j] + b * distance[i][j] for j in node_location] for i in node_location
         ]
         self.routing.SetArcCostEvaluatorOfAllVehicles(self.routing.RegisterTransitMatrix(cost))
+        nearest = [
+            min((value for j, value in enumerate(row) if j != i), default=0)
+            for i, row in enumerate(cost)
+        ]
+        #: Mean cost from a place to its nearest other place: the scale of the annealing.
+        self.mean_nearest_cost = max(1.0, sum(nearest) / len(nearest))
 
     def _add_time(self, node_location: list[int]) -> None:
         problem = self.request.problem
@@ -211,20 +220,6 @@ class _Model:
                 routing.NextVar(previous).SetValue(self.index(v))
                 previous = self.index(v)
 
-    def mean_arc_cost(self, assignment: Any) -> float:
-        """Mean cost of the arcs driven in ``assignment`` (1 if nothing is driven)."""
-        routing = self.routing
-        total = arcs = 0
-        for t in range(routing.vehicles()):
-            index = routing.Start(t)
-            while not routing.IsEnd(index):
-                following = assignment.Value(routing.NextVar(index))
-                if not (routing.IsStart(index) and routing.IsEnd(following)):
-                    total += routing.GetArcCostForVehicle(index, following, t)
-                    arcs += 1
-                index = following
-        return total / arcs if arcs else 1.0
-
     def routes_of(self, assignment: Any) -> tuple[tuple[int, ...], ...]:
         """Visit indices per technician in ``assignment``."""
         routing = self.routing
@@ -263,25 +258,37 @@ def solve(request: BackendRequest) -> BackendOutcome:
         return _solve_by_pieces(request)
     model = _Model(request)
     routing = model.routing
-    routing.CloseModelWithParameters(_search_parameters(request, "AUTOMATIC", 1.0))
+    routing.CloseModelWithParameters(_ils_parameters(request, "AUTOMATIC", 1.0, model))
     clock = _FirstSolutionClock(request.started)
     routing.AddAtSolutionCallback(clock)
-    candidates = _first_solutions(model, clock)
-    first_cost, _, strategy, best = min(candidates, key=lambda item: item[:2])
+    best = None
     phases = []
-    if "warm_start" in (name for _, _, name, _ in candidates):
-        # Polish the best start first: ILS below cannot start from a given plan.
-        improved = routing.SolveFromAssignmentWithParameters(
-            best, _search_parameters(request, strategy, _WARM_START_SHARE * _remaining(request))
+    if request.initial_routes is not None:
+        warm = routing.ReadAssignmentFromRoutes(
+            [[model.index(v) for v in route] for route in request.initial_routes], True
         )
-        best = _better(best, improved)
-        phases.append("guided_local_search")
-    if _remaining(request) > _MIN_PHASE_S:
-        improved = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(request, strategy, _remaining(request), best, model)
+        if warm is not None:
+            # Polish the warm start first: ILS below cannot start from a given plan.
+            clock()
+            best = _better(warm, routing.SolveFromAssignmentWithParameters(
+                warm, _search_parameters(request, "AUTOMATIC", _WARM_START_SHARE * _remaining(request))
+            ))
+            phases.append("guided_local_search")
+    strategy = "ALL_UNPERFORMED"
+    for name in request.params.first_solution_strategies:
+        # The search builds its own first plan with ``name``; a plan searched for
+        # before it on the same model leaves it measurably worse, so none is.
+        found = routing.SolveWithIteratedLocalSearch(
+            _ils_parameters(request, name, max(_remaining(request), _MIN_PHASE_S), model)
         )
-        best = _better(best, improved)
-        phases.append("iterated_local_search")
+        if found is not None:
+            best, strategy = _better(best, found), name
+            phases.append("iterated_local_search")
+            break
+    if best is None:
+        best = routing.SolveWithParameters(
+            _search_parameters(request, strategy, 1.0, first_only=True)
+        )
     return BackendOutcome(
         routes=model.routes_of(best),
         break_gaps=model.break_gaps_of(best),
@@ -291,8 +298,6 @@ def solve(request: BackendRequest) -> BackendOutcome:
             "strategy": strategy,
             "phases": phases,
             "first_solution_s": clock.first_s,
-            "first_solution_objective": first_cost,
-            "candidates": {name: cost for cost, _, name, _ in candidates},
             "solutions": clock.count,
         },
     )
@@ -347,49 +352,6 @@ class _FirstSolutionClock:
         self.count += 1
         if self.first_s is None:
             self.first_s = time.perf_counter() - self.started
-
-
-def _first_solutions(model: _Model, clock: _FirstSolutionClock) -> list[tuple[int, int, str, Any]]:
-    """Candidate starting plans: the warm start, then first-solution strategies in seed order.
-
-    Strategies run until the portfolio's share of the budget is spent; one is
-    skipped when the previous one took longer than what is left, since
-    construction times are similar across strategies on the same model.
-    """
-    request, routing = model.request, model.routing
-    candidates: list[tuple[int, int, str, Any]] = []
-    if request.initial_routes is not None:
-        warm = routing.ReadAssignmentFromRoutes(
-            [[model.index(v) for v in route] for route in request.initial_routes], True
-        )
-        if warm is not None:
-            clock()
-            candidates.append((warm.ObjectiveValue(), -1, "warm_start", warm))
-    strategies = list(request.params.first_solution_strategies)
-    shift = request.seed % len(strategies)
-    strategies = strategies[shift:] + strategies[:shift]
-    portfolio_deadline = time.perf_counter() + _PORTFOLIO_SHARE * _remaining(request)
-    last_took = 0.0
-    for order, name in enumerate(strategies):
-        budget = portfolio_deadline - time.perf_counter()
-        if candidates and budget < last_took:
-            break
-        began = time.perf_counter()
-        # The first strategy may use the whole budget: a construction cut short by the
-        # clock leaves most visits out, which is worse than a late but complete plan.
-        limit = budget if candidates else _remaining(request)
-        assignment = routing.SolveWithParameters(
-            _search_parameters(request, name, max(limit, _MIN_PHASE_S), first_only=True)
-        )
-        last_took = time.perf_counter() - began
-        if assignment is not None:
-            candidates.append((assignment.ObjectiveValue(), order, name, assignment))
-    if not candidates:
-        assignment = routing.SolveWithParameters(
-            _search_parameters(request, "ALL_UNPERFORMED", 1.0, first_only=True)
-        )
-        candidates.append((assignment.ObjectiveValue(), len(strategies), "ALL_UNPERFORMED", assignment))
-    return candidates
 
 
 class _Pieces:
@@ -524,16 +486,17 @@ def _solve_piece(
     )
     model = _Model(sub_request)
     routing = model.routing
-    routing.CloseModelWithParameters(_search_parameters(sub_request, "AUTOMATIC", seconds))
-    warm = routing.ReadAssignmentFromRoutes(
+    routing.CloseModelWithParameters(_ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model))
+    improved = routing.SolveWithIteratedLocalSearch(
+        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model)
+    )
+    if improved is None:
+        return None
+    # Read the current routes only now: a search run after it would do worse.
+    current = routing.ReadAssignmentFromRoutes(
         [[model.index(v) for v in route] for route in sub_request.initial_routes or ()], True
     )
-    if warm is None:
-        return None
-    improved = routing.SolveWithIteratedLocalSearch(
-        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, warm, model)
-    )
-    if improved is None or improved.ObjectiveValue() >= warm.ObjectiveValue():
+    if current is not None and improved.ObjectiveValue() >= current.ObjectiveValue():
         return None
     return [tuple(visits[v] for v in route) for route in model.routes_of(improved)]
 
@@ -550,9 +513,9 @@ def _kept_pin(visit: Visit) -> Pin | None:
     return visit.pin if visit.pin is not None and visit.pin.locked else None
 
 
-def _better(best: Any, candidate: Any | None) -> Any:
-    """The cheaper of two assignments (the incumbent on ties or when there is no candidate)."""
-    if candidate is not None and candidate.ObjectiveValue() < best.ObjectiveValue():
+def _better(best: Any | None, candidate: Any | None) -> Any | None:
+    """The cheaper of two assignments (the incumbent on ties; either may be missing)."""
+    if best is None or (candidate is not None and candidate.ObjectiveValue() < best.ObjectiveValue()):
         return candidate
     return best
 
@@ -562,14 +525,13 @@ def _remaining(request: BackendRequest) -> float:
     return request.deadline - time.perf_counter() - _DECODE_MARGIN_S
 
 
-def _ils_parameters(
-    request: BackendRequest, strategy: str, seconds: float, start: Any, model: _Model
-) -> Any:
+def _ils_parameters(request: BackendRequest, strategy: str, seconds: float, model: _Model) -> Any:
     """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
 
     The perturbed plan is not polished by a full local search (many cheap
     iterations beat few polished ones here). Temperatures are relative to
-    the mean arc cost of the starting plan, so they do not depend on units.
+    the mean cost of going to the nearest other place, so they do not depend
+    on units or on how the search started.
     """
     parameters = _search_parameters(request, strategy, seconds)
     parameters.use_iterated_local_search = True
@@ -583,7 +545,7 @@ def _ils_parameters(
     sisr.bypass_factor = _SISR_BYPASS_FACTOR
     ruin_recreate.recreate_strategy.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
     annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
-    annealing.initial_temperature = _INITIAL_TEMPERATURE_PER_ARC * model.mean_arc_cost(start)
+    annealing.initial_temperature = _INITIAL_TEMPERATURE_PER_NEAREST * model.mean_nearest_cost
     annealing.final_temperature = annealing.initial_temperature * _FINAL_TEMPERATURE_RATIO
     return parameters
 

@@ -114,7 +114,7 @@ def test_a_warm_start_is_kept_when_nothing_better_exists(skills_problem: Routing
     assert violations(skills_problem, again) == []
     assert again.served_count == first.served_count
     assert again.distance_m <= first.distance_m
-    assert "warm_start" in again.stats["candidates"]
+    assert "guided_local_search" in again.stats["phases"]
 
 
 def test_a_warm_start_that_breaks_the_rules_is_repaired(skills_problem: RoutingProblem) -> None:
