@@ -29,7 +29,7 @@ class KpiCounts:
     ratings: int = 0
     rating_sum: int = 0
     audits: int = 0
-    audits_passed: int = 0
+    audits_passed: int = 0  # final verdicts of the statistical sample that were not defective
     complaints: int = 0
 
     def __add__(self, other: KpiCounts) -> KpiCounts:
@@ -57,8 +57,8 @@ def ratio(numerator: float, denominator: float, digits: int = 4) -> float | None
     return None if denominator == 0 else round(numerator / denominator, digits)
 
 
-def figures(counts: KpiCounts, *, audits_available: bool = True) -> Kpis:
-    """The KPIs of one scope. ``audits_available`` False (no audit data source) gives a null pass rate."""
+def figures(counts: KpiCounts) -> Kpis:
+    """The KPIs of one scope."""
     c = counts
     return Kpis(
         jobs_done=c.jobs_done,
@@ -70,7 +70,7 @@ def figures(counts: KpiCounts, *, audits_available: bool = True) -> Kpis:
         on_site_vs_standard=ratio(c.on_site_s / 60, c.standard_minutes, 3),
         rating_average=ratio(c.rating_sum, c.ratings, 2),
         rating_count=c.ratings,
-        audit_pass_rate=ratio(c.audits_passed, c.audits) if audits_available else None,
+        audit_pass_rate=ratio(c.audits_passed, c.audits),
         audits=c.audits,
         complaints=c.complaints,
         complaints_per_100_jobs=ratio(100 * c.complaints, c.jobs_done, 2),

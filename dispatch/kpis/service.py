@@ -1,7 +1,7 @@
 """KPI report: aggregates computed in SQL, turned into figures by :mod:`dispatch.kpis.rules`.
 
 The period is a range of local days; a job counts in the period it was completed in, a complaint
-in the period it was received in. Ratings count with their job.
+in the period it was received in. Ratings and HQ audits count with their job.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from dispatch.jobs.models import Job, JobEvent, JobStatus
 from dispatch.kpis import rules
 from dispatch.kpis.sql import seconds_between
 from dispatch.network.models import AuthorisationStatus, JobType, Product, ServicePoint, Technician
+from dispatch.sop import sampling
+from dispatch.sop.audit_models import Audit, AuditKind, AuditStatus
 from dispatch.uow import UnitOfWork
 
 MAX_PERIOD_DAYS = 366
 DONE = (JobStatus.COMPLETED, JobStatus.CLOSED)
-AUDITS_AVAILABLE = False
-"""HQ audit verdicts (dispatch.sop) do not exist yet: the audit pass rate is reported as null."""
 
 Group = Literal["service_point", "technician"] | None
 
@@ -55,7 +55,6 @@ class KpiReport:
     kpis: rules.Kpis
     ranking_of: str | None
     ranking: list[RankingEntry]
-    audit_pass_rate_available: bool
 
 
 @dataclass(frozen=True)
@@ -165,6 +164,18 @@ def _rating_counts(session: Session, f: _Filter, group: Group) -> list[dict[str,
     return _rows(session, query, _job_key(group))
 
 
+def _audit_counts(session: Session, f: _Filter, group: Group) -> list[dict[str, Any]]:
+    """HQ spot-checks of the jobs' checklists: final verdicts of the random (statistical) sample;
+    targeted reviews are picked for risk and would bias the rate. Pass = not a defective verdict."""
+    passed = Audit.verdict.not_in(sorted(sampling.DEFECTIVE))
+    query = (
+        select(func.count(Audit.id).label("audits"), _one(passed).label("audits_passed"))
+        .join(Job, Job.id == Audit.job_id)
+        .where(*_job_scope(f), Audit.status == AuditStatus.FINAL, Audit.kind == AuditKind.STATISTICAL)
+    )
+    return _rows(session, query, _job_key(group))
+
+
 def _complaint_counts(session: Session, f: _Filter, group: Group) -> list[dict[str, Any]]:
     """Complaints received in the period about the scope (a technician: about their jobs)."""
     query = select(func.count(Complaint.id).label("complaints")).where(
@@ -183,7 +194,7 @@ def _complaint_counts(session: Session, f: _Filter, group: Group) -> list[dict[s
 
 def _counts(session: Session, f: _Filter, group: Group) -> dict[uuid.UUID | None, rules.KpiCounts]:
     merged: dict[uuid.UUID | None, dict[str, Any]] = defaultdict(dict)
-    for part in (_job_counts, _time_counts, _rating_counts, _complaint_counts):
+    for part in (_job_counts, _time_counts, _rating_counts, _audit_counts, _complaint_counts):
         for row in part(session, f, group):
             key = row.pop("key", None)
             merged[key].update({k: v or 0 for k, v in row.items()})
@@ -231,8 +242,7 @@ def _ranking(session: Session, f: _Filter, group: Group) -> list[RankingEntry]:
             Technician.service_point_id == f.service_point_id,
             Technician.active.is_(True) | Technician.id.in_([k for k in counts if k])))
         names = {t.id: (None, t.name) for t in technicians}
-    audits = AUDITS_AVAILABLE
-    entries = [(key, rules.figures(counts.get(key, rules.KpiCounts()), audits_available=audits)) for key in names]
+    entries = [(key, rules.figures(counts.get(key, rules.KpiCounts()))) for key in names]
     return [RankingEntry(kind=group or "", id=r.key, code=names[r.key][0], name=names[r.key][1], rank=r.rank,
                          score=r.score, kpis=r.kpis)
             for r in rules.rank(entries)]
@@ -268,6 +278,5 @@ def kpi_report(uow: UnitOfWork, actor: Principal, *, date_from: date | None = No
         ranking = _ranking(session, f, group) if group else []
         return KpiReport(
             date_from=date_from, date_to=date_to, service_point_id=f.service_point_id, technician_id=f.technician_id,
-            kpis=rules.figures(total, audits_available=AUDITS_AVAILABLE), ranking_of=group, ranking=ranking,
-            audit_pass_rate_available=AUDITS_AVAILABLE,
+            kpis=rules.figures(total), ranking_of=group, ranking=ranking,
         )

@@ -14,11 +14,14 @@ The week of 2026-03-02 .. 2026-03-08 (local time) at TST1, technicians Alpha (A)
 | J9  | repair      | -    | U1   | reported 03-05 but cancelled: not a repeat of J2                 |
 
 Complaints: C1 03-05 about J2, C2 03-07 about the point, C3 02-20 (outside).
+HQ audits (final verdicts of the random sample): J1 conforming, J2 major, J3 minor; J4's is a
+targeted review and J5's is outside the week, so neither counts.
 
 By hand: 4 jobs done; first-time fix 1/2 (J1 was repeated by J2); SLA 2/3 (J2 late); travel
 (30 + 20 + 40) / 3 = 30 min (J3 from its last departure; J4 has no departure); on site
 (60 + 90 + 30 + 90) / 4 = 67.5 min vs standard (60 + 60 + 30 + 90) / 4 = 60 -> 1.125; ratings
-(5 + 2 + 4) / 3 = 3.67 over 3; complaints 2 -> 50 per 100 jobs.
+(5 + 2 + 4) / 3 = 3.67 over 3; audits passed 2/3 (a minor finding passes); complaints 2 -> 50
+per 100 jobs.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from dispatch.auth.models import Role, User
 from dispatch.auth.service import hash_password
 from dispatch.care.models import Complaint, ComplaintCategory, ComplaintStatus, Rating, RatingSource
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
+from dispatch.sop.audit_models import Audit, AuditKind, AuditLot, AuditStatus, LotStatus
+from dispatch.sop.models import Checklist, ChecklistStatus, SopVersion
+from dispatch.sop.sampling import Verdict
 from dispatch.network.models import (
     AuthorisationStatus,
     Customer,
@@ -83,6 +90,23 @@ def tst1(session, settings):
     session.flush()
     u1, u2, u3 = units
 
+    lot = AuditLot(service_point_id=point.id, iso_year=2026, iso_week=10, starts_at=at(3, 2, 0), ends_at=at(3, 9, 0),
+                   freezes_at=at(3, 11, 0), status=LotStatus.DECIDED, seed_commitment="0" * 64, seed="1" * 64,
+                   opened_at=at(3, 2, 0), commitment_log_seq=0)
+    session.add(lot)
+    session.flush()
+    version_id = session.scalar(select(SopVersion.id).limit(1))
+
+    def audit(job, verdict, kind=AuditKind.STATISTICAL):
+        checklist = Checklist(job_id=job.id, template_version_id=version_id, service_point_id=point.id,
+                              status=ChecklistStatus.COMPLETED, technician_id=job.technician_id,
+                              completed_at=job.completed_at)
+        session.add(checklist)
+        session.flush()
+        session.add(Audit(lot_id=lot.id, checklist_id=checklist.id, service_point_id=point.id, job_id=job.id,
+                          technician_id=job.technician_id, kind=kind, rank_key=f"{job.reference:0>64}"[-64:],
+                          status=AuditStatus.FINAL, sampled_at=at(3, 11, 0), verdict=verdict))
+
     def job(ref, type_, tech, unit, reported, steps, *, sla_due=None, rating=None):
         job = Job(reference=ref, type=type_, status=S.NEW, customer_id=customer.id, unit_id=unit.id if unit else None,
                   product_id=product.id, service_point_id=point.id, technician_id=tech.id if tech else None,
@@ -115,14 +139,18 @@ def tst1(session, settings):
     j2 = job("KPI-J2", JobType.REPAIR, bravo, u1, at(3, 4, 8), trail(
         at(3, 4, 8), (S.EN_ROUTE, at(3, 4, 10)), (S.ON_SITE, at(3, 4, 10, 20)), (S.COMPLETED, at(3, 4, 11, 50))),
         sla_due=at(3, 4, 9), rating=2)
-    job("KPI-J3", JobType.MAINTENANCE, alpha, u2, at(3, 5, 8), trail(
+    j3 = job("KPI-J3", JobType.MAINTENANCE, alpha, u2, at(3, 5, 8), trail(
         at(3, 5, 8), (S.EN_ROUTE, at(3, 5, 13)), (S.ON_HOLD, at(3, 5, 13, 10)), (S.EN_ROUTE, at(3, 5, 14)),
         (S.ON_SITE, at(3, 5, 14, 40)), (S.COMPLETED, at(3, 5, 15, 10))), rating=4)
-    job("KPI-J4", JobType.INSTALL, bravo, None, at(3, 5, 9), trail(
+    j4 = job("KPI-J4", JobType.INSTALL, bravo, None, at(3, 5, 9), trail(
         at(3, 5, 9), (S.ON_SITE, at(3, 6, 9)), (S.COMPLETED, at(3, 6, 10, 30))), sla_due=at(3, 6, 18))
-    job("KPI-J5", JobType.REPAIR, alpha, u3, at(3, 19, 8), trail(
+    j5 = job("KPI-J5", JobType.REPAIR, alpha, u3, at(3, 19, 8), trail(
         at(3, 19, 8), (S.EN_ROUTE, at(3, 20, 9)), (S.ON_SITE, at(3, 20, 9, 15)), (S.COMPLETED, at(3, 20, 10))),
         rating=1)
+    for done, verdict, kind in ((j1, Verdict.CONFORMING, AuditKind.STATISTICAL), (j2, Verdict.MAJOR, AuditKind.STATISTICAL),
+                                (j3, Verdict.MINOR, AuditKind.STATISTICAL), (j4, Verdict.MAJOR, AuditKind.TARGETED),
+                                (j5, Verdict.CRITICAL, AuditKind.STATISTICAL)):
+        audit(done, verdict, kind)
     job("KPI-J6", JobType.REPAIR, alpha, u3, at(3, 3, 8), [(S.DISPATCHED, at(3, 3, 8)), (S.CANCELLED, at(3, 3, 9))])
     job("KPI-J8", JobType.REPAIR, None, u1, at(4, 10, 8), [(S.DISPATCHED, at(4, 10, 8))])
     job("KPI-J9", JobType.REPAIR, None, u1, at(3, 5, 8), [(S.DISPATCHED, at(3, 5, 8)), (S.CANCELLED, at(3, 5, 9))])
@@ -138,19 +166,19 @@ def tst1(session, settings):
 TOTAL = {
     "jobs_done": 4, "first_time_fix_rate": 0.5, "sla_compliance": 0.6667, "mean_travel_minutes": 30.0,
     "mean_on_site_minutes": 67.5, "mean_standard_minutes": 60.0, "on_site_vs_standard": 1.125,
-    "rating_average": 3.67, "rating_count": 3, "audit_pass_rate": None, "audits": 0, "complaints": 2,
+    "rating_average": 3.67, "rating_count": 3, "audit_pass_rate": 0.6667, "audits": 3, "complaints": 2,
     "complaints_per_100_jobs": 50.0,
 }
 ALPHA = {
     "jobs_done": 2, "first_time_fix_rate": 0.0, "sla_compliance": 1.0, "mean_travel_minutes": 35.0,
     "mean_on_site_minutes": 45.0, "mean_standard_minutes": 45.0, "on_site_vs_standard": 1.0,
-    "rating_average": 4.5, "rating_count": 2, "audit_pass_rate": None, "audits": 0, "complaints": 0,
+    "rating_average": 4.5, "rating_count": 2, "audit_pass_rate": 1.0, "audits": 2, "complaints": 0,
     "complaints_per_100_jobs": 0.0,
 }
 BRAVO = {
     "jobs_done": 2, "first_time_fix_rate": 1.0, "sla_compliance": 0.5, "mean_travel_minutes": 20.0,
     "mean_on_site_minutes": 90.0, "mean_standard_minutes": 75.0, "on_site_vs_standard": 1.2,
-    "rating_average": 2.0, "rating_count": 1, "audit_pass_rate": None, "audits": 0, "complaints": 1,
+    "rating_average": 2.0, "rating_count": 1, "audit_pass_rate": 0.0, "audits": 1, "complaints": 1,
     "complaints_per_100_jobs": 50.0,
 }
 
@@ -161,13 +189,12 @@ def test_every_kpi_of_the_week_matches_the_hand_computed_figures(api, tst1):
     body = report.json
     assert (body["from"], body["to"], body["service_point_id"]) == ("2026-03-02", "2026-03-08", str(tst1["point"].id))
     assert body["kpis"] == TOTAL
-    assert body["audit_pass_rate_available"] is False
 
 
 def test_a_point_view_ranks_its_technicians(api, tst1):
     body = api.get(f"/api/v1/kpis/?{WEEK}", as_="manager.tst1").json
     assert body["kpis"] == TOTAL and body["ranking_of"] == "technician"
-    assert [(e["name"], e["rank"], e["score"]) for e in body["ranking"]] == [("Alpha", 1, 62.5), ("Bravo", 2, 8.3)]
+    assert [(e["name"], e["rank"], e["score"]) for e in body["ranking"]] == [("Alpha", 1, 71.9), ("Bravo", 2, 0.0)]
     assert body["ranking"][0]["kpis"] == ALPHA and body["ranking"][1]["kpis"] == BRAVO
 
 
@@ -183,7 +210,7 @@ def test_hq_gets_a_ranking_of_points(api, tst1):
     assert body["ranking_of"] == "service_point" and body["service_point_id"] is None
     assert body["kpis"] == TOTAL  # nobody else worked that week
     first = body["ranking"][0]
-    assert (first["code"], first["rank"], first["score"]) == ("TST1", 1, 11.1)
+    assert (first["code"], first["rank"], first["score"]) == ("TST1", 1, 12.5)
     codes = [e["code"] for e in body["ranking"]]
     assert {"HZ01", "HZ02", "NB01", "NB02", "SZ01", "SZ02"} <= set(codes) and "SZ03" not in codes
     assert all(e["score"] is None for e in body["ranking"][1:])
@@ -197,7 +224,8 @@ def test_the_report_downloads_as_csv(api, tst1):
     assert [(r["scope"], r["name"], r["rank"]) for r in rows] == [("total", "", ""), ("technician", "Alpha", "1"),
                                                                  ("technician", "Bravo", "2")]
     assert rows[0]["first_time_fix_rate"] == "0.5" and rows[0]["complaints_per_100_jobs"] == "50.0"
-    assert rows[0]["audit_pass_rate"] == "" and rows[2]["score"] == "8.3"
+    assert rows[0]["audit_pass_rate"] == "0.6667" and rows[2]["score"] == "0.0"
+    assert rows[1]["mean_travel_minutes"] == "35.0"
 
 
 def test_managers_see_their_own_point_only_and_technicians_none(api, tst1):

@@ -39,9 +39,10 @@ def _scheduler(connection) -> CronScheduler:
 
 def test_the_cron_configuration_schedules_every_care_task_on_the_cron_queue():
     jobs = {job.func_name: job for job in _scheduler(fakeredis.FakeStrictRedis()).get_jobs()}
-    assert set(jobs) == {"workers.care_tasks.deliver_notifications", "workers.care_tasks.escalate_overdue_complaints",
-                         "workers.care_tasks.sync_maintenance_plans", "workers.care_tasks.generate_maintenance_jobs"}
-    assert {job.queue_name for job in jobs.values()} == {cron_config.QUEUE}
+    care = {"workers.care_tasks.deliver_notifications", "workers.care_tasks.escalate_overdue_complaints",
+            "workers.care_tasks.sync_maintenance_plans", "workers.care_tasks.generate_maintenance_jobs"}
+    assert care <= set(jobs)
+    assert {jobs[name].queue_name for name in care} == {cron_config.QUEUE}
     assert jobs["workers.care_tasks.deliver_notifications"].interval == 60
     assert jobs["workers.care_tasks.generate_maintenance_jobs"].kwargs == {"lead_days": cron_config.MAINTENANCE_LEAD_DAYS}
     assert jobs["workers.care_tasks.generate_maintenance_jobs"].cron == "0 2 * * *"

@@ -26,7 +26,8 @@ class KpisSchema(Schema):
         "description": "on-site time / the models' standard time (1.0 = on standard)"})
     rating_average = fields.Float(allow_none=True)
     rating_count = fields.Integer()
-    audit_pass_rate = fields.Float(allow_none=True, metadata={"description": "null until HQ audits exist"})
+    audit_pass_rate = fields.Float(allow_none=True, metadata={
+        "description": "share of HQ's random-sample audits (final verdicts) that found no defect"})
     audits = fields.Integer()
     complaints = fields.Integer()
     complaints_per_100_jobs = fields.Float(allow_none=True)
@@ -50,4 +51,3 @@ class KpiReportSchema(Schema):
     kpis = fields.Nested(KpisSchema)
     ranking_of = fields.String(allow_none=True, metadata={"description": "service_point, technician or null"})
     ranking = fields.List(fields.Nested(RankingEntrySchema))
-    audit_pass_rate_available = fields.Boolean()
