@@ -86,8 +86,10 @@ _SISR_AVERAGE_REMOVED = 10
 _SISR_BYPASS_FACTOR = 0.01
 
 #: Simulated-annealing temperatures: start at this multiple of the mean cost from a place
-#: to its nearest other place, end this many times lower.
+#: to its nearest other place (colder for the short searches on pieces), end this many
+#: times lower.
 _INITIAL_TEMPERATURE_PER_NEAREST = 2.0
+_PIECE_TEMPERATURE_PER_NEAREST = 0.5
 _FINAL_TEMPERATURE_RATIO = 1e-4
 
 
@@ -239,8 +241,8 @@ class _Model:
         routing = self.routing
         for t in range(routing.vehicles()):
             interval = self.breaks.get(t)
-            if interval is None:
-                gaps.append(None)
+            if interval is None or not assignment.PerformedValue(interval):
+                gaps.append(None)  # no break, or an idle technician's optional break not taken
                 continue
             break_start = assignment.StartValue(interval)
             gap = 0
@@ -488,7 +490,7 @@ def _solve_piece(
     routing = model.routing
     routing.CloseModelWithParameters(_ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model))
     improved = routing.SolveWithIteratedLocalSearch(
-        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model)
+        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST)
     )
     if improved is None:
         return None
@@ -525,7 +527,13 @@ def _remaining(request: BackendRequest) -> float:
     return request.deadline - time.perf_counter() - _DECODE_MARGIN_S
 
 
-def _ils_parameters(request: BackendRequest, strategy: str, seconds: float, model: _Model) -> Any:
+def _ils_parameters(
+    request: BackendRequest,
+    strategy: str,
+    seconds: float,
+    model: _Model,
+    temperature_per_nearest: float = _INITIAL_TEMPERATURE_PER_NEAREST,
+) -> Any:
     """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
 
     The perturbed plan is not polished by a full local search (many cheap
@@ -545,7 +553,7 @@ def _ils_parameters(request: BackendRequest, strategy: str, seconds: float, mode
     sisr.bypass_factor = _SISR_BYPASS_FACTOR
     ruin_recreate.recreate_strategy.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
     annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
-    annealing.initial_temperature = _INITIAL_TEMPERATURE_PER_NEAREST * model.mean_nearest_cost
+    annealing.initial_temperature = temperature_per_nearest * model.mean_nearest_cost
     annealing.final_temperature = annealing.initial_temperature * _FINAL_TEMPERATURE_RATIO
     return parameters
 

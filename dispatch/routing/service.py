@@ -67,6 +67,9 @@ MAX_DAYS_AHEAD = 60
 LEASE_MARGIN_S = 300
 #: Runs that crashed this many times are marked failed instead of being retried again.
 MAX_ATTEMPTS = 3
+#: A job locked to its slot may start up to this late when the drive there takes longer than the
+#: manager allowed for: the technician keeps the appointment, and the plan shows the honest ETA.
+LOCKED_SLACK_S = 30 * 60
 #: The lunch break starts between these local times (clamped to the shift).
 LUNCH_EARLIEST = time(11, 0)
 LUNCH_LATEST = time(14, 0)
@@ -348,7 +351,7 @@ def read_day(
                 pin = Pin(technician_id)
                 if job.scheduled_start is not None:
                     slot = _seconds(job.scheduled_start, midnight)
-                    window = (slot, slot)
+                    window = (slot, min(slot + LOCKED_SLACK_S, DAY_S - 1))
         elif job.status == JobStatus.SCHEDULED and technician_id in working:
             pin = Pin(technician_id, locked=False)  # keep it with its technician unless moving pays
         is_promised = job.id in promised or job.status in (JobStatus.SCHEDULED, *UNDER_WAY)
@@ -502,12 +505,14 @@ def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
         uow.commit()
     build_s = perf.perf_counter() - started
 
+    started = perf.perf_counter()
     try:
         result = _solve(planning, time_limit_s=limit, seed=plan.seed)
         error = None
     except Exception as exc:  # noqa: BLE001 - a solver bug fails this plan; the next request may pass
         log.exception("route plan %s: the solver failed", plan_id)
         result, error = None, f"the solver failed: {type(exc).__name__}: {exc}"
+    solve_s = perf.perf_counter() - started
 
     with uow_factory() as uow:
         session = uow.session
@@ -520,6 +525,7 @@ def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
             _store(session, plan, planning, result)
             plan.stats = _stats(planning, result) | {
                 "build_s": round(build_s, 3),
+                "solve_s": round(solve_s, 3),
                 "input_changed_since_request": planning.input_hash != requested_hash,
             }
             plan.input_hash = planning.input_hash
@@ -819,12 +825,13 @@ def _schedule(session: Session, actor: Principal, plan: RoutePlan, stops: Iterab
               reason: str) -> list[uuid.UUID]:
     """Give every job of ``stops`` its planned technician and start; returns the jobs that moved.
 
-    Work under way is left as it is; a job that already has exactly this slot is not touched.
+    Pinned jobs (under way, or locked by the manager to their slot) are left as they are, and so
+    is a job that already has exactly this slot.
     """
     moved = []
     for stop in stops:
         job = jobs[stop.job_id]
-        if job.status in UNDER_WAY:
+        if stop.pinned:
             continue
         start = plan.local_time(stop.start_s)
         if job.status == JobStatus.SCHEDULED and job.technician_id == stop.technician_id \
