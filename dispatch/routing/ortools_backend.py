@@ -16,12 +16,13 @@ Model (``ortools.constraint_solver.pywrapcp``, the API ortools 9.15 ships):
 
 Search, inside the wall-clock deadline, up to :data:`_DECOMPOSE_ABOVE_VISITS` visits:
 
-1. a first plan from the first strategy of :class:`SolveParams` that finds
-   one (parallel cheapest insertion by default: it survives tight windows);
-   the caller's warm start, when given, is polished by guided local search;
-2. OR-Tools' iterated local search for the rest of the time: SISR ruin
-   (removing strings of neighbouring visits), cheapest-insertion recreate,
-   simulated-annealing acceptance. The best plan seen wins.
+1. OR-Tools' iterated local search, from a first plan built with the first
+   strategy of :class:`SolveParams` that finds one (parallel cheapest
+   insertion by default: it survives tight windows): SISR ruin (strings of
+   neighbouring visits removed), cheapest-insertion recreate,
+   simulated-annealing acceptance;
+2. when the caller gave a warm start, the last part of the time polishes it
+   with guided local search. The cheapest plan seen wins.
 
 Larger days are built and improved piece by piece (:class:`_Pieces`): a few
 neighbouring routes at a time, re-solved as a small problem with the same
@@ -68,6 +69,7 @@ _PIECE_UNSERVED = 20
 _PIECE_SECONDS = 1.0
 _MIN_PIECE_S = 0.2
 _CONSTRUCTION_PIECE_SECONDS = 0.5
+_CONSTRUCTION_EXTRA_TECHNICIANS = 1
 
 #: Seconds per visit kept back to read a piecewise plan into the whole-day model.
 _READ_BACK_S_PER_VISIT = 3e-4
@@ -76,7 +78,7 @@ _PIECE_STRATEGY = "PARALLEL_CHEAPEST_INSERTION"
 #: Shortest search phase worth starting, in seconds.
 _MIN_PHASE_S = 0.05
 
-#: Share of the remaining budget spent polishing a warm start with GLS before ILS.
+#: Share of the budget kept for polishing a warm start with GLS (after ILS from scratch).
 _WARM_START_SHARE = 0.3
 
 #: SISR ruin (Christiaens & Vanden Berghe 2020): longest removed string, mean removed visits,
@@ -241,8 +243,8 @@ class _Model:
         routing = self.routing
         for t in range(routing.vehicles()):
             interval = self.breaks.get(t)
-            if interval is None or not assignment.PerformedValue(interval):
-                gaps.append(None)  # no break, or an idle technician's optional break not taken
+            if interval is None or not assignment.Contains(interval) or not assignment.PerformedValue(interval):
+                gaps.append(None)  # no break, or none recorded in this assignment
                 continue
             break_start = assignment.StartValue(interval)
             gap = 0
@@ -265,28 +267,28 @@ def solve(request: BackendRequest) -> BackendOutcome:
     routing.AddAtSolutionCallback(clock)
     best = None
     phases = []
+    strategy = "ALL_UNPERFORMED"
+    share = 1.0 if request.initial_routes is None else 1.0 - _WARM_START_SHARE
+    for name in request.params.first_solution_strategies:
+        # The search builds its own first plan with ``name``. It runs first: a search
+        # that follows another one (or a warm start read) on the same model does worse.
+        found = routing.SolveWithIteratedLocalSearch(
+            _ils_parameters(request, name, max(share * _remaining(request), _MIN_PHASE_S), model)
+        )
+        if found is not None:
+            best, strategy = found, name
+            phases.append("iterated_local_search")
+            break
     if request.initial_routes is not None:
         warm = routing.ReadAssignmentFromRoutes(
             [[model.index(v) for v in route] for route in request.initial_routes], True
         )
         if warm is not None:
-            # Polish the warm start first: ILS below cannot start from a given plan.
-            clock()
-            best = _better(warm, routing.SolveFromAssignmentWithParameters(
-                warm, _search_parameters(request, "AUTOMATIC", _WARM_START_SHARE * _remaining(request))
-            ))
+            polished = routing.SolveFromAssignmentWithParameters(
+                warm, _search_parameters(request, "AUTOMATIC", max(_remaining(request), _MIN_PHASE_S))
+            )
+            best = _better(best, _better(warm, polished))
             phases.append("guided_local_search")
-    strategy = "ALL_UNPERFORMED"
-    for name in request.params.first_solution_strategies:
-        # The search builds its own first plan with ``name``; a plan searched for
-        # before it on the same model leaves it measurably worse, so none is.
-        found = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(request, name, max(_remaining(request), _MIN_PHASE_S), model)
-        )
-        if found is not None:
-            best, strategy = _better(best, found), name
-            phases.append("iterated_local_search")
-            break
     if best is None:
         best = routing.SolveWithParameters(
             _search_parameters(request, strategy, 1.0, first_only=True)
@@ -390,7 +392,7 @@ class _Pieces:
             seed = self.place[self.rng.choice(unserved)]
             nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
             nearby = nearby[:_PIECE_VISITS]
-            wanted = min(len(idle), math.ceil(len(nearby) * share) + 1)
+            wanted = min(len(idle), math.ceil(len(nearby) * share) + _CONSTRUCTION_EXTRA_TECHNICIANS)
             chosen = sorted(idle, key=lambda t: self.distance[self.start_place[t]][seed])[:wanted]
             self._run(routes, chosen, nearby, _CONSTRUCTION_PIECE_SECONDS)
 
