@@ -14,6 +14,7 @@ from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.network.models import JobType, Product
+from dispatch.stock.ledger import actor_id_of
 from dispatch.stock.models import BILLING_CURRENCY, LabourRate, Part, PartFit
 from dispatch.uow import UnitOfWork
 
@@ -133,6 +134,6 @@ def set_labour_rate(uow: UnitOfWork, actor: Principal, job_type: JobType, *, amo
             rate = LabourRate(job_type=job_type)
             uow.session.add(rate)
         rate.amount, rate.currency = amount, currency
-        rate.updated_at, rate.updated_by = utcnow(), actor.user_id
+        rate.updated_at, rate.updated_by = utcnow(), actor_id_of(actor)
         uow.commit()
     return rate

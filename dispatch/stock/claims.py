@@ -122,7 +122,7 @@ def decide_claim(uow: UnitOfWork, actor: Principal, claim_id: uuid.UUID, *, appr
         if expected_version is not None and claim.version != expected_version:
             raise PreconditionFailed("the claim changed since it was read")
         if claim.status != ClaimStatus.SUBMITTED:
-            raise Conflict(f"claim {claim.id} was already {claim.status.value}", status=claim.status.value)
+            raise Conflict(f"claim {claim.id} was already {claim.status.value}", claim_status=claim.status.value)
         claim.status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
         if not approve:
             claim.rejection_code, claim.rejection_detail = ClaimRejection.HQ_DECISION, reason.strip()

@@ -152,23 +152,25 @@ def _available(session: Session, location_id: uuid.UUID, part_id: uuid.UUID) -> 
 def _reserve(session: Session, actor: Principal, job: Job, location: StockLocation, part_id: uuid.UUID,
              quantity: int, open_reservations: list[StockReservation]) -> bool:
     """Reserve ``quantity`` at ``location`` (topping up the job's reservation there); False when
-    the stock is not there (nothing changed)."""
+    the stock is not there. Runs in a savepoint: a refused attempt leaves nothing behind."""
     existing = next((r for r in open_reservations if r.location_id == location.id and r.part_id == part_id), None)
-    reservation_id = existing.id if existing else uuid.uuid4()
-    delta = Delta(location.id, part_id, quantity, reserved=quantity, reservation_id=reservation_id)
     try:
-        ledger.apply(session, [delta])
+        with session.begin_nested():
+            if existing is not None:
+                existing.quantity += quantity
+                reservation = existing
+            else:
+                reservation = StockReservation(id=uuid.uuid4(), job_id=job.id, location_id=location.id,
+                                               part_id=part_id, quantity=quantity, location=location)
+                session.add(reservation)
+            ledger.post(session, kind=MovementKind.RESERVE, actor_id=actor_id_of(actor), subject_id=job.id,
+                        job_id=job.id, reason=f"job {job.reference}",
+                        deltas=[Delta(location.id, part_id, quantity, reserved=quantity,
+                                      reservation_id=reservation.id)])
     except InsufficientStock:
         return False
-    if existing is not None:
-        existing.quantity += quantity
-    else:
-        existing = StockReservation(id=reservation_id, job_id=job.id, location_id=location.id, part_id=part_id,
-                                    quantity=quantity, location=location)
-        session.add(existing)
-        open_reservations.append(existing)
-    ledger.record(session, kind=MovementKind.RESERVE, deltas=[delta], actor_id=actor_id_of(actor),
-                  subject_id=job.id, job_id=job.id, reason=f"job {job.reference}")
+    if existing is None:
+        open_reservations.append(reservation)
     return True
 
 
@@ -209,8 +211,15 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
         StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
     if not expected and has_open is None:
         return
-    ledger.lock_chain(session)
     open_reservations = _lock_open_reservations(session, job.id)
+    now = utcnow()
+    # Flush a change to the job's parts rows first: the sync feed takes its counter lock now,
+    # before the chain lock that the first movement takes (the lock order in ledger's doc).
+    for line in expected.values():
+        line.checked_at = now
+    for reservation in open_reservations:
+        reservation.updated_at = now
+    session.flush()
     consumed = _consumed_by_part(session, job.id)
     van = locations.van_location(session, job.technician_id) if job.technician_id else None
     point = locations.point_location(session, job.service_point_id) if job.service_point_id else None
@@ -236,7 +245,6 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
             surplus -= quantity
     _release(session, actor, job, releases, f"job {job.reference}: reservation no longer needed")
 
-    now = utcnow()
     sources = [loc for loc in (van, point) if loc is not None]
     for part_id in sorted(expected, key=str):
         line = expected[part_id]
@@ -261,7 +269,6 @@ def release_all(session: Session, actor: Principal, job: Job, reason: str) -> No
         StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
     if has_open is None:
         return
-    ledger.lock_chain(session)
     open_reservations = _lock_open_reservations(session, job.id)
     _release(session, actor, job, [(r, r.open_quantity) for r in open_reservations], reason)
     session.flush()
@@ -374,7 +381,6 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
         raise ValidationFailed("lines", "name at least one part")
     usages: list[PartUsage] = []
     with session.begin_nested():
-        ledger.lock_chain(session)
         open_reservations = _lock_open_reservations(session, job.id)
         for index, line in enumerate(lines):
             prefix = f"lines.{index}."
@@ -408,7 +414,6 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
                 remaining -= take
             if remaining:
                 deltas.append(Delta(location.id, part.id, remaining, on_hand=-remaining))
-            ledger.apply(session, deltas)
             usage = PartUsage(
                 id=line.id or uuid.uuid4(), job_id=job.id, part_id=part.id, quantity=line.quantity,
                 location_id=location.id, list_price=part.list_price, currency=part.currency,
@@ -416,9 +421,9 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
                 actor_id=actor_id_of(actor), at=utcnow(), recorded_at=line.recorded_at, part=part, location=location,
             )
             session.add(usage)
-            ledger.record(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
-                          subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
-                          reason=f"job {job.reference}")
+            ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
+                        subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
+                        reason=f"job {job.reference}")
             claims.file_claim(session, job, usage, part, tz)
             usages.append(usage)
         session.flush()

@@ -6,10 +6,15 @@ there is no read-then-write race: on PostgreSQL (READ COMMITTED) a second writer
 row lock and re-evaluates the WHERE clause against the committed row. The CHECK constraints on
 ``stock_levels`` are the backstop.
 
-Lock order, the same in every stock write and in the job hooks: the audit chain head first (the
-jobs service appends its transition before the hooks run, so a hook already holds it), then the
-job's reservations, then the levels in (location, part) order. One order everywhere means no
-deadlocks between stock writers and job transitions.
+Lock order. Three shared locks meet in a stock write: the technicians' sync counters (taken by
+the sync feed's flush listener when a flushed row names a job or a van), the audit chain's head
+row (every append), and the stock levels. The jobs service flushes a change (counters) and then
+appends it (head) before its hooks run. Every stock write follows the same order:
+
+    job row -> the job's reservations -> flush (sync counters) -> audit head -> levels (sorted)
+
+so :func:`post` flushes its ledger rows *before* it takes the head, and applies the level
+deltas last. A single order everywhere is what keeps concurrent writers free of deadlocks.
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.audit_log import service as audit_log
 from dispatch.audit_log.models import LogHead
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.clock import utcnow
-from dispatch.errors import InsufficientStock
+from dispatch.errors import Conflict, InsufficientStock, PreconditionFailed
 from dispatch.stock.models import MovementKind, Part, StockLevel, StockLocation, StockMovement
 
 AUDIT_KIND = "stock.movement"
@@ -33,7 +38,11 @@ AUDIT_KIND = "stock.movement"
 
 @dataclass(frozen=True)
 class Delta:
-    """What one movement does to one (location, part) level."""
+    """What one movement does to one (location, part) level.
+
+    ``expect_on_hand`` / ``expect_version`` make the change conditional on what a stock take
+    saw (a count adjustment computed from a read applies only if nothing moved since).
+    """
 
     location_id: uuid.UUID
     part_id: uuid.UUID
@@ -44,18 +53,21 @@ class Delta:
     defective: int = 0
     counterpart_location_id: uuid.UUID | None = None
     reservation_id: uuid.UUID | None = None
+    expect_on_hand: int | None = None
+    expect_version: int | None = None
 
     @property
     def key(self) -> tuple[uuid.UUID, uuid.UUID]:
         return self.location_id, self.part_id
 
     def fits_an_empty_level(self) -> bool:
-        """Applying it to a level of zeros would leave nothing negative."""
-        return self.on_hand >= self.reserved >= 0 and self.in_transit >= 0 and self.defective >= 0
+        """Applying it to a level of zeros (version 0) would leave nothing negative."""
+        return (self.on_hand >= self.reserved >= 0 and self.in_transit >= 0 and self.defective >= 0
+                and self.expect_on_hand in (None, 0) and self.expect_version in (None, 0))
 
 
 def lock_chain(session: Session) -> None:
-    """Take the audit chain's head lock now: the first lock of every stock write (see module doc)."""
+    """Take the audit chain's head lock now (see the lock order in the module doc)."""
     session.execute(select(LogHead.id).where(LogHead.id == 1).with_for_update())
 
 
@@ -75,6 +87,8 @@ def dialect_insert(session: Session):
 
 _LEVEL = StockLevel.__table__
 _c = _LEVEL.c
+_EXPECT_ON_HAND = bindparam("e_on_hand", type_=Integer())
+_EXPECT_VERSION = bindparam("e_version", type_=Integer())
 # Built once: the statement is the hot path of every movement (the benchmark measures it).
 _APPLY = (
     update(_LEVEL)
@@ -85,6 +99,8 @@ _APPLY = (
         _c.reserved + bindparam("d_reserved") >= 0,
         _c.in_transit + bindparam("d_in_transit") >= 0,
         _c.defective + bindparam("d_defective") >= 0,
+        or_(_EXPECT_ON_HAND.is_(None), _c.on_hand == _EXPECT_ON_HAND),
+        or_(_EXPECT_VERSION.is_(None), _c.version == _EXPECT_VERSION),
     )
     .values(
         on_hand=_c.on_hand + bindparam("d_on_hand"),
@@ -102,13 +118,14 @@ def _conditional_update(session: Session, delta: Delta) -> bool:
     result = session.execute(_APPLY, {
         "b_location": delta.location_id, "b_part": delta.part_id, "d_on_hand": delta.on_hand,
         "d_reserved": delta.reserved, "d_in_transit": delta.in_transit, "d_defective": delta.defective,
-        "b_now": utcnow(),
+        "e_on_hand": delta.expect_on_hand, "e_version": delta.expect_version, "b_now": utcnow(),
     })
     return result.rowcount == 1
 
 
-def _refuse(session: Session, delta: Delta) -> InsufficientStock:
-    row = session.execute(
+def _refuse(session: Session, delta: Delta) -> Exception:
+    """The error for a delta the guard refused, naming where, what and how much."""
+    code, sku, level = session.execute(
         select(StockLocation.code, Part.sku, StockLevel)
         .select_from(StockLocation)
         .join(Part, Part.id == delta.part_id)
@@ -116,8 +133,13 @@ def _refuse(session: Session, delta: Delta) -> InsufficientStock:
         .where(StockLocation.id == delta.location_id)
         .execution_options(populate_existing=True)
     ).one()
-    code, sku, level = row
-    on_hand, reserved, in_transit = (level.on_hand, level.reserved, level.in_transit) if level else (0, 0, 0)
+    on_hand, reserved, in_transit, version = (
+        (level.on_hand, level.reserved, level.in_transit, level.version) if level else (0, 0, 0, 0))
+    if delta.expect_version is not None and version != delta.expect_version:
+        return PreconditionFailed(f"{sku} at {code} changed since the count started (version {version}, "
+                                  f"expected {delta.expect_version}); count again", version=version)
+    if delta.expect_on_hand is not None and on_hand != delta.expect_on_hand:
+        return Conflict(f"{sku} at {code} moved while the adjustment was computed; try again", on_hand=on_hand)
     what = "in transit" if delta.in_transit < 0 else "reserved" if delta.reserved < 0 else "available"
     have = in_transit if delta.in_transit < 0 else reserved if delta.reserved < 0 else on_hand - reserved
     return InsufficientStock(
@@ -132,8 +154,9 @@ def apply(session: Session, deltas: Sequence[Delta]) -> None:
     """Apply level deltas in (location, part) order, each with a conditional UPDATE.
 
     Raises InsufficientStock when one would leave a level negative (or reserve more than is on
-    hand). Earlier deltas of the same call are then applied already: the caller's transaction
-    (or savepoint) must be rolled back, which every service does by letting the error propagate.
+    hand), PreconditionFailed / Conflict when a count guard no longer holds. Earlier deltas of
+    the same call are then applied already: the caller's transaction (or savepoint) must be
+    rolled back, which every service does by letting the error propagate.
     """
     merged: dict[tuple[uuid.UUID, uuid.UUID], Delta] = {}
     for delta in deltas:
@@ -141,7 +164,11 @@ def apply(session: Session, deltas: Sequence[Delta]) -> None:
             prev = merged[delta.key]
             delta = Delta(delta.location_id, delta.part_id, prev.quantity + delta.quantity,
                           prev.on_hand + delta.on_hand, prev.reserved + delta.reserved,
-                          prev.in_transit + delta.in_transit, prev.defective + delta.defective)
+                          prev.in_transit + delta.in_transit, prev.defective + delta.defective,
+                          expect_on_hand=prev.expect_on_hand if prev.expect_on_hand is not None
+                          else delta.expect_on_hand,
+                          expect_version=prev.expect_version if prev.expect_version is not None
+                          else delta.expect_version)
         merged[delta.key] = delta
     for key in sorted(merged, key=lambda k: (str(k[0]), str(k[1]))):
         delta = merged[key]
@@ -151,14 +178,14 @@ def apply(session: Session, deltas: Sequence[Delta]) -> None:
             # No row yet: create it at zero (a concurrent creator may win: that is fine) and retry.
             insert = dialect_insert(session)
             session.execute(insert(_LEVEL).values(location_id=delta.location_id, part_id=delta.part_id,
-                                                      on_hand=0, reserved=0, in_transit=0, defective=0, version=1,
-                                                      updated_at=utcnow()).on_conflict_do_nothing())
+                                                  on_hand=0, reserved=0, in_transit=0, defective=0, version=0,
+                                                  updated_at=utcnow()).on_conflict_do_nothing())
             if _conditional_update(session, delta):
                 continue
         raise _refuse(session, delta)
 
 
-def record(
+def post(
     session: Session,
     *,
     kind: MovementKind,
@@ -171,7 +198,12 @@ def record(
     reference: str = "",
     operation_id: uuid.UUID | None = None,
 ) -> list[StockMovement]:
-    """Write the ledger rows of deltas already applied, and one audit entry for the movement."""
+    """One stock movement: ledger rows (flushed first), the chain lock, the level deltas, and one
+    audit entry listing every row. Joins the caller's transaction (never commits).
+
+    On InsufficientStock the caller's rollback (or savepoint) undoes whatever part of the
+    movement was written: nothing of it survives.
+    """
     operation_id = operation_id or uuid.uuid4()
     at = utcnow()
     rows = [
@@ -185,6 +217,9 @@ def record(
         for d in deltas
     ]
     session.add_all(rows)
+    session.flush()
+    lock_chain(session)
+    apply(session, deltas)
     audit_log.append(
         session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
         payload={
@@ -196,15 +231,3 @@ def record(
         },
     )
     return rows
-
-
-def post(session: Session, *, kind: MovementKind, deltas: Sequence[Delta], actor_id: uuid.UUID | None,
-         **details) -> list[StockMovement]:
-    """One stock movement: take the locks, apply the deltas, write the ledger rows and the audit entry.
-
-    Joins the caller's transaction (never commits). On InsufficientStock the caller's rollback
-    undoes whatever part of the movement was applied: nothing of it survives.
-    """
-    lock_chain(session)
-    apply(session, deltas)
-    return record(session, kind=kind, deltas=deltas, actor_id=actor_id, **details)

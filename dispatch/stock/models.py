@@ -139,7 +139,7 @@ class StockLevel(Base):
     defective: Mapped[int] = mapped_column(default=0)
     min_level: Mapped[int | None]
     max_level: Mapped[int | None]
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=0)  # 0 for a level created empty; +1 per change
     updated_at: Mapped[datetime | None]
 
     location: Mapped[StockLocation] = relationship()

@@ -16,7 +16,7 @@ from dispatch.clock import utcnow
 from dispatch.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.stock import ledger, locations
 from dispatch.stock.catalogue import resolve_part
-from dispatch.stock.ledger import Delta
+from dispatch.stock.ledger import Delta, actor_id_of
 from dispatch.stock.models import (
     LocationKind,
     MovementKind,
@@ -73,7 +73,7 @@ def receive(uow: UnitOfWork, actor: Principal, *, lines: Sequence[PartRef], refe
         for index, (part, _) in enumerate(parts):
             if not part.active:
                 raise ValidationFailed(f"lines.{index}.part_sku", f"part {part.sku} is no longer in the catalogue")
-        rows = ledger.post(uow.session, kind=MovementKind.RECEIVE, actor_id=actor.user_id, subject_id=hq.id,
+        rows = ledger.post(uow.session, kind=MovementKind.RECEIVE, actor_id=actor_id_of(actor), subject_id=hq.id,
                            reference=reference, reason=reason,
                            deltas=[Delta(hq.id, part.id, qty, on_hand=qty) for part, qty in parts])
         uow.commit()
@@ -101,14 +101,14 @@ def dispatch_transfer(uow: UnitOfWork, actor: Principal, *, from_location: uuid.
             raise Forbidden(f"you may not send stock to {destination.code}")
         parts = _lines(uow.session, lines)
         transfer = StockTransfer(id=uuid.uuid4(), from_location_id=source.id, to_location_id=destination.id,
-                                 note=note, dispatched_at=utcnow(), dispatched_by=actor.user_id,
+                                 note=note, dispatched_at=utcnow(), dispatched_by=actor_id_of(actor),
                                  lines=[StockTransferLine(part_id=part.id, quantity=qty) for part, qty in parts])
         uow.session.add(transfer)
         deltas = []
         for part, qty in parts:
             deltas.append(Delta(source.id, part.id, qty, on_hand=-qty, counterpart_location_id=destination.id))
             deltas.append(Delta(destination.id, part.id, qty, in_transit=qty, counterpart_location_id=source.id))
-        ledger.post(uow.session, kind=MovementKind.TRANSFER, deltas=deltas, actor_id=actor.user_id,
+        ledger.post(uow.session, kind=MovementKind.TRANSFER, deltas=deltas, actor_id=actor_id_of(actor),
                     subject_id=transfer.id, transfer_id=transfer.id, reason=note)
         uow.commit()
     return transfer
@@ -145,17 +145,17 @@ def confirm_receipt(uow: UnitOfWork, actor: Principal, transfer_id: uuid.UUID) -
         transfer = _visible_transfer(uow.session, actor, transfer_id)
         if not _may_receive(actor, transfer.to_location):
             raise Forbidden(f"only the receiving side ({transfer.to_location.code}) confirms this transfer")
-        ledger.lock_chain(uow.session)
         now = utcnow()
         claimed = uow.session.execute(
             update(StockTransfer)
             .where(StockTransfer.id == transfer.id, StockTransfer.status == TransferStatus.IN_TRANSIT)
-            .values(status=TransferStatus.RECEIVED, received_at=now, received_by=actor.user_id, updated_at=now)
+            .values(status=TransferStatus.RECEIVED, received_at=now, received_by=actor_id_of(actor), updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
-            raise Conflict(f"transfer {transfer.id} was already received", status=TransferStatus.RECEIVED.value)
-        ledger.post(uow.session, kind=MovementKind.TRANSFER_RECEIPT, actor_id=actor.user_id,
+            raise Conflict(f"transfer {transfer.id} was already received",
+                           transfer_status=TransferStatus.RECEIVED.value)
+        ledger.post(uow.session, kind=MovementKind.TRANSFER_RECEIPT, actor_id=actor_id_of(actor),
                     subject_id=transfer.id, transfer_id=transfer.id,
                     deltas=[Delta(transfer.to_location_id, line.part_id, line.quantity, in_transit=-line.quantity,
                                   on_hand=line.quantity, counterpart_location_id=transfer.from_location_id)
@@ -182,20 +182,19 @@ def adjust(uow: UnitOfWork, actor: Principal, *, location: uuid.UUID | str, reas
     with uow:
         where = locations.resolve(uow.session, actor, location)
         part = resolve_part(uow.session, part_id=part_id, part_sku=part_sku)
-        ledger.lock_chain(uow.session)
         level = uow.session.scalar(
             select(StockLevel).where(StockLevel.location_id == where.id, StockLevel.part_id == part.id)
-            .with_for_update().execution_options(populate_existing=True))
-        on_hand, version = (level.on_hand, level.version) if level else (0, 0)
-        if expected_version is not None and expected_version != version:
-            raise PreconditionFailed(f"{part.sku} at {where.code} changed since the count started "
-                                     f"(version {version}, expected {expected_version})", version=version)
+            .execution_options(populate_existing=True))
+        on_hand = level.on_hand if level else 0
         change = counted - on_hand if counted is not None else delta
         if change == 0:
             raise ValidationFailed("counted" if counted is not None else "delta",
                                    "nothing to adjust: the count matches the recorded stock")
-        [row] = ledger.post(uow.session, kind=MovementKind.ADJUST, actor_id=actor.user_id, subject_id=where.id,
-                            reason=reason.strip(), deltas=[Delta(where.id, part.id, abs(change), on_hand=change)])
+        # Applied only if the level is still what was read (and what the counter saw).
+        guard = Delta(where.id, part.id, abs(change), on_hand=change,
+                      expect_on_hand=on_hand if counted is not None else None, expect_version=expected_version)
+        [row] = ledger.post(uow.session, kind=MovementKind.ADJUST, actor_id=actor_id_of(actor), subject_id=where.id,
+                            reason=reason.strip(), deltas=[guard])
         uow.commit()
     return row
 
@@ -212,7 +211,7 @@ def return_defective(uow: UnitOfWork, actor: Principal, *, location: uuid.UUID |
             raise ValidationFailed("quantity", "must be at least 1")
         hq = locations.hq_location(uow.session)
         rows = ledger.post(
-            uow.session, kind=MovementKind.RETURN_DEFECTIVE, actor_id=actor.user_id, subject_id=source.id,
+            uow.session, kind=MovementKind.RETURN_DEFECTIVE, actor_id=actor_id_of(actor), subject_id=source.id,
             reason=reason.strip(),
             deltas=[Delta(source.id, part.id, quantity, on_hand=-quantity, counterpart_location_id=hq.id),
                     Delta(hq.id, part.id, quantity, defective=quantity, counterpart_location_id=source.id)],
@@ -236,7 +235,7 @@ def set_limits(uow: UnitOfWork, actor: Principal, *, location: uuid.UUID | str, 
         part = resolve_part(uow.session, part_id=part_id, part_sku=part_sku)
         insert = ledger.dialect_insert(uow.session)
         uow.session.execute(insert(StockLevel).values(location_id=where.id, part_id=part.id, on_hand=0, reserved=0,
-                                                      in_transit=0, defective=0, version=1, updated_at=utcnow())
+                                                      in_transit=0, defective=0, version=0, updated_at=utcnow())
                             .on_conflict_do_nothing())
         uow.session.execute(update(StockLevel)
                             .where(StockLevel.location_id == where.id, StockLevel.part_id == part.id)
