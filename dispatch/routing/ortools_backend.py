@@ -243,8 +243,13 @@ class _Model:
         routing = self.routing
         for t in range(routing.vehicles()):
             interval = self.breaks.get(t)
-            if interval is None or not assignment.Contains(interval) or not assignment.PerformedValue(interval):
-                gaps.append(None)  # no break, or none recorded in this assignment
+            if (
+                interval is None
+                or not assignment.IntervalVarContainer().Contains(interval)
+                or not assignment.PerformedValue(interval)
+            ):
+                # No break, or none recorded in this assignment: the decoder places it.
+                gaps.append(None)
                 continue
             break_start = assignment.StartValue(interval)
             gap = 0
