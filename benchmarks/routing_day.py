@@ -2,8 +2,9 @@
 
 Runs the instance through :func:`dispatch.routing.solve` at 10 s and 60 s by
 default, each in its own child process (one at a time: 2 shared cores), and
-prints jobs served, km, technicians used, time to the first feasible plan and
-the child's peak memory (``ru_maxrss``). Plans are re-checked here from the
+prints jobs served, km, technicians used, time to the first feasible plan,
+the child's peak memory (``ru_maxrss``) and the share of a CPU core it got
+(process CPU time / wall time; the machines are shared). Plans are re-checked here from the
 instance file (windows, shift, every job at most once, reported km).
 
 Usage::
@@ -30,7 +31,7 @@ import json, resource, sys, time
 from dispatch.routing.bench import read_day
 from dispatch.routing import solve
 name, problem = read_day(sys.argv[1])
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 result = solve(problem, time_limit_s=float(sys.argv[2]), seed=int(sys.argv[3]))
 print(json.dumps({
     "instance": name,
@@ -42,6 +43,7 @@ print(json.dumps({
     "first_solution_s": result.stats.get("first_solution_s"),
     "strategy": result.stats.get("strategy"),
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "cpu_s": time.process_time() - cpu_started,
 }))
 """
 
@@ -107,7 +109,8 @@ def main() -> int:
             f"{report['instance']} @ {seconds:g} s: jobs served {report['jobs_served']}, "
             f"{report['distance_km']:.1f} km, technicians used {report['technicians_used']}, "
             f"first feasible plan {report['first_solution_s']:.2f} s ({report['strategy']}), "
-            f"wall {report['seconds']:.2f} s, peak memory {report['peak_rss_mb']:.0f} MB, "
+            f"wall {report['seconds']:.2f} s (CPU share {100 * report['cpu_s'] / report['seconds']:.0f} %), "
+            f"peak memory {report['peak_rss_mb']:.0f} MB, "
             f"check {'ok' if not problems else 'FAILED: ' + '; '.join(problems[:3])}",
             flush=True,
         )

@@ -4,8 +4,10 @@ Runs ``python -m dispatch.routing.bench solomon FILE --seconds N`` once per
 instance (one process at a time: the machines have 2 shared cores), checks
 each plan independently of the planner (DIMACS-2021 arithmetic recomputed
 here: windows, depot due date, capacity, every customer exactly once, fleet
-size, reported distance), and prints per-instance distance, BKS, gap and
-feasibility, then the mean gap and the feasible count.
+size, reported distance), and prints per-instance distance, BKS, gap,
+feasibility and the share of a CPU core the run actually got (the machines
+are shared: a low share means the wall-clock budget bought less search),
+then the mean gap and the feasible count.
 
 Usage::
 
@@ -22,6 +24,7 @@ import argparse
 import csv
 import json
 import math
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -86,14 +89,21 @@ def best_known(data: Path) -> dict[str, float]:
         }
 
 
-def run(path: Path, seconds: float, seed: int) -> dict[str, Any]:
-    """One bench run in its own process; its JSON report."""
+def run(path: Path, seconds: float, seed: int) -> tuple[dict[str, Any], float]:
+    """One bench run in its own process: its JSON report and the CPU seconds it used.
+
+    The CPU time tells how much of a core the run really had: on a shared
+    machine a 10 s run may get far less than 10 s of CPU.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(
         [sys.executable, "-m", "dispatch.routing.bench", "solomon", str(path),
          "--seconds", str(seconds), "--seed", str(seed)],
         cwd=REPO, capture_output=True, text=True, check=True,
     )
-    return json.loads(completed.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return json.loads(completed.stdout), cpu_s
 
 
 def main() -> int:
@@ -108,23 +118,28 @@ def main() -> int:
     args = parser.parse_args()
     names = sorted(path.stem for path in args.data.glob("*.txt")) if args.all else (args.names or SUBSET)
     bks = best_known(args.data)
-    print(f"{'instance':9} {'veh':>3} {'distance':>9} {'BKS':>8} {'gap %':>6} {'secs':>6}  feasible")
+    print(f"{'instance':9} {'veh':>3} {'distance':>9} {'BKS':>8} {'gap %':>6} {'secs':>6} {'cpu %':>5}  feasible")
     rows = []
     for name in names:
         path = args.data / f"{name}.txt"
-        report = run(path, args.seconds, args.seed)
+        report, cpu_s = run(path, args.seconds, args.seed)
         problems = check(path, report)
+        cpu_pct = 100.0 * cpu_s / report["seconds"] if report["seconds"] else 0.0
         gap = 100.0 * (report["distance"] - bks[name]) / bks[name]
         rows.append({"instance": name, "vehicles": report["vehicles"], "distance": report["distance"],
                      "bks": bks[name], "gap_pct": round(gap, 2), "seconds": report["seconds"],
+                     "cpu_pct": round(cpu_pct),
                      "feasible": not problems, "problems": problems})
         print(f"{name:9} {report['vehicles']:3} {report['distance']:9.1f} {bks[name]:8.1f} {gap:6.2f} "
-              f"{report['seconds']:6.2f}  {'yes' if not problems else 'NO: ' + '; '.join(problems[:3])}",
+              f"{report['seconds']:6.2f} {cpu_pct:5.0f}  "
+              f"{'yes' if not problems else 'NO: ' + '; '.join(problems[:3])}",
               flush=True)
     feasible = [row for row in rows if row["feasible"]]
     mean_gap = sum(row["gap_pct"] for row in feasible) / len(feasible) if feasible else float("nan")
+    mean_cpu = sum(row["cpu_pct"] for row in rows) / len(rows) if rows else 0.0
     print(f"mean gap {mean_gap:.2f} % over {len(feasible)} feasible; "
-          f"feasible {len(feasible)}/{len(rows)} at {args.seconds:g} s")
+          f"feasible {len(feasible)}/{len(rows)} at {args.seconds:g} s; "
+          f"mean CPU share {mean_cpu:.0f} % of one core")
     if args.json:
         args.json.write_text(json.dumps({"seconds": args.seconds, "seed": args.seed, "results": rows}, indent=1))
     return 0 if len(feasible) == len(rows) else 1
