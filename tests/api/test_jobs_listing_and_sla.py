@@ -40,7 +40,14 @@ def every(api, query: str, as_: str = "admin") -> list[dict]:
         page += 1
 
 
-def test_managers_see_their_points_jobs_technicians_their_own_and_hq_all(api, session):
+def test_managers_see_their_points_jobs_technicians_their_own_and_hq_all(api, session, own_hooks_only):
+    with clock.frozen(MONDAY):
+        for username in ("tech.hz01.1", "tech.hz01.2"):
+            assign(api, create_job(api, session), technician(session, username).id, local(TUESDAY, 10))
+        check_scoping(api, session)
+
+
+def check_scoping(api, session):
     hz01 = str(point(session, "HZ01").id)
     mine = every(api, "", as_="manager.hz01")
     assert mine and all(job["service_point_id"] == hz01 for job in mine)
