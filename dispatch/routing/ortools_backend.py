@@ -67,6 +67,14 @@ _PIECE_VISITS = 100
 _PIECE_SPARE_ROUTES = 2
 _PIECE_UNSERVED = 20
 _PIECE_SECONDS = 1.0
+
+#: The time given to a piece adapts: shorter after a success (easy gains are left),
+#: longer after a failure (the plan got good enough to need a deeper search). This
+#: also keeps the search sensible on a slower or busier machine.
+_PIECE_SHRINK = 0.9
+_PIECE_GROW = 1.25
+_PIECE_SECONDS_MIN = 0.3
+_PIECE_SECONDS_MAX = 4.0
 _MIN_PIECE_S = 0.2
 _CONSTRUCTION_PIECE_SECONDS = 0.5
 _CONSTRUCTION_EXTRA_TECHNICIANS = 1
@@ -368,7 +376,7 @@ class _Pieces:
 
     A piece is a few routes near a seed visit holding about
     :data:`_PIECE_VISITS` visits, a couple of idle technicians and nearby
-    unserved visits. It is re-solved from scratch as a problem of its own
+    unserved visits; the time it gets adapts to how often pieces succeed. It is re-solved from scratch as a problem of its own
     with iterated local search and its new routes replace the old ones only
     if they cost less. OR-Tools' moves cost time linear in the model size,
     so small pieces let the search cover far more ground than the whole day
@@ -384,6 +392,7 @@ class _Pieces:
         self.start_place = [problem.location_index[t.start] for t in problem.technicians]
         self.tried = 0
         self.improved = 0
+        self.piece_seconds = _PIECE_SECONDS
 
     def construct(self, routes: list[list[int]]) -> None:
         """Serve the unserved visits region by region, with the idle technicians nearest to each."""
@@ -426,20 +435,26 @@ class _Pieces:
             ]
             unserved = self._unserved(routes)
             nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
-            self._run(routes, chosen, nearby[:_PIECE_UNSERVED], _PIECE_SECONDS)
+            if self._run(routes, chosen, nearby[:_PIECE_UNSERVED], self.piece_seconds):
+                self.piece_seconds = max(_PIECE_SECONDS_MIN, self.piece_seconds * _PIECE_SHRINK)
+            else:
+                self.piece_seconds = min(_PIECE_SECONDS_MAX, self.piece_seconds * _PIECE_GROW)
 
     def _unserved(self, routes: list[list[int]]) -> list[int]:
         served = {v for route in routes for v in route}
         return [v for v in self.request.planned if v not in served]
 
-    def _run(self, routes: list[list[int]], chosen: list[int], extra: list[int], seconds: float) -> None:
+    def _run(self, routes: list[list[int]], chosen: list[int], extra: list[int], seconds: float) -> bool:
+        """Re-solve one piece within ``seconds``; True if its routes were replaced."""
         budget = min(seconds, _remaining(self.request))
         self.tried += 1
         replacement = _solve_piece(self.request, chosen, [routes[t] for t in chosen], extra, budget)
-        if replacement is not None:
-            self.improved += 1
-            for t, route in zip(chosen, replacement):
-                routes[t] = list(route)
+        if replacement is None:
+            return False
+        self.improved += 1
+        for t, route in zip(chosen, replacement):
+            routes[t] = list(route)
+        return True
 
 
 def _solve_piece(
