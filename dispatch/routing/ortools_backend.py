@@ -411,13 +411,25 @@ class _Pieces:
             self._run(routes, chosen, nearby, _CONSTRUCTION_PIECE_SECONDS)
 
     def improve(self, routes: list[list[int]]) -> None:
-        """Re-solve pieces around random served visits until the deadline."""
+        """Re-solve pieces around served visits until the deadline.
+
+        Seeds come from a shuffled round of all served visits, skipping those
+        already inside a piece of the round, so every part of the day gets
+        its turn before any gets a second one.
+        """
         request = self.request
+        queue: list[int] = []
+        covered: set[int] = set()
         while _remaining(request) > _MIN_PIECE_S:
-            served = [v for route in routes for v in route]
-            if not served:
+            served = {v for route in routes for v in route}
+            queue = [v for v in queue if v in served and v not in covered]
+            if not queue:
+                queue = sorted(served)
+                self.rng.shuffle(queue)
+                covered = set()
+            if not queue:
                 break
-            seed = self.place[self.rng.choice(served)]
+            seed = self.place[queue.pop()]
 
             def closeness(t: int) -> int:
                 return min(self.distance[seed][self.place[v]] for v in routes[t])
@@ -433,6 +445,7 @@ class _Pieces:
             chosen += sorted(idle, key=lambda t: self.distance[self.start_place[t]][seed])[
                 :_PIECE_SPARE_ROUTES
             ]
+            covered.update(v for t in chosen for v in routes[t])
             unserved = self._unserved(routes)
             nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
             if self._run(routes, chosen, nearby[:_PIECE_UNSERVED], self.piece_seconds):
