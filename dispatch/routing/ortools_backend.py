@@ -42,6 +42,7 @@ import dataclasses
 import math
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -82,6 +83,9 @@ _CONSTRUCTION_EXTRA_TECHNICIANS = 1
 #: Seconds per visit kept back to read a piecewise plan into the whole-day model.
 _READ_BACK_S_PER_VISIT = 3e-4
 _PIECE_STRATEGY = "PARALLEL_CHEAPEST_INSERTION"
+
+#: Generous limit for reading a plan into a model (it takes milliseconds).
+_RESTORE_S = 10.0
 
 #: Shortest search phase worth starting, in seconds.
 _MIN_PHASE_S = 0.05
@@ -232,6 +236,21 @@ class _Model:
                 routing.NextVar(previous).SetValue(self.index(v))
                 previous = self.index(v)
 
+    def restore(self, routes: Sequence[Sequence[int]], parameters: Any) -> Any | None:
+        """Search from the given routes (visit indices per technician) with ``parameters``.
+
+        With ``first_only`` parameters this just reads the routes in (times,
+        objective); ``None`` if they are infeasible. It replaces
+        ``ReadAssignmentFromRoutes``, which runs under the time limit of the
+        previous search and so fails at random once that search is over.
+        """
+        routing = self.routing
+        partial = routing.solver().Assignment()
+        indices = [[self.index(v) for v in route] for route in routes]
+        if not routing.RoutesToAssignment(indices, True, True, partial):
+            return None
+        return routing.SolveFromAssignmentWithParameters(partial, parameters)
+
     def routes_of(self, assignment: Any) -> tuple[tuple[int, ...], ...]:
         """Visit indices per technician in ``assignment``."""
         routing = self.routing
@@ -293,14 +312,12 @@ def solve(request: BackendRequest) -> BackendOutcome:
             phases.append("iterated_local_search")
             break
     if request.initial_routes is not None:
-        warm = routing.ReadAssignmentFromRoutes(
-            [[model.index(v) for v in route] for route in request.initial_routes], True
+        polished = model.restore(
+            request.initial_routes,
+            _search_parameters(request, "AUTOMATIC", max(_remaining(request), _MIN_PHASE_S)),
         )
-        if warm is not None:
-            polished = routing.SolveFromAssignmentWithParameters(
-                warm, _search_parameters(request, "AUTOMATIC", max(_remaining(request), _MIN_PHASE_S))
-            )
-            best = _better(best, _better(warm, polished))
+        if polished is not None:
+            best = _better(best, polished)
             phases.append("guided_local_search")
     if best is None:
         best = routing.SolveWithParameters(
@@ -337,9 +354,7 @@ def _solve_by_pieces(request: BackendRequest) -> BackendOutcome:
     pieces.construct(routes)
     first_solution_s = time.perf_counter() - request.started
     pieces.improve(routes)
-    final = routing.ReadAssignmentFromRoutes(
-        [[model.index(v) for v in route] for route in routes], True
-    )
+    final = model.restore(routes, _search_parameters(request, "AUTOMATIC", _RESTORE_S, first_only=True))
     if final is None:
         raise RuntimeError("the pieces of the plan do not fit together (engine bug)")
     return BackendOutcome(
@@ -530,8 +545,9 @@ def _solve_piece(
     if improved is None:
         return None
     # Read the current routes only now: a search run after it would do worse.
-    current = routing.ReadAssignmentFromRoutes(
-        [[model.index(v) for v in route] for route in sub_request.initial_routes or ()], True
+    current = model.restore(
+        sub_request.initial_routes or (),
+        _search_parameters(sub_request, "AUTOMATIC", _RESTORE_S, first_only=True),
     )
     if current is not None and improved.ObjectiveValue() >= current.ObjectiveValue():
         return None
