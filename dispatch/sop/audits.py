@@ -30,9 +30,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.audit_log import service as audit_log
-from dispatch.audit_log.models import LogEntry
+from dispatch.audit_log.models import LogEntry, LogHead
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
@@ -343,6 +344,10 @@ def run_audit_cycle(session: Session, *, tz: ZoneInfo | str, now: datetime | Non
     Idempotent: a second run at the same moment changes nothing. ``identity`` gives new lots
     their id and seed (random unless a caller such as the demo data needs them reproducible)."""
     tz, now = _zone(tz), now or utcnow()
+    # Every cycle appends to the log anyway: taking the chain's head lock first makes concurrent
+    # cycles (the nightly task and a manual draw) run one after the other, the second finding
+    # nothing left to do, instead of colliding on the lots' unique keys.
+    session.execute(select(LogHead.id).where(LogHead.id == 1).with_for_update())
     report = DrawReport(ran_at=now)
     lots = _Lots(session, tz, now, report, identity)
     _open_current_lots(lots)
@@ -708,8 +713,16 @@ def record_verdict(session: Session, actor: Principal, audit_id: uuid.UUID, *, v
     audit.status, audit.dispute_until = AuditStatus.VERDICT_GIVEN, now + DISPUTE_WINDOW
     if verdict == Verdict.CRITICAL:
         _critical_follow_up(session, audit, now=now)
-    session.flush()
+    _flush(session, audit)
     return audit
+
+
+def _flush(session: Session, audit: Audit) -> None:
+    """Write now; a concurrent change of the same audit (its version moved) is a 409, not a 500."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"audit {audit.id} was changed by someone else meanwhile; fetch it and retry") from exc
 
 
 def give_verdict(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID, *, verdict: Verdict,
@@ -751,6 +764,7 @@ def dispute_verdict(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID, *, r
         session.add(dispute)
         audit.dispute = dispute
         audit.status = AuditStatus.DISPUTED
+        _flush(session, audit)
         audit_log.append(session, kind="audit.disputed", subject_id=audit.id, actor_id=actor.user_id,
                          payload={"audit_id": str(audit.id), "verdict_seq": current.seq, "reason": dispute.reason})
         uow.commit()
@@ -787,14 +801,14 @@ def adjudicate(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID, *, outcom
             clean = _findings(Verdict(verdict), findings, _step_keys(session, audit))
             resulting = _append_verdict(session, audit, actor, kind=VerdictKind.ADJUDICATION, verdict=Verdict(verdict),
                                         findings=clean, note=note.strip(), now=now)
-            session.flush()
+            _flush(session, audit)
         dispute.status, dispute.adjudicator_id, dispute.adjudicated_at = outcome, actor.user_id, now
         dispute.resolution, dispute.resulting_verdict_id = note.strip(), resulting.id if resulting else None
         audit.status, audit.final_at = AuditStatus.FINAL, now
+        _flush(session, audit)
         audit_log.append(session, kind="audit.adjudicated", subject_id=audit.id, actor_id=actor.user_id,
                          payload={"audit_id": str(audit.id), "outcome": outcome.value, "verdict": audit.verdict.value,
                                   "note": dispute.resolution})
-        session.flush()
         _decide(session, audit.lot, now=now)
         uow.commit()
     return audit

@@ -93,7 +93,7 @@ class AuditWorld:
 
     def checklist(self, point: str, *, completed_at: datetime, received_at: datetime | None = None, tech: int = 1,
                   on_site_minutes: int = 120, flagged_steps: tuple[str, ...] = (), photo: dict | None = None,
-                  template: str = "WP-INSTALL") -> uuid.UUID:
+                  template: str = "WP-INSTALL", checklist_id: uuid.UUID | None = None) -> uuid.UUID:
         """A completed install job at ``point`` and its completed checklist.
 
         ``completed_at`` is the job's (device) completion time, ``received_at`` the server time the
@@ -118,7 +118,7 @@ class AuditWorld:
                       arrived_at=completed_at - timedelta(minutes=on_site_minutes), completed_at=completed_at)
             session.add(job)
             session.flush()
-            checklist = Checklist(job_id=job.id, template_version_id=version.id, service_point_id=point_row.id,
+            checklist = Checklist(id=checklist_id or uuid.uuid4(), job_id=job.id, template_version_id=version.id, service_point_id=point_row.id,
                                   status=ChecklistStatus.COMPLETED, technician_id=technician.id,
                                   completed_at=received_at, flagged_steps=list(flagged_steps),
                                   result_sha256=hashlib.sha256(str(number).encode()).hexdigest())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +13,9 @@ from sqlalchemy import select
 
 from dispatch.audit_log.models import LogEntry
 from dispatch.network.models import Technician
+from dispatch.sop import audits
+from dispatch.sop.audit_models import Audit, AuditKind
+from dispatch.sop.audits import random_identity
 from tests.api.audit_builders import NEXT_WEEK, WEEK, AuditWorld, local
 from tests.helpers import assert_problem
 
@@ -60,6 +64,35 @@ def test_a_lot_freezes_48_hours_after_its_week_and_late_syncs_go_to_the_next_lot
     (trigger,) = [t for t in late_audit["triggers"] if t["code"] == "late_sync"]
     assert trigger["detail"]["completed_week"] == WEEK.label
     assert datetime.fromisoformat(trigger["detail"]["received_at"]) == WEEK.freezes_at
+
+
+def test_the_database_draw_matches_the_golden_sample_on_every_backend(world, session_factory):
+    """The fixture of tests/unit/sop/test_sampling_selection.py, drawn through the database: the
+    same five checklists on SQLite and PostgreSQL (the suite runs on both)."""
+    golden_seed = hashlib.sha256(b"dispatch golden seed").digest()
+    golden_lot = uuid.UUID("00000000-0000-4000-8000-000000000001")
+    frame = [uuid.uuid5(uuid.NAMESPACE_URL, f"checklist-{i}") for i in range(12)]
+    for i, cid in enumerate(frame):
+        world.checklist("NB01", completed_at=local(i % 5, 9 + i), checklist_id=cid)
+    nb01 = world.point_id("NB01")
+
+    def identity(point_id, week):
+        return (golden_lot, golden_seed) if (point_id, week.label) == (nb01, WEEK.label) else random_identity(
+            point_id, week)
+
+    with session_factory() as session:
+        audits.run_audit_cycle(session, tz=WEEK.starts_at.tzinfo, now=AFTER_FREEZE, identity=identity)
+        session.commit()
+        drawn = session.scalars(select(Audit.checklist_id).where(Audit.lot_id == golden_lot,
+                                                                  Audit.kind == AuditKind.STATISTICAL)
+                                .order_by(Audit.rank)).all()
+    assert [str(c) for c in drawn] == [
+        "8461e1bd-0aa4-5774-9c15-d56cdbf30dd9",
+        "af19f065-c68d-5219-83a1-32fd3bfc1fa2",
+        "540e7246-aef2-54e1-bd70-158229ed8475",
+        "89666e4a-1dbb-57a5-a7a0-94b1c6571e67",
+        "d1a1bdd8-d0ba-5d1b-a681-e1029ba58347",
+    ]
 
 
 def test_the_revealed_seed_reproduces_the_sample_and_matches_its_earlier_commitment(world, session_factory):
