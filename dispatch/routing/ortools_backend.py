@@ -391,9 +391,9 @@ class _Pieces:
 
     A piece is a few routes near a seed visit holding about
     :data:`_PIECE_VISITS` visits, a couple of idle technicians and nearby
-    unserved visits; the time it gets adapts to how often pieces succeed. It is re-solved from scratch as a problem of its own
-    with iterated local search and its new routes replace the old ones only
-    if they cost less. OR-Tools' moves cost time linear in the model size,
+    unserved visits. It is re-solved from scratch as a problem of its own
+    with iterated local search (the time it gets adapts to how often pieces
+    succeed) and its new routes replace the old ones only if they cost less. OR-Tools' moves cost time linear in the model size,
     so small pieces let the search cover far more ground than the whole day
     would in the same time.
     """

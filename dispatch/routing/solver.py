@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician, Visit
+from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician
 from dispatch.routing.result import (
     Route,
     RoutingResult,
