@@ -39,7 +39,6 @@ speed does; the best plan found is returned and re-checked by the caller.
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -78,7 +77,6 @@ _PIECE_SECONDS_MIN = 0.3
 _PIECE_SECONDS_MAX = 4.0
 _MIN_PIECE_S = 0.2
 _CONSTRUCTION_PIECE_SECONDS = 0.5
-_CONSTRUCTION_EXTRA_TECHNICIANS = 1
 
 #: Seconds per visit kept back to read a piecewise plan into the whole-day model.
 _READ_BACK_S_PER_VISIT = 3e-4
@@ -412,7 +410,6 @@ class _Pieces:
     def construct(self, routes: list[list[int]]) -> None:
         """Serve the unserved visits region by region, with the idle technicians nearest to each."""
         request = self.request
-        share = len(request.problem.technicians) / max(1, len(request.planned))
         while _remaining(request) > _MIN_PIECE_S:
             unserved = self._unserved(routes)
             idle = [t for t, route in enumerate(routes) if not route]
@@ -421,22 +418,25 @@ class _Pieces:
             seed = self.place[self.rng.choice(unserved)]
             nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
             nearby = nearby[:_PIECE_VISITS]
-            wanted = min(len(idle), math.ceil(len(nearby) * share) + _CONSTRUCTION_EXTRA_TECHNICIANS)
+            # Idle technicians are shared out in proportion to the visits left.
+            wanted = max(1, round(len(nearby) * len(idle) / len(unserved)))
             chosen = sorted(idle, key=lambda t: self.distance[self.start_place[t]][seed])[:wanted]
             self._run(routes, chosen, nearby, _CONSTRUCTION_PIECE_SECONDS)
 
     def improve(self, routes: list[list[int]]) -> None:
         """Re-solve pieces around served visits until the deadline.
 
-        Seeds come from a shuffled round of all served visits, skipping those
-        already inside a piece of the round, so every part of the day gets
-        its turn before any gets a second one.
+        While some visits are unserved, every other piece is built around one
+        of them. The other seeds come from a shuffled round of all served
+        visits, skipping those already inside a piece of the round, so every
+        part of the day gets its turn before any gets a second one.
         """
         request = self.request
         queue: list[int] = []
         covered: set[int] = set()
         while _remaining(request) > _MIN_PIECE_S:
             served = {v for route in routes for v in route}
+            unserved = self._unserved(routes)
             queue = [v for v in queue if v in served and v not in covered]
             if not queue:
                 queue = sorted(served)
@@ -444,7 +444,11 @@ class _Pieces:
                 covered = set()
             if not queue:
                 break
-            seed = self.place[queue.pop()]
+            # Every other piece is built around a visit still out of the plan, so
+            # that it holds the routes that could take it; the others keep
+            # improving the rest (some visits may never fit).
+            around_unserved = bool(unserved) and self.tried % 2 == 0
+            seed = self.place[self.rng.choice(unserved) if around_unserved else queue.pop()]
 
             def closeness(t: int) -> int:
                 return min(self.distance[seed][self.place[v]] for v in routes[t])
@@ -461,7 +465,6 @@ class _Pieces:
                 :_PIECE_SPARE_ROUTES
             ]
             covered.update(v for t in chosen for v in routes[t])
-            unserved = self._unserved(routes)
             nearby = sorted(unserved, key=lambda v: self.distance[seed][self.place[v]])
             if self._run(routes, chosen, nearby[:_PIECE_UNSERVED], self.piece_seconds):
                 self.piece_seconds = max(_PIECE_SECONDS_MIN, self.piece_seconds * _PIECE_SHRINK)
