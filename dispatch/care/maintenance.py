@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -127,7 +127,7 @@ def _due_plans(session: Session, *, today: date, lead_days: int) -> list[tuple[u
         .outerjoin(MaintenanceOccurrence, and_(MaintenanceOccurrence.plan_id == MaintenancePlan.id,
                                                MaintenanceOccurrence.due_on == MaintenancePlan.next_due_on))
         .where(MaintenancePlan.active.is_(True), MaintenanceOccurrence.id.is_(None),
-               MaintenancePlan.next_due_on <= today + timedelta(days=lead_days))
+               MaintenancePlan.next_due_on <= rules.creation_horizon(today, lead_days))
         .order_by(MaintenancePlan.next_due_on, MaintenancePlan.id)
     )]
 

@@ -34,13 +34,9 @@ def next_due_after(done_on: date, interval_days: int) -> date:
     return done_on + timedelta(days=interval_days)
 
 
-def creation_day(due_on: date, lead_days: int) -> date:
-    """The day from which the maintenance job for ``due_on`` is created."""
-    return due_on - timedelta(days=lead_days)
-
-
-def should_create_job(due_on: date, lead_days: int, today: date) -> bool:
-    return creation_day(due_on, lead_days) <= today
+def creation_horizon(today: date, lead_days: int) -> date:
+    """Plans falling due on or before this day get their maintenance job ``today``."""
+    return today + timedelta(days=lead_days)
 
 
 # --- notification delivery --------------------------------------------------------------------

@@ -4,7 +4,7 @@ means and a ranking. A figure whose denominator is zero is ``None`` (no data), n
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 FIRST_TIME_FIX_DAYS = 30
@@ -31,9 +31,6 @@ class KpiCounts:
     audits: int = 0
     audits_passed: int = 0  # final verdicts of the statistical sample that were not defective
     complaints: int = 0
-
-    def __add__(self, other: KpiCounts) -> KpiCounts:
-        return KpiCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)

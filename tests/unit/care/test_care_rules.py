@@ -24,10 +24,8 @@ class TestMaintenanceDates:
         assert rules.next_due_after(date(2026, 11, 20), 365) == date(2027, 11, 20)
 
     def test_the_job_is_created_lead_days_before_the_due_date(self):
-        due = date(2026, 12, 15)
-        assert not rules.should_create_job(due, 14, today=date(2026, 11, 30))
-        assert rules.should_create_job(due, 14, today=date(2026, 12, 1))
-        assert rules.should_create_job(due, 0, today=date(2026, 12, 15))
+        assert rules.creation_horizon(date(2026, 12, 1), 14) == date(2026, 12, 15)
+        assert rules.creation_horizon(date(2026, 12, 15), 0) == date(2026, 12, 15)
 
 
 class TestBackoff:

@@ -33,11 +33,6 @@ def test_the_audit_pass_rate_counts_passed_audits_over_audits():
     assert figures(KpiCounts(audits=4, audits_passed=3)).audit_pass_rate == 0.75
 
 
-def test_counts_add_up_field_by_field():
-    total = COUNTS + COUNTS
-    assert total.jobs_done == 16 and total.travel_s == 6000.0 and total.rating_sum == 26
-
-
 def test_the_score_averages_the_known_quality_rates_less_complaints():
     # sla 0.8, ftf 0.75, rating (4.33-1)/4 = 0.8325 -> mean 0.79417 -> 79.4, minus 25 complaints/100 jobs
     assert score(figures(COUNTS)) == 54.4
