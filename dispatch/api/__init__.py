@@ -63,7 +63,8 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
-    spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
+    spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+                                 "extra_plugins": [api_errors.ProblemResponsesPlugin()]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from typing import Any
 
 from flask import current_app, jsonify, request
+from apispec import BasePlugin
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -85,10 +88,41 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+class ProblemResponsesPlugin(BasePlugin):
+    """Document every 4xx/5xx response of every operation as ``application/problem+json``
+    with the Problem schema (alternative responses declared with a bare description too)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for status, response in operation.get("responses", {}).items():
+                if (not isinstance(response, dict) or "$ref" in response or not str(status).isdigit()
+                        or int(status) < 400):
+                    continue
+                content = response.setdefault("content", {})
+                body = content.pop("application/json", None) or {"schema": {"$ref": "#/components/schemas/Problem"}}
+                content.setdefault(PROBLEM_MEDIA_TYPE, body)
+
+
 class DispatchApi(Api):
-    """flask-smorest Api whose errors are problem+json."""
+    """flask-smorest Api whose errors are problem+json (and documented as such)."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """flask-smorest's standard responses, with error bodies documented under
+        ``application/problem+json`` (the media type they are actually sent with)."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+                if status >= 400:
+                    content_type = PROBLEM_MEDIA_TYPE
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from dispatch.errors import ServiceUnavailable
 from dispatch.health import check_readiness
 
 blp = Blueprint("health", __name__, description="Probes")
@@ -32,10 +33,11 @@ class Healthz(MethodView):
 class Readyz(MethodView):
     @blp.doc(security=[])
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=HealthSchema, description="A dependency is unreachable")
+    @blp.alt_response(503, description="A dependency is unreachable (the problem lists the checks)")
     def get(self):
         """The database (and Redis, when configured) answer."""
         state = current_app.extensions["dispatch"]
         checks = check_readiness(state.session_factory, state.task_queue)
-        ok = all(v == "ok" for v in checks.values())
-        return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        if any(v != "ok" for v in checks.values()):
+            raise ServiceUnavailable("a dependency is unreachable", checks=checks)
+        return {"status": "ok", "checks": checks}

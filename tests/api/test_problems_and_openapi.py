@@ -52,3 +52,26 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json["status"] == "ok"
     ready = client.get("/readyz").json
     assert ready == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_error_responses_are_documented_as_problem_json(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            for status, response in operation["responses"].items():
+                if status.isdigit() and int(status) >= 400 and "content" in response:
+                    assert list(response["content"]) == ["application/problem+json"], (path, method, status)
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]
+    assert list(default["content"]) == ["application/problem+json"]
+
+
+def test_readiness_failure_is_a_503_problem_listing_the_checks(app, client):
+    class DeadQueue:
+        def ping(self):
+            raise ConnectionError("redis down")
+
+    app.extensions["dispatch"].task_queue = DeadQueue()
+    body = assert_problem(client.get("/readyz"), 503)
+    assert body["checks"] == {"database": "ok", "redis": "unreachable: ConnectionError"}
