@@ -17,6 +17,7 @@
 | ``DISPATCH_SOLVE_TIME_LIMIT_S`` | ``10`` | default route planning time limit |
 | ``DISPATCH_AUTH_RATE_LIMIT`` | ``20/60`` | token requests allowed per client per window (count/seconds) |
 | ``DISPATCH_LOG_JSON`` | ``1`` in production | JSON log lines with request ids |
+| ``DISPATCH_FEEDBACK_LINK_BASE`` | ``https://dispatch.example/feedback/`` | where rating links sent to customers point |
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -66,7 +67,7 @@ class Settings:
     log_json: bool = False
     testing: bool = False
     problem_type_base: str = "https://dispatch.example/problems/"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    feedback_link_base: str = "https://dispatch.example/feedback/"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +95,7 @@ class Settings:
             solve_time_limit_s=int(env.get("DISPATCH_SOLVE_TIME_LIMIT_S", 10)),
             auth_rate_limit=(int(count or 20), int(window or 60)),
             log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),
+            feedback_link_base=env.get("DISPATCH_FEEDBACK_LINK_BASE", "https://dispatch.example/feedback/"),
         )
 
     def with_(self, **changes) -> Settings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from dispatch.care import complaints, maintenance, notifications, rules, tokens
+from dispatch.care import complaints, maintenance, notifications, rules
 from dispatch.care.senders import LoggingSender, Sender
 from dispatch.clock import utcnow
 from workers.runtime import get_runtime
@@ -47,7 +47,7 @@ def deliver_notifications(batch: int = 100) -> dict[str, int]:
     settings = runtime.settings
     ctx = notifications.DeliveryContext(
         tz=ZoneInfo(settings.timezone), secret_key=settings.secret_key,
-        feedback_link_base=settings.extra.get("feedback_link_base", tokens.FEEDBACK_LINK_BASE),
+        feedback_link_base=settings.feedback_link_base,
     )
     report = notifications.deliver_due(runtime.uow_factory, _sender(), ctx, batch=batch)
     return report.as_dict()

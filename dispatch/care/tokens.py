@@ -18,7 +18,7 @@ from dispatch.errors import Gone, NotFound
 FEEDBACK_LINK_TTL = timedelta(days=14)
 FEEDBACK_LINK_BASE = "https://dispatch.example/feedback/"
 """Placeholder for the customer-facing rating page (it posts to ``POST /api/v1/feedback/{token}``);
-override with ``Settings.extra["feedback_link_base"]``."""
+override with ``Settings.feedback_link_base`` (``DISPATCH_FEEDBACK_LINK_BASE``)."""
 
 _SALT = "dispatch.care.feedback"
 
