@@ -47,6 +47,7 @@ from dispatch.jobs.models import (
     SlaTarget,
     WarrantyDecision,
 )
+from dispatch.network.customers import normalise_phone
 from dispatch.network import rules as network_rules
 from dispatch.network.models import (
     Coverage,
@@ -298,12 +299,13 @@ def _customer(session: Session, customer_id: uuid.UUID | None, inline: Mapping[s
             raise ValidationFailed("customer_id", f"no customer has the id {customer_id}")
     elif inline:
         # The phone number identifies a household: a known number reuses its customer record.
-        customer = session.scalar(select(Customer).where(Customer.phone == inline["phone"]).order_by(
+        phone = normalise_phone(inline["phone"], "customer.phone")
+        customer = session.scalar(select(Customer).where(Customer.phone == phone).order_by(
             Customer.created_at).limit(1))
         if customer is None:
             location = inline.get("location")
             customer = Customer(
-                name=inline["name"], phone=inline["phone"], email=inline.get("email"),
+                name=inline["name"], phone=phone, email=inline.get("email"),
                 address=inline.get("address", ""), lat=location["lat"] if location else None,
                 lon=location["lon"] if location else None, grade=inline.get("grade", CustomerGrade.STANDARD),
             )

@@ -224,3 +224,14 @@ def test_a_heater_unit_goes_to_the_point_authorised_for_heaters(api, session):
     unit = units(session, "NB01", category=ProductCategory.WATER_HEATER)[0]
     job = create_job(api, session, "NB01", unit_serial=unit.serial)
     assert job["category"] == "water_heater" and job["dispatch"]["service_point_code"] == "NB01"
+
+
+def test_an_inline_customer_is_matched_by_the_normalised_phone_number(api):
+    def intake(phone):
+        return api.post("/api/v1/jobs", as_="admin", json={
+            "type": "install", "product_sku": "WP-RO500", "region_code": "ZJ-HZ-XH",
+            "customer": {"name": "Phone Format", "phone": phone}})
+
+    first, second = intake("139 0000-7777"), intake("13900007777")
+    assert first.status_code == second.status_code == 201, (first.json, second.json)
+    assert first.json["customer"]["id"] == second.json["customer"]["id"]
