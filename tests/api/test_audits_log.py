@@ -138,4 +138,5 @@ def test_a_rebuilt_chain_verifies_but_no_longer_matches_the_root_exported_earlie
 def test_roots_need_a_valid_day_and_an_hq_caller(api):
     assert_problem(api.get("/api/v1/audit-log/roots", as_="admin"), 422, field="day")
     assert_problem(api.get("/api/v1/audit-log/roots?day=2026-13-01", as_="admin"), 422, field="day")
+    assert_problem(api.get("/api/v1/audit-log/roots?day=9999-12-31", as_="admin"), 422, field="day")
     assert_problem(api.get("/api/v1/audit-log/roots?day=2026-11-20", as_="manager.hz01"), 403)

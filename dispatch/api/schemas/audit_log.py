@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from datetime import date
+
+from marshmallow import Schema, fields, validate
 
 
 class VerificationSchema(Schema):
@@ -17,7 +19,8 @@ class VerificationSchema(Schema):
 
 
 class DailyRootQuerySchema(Schema):
-    day = fields.Date(required=True, metadata={"description": "local day (YYYY-MM-DD) whose root to export"})
+    day = fields.Date(required=True, validate=validate.Range(min=date(2000, 1, 1), max=date(2199, 12, 31)),
+                      metadata={"description": "local day (YYYY-MM-DD) whose root to export"})
 
 
 class DailyRootSchema(Schema):

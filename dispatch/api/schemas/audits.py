@@ -3,6 +3,8 @@ adjudication, the draw report and point scorecards."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, fields, validate
 
 from dispatch.jobs.models import EventKind, JobStatus
@@ -64,10 +66,14 @@ class AuditLotFilterSchema(Schema):
     week = fields.String(validate=validate.Regexp(r"^\d{4}-W\d{2}$"), metadata={"description": "e.g. 2026-W47"})
 
 
+DAYS = validate.Range(min=date(2000, 1, 1), max=date(2199, 12, 31))
+
+
 class ScorecardQuerySchema(Schema):
-    date_from = fields.Date(data_key="from", load_default=None,
+    date_from = fields.Date(data_key="from", load_default=None, validate=DAYS,
                             metadata={"description": "first local day of the period (default: to - 182 days)"})
-    date_to = fields.Date(data_key="to", load_default=None, metadata={"description": "last local day (default: today)"})
+    date_to = fields.Date(data_key="to", load_default=None, validate=DAYS,
+                          metadata={"description": "last local day (default: today)"})
 
 
 # --- output -----------------------------------------------------------------------------------------
