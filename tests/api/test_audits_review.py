@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from dispatch.sop.audit_models import AuditVerdict
 from tests.api.audit_builders import WEEK, AuditWorld, local
