@@ -15,7 +15,7 @@ import logging
 import time as perf
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -121,7 +121,6 @@ class PlanningInput:
     jobs: Mapping[str, JobFacts]  # by visit id (the job id as text)
     off_plan: tuple[OffPlan, ...]
     input_hash: str
-    technician_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -161,9 +160,15 @@ def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int) -> tupl
 
     One window: the shift, with a lunch break starting between 11:00 and 14:00 when the shift is
     long enough. Several windows (a partial leave cuts the day): the span around the longest gap,
-    and that gap becomes the break, so no work is planned in it.
+    and that gap becomes the break, so no work is planned in it. Overlapping windows (an extra
+    shift over the usual one) count once.
     """
-    spans = [(_clock_s(w.start), _clock_s(w.end)) for w in windows]
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted((_clock_s(w.start), _clock_s(w.end)) for w in windows):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
     if len(spans) > 1:
         k = max(range(len(spans) - 1), key=lambda i: spans[i + 1][0] - spans[i][1])
         (start, gap_start), (gap_end, end) = spans[k], spans[k + 1]
@@ -284,7 +289,6 @@ def read_day(
 
     depot = Location(point.lat, point.lon)
     technicians: list[Technician] = []
-    names: dict[str, str] = {}
     for row in rows:
         windows = network_rules.shifts_on(row, day)
         if not windows:
@@ -310,7 +314,6 @@ def read_day(
         )
         technicians.append(Technician(id=str(row.id), start=begin, end=home, shift_start_s=start_s,
                                       shift_end_s=end_s, skills=skills, break_=pause))
-        names[str(row.id)] = row.name
     working = {t.id: t for t in technicians}
 
     promised = set(promised)
@@ -379,8 +382,7 @@ def read_day(
         "time_limit_s": time_limit_s,
         "seed": seed,
     })
-    return PlanningInput(problem=problem, jobs=facts, off_plan=tuple(off_plan), input_hash=input_hash,
-                         technician_names=names)
+    return PlanningInput(problem=problem, jobs=facts, off_plan=tuple(off_plan), input_hash=input_hash)
 
 
 # --- requesting and running a plan --------------------------------------------------------------
@@ -820,6 +822,12 @@ def _ensure_unchanged(jobs: Mapping[uuid.UUID, Job], versions: Mapping[uuid.UUID
                        changed_jobs=changed)
 
 
+def _ensure_not_past(plan: RoutePlan) -> None:
+    if utcnow().astimezone(ZoneInfo(plan.timezone)).date() > plan.service_day:
+        raise InvalidTransition(f"route plan {plan.id} is for {plan.service_day.isoformat()}, a past day",
+                                current="past")
+
+
 def _schedule(session: Session, actor: Principal, plan: RoutePlan, stops: Iterable[PlannedStop],
               jobs: Mapping[uuid.UUID, Job], technicians: Mapping[uuid.UUID, TechnicianRow],
               reason: str) -> list[uuid.UUID]:
@@ -879,6 +887,7 @@ def apply_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> PlanVie
         if plan.applied_at is not None:
             raise InvalidTransition(f"route plan {plan_id} was applied at {plan.applied_at.isoformat()}",
                                     current="applied")
+        _ensure_not_past(plan)
         stops = [stop for route in plan.routes for stop in route.stops]
         jobs = _load_jobs(session, (stop.job_id for stop in stops))
         _ensure_unchanged(jobs, {stop.job_id: stop.job_version for stop in stops})
@@ -935,12 +944,10 @@ def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id:
         initial: dict[str, list[str]] = {}
         for stop in stops:
             initial.setdefault(str(stop.technician_id), []).append(str(stop.job_id))
+        _ensure_not_past(plan)
         point = session.get(ServicePoint, plan.service_point_id)
-        tz = ZoneInfo(plan.timezone)
-        if utcnow().astimezone(tz).date() > plan.service_day:
-            raise InvalidTransition(f"route plan {plan_id} is for a past day", current="past")
-        planning = read_day(session, point, plan.service_day, tz, now=utcnow(), time_limit_s=time_limit_s,
-                            seed=plan.seed, promised=(stop.job_id for stop in stops))
+        planning = read_day(session, point, plan.service_day, ZoneInfo(plan.timezone), now=utcnow(),
+                            time_limit_s=time_limit_s, seed=plan.seed, promised=(stop.job_id for stop in stops))
         if str(job.id) not in planning.jobs:
             raise RuleViolation(f"job {job.reference} has no time window on {plan.service_day.isoformat()}")
         revision = plan.revision

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
+from dispatch.clock import frozen
 from dispatch.jobs.models import Job, JobStatus, Priority
 from tests.helpers import assert_problem
-from tests.plan_builders import make_job, next_workday, point
+from tests.plan_builders import local, make_job, next_workday, point
 
 
 @pytest.fixture
@@ -132,3 +133,10 @@ def test_a_job_that_fits_nowhere_is_refused_with_its_reason_and_nothing_changes(
     assert again["revision"] == 0 and again["insertions"] == []
     session.expire_all()
     assert session.get(Job, late.id).status == JobStatus.DISPATCHED
+
+
+def test_a_plan_for_a_day_that_has_passed_is_not_applied(api, planned, day):
+    plan, _ = planned
+    with frozen(local(day + timedelta(days=1), 9)):  # admin logs in first here: a token of that moment
+        body = assert_problem(api.post(f"/api/v1/plans/{plan['id']}/apply", as_="admin"), 409)
+    assert body["current"] == "past"

@@ -202,6 +202,21 @@ def test_a_leave_removes_the_day_and_a_partial_leave_becomes_the_break(session, 
     assert 11 * 3600 <= other.break_.earliest_start_s <= other.break_.latest_start_s <= 14 * 3600
 
 
+def test_an_extra_shift_extends_the_day_whether_it_overlaps_the_usual_one_or_not(session, day):
+    crew = technicians(session, "HZ02")
+    session.add(ShiftException(technician_id=crew[0].id, on=day, kind=ShiftExceptionKind.EXTRA,
+                               start=time(16, 0), end=time(19, 0), reason="overtime"))
+    session.add(ShiftException(technician_id=crew[1].id, on=day, kind=ShiftExceptionKind.EXTRA,
+                               start=time(18, 0), end=time(20, 0), reason="evening call-outs"))
+    session.flush()
+    problem = planning(session, "HZ02", day).problem
+    longer = problem.technician(str(crew[0].id))
+    assert (longer.shift_start_s, longer.shift_end_s, longer.break_.duration_s) == (30600, 19 * 3600, 1800)
+    evening = problem.technician(str(crew[1].id))
+    assert (evening.shift_start_s, evening.shift_end_s) == (30600, 20 * 3600)
+    assert (evening.break_.earliest_start_s, evening.break_.duration_s) == (17 * 3600 + 1800, 1800)
+
+
 def test_replanning_today_during_a_partial_leave_starts_the_technician_when_it_ends(session, day):
     crew = technicians(session, "HZ02")
     session.add(ShiftException(technician_id=crew[0].id, on=day, kind=ShiftExceptionKind.LEAVE,
