@@ -109,11 +109,12 @@ def _opening_stock(session, parts: dict[str, Part]) -> tuple[int, int]:
             limits.append((location, part, low, high))
             if on_hand:
                 deltas.append(Delta(location.id, part.id, on_hand, on_hand=on_hand))
-    insert = ledger.dialect_insert(session)
-    for location, part, low, high in limits:  # the levels start at zero with their limits...
-        session.execute(insert(StockLevel).values(location_id=location.id, part_id=part.id, on_hand=0, reserved=0,
-                                                  in_transit=0, defective=0, min_level=low, max_level=high,
-                                                  version=0).on_conflict_do_nothing())
+    if limits:  # the levels start at zero with their limits...
+        insert = ledger.dialect_insert(session)
+        session.execute(insert(StockLevel).on_conflict_do_nothing(), [
+            {"location_id": location.id, "part_id": part.id, "on_hand": 0, "reserved": 0, "in_transit": 0,
+             "defective": 0, "min_level": low, "max_level": high, "version": 0}
+            for location, part, low, high in limits])
     if deltas:  # ...and the opening count goes through the ledger
         ledger.post(session, kind=MovementKind.ADJUST, deltas=deltas, actor_id=None, reason=OPENING)
     return created, len(limits)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
@@ -129,6 +130,9 @@ def set_price_overrides(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
         uow.session.execute(delete(BillPriceOverride).where(BillPriceOverride.job_id == job.id))
         uow.session.add_all(rows.values())
         uow.session.flush()
+        audit_log.append(uow.session, kind="stock.bill_prices", subject_id=job.id, actor_id=actor_id_of(actor),
+                         payload={"overrides": [{"part_id": r.part_id, "unit_price": str(r.unit_price),
+                                                 "reason": r.reason} for r in rows.values()]})
         bill = compute(uow.session, job)
         uow.commit()
     return bill

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
@@ -66,6 +67,11 @@ def file_claim(session: Session, job: Job, usage: PartUsage, part: Part,
         decided_at=None if check.passed else now,
     )
     session.add(claim)
+    session.flush()
+    audit_log.append(session, kind="stock.claim", subject_id=claim.id, actor_id=None, payload={
+        "job_id": job.id, "usage_id": usage.id, "part_id": part.id, "quantity": usage.quantity,
+        "amount": str(claim.amount), "status": claim.status.value,
+        "rejection_code": check.rejection.value if check.rejection else None})
     return claim
 
 
@@ -127,5 +133,8 @@ def decide_claim(uow: UnitOfWork, actor: Principal, claim_id: uuid.UUID, *, appr
         if not approve:
             claim.rejection_code, claim.rejection_detail = ClaimRejection.HQ_DECISION, reason.strip()
         claim.decided_at, claim.decided_by = utcnow(), actor_id_of(actor)
+        uow.session.flush()
+        audit_log.append(uow.session, kind="stock.claim_decision", subject_id=claim.id, actor_id=actor_id_of(actor),
+                         payload={"status": claim.status.value, "reason": reason.strip()})
         uow.commit()
     return claim

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.stock import ledger, locations
 from dispatch.stock.catalogue import resolve_part
 from dispatch.stock.ledger import Delta, actor_id_of

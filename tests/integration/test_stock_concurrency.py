@@ -162,7 +162,6 @@ def no_audit_lock(monkeypatch):
         def append(session, **kwargs):
             return None
 
-    monkeypatch.setattr(ledger, "lock_chain", lambda session: None)
     monkeypatch.setattr(ledger, "audit_log", _NoChain)
 
 

@@ -1,0 +1,247 @@
+"""Stock movements per second with concurrent clients, and how much the audit chain costs.
+
+    python benchmarks/stock_movements.py [--database-url URL] [--clients 8] [--ops 150]
+
+Runs the stock services (the same functions the HTTP views call: one unit of work and one commit
+per use case) from N threads, each with its own connections, against a fresh database named
+``bench_stock`` (PostgreSQL when --database-url or DISPATCH_TEST_DATABASE_URL is given, else a
+temporary SQLite file) holding the demo network and stock plus jobs on site for every technician.
+
+Each client runs a mix: supplier deliveries into HQ, transfers HQ -> point and point -> van with
+the receiver's confirmation, count adjustments, and job cycles (plan a part: reserve; fit it:
+consume). A *movement* is one ledger operation (one ``operation_id``: a transfer's two rows count
+once). Scenarios:
+
+- spread: parts and locations drawn from the whole network (little row contention);
+- hot: every client works one part at HQ, one point and its vans (heavy row contention);
+- each with the audit chain (the real system) and without it (the stock ledger's append replaced
+  by a no-op), to show whether the chain's single head row dominates.
+
+Prints movements/s, latency per request (a transfer request includes its receipt; a job cycle
+its reservation and consumption), refused requests (409), and "chain %": the mean share of a
+request's time from its first chain-lock request to its end (waiting for the lock, then holding it
+until commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from dispatch import migrate  # noqa: E402
+from dispatch.audit_log import service as audit_log  # noqa: E402
+from dispatch.auth.principal import SYSTEM  # noqa: E402
+from dispatch.clock import utcnow  # noqa: E402
+from dispatch.config import Settings  # noqa: E402
+from dispatch.db import make_engine, make_session_factory  # noqa: E402
+from dispatch.errors import Conflict, InsufficientStock  # noqa: E402
+from dispatch.jobs.models import Job, JobStatus  # noqa: E402
+from dispatch.network.models import Customer, JobType, Product, Technician  # noqa: E402
+from dispatch.stock import job_parts, ledger, movements  # noqa: E402
+from dispatch.stock.job_parts import ConsumptionLine, ExpectedLine  # noqa: E402
+from dispatch.stock.models import LocationKind, Part, StockLocation, StockMovement  # noqa: E402
+from dispatch.stock.movements import PartRef  # noqa: E402
+from dispatch.uow import UnitOfWork  # noqa: E402
+from seeds import SeedContext  # noqa: E402
+from seeds import network as network_seed  # noqa: E402
+from seeds import stock as stock_seed  # noqa: E402
+
+DB_NAME = "bench_stock"
+
+
+def fresh_database(url: str | None) -> str:
+    if not url:
+        return f"sqlite:///{tempfile.mkdtemp()}/{DB_NAME}.db"
+    url = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "x"}).database_url
+    parsed = make_url(url)
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    admin.dispose()
+    return parsed.set(database=DB_NAME).render_as_string(hide_password=False)
+
+
+def build_world(factory, settings: Settings, jobs_per_technician: int) -> None:
+    """Demo network and stock, and jobs on site for every technician (parts are fitted on them)."""
+    with factory() as session:
+        ctx = SeedContext(session=session, settings=settings, today=date(2027, 3, 1), rng=random.Random(1))
+        network_seed.seed(ctx)
+        stock_seed.seed(ctx)
+        customer = session.scalars(select(Customer).order_by(Customer.phone)).first()
+        product = session.scalar(select(Product).where(Product.sku == "WP-RO500"))
+        now = utcnow()
+        for technician in session.scalars(select(Technician).order_by(Technician.id)):
+            for n in range(jobs_per_technician):
+                session.add(Job(reference=f"B-{technician.id.hex[:8]}-{n:02d}", type=JobType.REPAIR,
+                                status=JobStatus.ON_SITE, customer_id=customer.id, product_id=product.id,
+                                service_point_id=technician.service_point_id, technician_id=technician.id,
+                                reported_at=now - timedelta(hours=3), scheduled_start=now - timedelta(hours=1),
+                                scheduled_end=now, arrived_at=now, parts_covered=False, labour_covered=False))
+        audit_log.append(session, kind="bench.setup", subject_id=DB_NAME, payload={}, actor_id=None)
+        session.commit()
+
+
+class ChainTimer:
+    """When each thread's current request first asked for the chain lock (held to its commit)."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def start(self) -> None:
+        self.local.first = None
+
+    def since_first_lock(self, now: float) -> float:
+        return now - self.local.first if self.local.first is not None else 0.0
+
+    def wrap(self, chain):
+        """An audit module stand-in whose append (which takes the head lock) notes the time."""
+        timer = self
+
+        class Timed:
+            @staticmethod
+            def append(session, **kwargs):
+                if timer.local.first is None:
+                    timer.local.first = time.perf_counter()
+                return chain.append(session, **kwargs)
+
+        return Timed
+
+
+class _NoChain:
+    @staticmethod
+    def append(session, **kwargs):
+        return None
+
+
+def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -> dict:
+    with factory() as session:
+        parts = session.scalars(select(Part.sku).order_by(Part.sku)).all()
+        places = session.execute(select(StockLocation.code, StockLocation.kind, StockLocation.service_point_id)
+                                 .order_by(StockLocation.code)).all()
+        jobs = session.execute(select(Job.id, Job.service_point_id).where(Job.reference.like("B-%"))
+                               .order_by(Job.reference)).all()
+        before = session.scalar(select(func.count(func.distinct(StockMovement.operation_id))))
+    points = [p for p in places if p.kind == LocationKind.POINT]
+    vans_of = {p.service_point_id: [v.code for v in places if v.kind == LocationKind.VAN
+                                    and v.service_point_id == p.service_point_id] for p in points}
+    hot_point = next(p for p in points if p.code == "HZ01")
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    chain_share: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+    timer = ChainTimer()
+    saved = ledger.audit_log
+    ledger.audit_log = timer.wrap(ledger.audit_log) if chain else _NoChain
+
+    def client(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        my_jobs = [j for j in jobs[index::clients] if not hot or j.service_point_id == hot_point.service_point_id] \
+            or jobs[index::clients]
+        barrier.wait(60)
+        for _ in range(ops):
+            sku = "VLV-SOL-IN" if hot else rng.choice(parts)
+            point = hot_point if hot else rng.choice(points)
+            kind = rng.choices(["receive", "transfer", "adjust", "job"], [15, 35, 20, 30])[0]
+            timer.start()
+            started = time.perf_counter()
+            try:
+                if kind == "receive":
+                    movements.receive(UnitOfWork(factory), SYSTEM, lines=[PartRef(rng.randint(1, 3), part_sku=sku)])
+                elif kind == "transfer":
+                    source, target = ("HQ", point.code) if rng.random() < 0.5 else (
+                        point.code, rng.choice(vans_of[point.service_point_id]))
+                    transfer = movements.dispatch_transfer(UnitOfWork(factory), SYSTEM, from_location=source,
+                                                           to_location=target, lines=[PartRef(1, part_sku=sku)])
+                    movements.confirm_receipt(UnitOfWork(factory), SYSTEM, transfer.id)
+                elif kind == "adjust":
+                    where = point.code if rng.random() < 0.5 else rng.choice(vans_of[point.service_point_id])
+                    movements.adjust(UnitOfWork(factory), SYSTEM, location=where, part_sku=sku,
+                                     delta=rng.choice([-1, 1, 2]), reason="benchmark")
+                else:
+                    job = rng.choice(my_jobs).id
+                    job_parts.set_expected_parts(UnitOfWork(factory), SYSTEM, job, [ExpectedLine(1, part_sku=sku)])
+                    job_parts.consume_parts(UnitOfWork(factory), SYSTEM, job, [ConsumptionLine(1, part_sku=sku)])
+                result = kind
+            except InsufficientStock:
+                result = "409 insufficient stock"
+            except Conflict:
+                result = "409 conflict"
+            ended = time.perf_counter()
+            elapsed = ended - started
+            with lock:
+                outcomes[result] += 1
+                latencies.append(elapsed)
+                chain_share.append(timer.since_first_lock(ended) / elapsed if elapsed else 0.0)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        ledger.audit_log = saved
+    wall = time.perf_counter() - started
+    with factory() as session:
+        after = session.scalar(select(func.count(func.distinct(StockMovement.operation_id))))
+    moved = after - before
+    return {"movements": moved, "seconds": wall, "per_s": moved / wall, "outcomes": dict(outcomes),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p95_ms": sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000,
+            "chain_share": statistics.mean(chain_share) if chain else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("DISPATCH_TEST_DATABASE_URL"))
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--ops", type=int, default=150, help="requests per client per scenario")
+    parser.add_argument("--jobs-per-technician", type=int, default=4)
+    args = parser.parse_args()
+
+    url = fresh_database(args.database_url)
+    settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",
+                        upload_dir=Path(tempfile.mkdtemp()), password_hash_method="scrypt:1024:8:1")
+    migrate.upgrade(url)
+    engine = make_engine(url, pool_size=max(args.clients * 2, 10), max_overflow=10)
+    factory = make_session_factory(engine)
+    build_world(factory, settings, args.jobs_per_technician)
+    print(f"database: {make_url(url).get_backend_name()} {make_url(url).database}; clients={args.clients}, "
+          f"{args.ops} requests per client per scenario")
+    print(f"{'scenario':<28} {'clients':>7} {'movements':>9} {'mov/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'chain %':>7}  refused")
+    seed = 0
+    for hot in (False, True):
+        for chain in (True, False):
+            for clients in (1, args.clients):
+                seed += 1
+                ops = args.ops if clients > 1 else max(args.ops * 2, 100)
+                result = run(factory, clients=clients, ops=ops, hot=hot, chain=chain, seed=seed)
+                refused = sum(v for k, v in result["outcomes"].items() if k.startswith("409"))
+                name = f"{'hot' if hot else 'spread'}, {'audit chain' if chain else 'no chain'}"
+                print(f"{name:<28} {clients:>7} {result['movements']:>9} {result['per_s']:>8.1f} "
+                      f"{result['p50_ms']:>7.1f} {result['p95_ms']:>7.1f} {result['chain_share'] * 100:>6.0f}%  "
+                      f"{refused}/{sum(result['outcomes'].values())}")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
