@@ -10,12 +10,12 @@ from flask_smorest import Blueprint
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.plans import (
-    InsertionCreateSchema,
-    InsertionSchema,
-    PlanCreateSchema,
-    PlanFilterSchema,
-    PlanSchema,
-    PlanSummarySchema,
+    PlanInsertionCreateSchema,
+    PlanInsertionSchema,
+    RoutePlanCreateSchema,
+    RoutePlanFilterSchema,
+    RoutePlanSchema,
+    RoutePlanSummarySchema,
 )
 from dispatch.routing import service
 
@@ -24,8 +24,8 @@ blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plan
 
 @blp.route("/service-points/<uuid:point_id>/plans")
 class PointPlans(MethodView):
-    @blp.arguments(PlanFilterSchema, location="query")
-    @blp.response(200, PlanSummarySchema(many=True))
+    @blp.arguments(RoutePlanFilterSchema, location="query")
+    @blp.response(200, RoutePlanSummarySchema(many=True))
     @blp.paginate()
     def get(self, filters, point_id, pagination_parameters):
         """The point's plans, newest first."""
@@ -36,8 +36,8 @@ class PointPlans(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(PlanCreateSchema)
-    @blp.response(202, PlanSummarySchema)
+    @blp.arguments(RoutePlanCreateSchema)
+    @blp.response(202, RoutePlanSummarySchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
     @blp.alt_response(422, schema=ProblemSchema, description="the date is in the past or too far ahead")
     def post(self, body, point_id):
@@ -52,7 +52,7 @@ class PointPlans(MethodView):
 
 @blp.route("/plans/<uuid:plan_id>")
 class PlanById(MethodView):
-    @blp.response(200, PlanSchema)
+    @blp.response(200, RoutePlanSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
     def get(self, plan_id):
         """Status, progress and statistics; when done, routes with ETAs and unassigned jobs with reasons."""
@@ -61,7 +61,7 @@ class PlanById(MethodView):
 
 @blp.route("/plans/<uuid:plan_id>/apply")
 class PlanApplication(MethodView):
-    @blp.response(200, PlanSchema)
+    @blp.response(200, RoutePlanSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="not done, applied already, or jobs changed since "
                                                               "planning (`changed_jobs`)")
     def post(self, plan_id):
@@ -71,8 +71,8 @@ class PlanApplication(MethodView):
 
 @blp.route("/plans/<uuid:plan_id>/insertions")
 class PlanInsertions(MethodView):
-    @blp.arguments(InsertionCreateSchema)
-    @blp.response(201, InsertionSchema)
+    @blp.arguments(PlanInsertionCreateSchema)
+    @blp.response(201, PlanInsertionSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="plan not applied, job not dispatched, or the day "
                                                               "changed meanwhile")
     @blp.alt_response(422, schema=ProblemSchema, description="the job fits nowhere without bumping a promised "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dispatch.api.schemas.common import LocationSchema
 from dispatch.routing.models import PlanStatus
 
 MAX_TIME_LIMIT_S = 300
 MAX_INSERTION_TIME_LIMIT_S = 30
 
 
-class PlanCreateSchema(Schema):
+class RoutePlanCreateSchema(Schema):
     date = fields.Date(required=True, metadata={"description": "local day to plan (today re-plans the rest "
                                                                "of the day)"})
     time_limit_s = fields.Integer(
@@ -21,23 +22,18 @@ class PlanCreateSchema(Schema):
                           metadata={"description": "makes the search reproducible"})
 
 
-class PlanFilterSchema(Schema):
+class RoutePlanFilterSchema(Schema):
     date = fields.Date(metadata={"description": "only plans of this local day"})
     status = fields.Enum(PlanStatus, by_value=True)
 
 
-class InsertionCreateSchema(Schema):
+class PlanInsertionCreateSchema(Schema):
     job_id = fields.UUID(required=True, metadata={"description": "a dispatched job of the plan's point"})
     time_limit_s = fields.Integer(load_default=2, validate=validate.Range(min=1, max=MAX_INSERTION_TIME_LIMIT_S),
                                   metadata={"description": "time to re-optimise the day (the answer waits)"})
 
 
-class PositionSchema(Schema):
-    lat = fields.Float()
-    lon = fields.Float()
-
-
-class PlanSummarySchema(Schema):
+class RoutePlanSummarySchema(Schema):
     id = fields.UUID()
     service_point_id = fields.UUID()
     date = fields.Date()
@@ -58,12 +54,12 @@ class PlanSummarySchema(Schema):
     insertions = fields.List(fields.Dict())
 
 
-class StopSchema(Schema):
+class PlannedStopSchema(Schema):
     sequence = fields.Integer()
     job_id = fields.UUID()
     job_reference = fields.String()
     priority = fields.String()
-    location = fields.Nested(PositionSchema)
+    location = fields.Nested(LocationSchema)
     arrival_at = fields.DateTime(metadata={"description": "ETA (local time)"})
     start_at = fields.DateTime()
     finish_at = fields.DateTime()
@@ -73,11 +69,11 @@ class StopSchema(Schema):
     pinned = fields.Boolean(metadata={"description": "under way or locked by the manager"})
 
 
-class RouteSchema(Schema):
+class PlannedRouteSchema(Schema):
     technician_id = fields.UUID()
     technician_name = fields.String()
-    start = fields.Nested(PositionSchema)
-    end = fields.Nested(PositionSchema)
+    start = fields.Nested(LocationSchema)
+    end = fields.Nested(LocationSchema)
     shift_start_at = fields.DateTime()
     shift_end_at = fields.DateTime()
     leave_at = fields.DateTime()
@@ -88,29 +84,29 @@ class RouteSchema(Schema):
     travel_s = fields.Integer()
     return_travel_s = fields.Integer(metadata={"description": "leg from the last stop to the end place"})
     return_distance_m = fields.Integer()
-    stops = fields.List(fields.Nested(StopSchema))
+    stops = fields.List(fields.Nested(PlannedStopSchema))
 
 
-class UnassignedSchema(Schema):
+class UnassignedJobSchema(Schema):
     job_id = fields.UUID()
     job_reference = fields.String()
     priority = fields.String()
-    location = fields.Nested(PositionSchema, allow_none=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
     reason = fields.String(metadata={"description": "stable code, e.g. capacity, no_skilled_technician, "
                                                     "window_outside_all_shifts, unreachable_in_window, "
                                                     "pin_infeasible, no_location, no_technician_on_shift"})
     detail = fields.String()
 
 
-class PlanSchema(PlanSummarySchema):
-    routes = fields.List(fields.Nested(RouteSchema))
-    unassigned = fields.List(fields.Nested(UnassignedSchema))
+class RoutePlanSchema(RoutePlanSummarySchema):
+    routes = fields.List(fields.Nested(PlannedRouteSchema))
+    unassigned = fields.List(fields.Nested(UnassignedJobSchema))
 
 
-class InsertionSchema(Schema):
+class PlanInsertionSchema(Schema):
     job_id = fields.UUID()
     technician_id = fields.UUID()
     sequence = fields.Integer()
     start_at = fields.DateTime()
     rescheduled_job_ids = fields.List(fields.UUID(), metadata={"description": "other jobs given a new slot"})
-    plan = fields.Nested(PlanSchema)
+    plan = fields.Nested(RoutePlanSchema)
