@@ -247,8 +247,27 @@ def read_day(
     transaction; reads only).
 
     ``promised`` jobs (in the applied plan, or scheduled) outrank every priority so that a new
-    job never silently bumps a customer who was already given a slot.
+    job never silently bumps a customer who was already given a slot. Master data the planner
+    cannot take (e.g. a home address off the map) is a 422 naming what is wrong.
     """
+    try:
+        return _read_day(session, point, day, tz, now=now, time_limit_s=time_limit_s, seed=seed,
+                         promised=promised)
+    except ValueError as exc:
+        raise RuleViolation(f"the day of service point {point.code} cannot be planned: {exc}") from exc
+
+
+def _read_day(
+    session: Session,
+    point: ServicePoint,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    now: datetime,
+    time_limit_s: int,
+    seed: int,
+    promised: Iterable[uuid.UUID],
+) -> PlanningInput:
     day_start, day_end = _day_bounds(day, tz)
     midnight = day_start
     today = now.astimezone(tz).date() == day

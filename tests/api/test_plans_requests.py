@@ -9,8 +9,9 @@ import pytest
 
 from dispatch.app import create_app
 from dispatch.jobs.models import Priority
+from dispatch.network.models import StartLocation
 from tests.helpers import Api, assert_problem
-from tests.plan_builders import RecordingTaskQueue, make_job, next_workday, point
+from tests.plan_builders import RecordingTaskQueue, make_job, next_workday, point, technicians
 
 
 @pytest.fixture
@@ -185,3 +186,12 @@ def test_plan_lists_are_newest_first_and_filter_by_date_and_status(api, session,
     assert all("routes" not in p for p in listed.json)
     failed = api.get(f"/api/v1/service-points/{hz01.id}/plans?status=failed", as_="manager.hz01").json
     assert failed == []
+
+
+def test_master_data_the_planner_cannot_take_is_a_422_not_a_500(api, session, day):
+    home_starter = next(t for t in technicians(session, "HZ01") if t.start_location == StartLocation.HOME)
+    home_starter.home_lat = 95.0  # typed in wrongly: off the map
+    session.commit()
+    body = assert_problem(api.post(f"/api/v1/service-points/{point(session, 'HZ01').id}/plans", as_="manager.hz01",
+                                   json={"date": day.isoformat(), "time_limit_s": 1}), 422, code="rule-violation")
+    assert "latitude 95.0" in body["detail"]
