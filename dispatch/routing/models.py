@@ -77,13 +77,6 @@ class RoutePlan(UuidPk, TimestampMixin, Base):
                             tzinfo=ZoneInfo(self.timezone))
         return midnight + timedelta(seconds=seconds)
 
-    def seconds_of(self, moment: datetime) -> int:
-        """The inverse of :meth:`local_time`: an aware datetime as seconds since the day's midnight."""
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        midnight = datetime(self.service_day.year, self.service_day.month, self.service_day.day,
-                            tzinfo=local.tzinfo)
-        return int((local.replace(tzinfo=None) - midnight.replace(tzinfo=None)).total_seconds())
-
     def progress_at(self, now: datetime) -> int:
         """Progress shown to people: while solving, the share of the time limit used so far.
 

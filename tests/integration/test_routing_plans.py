@@ -312,3 +312,13 @@ def test_plans_for_a_past_day_are_refused(session, uow_factory):
                              point_id=point(session, "HZ01").id, day=date(2020, 1, 6), time_limit_s=1,
                              timezone="Asia/Shanghai")
     assert error.value.field == "date"
+
+
+def test_progress_of_a_running_plan_follows_the_time_limit_until_it_is_stored():
+    started = datetime(2026, 12, 1, 9, tzinfo=TZ)
+    plan = RoutePlan(status=PlanStatus.RUNNING, progress=10, time_limit_s=10, solve_started_at=started)
+    assert plan.progress_at(started) == 10
+    assert plan.progress_at(started + timedelta(seconds=5)) == 50
+    assert plan.progress_at(started + timedelta(minutes=5)) == 90  # storing still to come
+    plan.status, plan.progress = PlanStatus.DONE, 100
+    assert plan.progress_at(started + timedelta(minutes=5)) == 100
