@@ -278,9 +278,9 @@ TEMPLATES: list[dict[str, Any]] = [
     },
 ]
 
-# The demo day's jobs (seeds.jobs, keyed DEMO-<point>-<nnn>) get checklists. The weeks of finished
-# work seeds.history writes later in the run predate the SOP rollout in the demo story: they have
-# none (checking them here would also make a second load add rows).
+# The demo day's jobs (seeds.jobs, keyed DEMO-<point>-<nnn>) get checklists here. The weeks of
+# finished work seeds.history writes later in the run are left to seeds.audits (it gives the
+# spot-checked points theirs); picking them up here would make a second load add rows.
 DEMO_DAY_JOBS = "DEMO-%"
 # Jobs at or past this point of their life have been scheduled, so they carry a checklist.
 SCHEDULED_OR_LATER = (JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.ON_HOLD,
@@ -323,7 +323,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         count("checklists")
         if job.status in WORKED_ON and job.technician_id is not None:
             session.flush()
-            with session.no_autoflush:  # one flush per job: the rows are all new and consistent
+            with session.no_autoflush:  # the step results go in with one flush per job
                 results, photos = _work_through(ctx, store, job)
             session.flush()
             count("checklist_step_results", results)
