@@ -22,7 +22,7 @@ from dispatch.audit_log import service as audit_log
 from dispatch.auth.principal import SYSTEM
 from dispatch.clock import utcnow
 from dispatch.db import make_engine, make_session_factory
-from dispatch.errors import Conflict, InsufficientStock
+from dispatch.errors import Conflict, InsufficientStock, PreconditionFailed
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, JobType, Product, ServicePoint, Technician
 from dispatch.stock import job_parts, ledger, locations, movements
@@ -327,5 +327,66 @@ def test_the_check_constraints_refuse_negative_stock_even_from_raw_sql(tmp_path_
                 assert "check constraint" in str(refused.value).lower()
         with factory() as session:
             assert locations.hq_location(session).code == "HQ"
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_counts_of_the_same_level_one_wins_the_others_are_told_to_recount(tmp_path_factory,
+                                                                                        base_settings):
+    engine, factory, _ = _world("stock_recount", tmp_path_factory, base_settings, jobs=0)
+    try:
+        _count(factory, "HZ01", VALVE, 5)
+        with factory() as session:
+            version = session.scalar(select(StockLevel.version).where(StockLevel.location.has(code="HZ01"),
+                                                                      StockLevel.part.has(sku=VALVE)))
+        outcomes: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def recount(index: int) -> None:
+            try:
+                movements.adjust(UnitOfWork(factory), SYSTEM, location="HZ01", part_sku=VALVE, counted=10 + index,
+                                 reason=f"count by clerk {index}", expected_version=version)
+                result = "applied"
+            except PreconditionFailed:
+                result = "412"
+            with lock:
+                outcomes[result] += 1
+
+        assert _run(6, recount) == []
+        assert outcomes == {"applied": 1, "412": 5}
+        _assert_ledger_invariants(factory)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("audit_lock", [True, False], ids=["with-audit-chain", "row-guards-only"])
+def test_multi_part_transfers_in_opposite_orders_do_not_deadlock(tmp_path_factory, base_settings, request,
+                                                                 audit_lock):
+    engine, factory, _ = _world(f"stock_order_{int(audit_lock)}", tmp_path_factory, base_settings, jobs=0)
+    try:
+        for sku in (VALVE, PP):
+            _count(factory, "HZ01", sku, 80)
+        if not audit_lock:
+            request.getfixturevalue("no_audit_lock")  # levels are then locked in sorted order only
+        outcomes: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def ship(index: int) -> None:
+            lines = [PartRef(1, part_sku=VALVE), PartRef(1, part_sku=PP)]
+            for _ in range(10):
+                transfer = movements.dispatch_transfer(
+                    UnitOfWork(factory), SYSTEM, from_location="HZ01", to_location=[VAN1, VAN2][index % 2],
+                    lines=lines if index % 2 else lines[::-1])
+                movements.confirm_receipt(UnitOfWork(factory), SYSTEM, transfer.id)
+                with lock:
+                    outcomes["shipped"] += 1
+
+        assert _run(8, ship) == []  # a deadlock would surface here as an OperationalError
+        assert outcomes["shipped"] == 80
+        with factory() as session:
+            left = dict(session.execute(select(StockLevel.part_id, StockLevel.on_hand)
+                                        .where(StockLevel.location.has(code="HZ01"))).all())
+            assert sorted(left[resolve_part(session, part_sku=sku).id] for sku in (VALVE, PP)) == [0, 0]
+        _assert_ledger_invariants(factory)
     finally:
         engine.dispose()
