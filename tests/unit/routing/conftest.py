@@ -8,6 +8,7 @@ The JSON format is planar (metres) and small on purpose: technicians with
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,12 @@ def _visit(item: dict[str, Any]) -> Visit:
         demand=item.get("demand", 0),
         pin=Pin(**pin) if pin else None,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_loaded() -> None:
+    """Import OR-Tools once up front, as the workers do, so no test's time limit pays for it."""
+    importlib.import_module("dispatch.routing.ortools_backend")
 
 
 @pytest.fixture(scope="session")

@@ -208,9 +208,17 @@ def test_a_large_day_is_improved_piece_by_piece_and_stays_feasible() -> None:
                   opens, opens + 10_800, service_s=600,
                   required_skill="gas" if k % 10 == 0 else None, priority=rng.randint(1, 5))
         )
+    # A locked chain for t1 whose middle visit can never be served: the rest closes up.
+    visits += [
+        Visit("pin0", PlanarLocation(500, 500), 0, 28_800, 600, pin=_pin("t1", 0)),
+        Visit("pin1", PlanarLocation(600, 500), 50_000, 52_000, 600, pin=_pin("t1", 1)),
+        Visit("pin2", PlanarLocation(700, 500), 0, 28_800, 600, pin=_pin("t1", 2)),
+    ]
     problem = RoutingProblem.build(technicians, visits, EuclideanMatrix(), Objective.DISTANCE)
     result = solve(problem, 2.5, seed=1)
     assert violations(problem, result) == []
+    assert result.route_of("t1").visit_ids[:2] == ("pin0", "pin2")
+    assert reasons(result)["pin1"] is UnassignedReason.PIN_INFEASIBLE
     assert result.stats["strategy"] == "pieces"
     assert result.stats["pieces_improved"] >= 1
     assert result.served_count > 200
