@@ -81,6 +81,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     quality = {p.id: POINTS[code] for code, p in points.items()}
     before = _counts(session)
     week = first_week
+    audits.run_audit_cycle(session, tz=ctx.tz, now=week.starts_at + timedelta(hours=1), identity=demo_identity)
     while week.freezes_at <= now:
         audits.run_audit_cycle(session, tz=ctx.tz, now=week.freezes_at + timedelta(hours=1), identity=demo_identity)
         newest = week.next(ctx.tz).freezes_at > now  # half of it stays in the review queue

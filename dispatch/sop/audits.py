@@ -442,7 +442,7 @@ def _lot_checks(session: Session, lot: AuditLot, derivation: list[RankedCandidat
     return {
         "seed_matches_commitment": sampling.seed_commitment(seed) == lot.seed_commitment,
         "commitment_logged_before_freeze": opened.get("seed_commitment") == lot.seed_commitment
-        and lot.commitment_log_seq < (lot.frame_log_seq or 0),
+        and lot.opened_at < lot.freezes_at and lot.commitment_log_seq < (lot.frame_log_seq or 0),
         "frame_matches_hash": sampling.frame_sha256(lot.frame or []) == lot.frame_sha256
         and members == (lot.frame or []),
         "frame_and_seed_logged": frozen.get("frame_sha256") == lot.frame_sha256 and frozen.get("seed") == lot.seed,
