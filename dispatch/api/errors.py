@@ -10,7 +10,7 @@ from flask import current_app, jsonify, request
 from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from dispatch import errors
@@ -39,6 +39,9 @@ VALIDATION_CODE = "validation-error"
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
+
+    class Meta:
+        unknown = INCLUDE  # extension members (existing_id, allowed, current, ...) are part of a problem
 
     type = fields.String(required=True, metadata={"description": "URI identifying the problem type"})
     title = fields.String(required=True)
