@@ -12,6 +12,7 @@ import pkgutil
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
+from marshmallow import fields
 
 from dispatch.api import errors as api_errors
 from dispatch.api import observability
@@ -52,6 +53,14 @@ def schema_name(schema) -> str:
     return f"{module}{base}"
 
 
+def decimal_strings(self, field, **kwargs) -> dict:
+    """apispec documents every Decimal as a number; one dumped ``as_string`` is sent as a JSON
+    string ("268.00"), so that is what the document must say."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
 def _blueprint_modules():
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -63,9 +72,11 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
-    spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+    spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
                                  "extra_plugins": [api_errors.ProblemResponsesPlugin()]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
+    marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
