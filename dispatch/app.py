@@ -96,4 +96,10 @@ def create_app(
             ServiceUnavailable("the database is unavailable; retry shortly", retry_after_s=5)
         )
 
+    @app.errorhandler(OverflowError)
+    def number_out_of_range(error: OverflowError):
+        """SQLite's driver refuses an integer beyond 64 bits (e.g. ``?page=10**30``) with a bare
+        OverflowError before the query runs; PostgreSQL answers the same input with a DataError."""
+        return handle_dispatch_error(RuleViolation("a number in the request is out of range"))
+
     return app
