@@ -1,0 +1,522 @@
+"""The authorisation matrix (OWASP API1 BOLA, API5 function level): every route of the OpenAPI
+document with an object id in its path, for every role, against an object of the caller's own
+service point and one of a foreign point.
+
+- A point's manager (``manager.hz01``) and technician (``tech.hz01.1``) never succeed on a foreign
+  object (NB01, or another point when NB01 has none of that kind): a read answers 404, a write
+  403 or 404, and the database sees no INSERT, UPDATE or DELETE. A 403 is accepted only when
+  the same role gets 403 on its own point's object too (the role may not do it at all), so the
+  status never tells a foreign object from a missing one.
+- Customers and units form a registry every role may read (foreign personal data masked); a
+  write to a foreign one fails and changes nothing.
+- Catalogue objects (products, regions, parts, SOP templates, SLA targets, labour rates,
+  complaint deadlines) belong to HQ: a point role's write is 403 and changes nothing.
+- HQ roles (admin, reviewer) see every point's objects: their reads of the foreign object are
+  never 404 (which also proves the ids used here are real).
+
+Writes carry a body that passes validation (a table per operation below), so a 422 from the
+schema cannot hide a missing check; with an ETag, ``If-Match`` is what the caller's own GET
+returned (or the admin's when the caller cannot read it). Every request runs in a savepoint that
+is rolled back, so the checks do not depend on each other.
+
+A route with a path parameter this module cannot map fails ``test_every_route_with_an_object_id
+_is_in_the_matrix`` unless it is exempted below with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import sessionmaker
+
+from dispatch.auth.models import User
+from dispatch.care import notifications
+from dispatch.care.models import Channel, Complaint, MaintenancePlan
+from dispatch.clock import utcnow
+from dispatch.jobs.models import Job, JobStatus, SlaTarget
+from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
+from dispatch.routing import service as routing
+from dispatch.sop.audit_models import Audit, AuditLot, AuditStatus
+from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
+from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
+from dispatch.uow import UnitOfWork
+from tests.module_app import ModuleApp
+from tests.plan_builders import RecordingTaskQueue, principal
+
+HQ = ("admin", "reviewer")
+POINT_ROLES = ("manager.hz01", "tech.hz01.1")
+OWN_POINT, FOREIGN_POINTS = "HZ01", ("NB01", "NB02", "SZ01", "SZ02", "HZ02")
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+POINT, SHARED, CATALOGUE = "point", "shared", "catalogue"
+"""How the object behind a path parameter is scoped (see the module docstring)."""
+
+KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    # (path segment before the parameter, parameter) -> (object kind, scope)
+    ("attachments", "attachment_id"): ("attachment", POINT),
+    ("lots", "lot_id"): ("audit_lot", POINT),
+    ("audits", "audit_id"): ("audit", POINT),
+    ("jobs", "job_id"): ("job", POINT),
+    ("steps", "key"): ("step_key", POINT),
+    ("checklists", "checklist_id"): ("checklist", POINT),
+    ("claims", "claim_id"): ("claim", POINT),
+    ("complaints", "complaint_id"): ("complaint", POINT),
+    ("maintenance-plans", "plan_id"): ("maintenance_plan", POINT),
+    ("notifications", "notification_id"): ("notification", POINT),
+    ("service-points", "point_id"): ("service_point", POINT),
+    ("plans", "plan_id"): ("route_plan", POINT),
+    ("transfers", "transfer_id"): ("transfer", POINT),
+    ("technicians", "technician_id"): ("technician", POINT),
+    ("certifications", "certification_id"): ("certification", POINT),
+    ("shift-exceptions", "exception_id"): ("shift_exception", POINT),
+    ("users", "user_id"): ("user", POINT),
+    ("customers", "customer_id"): ("customer", SHARED),
+    ("units", "serial"): ("unit", SHARED),
+    ("products", "product_id"): ("product", CATALOGUE),
+    ("regions", "region_id"): ("region", CATALOGUE),
+    ("parts", "part_id"): ("part", CATALOGUE),
+    ("sla-targets", "target_id"): ("sla_target", CATALOGUE),
+    ("templates", "template_id"): ("template", CATALOGUE),
+    ("versions", "number"): ("version_number", CATALOGUE),
+    ("deadlines", "category"): ("complaint_category", CATALOGUE),
+    ("labour-rates", "job_type"): ("job_type", CATALOGUE),
+}
+
+EXEMPT = {
+    ("GET", "/api/v1/feedback/{token}"): "public: addressed by the signed link texted to the customer, no role "
+                                         "involved (forged and expired links: tests/api/test_care_feedback.py)",
+    ("POST", "/api/v1/feedback/{token}"): "public: addressed by the signed link texted to the customer, no role "
+                                          "involved (forged and expired links: tests/api/test_care_feedback.py)",
+}
+
+SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions")}
+"""Only the foreign request is sent (it must fail before any solve); the own and HQ ones would
+solve a day inline."""
+
+
+@dataclass
+class World:
+    """Own and foreign objects of every kind, plus what write bodies refer to."""
+
+    own: dict[str, str] = field(default_factory=dict)
+    foreign: dict[str, str] = field(default_factory=dict)
+    own_point_id: str = ""
+    own_technician_id: str = ""
+    part_sku: str = ""
+    today: date = date.min
+
+
+Body = Callable[[World, dict[str, str]], Any]
+
+BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/api/v1/audits/{audit_id}/verdict"): lambda w, ids: {"verdict": "conforming", "note": "matrix"},
+    ("POST", "/api/v1/audits/{audit_id}/disputes"): lambda w, ids: {"reason": "the photo shows the new filter"},
+    ("POST", "/api/v1/audits/{audit_id}/adjudication"): lambda w, ids: {"outcome": "upheld", "note": "matrix"},
+    ("PUT", "/api/v1/jobs/{job_id}/checklist/steps/{key}"): lambda w, ids: {
+        "value": True, "recorded_at": datetime.combine(w.today, datetime.min.time(), ZoneInfo("UTC")).isoformat()},
+    ("POST", "/api/v1/claims/{claim_id}/decision"): lambda w, ids: {"approve": True},
+    ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
+                                                                          "note": "matrix"},
+    ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
+    ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
+    ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
+    ("POST", "/api/v1/jobs/{job_id}/parts"): lambda w, ids: {"part_sku": w.part_sku, "quantity": 1},
+    ("PUT", "/api/v1/jobs/{job_id}/parts/expected"): lambda w, ids: {"parts": [{"part_sku": w.part_sku, "quantity": 1}]},
+    ("POST", "/api/v1/jobs/{job_id}/parts/reservations"): lambda w, ids: None,
+    ("PUT", "/api/v1/jobs/{job_id}/bill/overrides"): lambda w, ids: {
+        "overrides": [{"part_sku": w.part_sku, "unit_price": 1.5, "reason": "goodwill"}]},
+    ("PUT", "/api/v1/labour-rates/{job_type}"): lambda w, ids: {"amount": 120.0},
+    ("POST", "/api/v1/jobs/{job_id}/transitions"): lambda w, ids: {"to": "on_hold", "reason": "matrix"},
+    ("POST", "/api/v1/jobs/{job_id}/assignment"): lambda w, ids: {
+        "technician_id": w.own_technician_id, "reason": "matrix",
+        "scheduled_start": datetime.combine(w.today + timedelta(days=1), datetime.min.time(),
+                                            ZoneInfo("Asia/Shanghai")).replace(hour=10).isoformat()},
+    ("POST", "/api/v1/jobs/{job_id}/transfer"): lambda w, ids: {"service_point_id": w.own_point_id, "reason": "matrix"},
+    ("PATCH", "/api/v1/maintenance-plans/{plan_id}"): lambda w, ids: {"interval_days": 120},
+    ("POST", "/api/v1/notifications/{notification_id}/retry"): lambda w, ids: None,
+    ("PATCH", "/api/v1/parts/{part_id}"): lambda w, ids: {"description": "matrix"},
+    ("POST", "/api/v1/service-points/{point_id}/plans"): lambda w, ids: {"date": w.today.isoformat(), "time_limit_s": 1},
+    ("POST", "/api/v1/plans/{plan_id}/apply"): lambda w, ids: None,
+    ("POST", "/api/v1/plans/{plan_id}/insertions"): lambda w, ids: {"job_id": ids["job"], "time_limit_s": 1},
+    ("PATCH", "/api/v1/products/{product_id}"): lambda w, ids: {"name": "Matrix purifier"},
+    ("DELETE", "/api/v1/products/{product_id}"): lambda w, ids: None,
+    ("PATCH", "/api/v1/regions/{region_id}"): lambda w, ids: {"name": "Matrix district"},
+    ("DELETE", "/api/v1/regions/{region_id}"): lambda w, ids: None,
+    ("PATCH", "/api/v1/service-points/{point_id}"): lambda w, ids: {"address": "8 Matrix Road"},
+    ("POST", "/api/v1/service-points/{point_id}/authorise"): lambda w, ids: {
+        "valid_until": (w.today + timedelta(days=365)).isoformat()},
+    ("POST", "/api/v1/service-points/{point_id}/suspend"): lambda w, ids: {"reason": "matrix"},
+    ("POST", "/api/v1/service-points/{point_id}/reinstate"): lambda w, ids: {"reason": "matrix"},
+    ("POST", "/api/v1/service-points/{point_id}/revoke"): lambda w, ids: {"reason": "matrix"},
+    ("PATCH", "/api/v1/sla-targets/{target_id}"): lambda w, ids: {"hours": 48},
+    ("POST", "/api/v1/sop/templates/{template_id}/versions"): lambda w, ids: None,
+    ("PUT", "/api/v1/sop/templates/{template_id}/versions/{number}"): lambda w, ids: {
+        "title": "Matrix", "steps": [{"key": "done", "title": "Done", "kind": "confirm"}]},
+    ("POST", "/api/v1/sop/templates/{template_id}/versions/{number}/publish"): lambda w, ids: None,
+    ("POST", "/api/v1/stock/transfers/{transfer_id}/receipt"): lambda w, ids: None,
+    ("PATCH", "/api/v1/technicians/{technician_id}"): lambda w, ids: {"phone": "13800001234"},
+    ("POST", "/api/v1/technicians/{technician_id}/certifications"): lambda w, ids: {
+        "name": "Heater safety", "category": "water_heater", "issued_on": (w.today - timedelta(days=10)).isoformat(),
+        "expires_on": (w.today + timedelta(days=365)).isoformat()},
+    ("DELETE", "/api/v1/technicians/{technician_id}/certifications/{certification_id}"): lambda w, ids: None,
+    ("POST", "/api/v1/technicians/{technician_id}/shift-exceptions"): lambda w, ids: {
+        "on": (w.today + timedelta(days=9)).isoformat(), "kind": "leave", "reason": "matrix"},
+    ("DELETE", "/api/v1/technicians/{technician_id}/shift-exceptions/{exception_id}"): lambda w, ids: None,
+    ("PATCH", "/api/v1/units/{serial}"): lambda w, ids: {"manufactured_on": f"{ids['unit'][2:6]}-01-15"},
+    ("POST", "/api/v1/units/{serial}/activation"): lambda w, ids: {
+        "customer_id": w.own["customer"], "purchased_on": w.today.isoformat(), "sales_channel": "retail"},
+    ("PUT", "/api/v1/units/{serial}/activation"): lambda w, ids: {
+        "customer_id": w.own["customer"], "reason": "matrix"},
+}
+
+QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
+    ("GET", "/api/v1/technicians/{technician_id}/qualification"): lambda w: "?category=water_purifier&job_type=install",
+    ("GET", "/api/v1/technicians/{technician_id}/shifts"): lambda w: (
+        f"?from={w.today.isoformat()}&to={(w.today + timedelta(days=6)).isoformat()}"),
+}
+
+
+# --- the routes -----------------------------------------------------------------------------
+
+
+def _document() -> dict[str, Any]:
+    from pathlib import Path
+
+    from dispatch.app import create_app
+    from dispatch.config import Settings
+
+    app = create_app(Settings(database_url="sqlite://", secret_key="matrix-document-only-" + "0" * 32,
+                              upload_dir=Path("unused"), testing=True))
+    return app.test_client().get("/api/v1/openapi.json").json
+
+
+def _routes() -> list[tuple[str, str]]:
+    methods = {"get", "post", "put", "patch", "delete"}
+    return sorted((m.upper(), path) for path, item in _document()["paths"].items() for m in item
+                  if m in methods and "{" in path)
+
+
+ROUTES = _routes()
+PARAM = re.compile(r"/([^/{}]+)/\{(\w+)\}")
+
+
+def _kinds(path: str) -> list[tuple[str, str, str]] | None:
+    """(parameter, kind, scope) for each path parameter, or None if one cannot be mapped."""
+    found = []
+    for segment, name in PARAM.findall(path):
+        if (segment, name) not in KINDS:
+            return None
+        found.append((name, *KINDS[(segment, name)]))
+    return found
+
+
+MATRIX = [pytest.param(route, id=f"{route[0]} {route[1]}") for route in ROUTES if route not in EXEMPT]
+
+
+def test_every_route_with_an_object_id_is_in_the_matrix():
+    unmapped = [route for route in ROUTES if route not in EXEMPT and _kinds(route[1]) is None]
+    assert unmapped == [], f"map these path parameters in KINDS (or exempt the route with a reason): {unmapped}"
+    no_body = [route for route in ROUTES if route[0] in WRITES and route not in EXEMPT and route not in BODIES]
+    assert no_body == [], f"give these writes a valid body in BODIES: {no_body}"
+    assert not set(EXEMPT) - set(ROUTES), "exemptions for routes that no longer exist"
+
+
+# --- the world: own and foreign objects -----------------------------------------------------
+
+
+def _point_ids(session) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    codes = dict(session.execute(select(ServicePoint.code, ServicePoint.id)).all())
+    return codes[OWN_POINT], [codes[c] for c in FOREIGN_POINTS]
+
+
+def _first(session, query, what: str):
+    value = session.scalar(query.limit(1))
+    assert value is not None, f"the demo data has no {what}"
+    return value
+
+
+def build_world(session, api, today: date) -> World:
+    """Pick (or create, where the demo data has none) an object of each kind at HZ01 and abroad.
+
+    The own objects are ones both point roles may reach: tech.hz01.1's job, checklist and
+    technician record; the point's attachments, claims, complaints, audits and plans."""
+    own_point, foreign_points = _point_ids(session)
+    users = dict(session.execute(select(User.username, User.id)).all())
+    tech = _first(session, select(Technician.id).where(Technician.user_id == users["tech.hz01.1"]), "tech.hz01.1")
+    foreign_point = foreign_points[0]
+    world = World(own_point_id=str(own_point), own_technician_id=str(tech), today=today)
+
+    def at(model, *conditions, what: str) -> tuple[str, str]:
+        own = _first(session, select(model.id).where(*conditions, model.service_point_id == own_point)
+                     .order_by(model.id), f"{what} at {OWN_POINT}")
+        for point_id in foreign_points:
+            foreign = session.scalar(select(model.id).where(*conditions, model.service_point_id == point_id)
+                                     .order_by(model.id).limit(1))
+            if foreign is not None:
+                return str(own), str(foreign)
+        raise AssertionError(f"the demo data has no {what} outside {OWN_POINT}")
+
+    checklist_job = (select(Checklist.id).join(Job, Job.id == Checklist.job_id))
+    own_checklist = _first(session, checklist_job.where(Job.technician_id == tech,
+                                                        Job.status == JobStatus.ON_SITE), "on-site checklist")
+    foreign_checklist = _first(session, checklist_job.where(Job.service_point_id == foreign_point,
+                                                            Job.status == JobStatus.ON_SITE), "foreign checklist")
+    world.own["checklist"], world.foreign["checklist"] = str(own_checklist), str(foreign_checklist)
+    world.own["job"] = str(session.scalar(select(Checklist.job_id).where(Checklist.id == own_checklist)))
+    world.foreign["job"] = str(session.scalar(select(Checklist.job_id).where(Checklist.id == foreign_checklist)))
+    world.own["step_key"] = _confirm_step(api, world.own["job"])
+    world.foreign["step_key"] = _confirm_step(api, world.foreign["job"])
+
+    world.own["technician"] = str(tech)
+    world.foreign["technician"] = str(_first(session, select(Technician.id).where(
+        Technician.service_point_id == foreign_point).order_by(Technician.name), "foreign technician"))
+    world.own["service_point"], world.foreign["service_point"] = str(own_point), str(foreign_point)
+    world.own["user"] = str(users["tech.hz01.1"])
+    world.foreign["user"] = str(users["tech.nb01.1"])
+    for kind, model, conditions in (("attachment", Attachment, ()), ("claim", WarrantyClaim, ()),
+                                    ("complaint", Complaint, ()), ("audit_lot", AuditLot, ()),
+                                    ("audit", Audit, (Audit.status == AuditStatus.FINAL,))):
+        world.own[kind], world.foreign[kind] = at(model, *conditions, what=kind)
+    world.own["audit"] = str(_first(session, select(Audit.id).where(  # technicians read their own final ones
+        Audit.technician_id == tech, Audit.status == AuditStatus.FINAL).order_by(Audit.id), "final audit of tech.hz01.1"))
+
+    # Customers: one known to HZ01 through a job, and a unit owner only NB01 serves.
+    hz01_customers = select(Job.customer_id).where(Job.service_point_id == own_point, Job.customer_id.is_not(None))
+    world.own["customer"] = str(session.scalar(select(Job.customer_id).where(Job.id == uuid.UUID(world.own["job"]))))
+    world.foreign["customer"] = str(_first(session, select(Customer.id).where(
+        Customer.service_point_id == foreign_point, Customer.id.not_in(hz01_customers),
+        Customer.id.in_(select(Unit.customer_id))).order_by(Customer.id), "unit owner only NB01 serves"))
+    world.own["unit"] = _first(session, select(Unit.serial).where(Unit.customer_id.in_(hz01_customers))
+                               .order_by(Unit.serial), "unit of an HZ01 customer")
+    world.foreign["unit"] = _first(session, select(Unit.serial).where(
+        Unit.customer_id == uuid.UUID(world.foreign["customer"])).order_by(Unit.serial), "unit of that customer")
+    world.own["certification"] = str(_first(session, select(Certification.id).where(
+        Certification.technician_id == tech), "certification of tech.hz01.1"))
+    world.foreign["certification"] = str(_first(session, select(Certification.id).where(
+        Certification.technician_id == uuid.UUID(world.foreign["technician"])), "foreign certification"))
+
+    # Kinds the demo data has none of at a point: made here, through the services and the API.
+    admin = principal(session, "admin")
+    for side, point_id in (("own", own_point), ("foreign", foreign_point)):
+        plan = routing.request_plan(UnitOfWork(session=session), RecordingTaskQueue(), admin, point_id=point_id,
+                                    day=today + timedelta(days=1), time_limit_s=1, timezone="Asia/Shanghai")
+        getattr(world, side)["route_plan"] = str(plan.id)
+        maintenance = session.scalar(select(MaintenancePlan).where(MaintenancePlan.service_point_id.is_(None))
+                                     .order_by(MaintenancePlan.id).limit(1))
+        maintenance.service_point_id = point_id  # as after a job of that point served the unit
+        message = notifications.queue(session, channel=Channel.SMS, recipient="13900000000", template="reminder",
+                                      payload={}, service_point_id=point_id)
+        session.flush()
+        getattr(world, side)["maintenance_plan"] = str(maintenance.id)
+        getattr(world, side)["notification"] = str(message.id)
+    world.part_sku = _first(session, select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku), "part")
+    catalogue = {
+        "product": str(_first(session, select(Product.id).order_by(Product.sku), "product")),
+        "region": str(_first(session, select(Region.id).order_by(Region.code), "region")),
+        "part": str(_first(session, select(Part.id).order_by(Part.sku), "part")),
+        "sla_target": str(_first(session, select(SlaTarget.id).order_by(SlaTarget.id), "SLA target")),
+        "template": str(_first(session, select(SopTemplate.id).order_by(SopTemplate.code), "SOP template")),
+        "complaint_category": "after_sales",
+        "job_type": "repair",
+    }
+    catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
+        SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))
+    world.own |= catalogue
+    world.foreign |= catalogue
+    codes = dict(session.execute(select(ServicePoint.id, ServicePoint.code)).all())
+    vans = {"own": "tech.hz01.1", "foreign": session.scalar(select(User.username).join(
+        Technician, Technician.user_id == User.id).where(Technician.id == uuid.UUID(world.foreign["technician"])))}
+    stocked = {code: _first(session, select(Part.sku).join(StockLevel, StockLevel.part_id == Part.id)
+                            .join(StockLocation, StockLocation.id == StockLevel.location_id)
+                            .where(StockLocation.code == code, StockLevel.on_hand - StockLevel.reserved > 0)
+                            .order_by(Part.sku), f"part in stock at {code}")
+               for code in (OWN_POINT, codes[foreign_point])}
+    session.commit()  # before the API requests below: their savepoints must not nest in this session's
+    session.close()
+    for side in ("own", "foreign"):
+        ids = getattr(world, side)
+        code, technician = codes[uuid.UUID(ids["service_point"])], vans[side]
+        # from the point to a technician's van: both the point's manager and that technician see it
+        transfer = api.post("/api/v1/stock/transfers", as_="admin", json={
+            "from_location": code, "to_location": f"VAN-{technician}",
+            "lines": [{"part_sku": stocked[code], "quantity": 1}]})
+        assert transfer.status_code == 201, transfer.json
+        ids["transfer"] = transfer.json["id"]
+        leave = api.post(f"/api/v1/technicians/{ids['technician']}/shift-exceptions", as_="admin",
+                         json={"on": (today + timedelta(days=8)).isoformat(), "kind": "leave", "reason": "matrix"})
+        assert leave.status_code == 201, leave.json
+        ids["shift_exception"] = leave.json["id"]
+    return world
+
+
+def _confirm_step(api, job_id: str) -> str:
+    checklist = api.get(f"/api/v1/jobs/{job_id}/checklist", as_="admin")
+    assert checklist.status_code == 200, checklist.json
+    return next(step["key"] for step in checklist.json["steps"] if step["kind"] == "confirm")
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_app(base_settings) -> ModuleApp:
+    return ModuleApp(base_settings.with_(access_token_ttl_s=3600))
+
+
+@pytest.fixture(scope="module")
+def world(module_app, engine):
+    """The demo data plus the objects made for the matrix, in one transaction for the module
+    (rolled back at its end); each request then runs in a savepoint of its own."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        module_app.use(factory)
+        tokens = {username: module_app.api.token(username) for username in HQ + POINT_ROLES}
+        with factory() as session:
+            today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+            built = build_world(session, module_app.api, today)
+        writes: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            verb = statement.lstrip().split(None, 1)[0].upper()
+            if verb in {"INSERT", "UPDATE", "DELETE"}:
+                writes.append(statement.split("\n", 1)[0][:120])
+
+        event.listen(connection, "before_cursor_execute", record)
+        yield Matrix(module_app, connection, built, tokens, writes)
+        event.remove(connection, "before_cursor_execute", record)
+        module_app.use(None)
+        outer.rollback()
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    writes: list[str]
+    code: str | None
+
+
+class Matrix:
+    def __init__(self, module_app: ModuleApp, connection, world: World, tokens, writes: list[str]) -> None:
+        self.client = module_app.app.test_client()
+        self.connection = connection
+        self.world = world
+        self.tokens = tokens
+        self.writes = writes
+
+    def send(self, method: str, url: str, username: str, body: Any = None, if_match: str | None = None) -> Answer:
+        """One request in a savepoint that is rolled back afterwards."""
+        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
+        if if_match:
+            headers["If-Match"] = if_match
+        savepoint = self.connection.begin_nested()
+        del self.writes[:]
+        try:
+            kwargs = {"json": body} if body is not None else {}
+            response = self.client.open(url, method=method, headers=headers, **kwargs)
+            is_json = response.content_type.split(";")[0].endswith("json")
+            data = response.get_json(silent=True) if is_json else None
+            code = data.get("code") if isinstance(data, dict) else None
+            return Answer(response.status_code, data, list(self.writes), code)
+        finally:
+            savepoint.rollback()
+
+    def etag(self, path: str, username: str) -> str | None:
+        """The ETag this caller can read for the object (else the admin's)."""
+        for reader in (username, "admin"):
+            headers = {"Authorization": f"Bearer {self.tokens[reader]}"}
+            savepoint = self.connection.begin_nested()
+            try:
+                response = self.client.get(path, headers=headers)
+            finally:
+                savepoint.rollback()
+            if response.status_code == 200 and response.headers.get("ETag"):
+                return response.headers["ETag"]
+        return None
+
+
+def _url(path: str, ids: dict[str, str]) -> str:
+    def fill(match: re.Match) -> str:
+        segment, name = match.group(1), match.group(2)
+        return f"/{segment}/{ids[KINDS[(segment, name)][0]]}"
+
+    return PARAM.sub(fill, path)
+
+
+# --- the matrix -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", MATRIX)
+def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
+    method, path = route
+    kinds = _kinds(path)
+    assert kinds is not None
+    scope = POINT if any(s == POINT for _, _, s in kinds) else kinds[-1][2]
+    w = world.world
+    query = QUERIES[route](w) if route in QUERIES else ""
+    urls = {"own": _url(path, w.own) + query, "foreign": _url(path, w.foreign) + query}
+    answers: dict[tuple[str, str], Answer] = {}
+
+    def ask(username: str, side: str) -> Answer:
+        body = BODIES[route](w, getattr(w, side)) if method in WRITES else None
+        if_match = world.etag(urls[side], username) if method in {"PATCH", "DELETE"} else None
+        answer = world.send(method, urls[side], username, body, if_match)
+        answers[(username, side)] = answer
+        assert answer.status < 500, (username, side, answer.status, answer.body)
+        return answer
+
+    for username in POINT_ROLES:
+        foreign = ask(username, "foreign")
+        assert foreign.code != "validation-error", ("the matrix's request does not validate", foreign.body)
+        if method in WRITES or scope == POINT:
+            assert not 200 <= foreign.status < 300, (username, "foreign", foreign.status, foreign.body)
+            assert foreign.writes == [], (username, "foreign", foreign.writes)
+        if route in SOLVER_LAUNCHING and foreign.status == 404:
+            continue  # the own request would solve a day
+        own = ask(username, "own")
+        if scope == POINT:
+            expected = {404} | ({403} if own.status == 403 else set())
+            assert foreign.status in expected, (username, "foreign", foreign.status, "own", own.status, foreign.body)
+            if method not in WRITES:
+                assert own.status != 404, (username, "own object not found: the matrix id is wrong", own.body)
+        elif scope == CATALOGUE:  # one object: what a point role may do with it does not depend on the side
+            assert foreign.status == own.status, (username, foreign.status, own.status)
+            assert foreign.status in ({403} if method in WRITES else {200, 403}), (username, foreign.body)
+        elif method in WRITES:  # the shared registry
+            assert foreign.status in {403, 404, 409, 412}, (username, foreign.status, foreign.body)
+        else:
+            assert foreign.status == 200 and _masked(foreign.body), (username, foreign.status, foreign.body)
+
+    if route not in SOLVER_LAUNCHING:
+        for username in HQ:
+            answer = ask(username, "foreign")
+            if method not in WRITES:
+                assert answer.status in {200, 403}, (username, "HQ sees every point", answer.status, answer.body)
+    record_property("combinations", len(answers))
+
+
+def _masked(body: Any) -> bool:
+    """A foreign customer (or a unit's foreign owner) comes back with personal data hidden."""
+    owner = body.get("customer") if isinstance(body, dict) and "serial" in body else body
+    return not isinstance(owner, dict) or owner.get("masked", True) is True
+
+
+def test_the_matrix_size(world):
+    """How many (route, role, own/foreign) combinations the matrix sends (printed with -s)."""
+    combos = 0
+    for route in ROUTES:
+        if route in EXEMPT:
+            continue
+        combos += len(POINT_ROLES) * (1 if route in SOLVER_LAUNCHING else 2)
+        combos += 0 if route in SOLVER_LAUNCHING else len(HQ)
+    print(f"authorisation matrix: {len(MATRIX)} routes, {combos} (route, role, own/foreign) combinations")
+    assert combos > 4 * len(MATRIX)
