@@ -294,11 +294,13 @@ class _Model:
                 interval is None
                 or not assignment.IntervalVarContainer().Contains(interval)
                 or not assignment.PerformedValue(interval)
+                or assignment.StartMin(interval) != assignment.StartMax(interval)
             ):
-                # No break, or none recorded in this assignment: the decoder places it.
+                # No break, none recorded in this assignment, or its start is still a range
+                # (StartValue would abort the process): the decoder places it.
                 gaps.append(None)
                 continue
-            break_start = assignment.StartValue(interval)
+            break_start = assignment.StartMin(interval)
             gap = 0
             index = assignment.Value(routing.NextVar(routing.Start(t)))
             while not routing.IsEnd(index) and assignment.Value(self.time.CumulVar(index)) < break_start:
