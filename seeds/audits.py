@@ -32,6 +32,7 @@ from seeds import sop as sop_seeds
 
 POINTS = {"HZ01": 0.93, "SZ02": 0.6}  # chance that a sampled checklist is conforming
 WEEKS = 4
+PER_WEEK = 3  # checklists per point and week: lots small enough to be inspected completely
 NAMESPACE = uuid.UUID("6f1c2d3e-4a5b-4c6d-8e7f-a0b1c2d3e4f5")
 MINOR = {"code": "other", "note": "the photos are blurred; the labels cannot be read"}
 MAJOR_NOTE = "the photo does not show what the step asks for"
@@ -56,14 +57,21 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     first_week = sampling.lot_week_of(this_week.starts_at - timedelta(weeks=WEEKS), ctx.tz)
     points = {p.code: p for p in session.scalars(select(ServicePoint).where(ServicePoint.code.in_(POINTS)))}
 
-    # 1. the technicians' checklists for the history jobs of those weeks
-    jobs = session.scalars(
-        select(Job).outerjoin(Checklist, Checklist.job_id == Job.id)
+    # 1. the technicians' checklists for (at most PER_WEEK of) the history jobs of those weeks
+    rows = session.execute(
+        select(Job, Checklist.id).outerjoin(Checklist, Checklist.job_id == Job.id)
         .where(Job.reference.like("H-%"), Job.service_point_id.in_([p.id for p in points.values()]),
                Job.status.in_((JobStatus.COMPLETED, JobStatus.CLOSED)), Job.completed_at >= first_week.starts_at,
-               Job.completed_at < this_week.starts_at, Job.technician_id.is_not(None), Checklist.id.is_(None))
+               Job.completed_at < this_week.starts_at, Job.technician_id.is_not(None))
         .order_by(Job.reference)
     ).all()
+    per_week: dict[tuple[uuid.UUID, str], int] = {}
+    jobs = []
+    for job, checklist_id in rows:
+        key = (job.service_point_id, sampling.lot_week_of(job.completed_at, ctx.tz).label)
+        per_week[key] = per_week.get(key, 0) + 1
+        if per_week[key] <= PER_WEEK and checklist_id is None:
+            jobs.append(job)
     store = LocalEvidenceStore(ctx.settings.upload_dir, durable=False)
     for job in jobs:
         if checklists.open_for_job(session, job) is None:

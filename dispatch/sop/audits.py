@@ -56,7 +56,15 @@ from dispatch.sop.audit_models import (
     VerdictKind,
 )
 from dispatch.sop.checklists import ChecklistView, build_view
-from dispatch.sop.models import Attachment, Checklist, ChecklistStatus, SopVersion, StepEvidence, StepResult
+from dispatch.sop.models import (
+    Attachment,
+    Checklist,
+    ChecklistStatus,
+    SopStep,
+    SopVersion,
+    StepEvidence,
+    StepResult,
+)
 from dispatch.sop.sampling import LotDecision, LotWeek, Trigger, Verdict
 from dispatch.uow import UnitOfWork
 
@@ -128,7 +136,6 @@ class _Lots:
                        status=LotStatus.OPEN, seed=seed.hex(), seed_commitment=commitment, opened_at=self.now,
                        commitment_log_seq=entry.seq)
         self.session.add(lot)
-        self.session.flush()
         self.report.lots_opened += 1
         return lot
 
@@ -664,8 +671,9 @@ def _append_verdict(session: Session, audit: Audit, actor: Principal, *, kind: V
 
 
 def _step_keys(session: Session, audit: Audit) -> set[str]:
-    checklist = _load_checklists(session, [audit.checklist_id])[0]
-    return {s.key for s in checklist.template_version.steps}
+    """The step keys of the audited checklist's SOP version (what findings may refer to)."""
+    return set(session.scalars(select(SopStep.key).join(Checklist, Checklist.template_version_id == SopStep.version_id)
+                               .where(Checklist.id == audit.checklist_id)))
 
 
 def _critical_follow_up(session: Session, audit: Audit, *, now: datetime) -> int:
