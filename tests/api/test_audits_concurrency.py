@@ -24,9 +24,10 @@ DRAWN = WEEK.freezes_at + timedelta(minutes=30)
 
 
 @pytest.fixture
-def live(tmp_path, base_settings):
-    """An app on its own committed database, with the network and the SOP templates."""
-    url = fresh_database_url("audits_race", tmp_path)
+def live(tmp_path, base_settings, worker_name):
+    """An app on its own committed database (one per xdist worker), with the network and the
+    SOP templates."""
+    url = fresh_database_url(f"audits_race_{worker_name}", tmp_path)
     migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
