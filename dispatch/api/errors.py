@@ -171,7 +171,7 @@ def handle_dispatch_error(error: errors.DispatchError):
         if key == "retry_after_s":
             headers["Retry-After"] = str(value)
         else:
-            problem[key] = value
+            problem.setdefault(key, value)  # extension members never overwrite the core ones
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if status == 503:
