@@ -20,7 +20,8 @@ Search, inside the wall-clock deadline, up to :data:`_DECOMPOSE_ABOVE_VISITS` vi
    strategy of :class:`SolveParams` that finds one (parallel cheapest
    insertion by default: it survives tight windows): SISR ruin (strings of
    neighbouring visits removed), cheapest-insertion recreate,
-   simulated-annealing acceptance;
+   simulated-annealing acceptance; restarted every :data:`_ILS_RESTART_S`
+   seconds on a fresh model with another node order, best run kept;
 2. when the caller gave a warm start, guided local search from it;
 3. guided local search from the best plan for the last part of the time
    (ILS does not polish its perturbed plans; long routes need 2-opt and
@@ -89,6 +90,11 @@ _RESTORE_S = 10.0
 
 #: Shortest search phase worth starting, in seconds.
 _MIN_PHASE_S = 0.05
+
+#: Iterated local search is restarted (fresh model, other node order) every this many
+#: seconds of its budget; the best run wins. One long annealing run varies a lot from
+#: run to run; the best of several shorter ones is steadier and better.
+_ILS_RESTART_S = 10.0
 
 #: Share of the budget for the final guided-local-search polish of the best plan.
 _POLISH_SHARE = 0.15
@@ -314,35 +320,47 @@ def solve(request: BackendRequest) -> BackendOutcome:
     """Build the model, find a first plan, improve it until the deadline."""
     if len(request.planned) > _DECOMPOSE_ABOVE_VISITS:
         return _solve_by_pieces(request)
-    model = _Model(request)
-    routing = model.routing
-    routing.CloseModelWithParameters(_ils_parameters(request, "AUTOMATIC", 1.0, model))
-    clock = _FirstSolutionClock(request.started)
-    routing.AddAtSolutionCallback(clock)
-    best = None
-    phases = []
-    strategy = "ALL_UNPERFORMED"
     budget = _remaining(request)
     warm_share = 0.0 if request.initial_routes is None else _WARM_START_SHARE
-    for name in request.params.first_solution_strategies:
-        # The search builds its own first plan with ``name``. It runs first: a search
-        # that follows another one (or a warm start read) on the same model does worse.
-        seconds = (1.0 - warm_share - _POLISH_SHARE) * budget
-        found = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(request, name, max(seconds, _MIN_PHASE_S), model)
-        )
-        if found is not None:
-            best, strategy = found, name
-            phases.append("iterated_local_search")
-            break
+    ils_seconds = (1.0 - warm_share - _POLISH_SHARE) * budget
+    ils_end = time.perf_counter() + ils_seconds
+    restarts = max(1, int(ils_seconds // _ILS_RESTART_S))
+    clock = _FirstSolutionClock(request.started)
+    models: list[_Model] = []
+    runs: list[tuple[int, _Model, Any]] = []
+    strategy = "ALL_UNPERFORMED"
+    phases = []
+    for k in range(restarts):
+        # Each restart gets a fresh model (ILS does worse after another search on the
+        # same one) and its own node order, hence its own path through the search.
+        model = _Model(request if k == 0 else dataclasses.replace(request, seed=request.seed + k))
+        model.routing.CloseModelWithParameters(_ils_parameters(request, "AUTOMATIC", 1.0, model))
+        model.routing.AddAtSolutionCallback(clock)
+        models.append(model)
+        seconds = (ils_end - time.perf_counter()) / (restarts - k)
+        for name in request.params.first_solution_strategies:
+            found = model.routing.SolveWithIteratedLocalSearch(
+                _ils_parameters(request, name, max(seconds, _MIN_PHASE_S), model)
+            )
+            if found is not None:
+                runs.append((found.ObjectiveValue(), model, found))
+                strategy = name
+                phases.append("iterated_local_search")
+                break
+    if runs:
+        _, model, best = min(runs, key=lambda run: run[0])
+    else:
+        model, best = models[0], None
     if request.initial_routes is not None:
-        polished = model.restore(
+        polished = models[0].restore(
             request.initial_routes,
             _search_parameters(request, "AUTOMATIC", max(warm_share * budget, _MIN_PHASE_S)),
         )
         if polished is not None:
-            best = _better(best, polished)
             phases.append("guided_local_search")
+            if _better(best, polished) is polished:
+                model, best = models[0], polished
+    routing = model.routing
     if best is not None and _remaining(request) > _MIN_PHASE_S:
         # ILS never polishes its perturbed plans; a last local search does (2-opt and
         # or-opt inside long routes above all).
@@ -363,6 +381,7 @@ def solve(request: BackendRequest) -> BackendOutcome:
             "status": _STATUS_NAMES.get(routing.status(), str(routing.status())),
             "strategy": strategy,
             "phases": phases,
+            "restarts": restarts,
             "first_solution_s": clock.first_s,
             "solutions": clock.count,
         },
@@ -590,7 +609,9 @@ def _solve_piece(
         )
     else:
         improved = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST)
+            _ils_parameters(
+                sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST, False
+            )
         )
         # Read the current routes only now: a search run after it would do worse.
         current = model.restore(
@@ -641,19 +662,21 @@ def _ils_parameters(
     seconds: float,
     model: _Model,
     temperature_per_nearest: float = _INITIAL_TEMPERATURE_PER_NEAREST,
+    polish_perturbed: bool | None = None,
 ) -> Any:
     """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
 
-    The perturbed plan is not polished by a full local search (many cheap
-    iterations beat few polished ones here). Temperatures are relative to
-    the mean cost of going to the nearest other place, so they do not depend
-    on units or on how the search started.
+    The perturbed plan is polished by a full local search only on long routes
+    (see :data:`_LONG_ROUTE_VISITS`; ``polish_perturbed`` overrides, pieces
+    never do): elsewhere many cheap iterations beat few polished ones.
+    Temperatures are relative to the mean cost of going to the nearest other
+    place, so they do not depend on units or on how the search started.
     """
     parameters = _search_parameters(request, strategy, seconds)
     parameters.use_iterated_local_search = True
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     ils = parameters.iterated_local_search_parameters
-    ils.improve_perturbed_solution = model.long_routes
+    ils.improve_perturbed_solution = model.long_routes if polish_perturbed is None else polish_perturbed
     ruin_recreate = ils.ruin_recreate_parameters
     sisr = ruin_recreate.ruin_strategies.add().sisr
     sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
