@@ -102,11 +102,6 @@ _POLISH_SHARE = 0.15
 #: Share of the budget kept for polishing a warm start with GLS (after ILS from scratch).
 _WARM_START_SHARE = 0.3
 
-#: Routes expected to hold at least this many visits count as long: ILS then polishes
-#: every perturbed plan with a local search (fewer, better iterations), which pays on
-#: long routes (wide windows) and costs on short ones.
-_LONG_ROUTE_VISITS = 40
-
 #: SISR ruin (Christiaens & Vanden Berghe 2020): longest removed string, mean removed visits,
 #: and the split-string bypass factor, as suggested in the paper.
 _SISR_MAX_SEQUENCE = 10
@@ -171,18 +166,7 @@ class _Model:
         ]
         #: Mean cost from a place to its nearest other place: the scale of the annealing.
         self.mean_nearest_cost = max(1.0, sum(nearest) / len(nearest))
-        problem = request.problem
-        nearest_s = [
-            min((duration[i][j] for j in node_location if j != i), default=0) for i in node_location
-        ]
-        per_visit_s = sum(problem.visits[v].service_s for v in request.planned) / max(
-            1, len(request.planned)
-        ) + sum(nearest_s) / len(nearest_s)
-        shift_s = sum(t.shift_end_s - t.shift_start_s for t in problem.technicians) / len(
-            problem.technicians
-        )
-        #: Whether a shift holds many visits (wide windows): see ``_LONG_ROUTE_VISITS``.
-        self.long_routes = shift_s >= _LONG_ROUTE_VISITS * max(1.0, per_visit_s)
+
 
     def _add_time(self, node_location: list[int]) -> None:
         problem = self.request.problem
@@ -609,9 +593,7 @@ def _solve_piece(
         )
     else:
         improved = routing.SolveWithIteratedLocalSearch(
-            _ils_parameters(
-                sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST, False
-            )
+            _ils_parameters(sub_request, _PIECE_STRATEGY, seconds, model, _PIECE_TEMPERATURE_PER_NEAREST)
         )
         # Read the current routes only now: a search run after it would do worse.
         current = model.restore(
@@ -662,21 +644,20 @@ def _ils_parameters(
     seconds: float,
     model: _Model,
     temperature_per_nearest: float = _INITIAL_TEMPERATURE_PER_NEAREST,
-    polish_perturbed: bool | None = None,
 ) -> Any:
     """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
 
-    The perturbed plan is polished by a full local search only on long routes
-    (see :data:`_LONG_ROUTE_VISITS`; ``polish_perturbed`` overrides, pieces
-    never do): elsewhere many cheap iterations beat few polished ones.
-    Temperatures are relative to the mean cost of going to the nearest other
+    The perturbed plan is not polished by a full local search: many cheap
+    iterations beat few polished ones (measured on Solomon, where polishing
+    helped some long-route instances and hurt more; the final GLS polish of
+    the best plan covers them). Temperatures are relative to the mean cost of going to the nearest other
     place, so they do not depend on units or on how the search started.
     """
     parameters = _search_parameters(request, strategy, seconds)
     parameters.use_iterated_local_search = True
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     ils = parameters.iterated_local_search_parameters
-    ils.improve_perturbed_solution = model.long_routes if polish_perturbed is None else polish_perturbed
+    ils.improve_perturbed_solution = False
     ruin_recreate = ils.ruin_recreate_parameters
     sisr = ruin_recreate.ruin_strategies.add().sisr
     sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
