@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 QUEUES = ("default", "routing", "notifications")
+CRON_QUEUE = "cron"
+"""The queue of the periodic tasks (workers/cron.py). rq cron enqueues with RQ's default
+serializer, so it is served by a plain ``rq worker cron``, not by ``python -m workers``."""
 
 
 def resolve(task: str):
@@ -92,16 +95,22 @@ class RqTaskQueue:
     def ping(self) -> bool:
         return bool(self._redis.ping())
 
+    def _monitored(self):
+        """Every queue a worker serves: the app's (JSON) and the periodic tasks' (RQ's default)."""
+        from rq import Queue
+
+        return [self.queue(name) for name in QUEUES] + [Queue(CRON_QUEUE, connection=self._redis)]
+
     def depths(self) -> dict[str, int]:
-        return {name: self.queue(name).count for name in QUEUES}
+        return {queue.name: queue.count for queue in self._monitored()}
 
     def failed(self, limit: int = 100) -> list[dict[str, Any]]:
         """Failed tasks (newest first) from every queue's FailedJobRegistry."""
         from rq.job import Job
 
         rows: list[dict[str, Any]] = []
-        for name in QUEUES:
-            queue = self.queue(name)
+        for queue in self._monitored():
+            name = queue.name
             ids = queue.failed_job_registry.get_job_ids()
             for job in Job.fetch_many(ids[-limit:], connection=self._redis, serializer=queue.serializer):
                 if job is None:

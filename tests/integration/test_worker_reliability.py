@@ -42,7 +42,7 @@ from tests.conftest import TEST_HASH
 from tests.helpers import Api
 from tests.processes import SECRET, environment, kill, seeded_database, start, stop, wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.redis
 
 LEAD_DAYS = 60
 STUCK_AT = 4  # plans done before the worker is stuck on the next one
@@ -74,6 +74,8 @@ def _done(session: Session) -> tuple[int, int, int]:
     return claims, linked, jobs
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_a_worker_killed_mid_task_leaves_no_partial_result_and_the_retry_completes_it_once(tmp_path, redis_url):
     from redis import Redis
     from rq import Queue
@@ -160,3 +162,29 @@ def test_a_worker_killed_mid_task_leaves_no_partial_result_and_the_retry_complet
                 stop(process)
         engine.dispose()
         app.extensions["dispatch"].engine.dispose()
+
+
+def test_failed_tasks_of_the_app_queues_and_of_the_cron_queue_are_listed_for_admins(settings, session_factory,
+                                                                                    redis_url):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    redis = Redis.from_url(redis_url)
+    app_queue = Queue("notifications", connection=redis, serializer=JSONSerializer)
+    app_queue.enqueue("workers.care_tasks.no_such_task", 7, job_id="notify-7")
+    SimpleWorker([app_queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+    cron = Queue("cron", connection=redis)  # as rq cron enqueues: RQ's default serializer
+    cron.enqueue("workers.care_tasks.no_such_periodic_task", job_id="nightly-1")
+    SimpleWorker([cron], connection=redis).work(burst=True)
+
+    api = Api(create_app(settings.with_(redis_url=redis_url), session_factory=session_factory).test_client())
+    failed = api.get("/api/v1/admin/tasks/failed", as_="admin")
+    assert failed.status_code == 200, failed.json
+    assert {(row["id"], row["queue"], row["task"]) for row in failed.json} == {
+        ("notify-7", "notifications", "workers.care_tasks.no_such_task"),
+        ("nightly-1", "cron", "workers.care_tasks.no_such_periodic_task")}
+    assert all("Invalid attribute name: no_such" in row["error"] for row in failed.json)
+    assert next(row["args"] for row in failed.json if row["id"] == "notify-7") == [7]
+    depths = api.get("/api/v1/admin/tasks/queues", as_="admin").json["queues"]
+    assert depths == {"default": 0, "routing": 0, "notifications": 0, "cron": 0}
