@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compose.yaml stack without Docker: PostgreSQL and Redis on loopback (.ci/services.sh),
-# then migrate, seed (optional), and start gunicorn, two RQ workers and the cron scheduler.
+# then migrate, seed (optional), and start gunicorn, two RQ workers, the cron scheduler and its worker.
 #   bash scripts/production_local.sh [--seed]        stop with: kill $(cat /tmp/dispatch-prod/*.pid)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +28,8 @@ if [ "${1:-}" = "--seed" ]; then "$BIN/dispatch" seed demo; fi
 "$BIN/gunicorn" -c gunicorn.conf.py --bind 127.0.0.1:8000 --workers "${WEB_CONCURRENCY:-4}" wsgi:app \
   >"$STATE/api.log" 2>&1 & echo $! >"$STATE/api.pid"
 for n in 1 2; do "$PY" -m workers >"$STATE/worker$n.log" 2>&1 & echo $! >"$STATE/worker$n.pid"; done
-if [ -f workers/cron.py ]; then "$BIN/rq" cron workers/cron.py --serializer json --url "$REDIS_URL" >"$STATE/cron.log" 2>&1 & echo $! >"$STATE/cron.pid"; fi
+# periodic tasks: rq cron enqueues them on the "cron" queue with RQ's default serializer, so a
+# plain rq worker serves that queue (python -m workers serves the JSON queues)
+"$BIN/rq" cron workers.cron --url "$REDIS_URL" >"$STATE/cron.log" 2>&1 & echo $! >"$STATE/cron.pid"
+"$BIN/rq" worker cron --url "$REDIS_URL" >"$STATE/cron-worker.log" 2>&1 & echo $! >"$STATE/cron-worker.pid"
 echo "API on http://127.0.0.1:8000 (logs in $STATE)"
