@@ -116,7 +116,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection):  # pragma: no cover - exercised everywhere
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock up front (waiting up to busy_timeout). A deferred
+            # transaction that read first and writes later fails at once with "database is
+            # locked" (WAL snapshot conflict) whenever another writer committed in between.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kw.setdefault("pool_pre_ping", True)
