@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,6 +84,10 @@ def create_app(
         engine=engine,
     )
     api.init_app(app)
+    if settings.proxy_hops:
+        # Trust exactly that many X-Forwarded-For entries (the ones our proxies appended): the
+        # client address (rate-limit key, logs) cannot be spoofed by a header the client sends.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):

@@ -17,6 +17,7 @@
 | ``DISPATCH_SOLVE_TIME_LIMIT_S`` | ``10`` | default route planning time limit |
 | ``DISPATCH_AUTH_RATE_LIMIT`` | ``20/60`` | token requests allowed per client per window (count/seconds) |
 | ``DISPATCH_LOG_JSON`` | ``1`` in production | JSON log lines with request ids |
+| ``DISPATCH_PROXY_HOPS`` | ``0`` | reverse proxies in front that append to X-Forwarded-For (the client address is taken that many hops back; 0 = the TCP peer) |
 | ``DISPATCH_FEEDBACK_LINK_BASE`` | ``https://dispatch.example/feedback/`` | where rating links sent to customers point |
 """
 
@@ -65,6 +66,7 @@ class Settings:
     solve_time_limit_s: int = 10
     auth_rate_limit: tuple[int, int] = (20, 60)
     log_json: bool = False
+    proxy_hops: int = 0
     testing: bool = False
     problem_type_base: str = "https://dispatch.example/problems/"
     feedback_link_base: str = "https://dispatch.example/feedback/"
@@ -95,6 +97,7 @@ class Settings:
             solve_time_limit_s=int(env.get("DISPATCH_SOLVE_TIME_LIMIT_S", 10)),
             auth_rate_limit=(int(count or 20), int(window or 60)),
             log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),
+            proxy_hops=int(env.get("DISPATCH_PROXY_HOPS", 0)),
             feedback_link_base=env.get("DISPATCH_FEEDBACK_LINK_BASE", "https://dispatch.example/feedback/"),
         )
 
