@@ -20,11 +20,16 @@ returned (or the admin's when the caller cannot read it). Every request runs in 
 is rolled back, so the checks do not depend on each other.
 
 A route with a path parameter this module cannot map fails ``test_every_route_with_an_object_id
-_is_in_the_matrix`` unless it is exempted below with a reason.
+_is_in_the_matrix`` unless it is exempted below with a reason; so does a list filter naming an
+object (``?service_point_id=``, ``?job_id=``, ``?location=``...). Filtering a list by a foreign
+object must show nothing of that point, and a write naming a foreign object in its body (stock
+moved out of a foreign point, a complaint about a foreign job, an own job given to a foreign
+technician...) must fail without a write, or be re-homed to the caller's own point.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -298,6 +303,7 @@ def build_world(session, api, today: date) -> World:
                                .order_by(Unit.serial), "unit of an HZ01 customer")
     world.foreign["unit"] = _first(session, select(Unit.serial).where(
         Unit.customer_id == uuid.UUID(world.foreign["customer"])).order_by(Unit.serial), "unit of that customer")
+    world.foreign["unit_id"] = str(_first(session, select(Unit.id).where(Unit.serial == world.foreign["unit"]), "unit"))
     world.own["certification"] = str(_first(session, select(Certification.id).where(
         Certification.technician_id == tech), "certification of tech.hz01.1"))
     world.foreign["certification"] = str(_first(session, select(Certification.id).where(
@@ -332,6 +338,7 @@ def build_world(session, api, today: date) -> World:
     world.own |= catalogue
     world.foreign |= catalogue
     codes = dict(session.execute(select(ServicePoint.id, ServicePoint.code)).all())
+    world.foreign["point_code"] = codes[foreign_point]
     vans = {"own": "tech.hz01.1", "foreign": session.scalar(select(User.username).join(
         Technician, Technician.user_id == User.id).where(Technician.id == uuid.UUID(world.foreign["technician"])))}
     stocked = {code: _first(session, select(Part.sku).join(StockLevel, StockLevel.part_id == Part.id)
@@ -339,6 +346,9 @@ def build_world(session, api, today: date) -> World:
                             .where(StockLocation.code == code, StockLevel.on_hand - StockLevel.reserved > 0)
                             .order_by(Part.sku), f"part in stock at {code}")
                for code in (OWN_POINT, codes[foreign_point])}
+    world.foreign["technician_username"], world.foreign["part_in_stock"] = vans["foreign"], stocked[codes[foreign_point]]
+    world.foreign["stock_location"] = str(_first(session, select(StockLocation.id).where(
+        StockLocation.code == codes[foreign_point]), "foreign point's stock location"))
     session.commit()  # before the API requests below: their savepoints must not nest in this session's
     session.close()
     for side in ("own", "foreign"):
@@ -518,5 +528,117 @@ def test_the_matrix_size(world):
             continue
         combos += len(POINT_ROLES) * (1 if route in SOLVER_LAUNCHING else 2)
         combos += 0 if route in SOLVER_LAUNCHING else len(HQ)
-    print(f"authorisation matrix: {len(MATRIX)} routes, {combos} (route, role, own/foreign) combinations")
+    filters = sum(1 for f in QUERY_FILTERS if f[1] in FILTERS and f not in FILTER_EXEMPT) * len(POINT_ROLES)
+    references = len(REFERENCES) * len(POINT_ROLES) + 1
+    print(f"authorisation matrix: {len(MATRIX)} routes with object ids, {combos} (route, role, own/foreign) "
+          f"combinations; {filters} foreign list filters; {references} writes naming a foreign object")
     assert combos > 4 * len(MATRIX)
+
+# --- object ids in the query and in the body ------------------------------------------------
+
+FILTERS = {
+    # query parameter of a collection -> the foreign value sent
+    "service_point_id": "service_point", "technician_id": "technician", "job_id": "job", "lot_id": "audit_lot",
+    "transfer_id": "transfer", "customer_id": "customer", "unit_id": "unit_id", "location": "point_code",
+    "service_point": "point_code", "technician": "technician_username",
+}
+CATALOGUE_FILTERS = {"region_id", "parent_id", "product_id"}
+FILTER_EXEMPT = {
+    ("/api/v1/sync/changes", "device_id"): "a pull only reports the last mutation of a device that is the "
+                                           "caller's own; the feed is the token's user's (dispatch/sync/service.py)",
+    ("/api/v1/customers/", "service_point_id"): "the customer registry is readable network-wide, personal data of "
+                                                "other points' customers masked (GET /customers/{id} above)",
+    ("/api/v1/units/", "customer_id"): "the unit registry is readable network-wide, owners masked "
+                                       "(GET /units/{serial} above)",
+}
+SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
+          "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location")
+
+
+def _filters() -> list[tuple[str, str]]:
+    document = _document()
+    found = []
+    for path, item in document["paths"].items():
+        if "{" in path or "get" not in item:
+            continue
+        for parameter in item["get"].get("parameters", []):
+            name = parameter["name"]
+            if parameter.get("in") == "query" and (name.endswith("_id") or name in FILTERS):
+                found.append((path, name))
+    return sorted(found)
+
+
+QUERY_FILTERS = _filters()
+
+
+def test_every_filter_naming_an_object_is_in_the_matrix():
+    unmapped = [f for f in QUERY_FILTERS if f[1] not in FILTERS and f[1] not in CATALOGUE_FILTERS
+                and f not in FILTER_EXEMPT]
+    assert unmapped == [], f"map these query parameters in FILTERS (or exempt them with a reason): {unmapped}"
+
+
+@pytest.mark.parametrize("path, name", [pytest.param(*f, id=f"{f[0]}?{f[1]}") for f in QUERY_FILTERS
+                                        if f[1] in FILTERS and f not in FILTER_EXEMPT])
+def test_filtering_a_list_by_a_foreign_object_shows_nothing_of_it(path, name, world):
+    w = world.world
+    url = f"{path}?{name}={w.foreign[FILTERS[name]]}"
+    foreign_ids = {w.foreign[kind] for kind in SCOPED}
+    for username in POINT_ROLES:
+        answer = world.send("GET", url, username)
+        assert answer.status in {200, 403, 404, 422}, (username, answer.status, answer.body)
+        assert answer.writes == [], (username, answer.writes)
+        if answer.status == 200:
+            leaked = {i for i in foreign_ids if i in json.dumps(answer.body)}
+            assert not leaked, (username, "foreign objects listed", leaked)
+
+
+REFERENCES: dict[str, Callable[[World], tuple[str, str, Any]]] = {
+    "transfer stock out of a foreign point": lambda w: ("POST", "/api/v1/stock/transfers", {
+        "from_location": w.foreign["point_code"], "to_location": OWN_POINT,
+        "lines": [{"part_sku": w.foreign["part_in_stock"], "quantity": 1}]}),
+    "adjust a foreign point's count": lambda w: ("POST", "/api/v1/stock/adjustments", {
+        "location": w.foreign["point_code"], "part_sku": w.foreign["part_in_stock"], "delta": 1, "reason": "matrix"}),
+    "return defective parts from a foreign point": lambda w: ("POST", "/api/v1/stock/defective-returns", {
+        "location": w.foreign["point_code"], "part_sku": w.foreign["part_in_stock"], "quantity": 1,
+        "reason": "matrix"}),
+    "set a foreign point's stock limits": lambda w: ("PUT", "/api/v1/stock/limits", {
+        "location": w.foreign["point_code"], "part_sku": w.foreign["part_in_stock"], "min_level": 1,
+        "max_level": 5}),
+    "file a complaint about a foreign job": lambda w: ("POST", "/api/v1/complaints", {
+        "category": "after_sales", "customer_id": w.foreign["customer"], "job_id": w.foreign["job"],
+        "summary": "matrix"}),
+    "assign an own job to a foreign technician": lambda w: ("POST", f"/api/v1/jobs/{w.own['job']}/assignment", {
+        "technician_id": w.foreign["technician"], "reason": "matrix",
+        "scheduled_start": datetime.combine(w.today + timedelta(days=1), datetime.min.time(),
+                                            ZoneInfo("Asia/Shanghai")).replace(hour=10).isoformat()}),
+    "hire a technician into a foreign point": lambda w: ("POST", "/api/v1/technicians", {
+        "service_point_id": w.foreign["service_point"], "name": "Matrix Tech", "hired_on": w.today.isoformat(),
+        "username": "matrix.tech", "password": "matrix-password"}),
+    "open an account at a foreign point": lambda w: ("POST", "/api/v1/users", {
+        "username": "matrix.user", "password": "matrix-password", "role": "technician",
+        "service_point_id": w.foreign["service_point"]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFERENCES))
+def test_a_write_naming_a_foreign_object_in_its_body_fails_and_changes_nothing(case, world):
+    w = world.world
+    method, path, body = REFERENCES[case](w)
+    for username in POINT_ROLES:
+        answer = world.send(method, path, username, body)
+        if 200 <= answer.status < 300:  # accepted only as the caller's own point's (a manager's new account)
+            assert answer.body.get("service_point_id") == w.own_point_id, (username, answer.body)
+            assert w.foreign["service_point"] not in json.dumps(answer.body), (username, answer.body)
+            continue
+        assert answer.status in {403, 404, 409, 422}, (username, answer.status, answer.body)
+        assert answer.writes == [], (username, answer.writes)
+
+
+def test_a_pushed_mutation_on_a_foreign_job_is_rejected_and_writes_no_event(world):
+    body = {"device_id": str(uuid.uuid4()),
+            "mutations": [{"id": 1, "kind": "note", "payload": {"job_id": world.world.foreign["job"], "text": "x"}}]}
+    answer = world.send("POST", "/api/v1/sync/mutations", "tech.hz01.1", body)
+    assert answer.status == 200, answer.body
+    result = answer.body["results"][0]
+    assert result["status"] == "rejected" and result["reason"] == "not-found" and not result.get("quarantined")
+    assert not [w for w in answer.writes if "job_events" in w or "quarantined" in w], answer.writes
