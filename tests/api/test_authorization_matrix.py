@@ -29,12 +29,14 @@ technician...) must fail without a write, or be re-homed to the caller's own poi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,10 +44,12 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import sessionmaker
 
+from dispatch.app import create_app
 from dispatch.auth.models import User
 from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
+from dispatch.config import Settings
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -120,6 +124,7 @@ class World:
 
 
 Body = Callable[[World, dict[str, str]], Any]
+SERIAL_YEAR = re.compile(r"(\d{4})\d{7}$")
 
 BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/audits/{audit_id}/verdict"): lambda w, ids: {"verdict": "conforming", "note": "matrix"},
@@ -175,7 +180,8 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/technicians/{technician_id}/shift-exceptions"): lambda w, ids: {
         "on": (w.today + timedelta(days=9)).isoformat(), "kind": "leave", "reason": "matrix"},
     ("DELETE", "/api/v1/technicians/{technician_id}/shift-exceptions/{exception_id}"): lambda w, ids: None,
-    ("PATCH", "/api/v1/units/{serial}"): lambda w, ids: {"manufactured_on": f"{ids['unit'][2:6]}-01-15"},
+    ("PATCH", "/api/v1/units/{serial}"): lambda w, ids: {  # a date in the year the serial says
+        "manufactured_on": SERIAL_YEAR.search(ids["unit"]).group(1) + "-01-15"},
     ("POST", "/api/v1/units/{serial}/activation"): lambda w, ids: {
         "customer_id": w.own["customer"], "purchased_on": w.today.isoformat(), "sales_channel": "retail"},
     ("PUT", "/api/v1/units/{serial}/activation"): lambda w, ids: {
@@ -192,12 +198,8 @@ QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
 # --- the routes -----------------------------------------------------------------------------
 
 
+@functools.cache
 def _document() -> dict[str, Any]:
-    from pathlib import Path
-
-    from dispatch.app import create_app
-    from dispatch.config import Settings
-
     app = create_app(Settings(database_url="sqlite://", secret_key="matrix-document-only-" + "0" * 32,
                               upload_dir=Path("unused"), testing=True))
     return app.test_client().get("/api/v1/openapi.json").json
