@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from apispec import BasePlugin
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
@@ -126,6 +127,14 @@ class DispatchApi(Api):
         default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def _register_pagination_header(self):
+        """X-Pagination carries a JSON object, so it is documented with ``content``: a bare
+        ``schema`` (flask-smorest's) means OpenAPI's comma-separated ``simple`` style."""
+        self.spec.components.header("PAGINATION", {
+            "description": "Pagination metadata (JSON)",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
