@@ -9,9 +9,9 @@ runs are repeatable; raise it for a deeper run), and every request is sent once 
 Left out: the two operations that launch the route solver (``POST
 /service-points/{point_id}/plans``, ``POST /plans/{plan_id}/insertions``), which run for their
 requested time limit (seconds to minutes) per request; their own tests cover them with 1-2 s
-limits. The response headers check is also left out: flask-smorest documents the JSON
-``X-Pagination`` header with a plain ``schema``, which OpenAPI reads as a comma-separated
-(``simple`` style) object, so every paginated answer would be reported.
+limits. Documented response headers are checked too; schemathesis reads only a header's
+``schema``, so the JSON ``X-Pagination`` header (documented with ``content``) is checked here
+against its PaginationMetadata schema.
 
 Schemathesis' own pytest integration is not used: under pytest 9 its items all share one node
 id (and ``from_fixture`` fails outright), which breaks xdist. The document is loaded here and
@@ -20,6 +20,7 @@ each operation's Hypothesis strategy is driven directly.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -42,7 +44,8 @@ from tests.module_app import ModuleApp
 EXAMPLES = int(os.environ.get("DISPATCH_FUZZ_EXAMPLES", "3"))
 ROLES = ("admin", "reviewer", "manager.hz01", "tech.hz01.1")
 SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions")}
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
 
 
 def _load_document():
@@ -90,8 +93,24 @@ def test_the_fuzz_covers_every_operation_but_the_solver_launches():
     assert len(fuzzed) > 100
 
 
+def _check_pagination_header(response, document: dict) -> None:
+    """X-Pagination, when sent, is a JSON object of the documented PaginationMetadata fields."""
+    values = response.headers.get("x-pagination")  # schemathesis: lowercase names, lists of values
+    if not values:
+        return
+    metadata = json.loads(values[0])
+    documented = document["components"]["schemas"]["PaginationMetadata"]["properties"]
+    assert set(metadata) <= set(documented), metadata
+    assert all(isinstance(value, int) for value in metadata.values()), metadata
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return _load_document().raw_schema
+
+
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_no_server_error_and_every_response_matches_the_document(operation, fuzz_app, tokens):
+def test_no_server_error_and_every_response_matches_the_document(operation, fuzz_app, tokens, document):
     strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
                          operation.as_strategy(GenerationMode.NEGATIVE))
 
@@ -103,6 +122,7 @@ def test_no_server_error_and_every_response_matches_the_document(operation, fuzz
             response = case.call(app=fuzz_app, headers={"Authorization": f"Bearer {token}"})
             try:
                 case.validate_response(response, checks=CHECKS)
+                _check_pagination_header(response, document)
             except Exception as failure:
                 failure.add_note(f"as {role}")
                 raise
