@@ -9,6 +9,7 @@ import pytest
 from checker import violations
 
 from dispatch.routing import (
+    Break,
     EuclideanMatrix,
     Objective,
     Pin,
@@ -222,3 +223,34 @@ def test_a_large_day_is_improved_piece_by_piece_and_stays_feasible() -> None:
     assert result.stats["strategy"] == "pieces"
     assert result.stats["pieces_improved"] >= 1
     assert result.served_count > 200
+
+
+def test_a_large_day_without_pins_starts_from_a_whole_day_plan_and_descends() -> None:
+    """No warm start, no pinned prefix: savings builds the whole day, then pieces improve it.
+
+    Skills and lunch breaks must survive both stages; the pieces' greedy descent
+    from the current routes finds gains on a plan this young.
+    """
+    rng = random.Random(11)
+    depot = PlanarLocation(0, 0)
+    lunch = Break(earliest_start_s=12_600, latest_start_s=16_200, duration_s=1800)
+    technicians = [
+        Technician(f"t{k}", depot, depot, shift_start_s=0, shift_end_s=28_800,
+                   skills=frozenset({"gas"} if k % 4 == 0 else ()), break_=lunch)
+        for k in range(16)
+    ]
+    visits = []
+    for k in range(240):
+        opens = rng.choice((0, 7200, 14_400, 21_600))
+        visits.append(
+            Visit(f"v{k}", PlanarLocation(rng.randint(-9000, 9000), rng.randint(-9000, 9000)),
+                  opens, opens + 7200, service_s=900,
+                  required_skill="gas" if k % 12 == 0 else None)
+        )
+    problem = RoutingProblem.build(technicians, visits, EuclideanMatrix(), Objective.DISTANCE)
+    result = solve(problem, 3.0, seed=2)
+    assert violations(problem, result) == []
+    assert result.stats["strategy"] == "pieces"
+    assert result.stats["phases"][0] == "whole_day_savings"
+    assert result.stats["pieces_improved_by"]["descent"] >= 1
+    assert result.served_count == len(visits)
