@@ -250,6 +250,10 @@ class _Model:
                 # (no SWIG typemap for absl::Span<const int>); restricting the vehicle
                 # variable is the equivalent, and the vehicle-var filter keeps it cheap.
                 routing.VehicleVar(index).SetValues([-1, *sorted(request.allowed[v])])
+        for v, t in request.preferred_technicians.items():
+            # Paid when the visit is served by anyone else (an unserved visit pays its
+            # drop penalty instead).
+            routing.AddSoftSameVehicleConstraint([routing.Start(t), self.index(v)], request.reassignment_cost)
         for t, prefix in enumerate(request.fixed_prefixes):
             previous = routing.Start(t)
             for v in prefix:
@@ -619,6 +623,11 @@ def _solve_piece(
         fixed_prefixes=tuple(
             tuple(local_of_visit[v] for v in request.fixed_prefixes[t]) for t in technicians
         ),
+        preferred_technicians={
+            local_of_visit[v]: local_of_technician[t]
+            for v, t in request.preferred_technicians.items()
+            if v in local_of_visit and t in chosen
+        },
         initial_routes=tuple(tuple(local_of_visit[v] for v in route) for route in routes),
         started=started,
         deadline=started + seconds + _DECODE_MARGIN_S,

@@ -62,6 +62,10 @@ class SolveParams:
     windows and leads the search to better plans than savings, even where
     savings starts cheaper. ``guided_local_search_lambda`` is GLS's penalty
     weight (OR-Tools default 0.1), used to polish a warm start.
+    ``reassignment_cost_s`` is what moving a visit of the warm start (or with
+    a preference pin) to another technician costs, in seconds of driving: a
+    re-plan or an urgent insertion keeps each customer's technician unless
+    changing it saves more than that (0: re-optimise freely).
     ``log_search`` turns on OR-Tools' own search log (stderr).
     """
 
@@ -71,6 +75,7 @@ class SolveParams:
         "SAVINGS",
     )
     guided_local_search_lambda: float = 0.1
+    reassignment_cost_s: int = 900
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -78,6 +83,8 @@ class SolveParams:
             raise ValueError("first_solution_strategies must not be empty")
         if self.guided_local_search_lambda <= 0:
             raise ValueError("guided_local_search_lambda must be > 0")
+        if self.reassignment_cost_s < 0:
+            raise ValueError("reassignment_cost_s must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,8 @@ class BackendRequest:
     technicians (absent: anyone). ``penalties[v]`` is the cost of leaving it out
     (absent: it must be served). ``fixed_prefixes[t]`` are visits that must open
     technician ``t``'s route in that order. ``initial_routes`` is a feasible warm start.
+    Serving visit ``v`` with another technician than ``preferred_technicians[v]``
+    costs ``reassignment_cost`` (in objective units).
     """
 
     problem: RoutingProblem
@@ -102,6 +111,8 @@ class BackendRequest:
     deadline: float
     seed: int
     params: SolveParams
+    preferred_technicians: Mapping[int, int] = field(default_factory=dict)
+    reassignment_cost: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +197,9 @@ def solve(
     )
     penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost)
     warm_start = _warm_start(problem, planned, allowed, fixed_prefixes, initial_routes)
+    preferred, reassignment_cost = _preferences(
+        problem, warm_start, fixed_prefixes, params.reassignment_cost_s, time_cost, distance_cost
+    )
     if planned:
         from dispatch.routing import ortools_backend
 
@@ -203,6 +217,8 @@ def solve(
                 deadline=started + time_limit_s,
                 seed=seed,
                 params=params,
+                preferred_technicians=preferred,
+                reassignment_cost=reassignment_cost,
             )
         )
     else:
@@ -475,6 +491,33 @@ def _warm_start(
                 placed.add(v)
         routes.append(tuple(route))
     return tuple(routes)
+
+
+def _preferences(
+    problem: RoutingProblem,
+    warm_start: Sequence[Sequence[int]] | None,
+    fixed_prefixes: Sequence[Sequence[int]],
+    reassignment_cost_s: int,
+    time_cost_per_s: int,
+    distance_cost_per_m: int,
+) -> tuple[dict[int, int], int]:
+    """Each warm-start visit's technician, and the cost of serving it with another one.
+
+    The cost is ``reassignment_cost_s`` seconds of driving in objective units
+    (metres at the matrix's mean speed when the objective is distance). Fixed
+    prefixes need no preference: they cannot move.
+    """
+    if warm_start is None or reassignment_cost_s == 0:
+        return {}, 0
+    fixed = {v for prefix in fixed_prefixes for v in prefix}
+    preferred = {v: t for t, route in enumerate(warm_start) for v in route if v not in fixed}
+    metres = sum(sum(row) for row in problem.travel.distance_m)
+    seconds = sum(sum(row) for row in problem.travel.duration_s)
+    metres_per_s = metres / seconds if seconds else 0.0
+    cost = reassignment_cost_s * time_cost_per_s + round(
+        reassignment_cost_s * metres_per_s * distance_cost_per_m
+    )
+    return preferred, cost
 
 
 def _decode(problem: RoutingProblem, outcome: BackendOutcome) -> tuple[Route, ...]:

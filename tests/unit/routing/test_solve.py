@@ -17,6 +17,7 @@ from dispatch.routing import (
     PlanarLocation,
     RoutingProblem,
     RoutingResult,
+    SolveParams,
     Technician,
     UnassignedReason,
     Visit,
@@ -254,3 +255,41 @@ def test_a_large_day_without_pins_starts_from_a_whole_day_plan_and_descends() ->
     assert result.stats["phases"][0] == "whole_day_savings"
     assert result.stats["pieces_improved_by"]["descent"] >= 1
     assert result.served_count == len(visits)
+
+
+def _two_clusters() -> tuple[RoutingProblem, dict[str, list[str]]]:
+    """Two technicians, a cluster east and one west, and a visit near the middle.
+
+    Yesterday's plan gave ``mid`` to the east technician; the west one passes
+    closer, so a free re-plan moves it (saving a few hundred metres), and may
+    swap the clusters too.
+    """
+    depot = PlanarLocation(0, 0)
+    # Four visits each at most: otherwise one technician doing everything is shortest.
+    technicians = [Technician(name, depot, depot, shift_start_s=0, shift_end_s=28_800, capacity=4)
+                   for name in ("east", "west")]
+    spots = {"e1": (3000, 200), "e2": (3500, -300), "e3": (4000, 100),
+             "w1": (-3000, 200), "w2": (-3500, -300), "w3": (-4000, 100), "mid": (-700, 600)}
+    visits = [Visit(name, PlanarLocation(*xy), 0, 28_800, 600, demand=1) for name, xy in spots.items()]
+    problem = RoutingProblem.build(technicians, visits, EuclideanMatrix(), Objective.DISTANCE)
+    return problem, {"east": ["mid", "e1", "e2", "e3"], "west": ["w1", "w2", "w3"]}
+
+
+def test_a_re_plan_keeps_each_visit_with_its_technician_unless_moving_it_pays() -> None:
+    problem, yesterday = _two_clusters()
+    free = solve(problem, LIMIT_S, initial_routes=yesterday, params=SolveParams(reassignment_cost_s=0))
+    assert violations(problem, free) == []
+    # Moves are free: the shorter plan puts ``mid`` with the west cluster, and the
+    # technicians are alike, so which of them gets which cluster is a coin toss.
+    assert any({"mid", "w1", "w2", "w3"} == set(route.visit_ids) for route in free.routes)
+
+    kept = solve(problem, LIMIT_S, initial_routes=yesterday)  # default: 900 s of driving per move
+    assert violations(problem, kept) == []
+    assert set(kept.route_of("east").visit_ids) == {"mid", "e1", "e2", "e3"}
+    assert set(kept.route_of("west").visit_ids) == {"w1", "w2", "w3"}
+    assert kept.distance_m > free.distance_m
+
+
+def test_the_reassignment_cost_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="reassignment_cost_s"):
+        SolveParams(reassignment_cost_s=-1)
