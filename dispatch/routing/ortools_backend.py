@@ -48,7 +48,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_ils_pb2,
+)
 
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.problem import Pin, Place, RoutingProblem, Visit, locations_of
@@ -206,8 +211,6 @@ class _Model:
         for t, technician in enumerate(problem.technicians):
             for index in (routing.Start(t), routing.End(t)):
                 self.time.CumulVar(index).SetRange(technician.shift_start_s, technician.shift_end_s)
-            routing.AddVariableMinimizedByFinalizer(self.time.CumulVar(routing.End(t)))
-            routing.AddVariableMaximizedByFinalizer(self.time.CumulVar(routing.Start(t)))
             if technician.break_ is not None:
                 pause = technician.break_
                 interval = solver.FixedDurationIntervalVar(
@@ -748,8 +751,15 @@ def _ils_parameters(
     The perturbed plan is not polished by a full local search: many cheap
     iterations beat few polished ones (measured on Solomon, where polishing
     helped some long-route instances and hurt more; the final GLS polish of
-    the best plan covers them). Temperatures are relative to the mean cost of going to the nearest other
-    place, so they do not depend on units or on how the search started.
+    the best plan covers them). Temperatures are relative to the mean cost of
+    going to the nearest other place, so they do not depend on units or on
+    how the search started.
+
+    The removed visits go back in random order (SISR's recreate shuffles them
+    too) and the temperature falls linearly rather than exponentially (which
+    spends most of the run too cold to leave a basin). On the 12-instance
+    Solomon subset at 10 s, four seeds: mean gap 1.48 % (runs from 1.01 to
+    2.05 %) with neither, 0.95 % (0.90 to 0.98 %) with both.
     """
     parameters = _search_parameters(request, strategy, seconds)
     parameters.use_iterated_local_search = True
@@ -761,8 +771,13 @@ def _ils_parameters(
     sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
     sisr.avg_num_removed_visits = _SISR_AVERAGE_REMOVED
     sisr.bypass_factor = _SISR_BYPASS_FACTOR
-    ruin_recreate.recreate_strategy.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
+    recreate = ruin_recreate.recreate_strategy
+    recreate.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
+    recreate.parameters.local_cheapest_insertion.insertion_sorting_properties.append(
+        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_RANDOM
+    )
     annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.LINEAR
     annealing.initial_temperature = temperature_per_nearest * model.mean_nearest_cost
     annealing.final_temperature = annealing.initial_temperature * _FINAL_TEMPERATURE_RATIO
     return parameters
