@@ -390,11 +390,12 @@ def solve(request: BackendRequest) -> BackendOutcome:
 
 
 def _solve_by_pieces(request: BackendRequest) -> BackendOutcome:
-    """Large days: build and improve the plan a few neighbouring routes at a time.
+    """Large days: a whole-day first plan, then improvement a few neighbouring routes at a time.
 
-    The whole-day model is only used to read the final plan back (which also
-    proves it feasible as a whole): its first search would spend seconds on
-    set-up that small models do not need.
+    The whole-day model only builds the first plan (savings, when there is no
+    warm start and no pinned prefix: it takes the plain model, and is fast)
+    and reads the final plan back (which also proves it feasible as a whole).
+    Local search on it would cost time linear in the whole day per move.
     """
     model = _Model(request)
     routing = model.routing
