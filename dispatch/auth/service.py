@@ -216,6 +216,10 @@ def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -
     if actor.role == Role.MANAGER:
         if values.get("role") != Role.TECHNICIAN:
             raise Forbidden("a manager may only create technician accounts")
+        named = values.get("service_point_id")
+        if named is not None and named != actor.service_point_id:
+            # Refused, not quietly re-pointed: the caller meant another point's account.
+            raise Forbidden("a manager may only create accounts at their own service point")
         values["service_point_id"] = actor.service_point_id
     with uow:
         user = create_user(uow.session, hash_method=config.password_hash_method, **values)

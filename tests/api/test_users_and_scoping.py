@@ -42,6 +42,21 @@ def test_manager_creates_technicians_of_their_own_point_only(api):
     assert_problem(manager, 403)
 
 
+def test_a_manager_naming_another_point_for_a_new_account_is_refused(api, session):
+    own = api.get("/api/v1/users/me", as_="manager.hz01").json["service_point_id"]
+    foreign = api.get("/api/v1/users/me", as_="manager.nb01").json["service_point_id"]
+    refused = api.post("/api/v1/users/", as_="manager.hz01", json={
+        "username": "tech.elsewhere", "password": "secret-pass", "role": "technician",
+        "service_point_id": foreign})
+    assert_problem(refused, 403)
+    usernames = {u["username"] for u in api.get("/api/v1/users/?page_size=100", as_="admin").json}
+    assert "tech.elsewhere" not in usernames
+    named_own = api.post("/api/v1/users/", as_="manager.hz01", json={
+        "username": "tech.hz01.named", "password": "secret-pass", "role": "technician",
+        "service_point_id": own})
+    assert named_own.status_code == 201 and named_own.json["service_point_id"] == own
+
+
 def test_technician_account_needs_a_point_and_duplicate_names_conflict(api):
     no_point = api.post("/api/v1/users/", as_="admin", json={"username": "lonely", "password": "secret-pass",
                                                             "role": "technician"})
