@@ -1,4 +1,4 @@
-"""The ``rq cron`` configuration of the periodic care tasks.
+"""The ``rq cron`` configuration of the periodic tasks (care, audits, sync housekeeping).
 
 Run the scheduler and a worker for its queue next to the usual workers::
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from rq import cron
 
-from workers import audit_tasks, care_tasks
+from workers import audit_tasks, care_tasks, sync_tasks
 
 QUEUE = "cron"
 MAINTENANCE_LEAD_DAYS = 14
@@ -32,3 +32,5 @@ cron.register(care_tasks.generate_maintenance_jobs, QUEUE, kwargs={"lead_days": 
               cron="0 2 * * *", job_timeout=3600, name="generate-maintenance-jobs")
 cron.register(audit_tasks.draw_audit_samples, QUEUE, cron="30 0 * * *", job_timeout=1800,
               name="draw-audit-samples")
+cron.register(sync_tasks.prune_sync_history, QUEUE, cron="15 3 * * *", job_timeout=1800,
+              name="prune-sync-history")

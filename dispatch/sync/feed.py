@@ -74,12 +74,13 @@ def append(session: Session, entries: dict[uuid.UUID, list[tuple[str, uuid.UUID,
     """Append feed entries, users in sorted order (two transactions never lock counters in
     opposite orders, so they cannot deadlock)."""
     connection = session.connection()
+    now = utcnow()
     for user_id in sorted(entries):
         latest = {(entity_type, entity_id): op for entity_type, entity_id, op in entries[user_id]}
         for (entity_type, entity_id), op in latest.items():
             seq = bump(session, user_id)
             connection.execute(insert(FeedEntry).values(user_id=user_id, seq=seq, entity_type=entity_type,
-                                                        entity_id=entity_id, op=op))
+                                                        entity_id=entity_id, op=op, created_at=now))
             if op == FeedOp.PUT:
                 insert_ignore(connection, Membership, user_id=user_id, entity_type=entity_type, entity_id=entity_id)
             else:

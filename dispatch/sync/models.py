@@ -59,6 +59,7 @@ class FeedEntry(Base):
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[uuid.UUID]
     op: Mapped[FeedOp] = mapped_column(str_enum(FeedOp))
+    created_at: Mapped[datetime | None]  # server clock; None for entries older than the column
 
     __table_args__ = (Index("ix_sync_feed_entity", "user_id", "entity_type", "entity_id"),)
 
