@@ -213,8 +213,8 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
         return
     open_reservations = _lock_open_reservations(session, job.id)
     now = utcnow()
-    # Flush a change to the job's parts rows first: the sync feed takes its counter lock now,
-    # before the chain lock that the first movement takes (the lock order in ledger's doc).
+    # The job's parts rows change first (the technician's device hears of it through the sync
+    # feed at commit); the chain lock comes with the first movement (lock order: ledger's doc).
     for line in expected.values():
         line.checked_at = now
     for reservation in open_reservations:

@@ -6,16 +6,16 @@ there is no read-then-write race: on PostgreSQL (READ COMMITTED) a second writer
 row lock and re-evaluates the WHERE clause against the committed row. The CHECK constraints on
 ``stock_levels`` are the backstop.
 
-Lock order. Three shared locks meet in a stock write: the technicians' sync counters (taken by
-the sync feed's flush listener when a flushed row names a job or a van), the audit chain's head
-row (every append), and the stock levels. The jobs service flushes a change (counters) and then
-appends it (head) before its hooks run. Every stock write follows the same order:
+Lock order. Three shared locks meet in a stock write: the audit chain's head row (every
+append), the stock levels, and the technicians' sync counters, which the sync feed takes just
+before the commit, after the transaction's last flush, for all users in sorted order
+(``dispatch.sync.feed``). Every stock write follows the same order:
 
-    job row -> the job's reservations -> flush (sync counters) -> audit head -> levels (sorted)
+    job row -> the job's reservations -> audit head -> levels (sorted) -> (commit) sync counters
 
-so :func:`post` flushes its ledger rows, then appends the audit entry (taking the head), and
-applies the level deltas last. A single order everywhere is what keeps concurrent writers free
-of deadlocks. Since every stock write appends, the chain's head also serialises stock writes
+so :func:`post` appends the audit entry (taking the head) before it applies the level deltas.
+A single order everywhere is what keeps concurrent writers free of deadlocks. Since every stock
+write appends, the chain's head also serialises stock writes
 from their append to their commit (benchmarks/stock_movements.py measures what that costs).
 """
 
@@ -213,7 +213,7 @@ def post(
         for d in deltas
     ]
     session.add_all(rows)
-    session.flush()  # the sync feed's counter locks, before the chain (see the module doc)
+    session.flush()  # the ledger rows first: a refused level rolls them back with the entry
     # Appending takes the chain's head lock: it comes before the levels. If a level refuses, the
     # caller's rollback removes the entry with everything else.
     audit_log.append(

@@ -1,12 +1,19 @@
 """Writing the per-user feeds, inside the transaction that changes the data.
 
 Whatever code changes a job (status, assignment, transfer, schedule), its children (checklist,
-step results, reservations, parts, events) or a technician's van stock, this flush listener
-appends a feed entry for every technician whose replica is affected: ``P`` (send the current
-state) for users who have it in scope now, ``R`` (remove, with its children) for users who lost
-it. The sequence number comes from the user's counter row, bumped with ``UPDATE ... RETURNING``
-in the same transaction: the row lock is held until commit, so sequence order is commit order
-and a pager never skips a row committed late (a plain database sequence would).
+step results, reservations, parts, events) or a technician's van stock, these listeners append
+a feed entry for every technician whose replica is affected: ``P`` (send the current state) for
+users who have it in scope now, ``R`` (remove, with its children) for users who lost it. The
+sequence number comes from the user's counter row, bumped with ``UPDATE ... RETURNING`` in the
+same transaction: the row lock is held until commit, so sequence order is commit order and a
+pager never skips a row committed late (a plain database sequence would).
+
+Each flush only notes what it touched; the entries are written once, just before the
+transaction commits (after its last flush), for all users in sorted order. A transaction thus
+takes its counter locks last and all at once, in one order: two writers cannot deadlock on
+them, however many flushes each made (locking per flush did: a writer holding B from its first
+flush could wait for A while another held A and waited for B), and the locks are held only for
+the commit.
 """
 
 from __future__ import annotations
@@ -128,6 +135,11 @@ def _touched(session: Session):
     return jobs, checklist_ids, locations
 
 
+#: ``session.info`` keys: what this transaction's flushes touched, and "the feed is being written".
+_TOUCHED = "sync_feed_touched"
+_WRITING = "sync_feed_writing"
+
+
 @event.listens_for(Session, "after_flush")
 def _feed_after_flush(session: Session, _flush_context) -> None:
     if session.info.get("sync_feed_disabled"):
@@ -135,6 +147,21 @@ def _feed_after_flush(session: Session, _flush_context) -> None:
     jobs, checklist_ids, locations = _touched(session)
     if not (jobs or checklist_ids or locations):
         return
+    pending_jobs, pending_checklists, pending_locations = session.info.setdefault(_TOUCHED, ({}, set(), set()))
+    for job_id, previous in jobs.items():
+        pending_jobs.setdefault(job_id, set()).update(previous)
+    pending_checklists.update(checklist_ids)
+    pending_locations.update(locations)
+    if session.info.get(_WRITING):  # flushed after the feed was written (a later commit hook)
+        _write_feed(session)
+
+
+def _write_feed(session: Session) -> None:
+    """Append the entries for everything this transaction's flushes touched (see module doc)."""
+    touched = session.info.pop(_TOUCHED, None)
+    if touched is None:
+        return
+    jobs, checklist_ids, locations = touched
     connection = session.connection()
     if checklist_ids:
         from dispatch.sop.models import Checklist
@@ -171,6 +198,13 @@ def _feed_after_flush(session: Session, _flush_context) -> None:
             append(session, entries)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_touched(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
+        session.info.pop(_TOUCHED, None)
+        session.info.pop(_WRITING, None)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_new_attachments(session: Session, _flush_context) -> None:
     """Remember photos uploaded in this transaction: step results pushed before their bytes
@@ -189,3 +223,13 @@ def _complete_pending_evidence(session: Session) -> None:
         from dispatch.sync.service import resolve_pending_evidence
 
         resolve_pending_evidence(session, shas)
+
+
+# Registered last: the other commit hooks above may still change rows (and flush).
+@event.listens_for(Session, "before_commit")
+def _feed_before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released, not the transaction: wait for the real commit
+    session.flush()
+    session.info[_WRITING] = True
+    _write_feed(session)

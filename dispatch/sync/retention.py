@@ -55,15 +55,17 @@ def prune_history(
         raise ValueError("tombstone_days must be >= 1")
     cutoff = now - timedelta(days=tombstone_days)
     with uow:
-        session = uow.session
-        floors = session.execute(
+        floors = uow.session.execute(
             select(FeedEntry.user_id, func.max(FeedEntry.seq))
             .where(FeedEntry.op == FeedOp.REMOVE, FeedEntry.created_at < cutoff)
             .group_by(FeedEntry.user_id)
         ).all()
-        raised = expired = 0
-        # Counters are locked in user order, as the feed's writers lock them: no deadlock.
-        for user_id, floor in sorted(floors):
+    raised = expired = 0
+    for user_id, floor in floors:
+        # One user per transaction: the task holds one counter lock at a time and so can
+        # never close a cycle with a writer (writers take theirs at commit, in user order).
+        with uow:
+            session = uow.session
             counter = session.get(SyncCounter, user_id, with_for_update=True)
             if counter is not None and counter.floor_seq < floor:
                 counter.floor_seq = floor
@@ -71,6 +73,9 @@ def prune_history(
             expired += session.execute(
                 delete(FeedEntry).where(FeedEntry.user_id == user_id, FeedEntry.seq <= floor)
             ).rowcount
+            uow.commit()
+    with uow:  # takes no counter lock: writers only ever add entries above the ones it deletes
+        session = uow.session
         newer = aliased(FeedEntry)
         superseded = session.execute(
             delete(FeedEntry).where(
