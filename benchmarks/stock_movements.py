@@ -40,9 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench_db import fresh_database  # noqa: E402
 from dispatch import migrate  # noqa: E402
 from dispatch.audit_log import service as audit_log  # noqa: E402
 from dispatch.auth.principal import SYSTEM  # noqa: E402
@@ -62,20 +63,6 @@ from seeds import network as network_seed  # noqa: E402
 from seeds import stock as stock_seed  # noqa: E402
 
 DB_NAME = "bench_stock"
-
-
-def fresh_database(url: str | None) -> str:
-    if not url:
-        return f"sqlite:///{tempfile.mkdtemp()}/{DB_NAME}.db"
-    url = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "x"}).database_url
-    parsed = make_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    return parsed.set(database=DB_NAME).render_as_string(hide_password=False)
 
 
 def build_world(factory, settings: Settings, jobs_per_technician: int) -> None:
@@ -230,7 +217,7 @@ def main() -> None:
     parser.add_argument("--jobs-per-technician", type=int, default=4)
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(args.database_url, DB_NAME)
     settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",
                         upload_dir=Path(tempfile.mkdtemp()), password_hash_method="scrypt:1024:8:1")
     migrate.upgrade(url)

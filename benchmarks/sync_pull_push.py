@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench_db import fresh_database  # noqa: E402
 from dispatch import migrate  # noqa: E402
 from dispatch.app import create_app  # noqa: E402
 from dispatch.auth.models import User  # noqa: E402
@@ -35,20 +36,6 @@ from dispatch.db import make_engine, make_session_factory  # noqa: E402
 from dispatch.jobs.models import Job, JobStatus  # noqa: E402
 from dispatch.network.models import Technician  # noqa: E402
 from seeds import load_demo  # noqa: E402
-
-
-def fresh_database(url: str | None) -> str:
-    if not url:
-        return f"sqlite:///{tempfile.mkdtemp()}/bench_sync.db"
-    url = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "x"}).database_url
-    parsed = make_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "bench_sync" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "bench_sync"'))
-    admin.dispose()
-    return parsed.set(database="bench_sync").render_as_string(hide_password=False)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,7 +51,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(args.database_url, "bench_sync")
     settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",
                         upload_dir=Path(tempfile.mkdtemp()), password_hash_method="scrypt:1024:8:1",
                         auth_rate_limit=(1_000_000, 60))
