@@ -7,6 +7,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 
+NOT_BLANK = validate.Regexp(r"[\s\S]*\S", error="must not be blank")
+"""Some text besides white space (an ECMA-262 pattern, as the OpenAPI document requires)."""
+
+
 class LocationSchema(Schema):
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))

@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from dispatch.api.errors import flatten_messages
-from dispatch.api.schemas.common import LocationSchema, TaggedUnion
+from dispatch.api.schemas.common import NOT_BLANK, LocationSchema, TaggedUnion
 from dispatch.api.schemas.job_parts import ConsumptionLineSchema
 from dispatch.jobs.models import JobStatus
 
@@ -36,9 +36,6 @@ class PullPageSchema(Schema):
 
 
 # --- payloads, one schema per mutation kind ------------------------------------------------------
-
-TEXT = validate.Regexp(r"[\s\S]*\S", error="must not be blank")
-
 
 class _JobPayloadSchema(Schema):
     job_id = fields.UUID(required=True, metadata={"description": "the job the mutation is about (assigned to you)"})
@@ -70,7 +67,7 @@ class PartsConsumedPayloadSchema(_JobPayloadSchema):
 
 
 class NotePayloadSchema(_JobPayloadSchema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=4000), TEXT])
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=4000), NOT_BLANK])
 
 
 # --- mutations: the envelope around a payload -----------------------------------------------------
