@@ -17,6 +17,7 @@ from marshmallow import fields
 from dispatch.api import errors as api_errors
 from dispatch.api import observability
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
+from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
 from dispatch.errors import Unauthorized
@@ -85,7 +86,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     observability.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
-                                 "extra_plugins": [api_errors.ProblemResponsesPlugin()]}
+                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     marshmallow_plugin.converter.add_attribute_function(tagged_unions)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
@@ -21,6 +20,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
+from dispatch.idempotency import service as idempotency
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
 from dispatch.stock.models import StockLocation
 from dispatch.sync import cursor as cursors
@@ -30,7 +30,6 @@ from dispatch.sync.models import (
     Device,
     FeedEntry,
     FeedOp,
-    IdempotencyRecord,
     Membership,
     MutationRecord,
     MutationStatus,
@@ -191,11 +190,6 @@ def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str |
 
 
 # --- push ----------------------------------------------------------------------------------------
-
-
-def _fingerprint(device_id: uuid.UUID, mutations: list[dict[str, Any]]) -> str:
-    body = json.dumps({"device_id": str(device_id), "mutations": mutations}, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _problem(error: DispatchError) -> dict[str, Any]:
@@ -459,17 +453,16 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
     _technician(actor)
     if len(mutations) > MAX_MUTATIONS:
         raise PayloadTooLarge(f"at most {MAX_MUTATIONS} mutations per batch", field="mutations")
-    fingerprint = _fingerprint(device_id, raw_mutations if raw_mutations is not None else mutations)
+    digest = idempotency.fingerprint("sync.push", str(device_id),
+                                     raw_mutations if raw_mutations is not None else mutations)
+    idempotency_key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     now = utcnow()
     with uow:
         session = uow.session
         if idempotency_key:
-            record = session.get(IdempotencyRecord, (actor.user_id, idempotency_key))
-            if record is not None:
-                if record.fingerprint != fingerprint:
-                    raise RuleViolation("this Idempotency-Key was used with a different batch",
-                                        errors={"Idempotency-Key": ["reused with a different body"]})
-                return record.body
+            stored = idempotency.replay(session, actor.user_id, idempotency_key, digest)
+            if stored is not None:
+                return stored.body
         device = _device(session, actor, device_id, app_version)
         stored = {m.mutation_id: m for m in session.scalars(
             select(MutationRecord).where(MutationRecord.device_id == device.id,
@@ -489,8 +482,7 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
                 "gap_at": gap_at, "server_time": now.isoformat()}
         body = json.loads(json.dumps(body, default=str))
         if idempotency_key:
-            session.add(IdempotencyRecord(user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint,
-                                          status_code=200, body=body, created_at=now))
+            idempotency.remember(session, actor.user_id, idempotency_key, digest, idempotency.StoredResponse(200, body))
         uow.commit()
     return body
 
