@@ -157,6 +157,35 @@ class Callback(UuidPk, Base):
     __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),)
 
 
+class CallbackItemStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"  # the customer was reached
+
+
+class CallbackItem(UuidPk, Base):
+    """A callback (回访) the point owes a customer, on the point's worklist: opened by a rating of
+    2 or less, due within a deadline, done when a call reaches the customer."""
+
+    __tablename__ = "callback_items"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    rating_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ratings.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(32))  # "low_rating"
+    score: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CallbackItemStatus] = mapped_column(str_enum(CallbackItemStatus), default=CallbackItemStatus.OPEN)
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)  # calls made about it so far
+    closed_at: Mapped[datetime | None]
+    callback_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("callbacks.id"))
+
+    job: Mapped[Job] = relationship(lazy="raise")
+
+    __table_args__ = (UniqueConstraint("job_id", "reason", name="job_reason"),)
+
+
 # --- complaints -------------------------------------------------------------------------------
 
 

@@ -84,6 +84,22 @@ def current_facts(template: str, payload: dict[str, Any], now: datetime) -> dict
     return payload
 
 
+# --- ratings and callbacks --------------------------------------------------------------------
+
+LOW_RATING = 2
+"""A rating at or below this opens a callback (回访) item on the point's worklist."""
+CALLBACK_DUE_HOURS = 24
+"""The point calls an unhappy customer back within this many hours of the rating."""
+
+
+def needs_callback(score: int) -> bool:
+    return score <= LOW_RATING
+
+
+def callback_due_at(rated_at: datetime) -> datetime:
+    return rated_at + timedelta(hours=CALLBACK_DUE_HOURS)
+
+
 def gives_up(attempts: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
     """After ``attempts`` failed attempts, is the message failed for good?"""
     return attempts >= max_attempts
