@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.plans import (
     PlanInsertionCreateSchema,
     PlanInsertionSchema,
@@ -36,6 +37,7 @@ class PointPlans(MethodView):
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(RoutePlanCreateSchema)
     @blp.response(202, RoutePlanSummarySchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from dispatch import clock
 from dispatch import runtime as task_runtime
 from dispatch.sync import retention
-from dispatch.sync.models import FeedEntry, IdempotencyRecord
+from dispatch.idempotency.models import IdempotencyRecord
+from dispatch.sync.models import FeedEntry
 from tests.api.test_sync import DEVICE, NOW, assign, frozen_now, job_ids, new_job, pull, push  # noqa: F401
 from tests.api.test_sync import tech1, tech2  # noqa: F401 (fixtures)
 from tests.dates import SUITE_NOW
