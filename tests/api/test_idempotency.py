@@ -98,7 +98,7 @@ CREATES = {
     "customer": ("/api/v1/customers/", lambda s: {"name": "Retry Customer", "phone": "13700001234"},
                  lambda s: count(s, Customer, Customer.phone == "13700001234")),
     "warranty activation": (lambda s: f"/api/v1/units/{unactivated_unit(s).serial}/activation",
-                            lambda s: {"customer_id": _customer(s), "purchased_on": "2027-02-20",
+                            lambda s: {"customer_id": _customer(s), "purchased_on": str(MONDAY.date() - timedelta(days=9)),
                                        "sales_channel": "retail"}, None),
     "complaint": ("/api/v1/complaints/", lambda s: {"category": "after_sales", "customer_id": _customer(s),
                                                     "summary": "technician was late"},
