@@ -77,6 +77,8 @@ class PlanInsertions(MethodView):
                                                               "changed meanwhile")
     @blp.alt_response(422, schema=ProblemSchema, description="the job fits nowhere without bumping a promised "
                                                               "job (`reason`)")
+    @blp.alt_response(503, schema=ProblemSchema, description="the planner did not answer within its hard "
+                                                              "deadline; nothing changed, try again")
     def post(self, body, plan_id):
         """Insert an urgent job into the applied plan with least disruption and apply the changes."""
         return service.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)

@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
+from dispatch.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    RuleViolation,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network import rules as network_rules
@@ -44,8 +51,8 @@ from dispatch.routing import (
     RoutingResult,
     Technician,
     Visit,
-    solve,
 )
+from dispatch.routing.deadline import SolveCrashed, SolveTimeout, solve_within
 from dispatch.routing.models import PlannedRoute, PlannedStop, PlanStatus, RoutePlan, UnassignedJob
 from dispatch.routing.plan_map import MapRoute, MapStop, render_plan_map
 from dispatch.routing.problem import MAX_PRIORITY
@@ -568,9 +575,11 @@ def _fail(plan: RoutePlan, error: str) -> None:
 
 def _solve(planning: PlanningInput, *, time_limit_s: float, seed: int,
            initial_routes: Mapping[str, list[str]] | None = None) -> RoutingResult | None:
+    """Solve under a hard deadline: in a child process killed past the time limit plus a grace
+    (:mod:`dispatch.routing.deadline`), so a search that never returns cannot take the worker."""
     if planning.problem is None:
         return None
-    return solve(planning.problem, time_limit_s, seed, initial_routes)
+    return solve_within(planning.problem, time_limit_s, seed, initial_routes)
 
 
 def _stats(planning: PlanningInput, result: RoutingResult | None) -> dict[str, Any]:
@@ -973,7 +982,10 @@ def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id:
         reference = job.reference
         uow.commit()
 
-    result = _solve(planning, time_limit_s=time_limit_s, seed=plan.seed, initial_routes=initial)
+    try:
+        result = _solve(planning, time_limit_s=time_limit_s, seed=plan.seed, initial_routes=initial)
+    except (SolveTimeout, SolveCrashed) as exc:
+        raise ServiceUnavailable(f"the planner did not answer: {exc}; nothing was changed, try again") from exc
     left_out = {item.job_id: item for item in planning.off_plan}
     if job_id in left_out:
         raise RuleViolation(f"job {reference} cannot be planned: {left_out[job_id].detail}",

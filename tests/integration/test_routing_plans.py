@@ -24,6 +24,7 @@ from tests.plan_builders import (
     next_workday,
     point,
     principal,
+    stuck_solve,
     technicians,
 )
 from workers.routing_tasks import plan_routes
@@ -117,7 +118,7 @@ def test_a_run_whose_claim_was_taken_over_while_solving_stores_nothing(session, 
     make_job(session, "HZ01", day, seed="fence")
     session.commit()
     plan_id = request(session, uow_factory, day)
-    real_solve = service.solve
+    real_solve = service.solve_within
 
     def solve_while_another_run_takes_over(*args, **kwargs):
         with uow_factory() as uow:  # the lease ran out and a second run claimed the plan
@@ -126,7 +127,7 @@ def test_a_run_whose_claim_was_taken_over_while_solving_stores_nothing(session, 
             uow.commit()
         return real_solve(*args, **kwargs)
 
-    monkeypatch.setattr(service, "solve", solve_while_another_run_takes_over)
+    monkeypatch.setattr(service, "solve_within", solve_while_another_run_takes_over)
     assert plan_routes(str(plan_id))["status"] == "skipped"
     assert rows(session, plan_id) == ([], [])
     assert session.get(RoutePlan, plan_id).status == PlanStatus.RUNNING
@@ -140,12 +141,25 @@ def test_a_solver_error_marks_the_plan_failed_with_the_reason(session, uow_facto
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "solve", broken)
+    monkeypatch.setattr(service, "solve_within", broken)
     assert plan_routes(str(plan_id))["status"] == "failed"
     assert plan_routes(str(plan_id))["status"] == "skipped"
     session.expire_all()
     plan = session.get(RoutePlan, plan_id)
     assert plan.status == PlanStatus.FAILED and "boom" in plan.error and plan.finished_at is not None
+
+
+@pytest.mark.timeout(60)
+def test_a_solve_that_never_returns_is_killed_and_the_plan_fails_with_the_reason(session, uow_factory, runtime,
+                                                                                 day, monkeypatch):
+    make_job(session, "HZ01", day, seed="stuck")
+    session.commit()
+    plan_id = request(session, uow_factory, day)
+    monkeypatch.setattr(service, "solve_within", stuck_solve)
+    assert plan_routes(str(plan_id))["status"] == "failed"
+    session.expire_all()
+    plan = session.get(RoutePlan, plan_id)
+    assert "hard deadline" in plan.error and plan.lease_expires_at is None
 
 
 def test_a_plan_whose_runs_keep_dying_is_given_up(session, uow_factory, runtime, day):
