@@ -80,7 +80,11 @@ class PlanInsertions(MethodView):
     @blp.alt_response(503, schema=ProblemSchema, description="the planner did not answer within its hard "
                                                               "deadline; nothing changed, try again")
     def post(self, body, plan_id):
-        """Insert an urgent job into the applied plan with least disruption and apply the changes."""
+        """Insert an urgent job into the applied plan with least disruption and apply the changes.
+
+        The job goes where it meets its SLA due time whenever any technician can; when none can,
+        it goes as early as possible and `sla` gives the projected breach in minutes (the job's
+        `sla_status` is then `at_risk`, and `breached` once the due time passes)."""
         return service.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)
 
 

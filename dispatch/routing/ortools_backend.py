@@ -232,9 +232,11 @@ class _Model:
         self.time = routing.GetDimensionOrDie("time")
         for node, v in self.visit_of_node.items():
             visit = problem.visits[v]
-            self.time.CumulVar(self.manager.NodeToIndex(node)).SetRange(
-                visit.window_start_s, visit.window_end_s
-            )
+            index = self.manager.NodeToIndex(node)
+            self.time.CumulVar(index).SetRange(visit.window_start_s, visit.window_end_s)
+            if visit.due_s is not None and visit.due_s < visit.window_end_s:
+                # An SLA: being late is allowed, and costs per second (``lateness_cost_per_s``).
+                self.time.SetCumulVarSoftUpperBound(index, visit.due_s, self.request.lateness_cost_per_s)
         visit_transits = [0] * routing.Size()
         for index in range(routing.Size()):
             if not routing.IsStart(index) and not routing.IsEnd(index):

@@ -46,6 +46,11 @@ PENALTY_DETOUR_FACTOR = 100
 #: Locked pins rank above the highest priority: they were promised to the customer.
 LOCKED_PIN_PRIORITY = MAX_PRIORITY + 1
 
+#: A second of service started after a visit's due time (``Visit.due_s``) costs as much as this
+#: many seconds of driving: the planner meets an SLA whenever some technician can, and otherwise
+#: starts the visit as early as it can. Far below a drop penalty: lateness never drops a visit.
+LATENESS_DRIVING_S_PER_S = 10
+
 
 class RoutingInvariantError(RuntimeError):
     """The engine returned a plan that breaks a hard rule (a bug, never bad input)."""
@@ -113,6 +118,7 @@ class BackendRequest:
     params: SolveParams
     preferred_technicians: Mapping[int, int] = field(default_factory=dict)
     reassignment_cost: int = 0
+    lateness_cost_per_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +201,12 @@ def solve(
     time_cost, distance_cost = (
         (TRAVEL_TIME_COST_PER_S, 1) if problem.objective is Objective.TRAVEL_TIME else (0, 1)
     )
-    penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost)
+    lateness_cost = (
+        _driving_cost(problem, LATENESS_DRIVING_S_PER_S, time_cost, distance_cost)
+        if any(problem.visits[v].due_s is not None for v in planned)
+        else 0
+    )
+    penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost, lateness_cost)
     warm_start = _warm_start(problem, planned, allowed, fixed_prefixes, initial_routes)
     preferred, reassignment_cost = _preferences(
         problem, warm_start, fixed_prefixes, params.reassignment_cost_s, time_cost, distance_cost
@@ -219,6 +230,7 @@ def solve(
                 params=params,
                 preferred_technicians=preferred,
                 reassignment_cost=reassignment_cost,
+                lateness_cost_per_s=lateness_cost,
             )
         )
     else:
@@ -422,18 +434,28 @@ def _penalties(
     fixed_prefixes: Sequence[Sequence[int]],
     time_cost_per_s: int,
     distance_cost_per_m: int,
+    lateness_cost_per_s: int = 0,
 ) -> dict[int, int]:
     """Cost of leaving each visit out; visits of a fixed prefix get none (they are mandatory).
 
-    The unit is far more than the largest detour a visit can cause, so serving
-    a visit is always worth it when it fits; it is multiplied by
-    ``PRIORITY_PENALTY_BASE ** (priority - 1)`` and by ``1 + sla_urgency``
-    (less than one priority step), so lower priorities go first, then the
-    less urgent.
+    The unit is far more than the largest detour a visit can cause, plus all the
+    lateness the day could ever have, so serving a visit is always worth it when
+    it fits; it is multiplied by ``PRIORITY_PENALTY_BASE ** (priority - 1)`` and
+    by ``1 + sla_urgency`` (less than one priority step), so lower priorities go
+    first, then the less urgent.
     """
     longest_s = max(max(row) for row in problem.travel.duration_s)
     longest_m = max(max(row) for row in problem.travel.distance_m)
-    unit = PENALTY_DETOUR_FACTOR * (longest_s * time_cost_per_s + longest_m * distance_cost_per_m) + 1
+    late_s = sum(
+        max(0, problem.visits[v].window_end_s - problem.visits[v].due_s)  # type: ignore[operator]
+        for v in planned
+        if problem.visits[v].due_s is not None
+    )
+    unit = (
+        PENALTY_DETOUR_FACTOR * (longest_s * time_cost_per_s + longest_m * distance_cost_per_m)
+        + lateness_cost_per_s * late_s
+        + 1
+    )
     mandatory = {v for prefix in fixed_prefixes for v in prefix}
     penalties = {}
     for v in planned:
@@ -511,13 +533,15 @@ def _preferences(
         return {}, 0
     fixed = {v for prefix in fixed_prefixes for v in prefix}
     preferred = {v: t for t, route in enumerate(warm_start) for v in route if v not in fixed}
+    return preferred, _driving_cost(problem, reassignment_cost_s, time_cost_per_s, distance_cost_per_m)
+
+
+def _driving_cost(problem: RoutingProblem, seconds: int, time_cost_per_s: int, distance_cost_per_m: int) -> int:
+    """``seconds`` of driving in objective units (metres at the matrix's mean speed count too)."""
     metres = sum(sum(row) for row in problem.travel.distance_m)
-    seconds = sum(sum(row) for row in problem.travel.duration_s)
-    metres_per_s = metres / seconds if seconds else 0.0
-    cost = reassignment_cost_s * time_cost_per_s + round(
-        reassignment_cost_s * metres_per_s * distance_cost_per_m
-    )
-    return preferred, cost
+    total_s = sum(sum(row) for row in problem.travel.duration_s)
+    metres_per_s = metres / total_s if total_s else 0.0
+    return seconds * time_cost_per_s + round(seconds * metres_per_s * distance_cost_per_m)
 
 
 def _decode(problem: RoutingProblem, outcome: BackendOutcome) -> tuple[Route, ...]:
