@@ -17,7 +17,7 @@ from dispatch.api.schemas.plans import (
     RoutePlanSchema,
     RoutePlanSummarySchema,
 )
-from dispatch.routing import service
+from dispatch.routing import service, views
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plans: each technician's day")
 
@@ -29,7 +29,7 @@ class PointPlans(MethodView):
     @blp.paginate()
     def get(self, filters, point_id, pagination_parameters):
         """The point's plans, newest first."""
-        items, total = service.list_plans(unit_of_work(), current_principal(), point_id=point_id,
+        items, total = views.list_plans(unit_of_work(), current_principal(), point_id=point_id,
                                           day=filters.get("date"), status=filters.get("status"),
                                           offset=pagination_parameters.first_item,
                                           limit=pagination_parameters.page_size)
@@ -56,7 +56,7 @@ class PlanById(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
     def get(self, plan_id):
         """Status, progress and statistics; when done, routes with ETAs and unassigned jobs with reasons."""
-        return service.get_plan(unit_of_work(), current_principal(), plan_id)
+        return views.get_plan(unit_of_work(), current_principal(), plan_id)
 
 
 @blp.route("/plans/<uuid:plan_id>/apply")
@@ -94,5 +94,5 @@ class PlanMap(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
     def get(self, plan_id):
         """The plan as an SVG map: one colour per technician, numbered stops, start squares."""
-        svg = service.plan_map_svg(unit_of_work(), current_principal(), plan_id)
+        svg = views.plan_map_svg(unit_of_work(), current_principal(), plan_id)
         return Response(svg, mimetype="image/svg+xml")

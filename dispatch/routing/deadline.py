@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dispatch.routing.backend import ENGINE
 from dispatch.routing.problem import RoutingProblem
 from dispatch.routing.result import RoutingResult
 from dispatch.routing.solver import SolveParams, solve
@@ -49,7 +50,6 @@ GRACE_SHARE = 0.2
 #: The child kills itself (kernel SIGALRM, default action) this long after the caller's deadline.
 _SELF_DESTRUCT_AFTER_S = 2
 
-_ENGINE = "dispatch.routing.ortools_backend"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -181,7 +181,7 @@ def _forked_child(sender: Any, target: Callable[..., Any], args: tuple[Any, ...]
 
 def _main() -> None:
     """``python -m dispatch.routing.deadline``: the fresh-interpreter child (pickles on stdin/stdout)."""
-    importlib.import_module(_ENGINE)  # before the clock starts, as a work horse has it preloaded
+    importlib.import_module(ENGINE)  # before the clock starts, as a work horse has it preloaded
     target, args, deadline_s = pickle.loads(sys.stdin.buffer.read())
     with os.fdopen(os.dup(1), "wb") as out:
         os.dup2(2, 1)  # anything the engine prints goes to stderr, never into the answer

@@ -20,10 +20,11 @@ from dispatch.routing import (
     Technician,
     UnassignedReason,
     Visit,
-    ortools_backend,
+    ortools_model,
 )
 from dispatch.routing.deadline import SolveTimeout, call_within, solve_within
-from dispatch.routing.solver import BackendRequest, SolveParams, _penalties
+from dispatch.routing.backend import BackendRequest, SolveParams
+from dispatch.routing.solver import _penalties
 from tests.plan_builders import spin_in_c_holding_the_gil
 
 #: The time limit of every solve here, and the hard deadline that turns a hang into a failure.
@@ -128,7 +129,7 @@ def test_every_visit_is_within_reach_of_the_ruin_step() -> None:
         initial_routes=None, time_cost_per_s=0, distance_cost_per_m=1, started=0.0, deadline=0.0,
         seed=0, params=SolveParams(),
     )
-    model = ortools_backend._Model(request)
+    model = ortools_model.Model(request)
     reach = model.routing.Size() - model.routing.vehicles()
     assert all(0 <= model.index(v) <= reach for v in planned)
 
