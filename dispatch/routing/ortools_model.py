@@ -266,6 +266,8 @@ class Monitor:
 
     The stall stop works for guided local search (its solution callback may finish the search);
     OR-Tools' iterated local search ignores that, so its rounds are bounded by length instead.
+    Patience is counted in CPU seconds of this process: on a busy machine the search gets the
+    same effort before it is judged stalled, not less.
     """
 
     def __init__(self, started: float) -> None:
@@ -276,25 +278,24 @@ class Monitor:
         self._patience: float | None = None
         self._best: int | None = None
         self._best_at = 0.0
-        self._model: Model | None = None
 
     def watch(self, model: Model) -> None:
         """Follow ``model``'s searches (before any of them starts)."""
         model.routing.AddAtSolutionCallback(lambda: self._on_solution(model))
 
     def stall_after(self, patience: float | None) -> None:
-        """Stop the next searches after ``patience`` seconds without a cheaper plan (``None``: never)."""
+        """Stop the next searches after ``patience`` CPU seconds without a cheaper plan (``None``: never)."""
         self._patience = patience
         self._best = None
-        self._best_at = time.perf_counter()
+        self._best_at = time.process_time()
 
     def _on_solution(self, model: Model) -> None:
         self.count += 1
-        now = time.perf_counter()
         if self.first_s is None:
-            self.first_s = now - self.started
+            self.first_s = time.perf_counter() - self.started
         if self._patience is None:
             return
+        now = time.process_time()
         cost = model.routing.CostVar().Value()
         if self._best is None or cost < self._best:
             self._best, self._best_at = cost, now
@@ -337,6 +338,7 @@ def ils_parameters(
     seconds: float,
     model: Model,
     temperature_per_nearest: float = _INITIAL_TEMPERATURE_PER_NEAREST,
+    removed_visits: int = _SISR_AVERAGE_REMOVED,
 ) -> Any:
     """Iterated local search: SISR ruin, cheapest-insertion recreate, simulated annealing.
 
@@ -360,8 +362,8 @@ def ils_parameters(
     ils.improve_perturbed_solution = False
     ruin_recreate = ils.ruin_recreate_parameters
     sisr = ruin_recreate.ruin_strategies.add().sisr
-    sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
-    sisr.avg_num_removed_visits = _SISR_AVERAGE_REMOVED
+    sisr.max_removed_sequence_size = max(_SISR_MAX_SEQUENCE, removed_visits)
+    sisr.avg_num_removed_visits = removed_visits
     sisr.bypass_factor = _SISR_BYPASS_FACTOR
     recreate = ruin_recreate.recreate_strategy
     recreate.heuristic = _FIRST_SOLUTION_STRATEGIES["LOCAL_CHEAPEST_INSERTION"]
