@@ -20,6 +20,7 @@ from dispatch.uow import UnitOfWork
 from seeds import SeedContext, network
 from tests.api.jobs_builders import own_hooks_only  # noqa: F401 - fixture
 from tests.conftest import fresh_database_url
+from tests.dates import SUITE_TODAY
 from tests.plan_builders import RecordingTaskQueue, make_job, next_workday, point, principal
 
 pytestmark = pytest.mark.postgres
