@@ -38,7 +38,8 @@ class Mutations(MethodView):
         return service.push(unit_of_work(), current_principal(), device_id=batch["device_id"],
                             mutations=batch["mutations"], app_version=batch["app_version"],
                             idempotency_key=request.headers.get("Idempotency-Key"),
-                            raw_mutations=(request.get_json(silent=True) or {}).get("mutations"))
+                            raw_mutations=(request.get_json(silent=True) or {}).get("mutations"),
+                            sent_at=batch["sent_at"])
 
 
 @blp.route("/jobs/<uuid:job_id>/quarantine")
