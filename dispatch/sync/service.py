@@ -456,9 +456,18 @@ def _apply_one(session: Session, actor: Principal, device: Device, mutation: dic
     return result
 
 
+@dataclass(frozen=True)
+class PushReply:
+    """A push's answer; ``replayed``: the stored answer of an earlier push with the same
+    Idempotency-Key (nothing was applied this time)."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
 def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: list[dict[str, Any]],
          idempotency_key: str | None = None, app_version: str | None = None,
-         raw_mutations: list[dict[str, Any]] | None = None, sent_at: datetime | None = None) -> dict[str, Any]:
+         raw_mutations: list[dict[str, Any]] | None = None, sent_at: datetime | None = None) -> PushReply:
     """Apply a batch in order, each mutation at most once (per-device sequential ids).
 
     ``duplicate``: already applied (its original outcome is returned). A gap (an id beyond
@@ -481,7 +490,7 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
         if idempotency_key:
             stored = idempotency.replay(session, actor.user_id, idempotency_key, digest)
             if stored is not None:
-                return stored.body
+                return PushReply(stored.body, replayed=True)
         device = _device(session, actor, device_id, app_version)
         stored = {m.mutation_id: m for m in session.scalars(
             select(MutationRecord).where(MutationRecord.device_id == device.id,
@@ -503,7 +512,7 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
         if idempotency_key:
             idempotency.remember(session, actor.user_id, idempotency_key, digest, idempotency.StoredResponse(200, body))
         uow.commit()
-    return body
+    return PushReply(body)
 
 
 def resolve_pending_evidence(session: Session, shas: set[str]) -> int:

@@ -137,8 +137,11 @@ def test_a_batch_replayed_five_times_is_applied_once(api, tech1, session):
               "recorded_at": local(9)},
              {"id": 2, "kind": "job_transition", "payload": {"job_id": job_id, "to": "en_route"},
               "recorded_at": local(9)}]
-    bodies = [push(api, batch, key="batch-0001").json for _ in range(5)]
+    answers = [push(api, batch, key="batch-0001") for _ in range(5)]
+    bodies = [answer.json for answer in answers]
     assert all(body == bodies[0] for body in bodies)
+    assert "Idempotent-Replayed" not in answers[0].headers
+    assert all(answer.headers["Idempotent-Replayed"] == "true" for answer in answers[1:])
     assert [r["status"] for r in bodies[0]["results"]] == ["applied", "applied"]
     without_key = push(api, batch).json
     assert [r["status"] for r in without_key["results"]] == ["duplicate", "duplicate"]
