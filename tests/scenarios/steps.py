@@ -231,13 +231,15 @@ class Phone:
     cursor: str | None = None
     jobs: dict[str, dict] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
+    van: dict[str, dict] = field(default_factory=dict)  # part sku -> level
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def pull(self) -> dict:
-        """Pull every page since the last cursor; the replica keeps the latest document per job."""
+        """Pull every page since the last cursor into the replica (latest document per job, the van's
+        levels); returns the first page (``snapshot``, ``last_mutation_id``...)."""
         pages = []
         while True:
-            query = "?limit=200" + (f"&cursor={self.cursor}" if self.cursor else "")
+            query = f"?limit=200&device_id={self.device_id}" + (f"&cursor={self.cursor}" if self.cursor else "")
             page = ok(self.api.get(f"{API}/sync/changes{query}", as_=self.username))
             pages.append(page)
             for doc in page["changes"]["jobs"]["upserted"]:
@@ -246,9 +248,11 @@ class Phone:
             for job_id in page["changes"]["jobs"]["removed"]:
                 self.jobs.pop(job_id, None)
                 self.removed.add(job_id)
+            for van in page["changes"]["van_stock"]["upserted"]:
+                self.van = {level["sku"]: level for level in van["levels"]}
             self.cursor = page["next_cursor"]
             if not page["has_more"]:
-                return pages[0] if len(pages) == 1 else {"pages": pages, "snapshot": pages[0]["snapshot"]}
+                return pages[0]
 
     def record(self, kind: str, payload: dict, recorded_at: datetime) -> dict:
         """Work done offline: a mutation with the next id of this device."""

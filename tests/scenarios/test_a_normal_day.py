@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from dispatch.network.models import CustomerGrade
-from tests.dates import SUITE_TODAY, local
+from tests.dates import SUITE_TODAY, TZ, local
 from tests.helpers import assert_problem
 from tests.scenarios.steps import (
     ADMIN,
@@ -27,6 +27,7 @@ from tests.scenarios.steps import (
     kpis,
     kpis_csv,
     list_prices,
+    move,
     next_working_day,
     ok,
     parts_of,
@@ -135,6 +136,12 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     assert job(api, taken["id"], MANAGER)["technician_id"] == technician_id
     assert at(job(api, taken["id"], MANAGER)["scheduled_start"]) == start
 
+    # --- manager: the customer's outbox holds one text announcing the slot, in local time ------
+    outbox = ok(api.get(f"{API}/notifications/?job_id={taken['id']}&template=job_scheduled", as_=MANAGER))
+    [pending] = [m for m in outbox if m["status"] == "pending"]  # an older unsent one is superseded
+    assert pending["payload"]["eta"] == start.astimezone(TZ).isoformat()  # "...T09:00:00+08:00"
+    assert pending["recipient"] == taken["customer"]["phone"]
+
     # --- the technician's phone, 08:00: it pulls what changed overnight -----------------------
     walk.to(local(day, 8))
     phone.pull()
@@ -239,6 +246,13 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     assert statuses(replayed) == [(n, "duplicate") for n in range(2, 16)]
     assert replayed["results"][-1]["original"]["result"]["status"] == "completed"
 
+    # --- the technician's phone: its replica now holds the finished job and the van's new levels
+    latest = phone.pull()
+    assert latest["snapshot"] is False and latest["last_mutation_id"] == 15
+    assert phone.jobs[taken["id"]]["status"] == "completed"
+    assert phone.jobs[taken["id"]]["checklist"]["status"] == "completed"
+    assert (phone.van[VALVE]["on_hand"], phone.van[PP]["on_hand"]) == (1, 3)
+
     # --- manager: the visit is done, on the device's times; the checklist is complete and closed
     done = job(api, taken["id"], MANAGER)
     assert done["status"] == "completed" and done["sla_status"] == "ok"
@@ -278,6 +292,11 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     assert decided["status"] == "approved"
     assert ok(api.get(f"{API}/claims/{claim['id']}", as_=MANAGER))["status"] == "approved"
     assert_problem(api.get(f"{API}/claims/{claim['id']}", as_=OTHER_MANAGER), 404)
+
+    # --- manager: checked the checklist, the signature and the bill: closes the job ------------
+    closed = ok(move(api, taken["id"], "closed", MANAGER, reason="checklist, signature and bill checked"))
+    assert closed["status"] == "closed" and closed["closed_at"] is not None
+    assert_problem(move(api, taken["id"], "on_site", tech), 409)  # nothing moves a closed job back
 
     # --- the customer, an hour later: the link in the text message, no account ----------------
     walk.to(start + timedelta(hours=2))
