@@ -291,20 +291,46 @@ def transition(api, job_id: str, to: str, as_: str, recorded_at: datetime, **ext
     return ok(move(api, job_id, to, as_, recorded_at=recorded_at.isoformat(), **extra))
 
 
+def repair_answers(start: datetime, *, pressure: tuple[float, ...], fault_evidence: list[str],
+                   signature_evidence: list[str], diagnosis: str = "leak at a fitting") -> list[tuple]:
+    """The purifier repair checklist (WP-REPAIR) as a technician answers it from ``start``:
+    ``(key, value, evidence, recorded_at)`` for every required step; the inlet pressure is read as
+    many times as ``pressure`` has readings (the last one counts)."""
+    minutes = [("fault_description", "drip from the inlet fitting", [], 4), ("fault_photo", None, fault_evidence, 5)]
+    minutes += [("inlet_pressure", reading, [], 8 + 4 * n) for n, reading in enumerate(pressure)]
+    minutes += [("diagnosis", diagnosis, [], 20), ("repair_done", True, [], 40), ("leak_check", True, [], 52),
+                ("tds_tap", 180, [], 53), ("tds_purified", 12, [], 54),
+                ("customer_signature", "Customer", signature_evidence, 58)]
+    return [(key, value, evidence, start + timedelta(minutes=m)) for key, value, evidence, m in minutes]
+
+
 def fill_repair_checklist(api, job_id: str, tech: str, start: datetime, place: dict,
-                          pressure: tuple[float, ...] = (0.28,), signed_by: str = "Customer") -> None:
-    """The technician works the purifier repair checklist (WP-REPAIR) online, from ``start``:
-    every required step, the inlet pressure read as many times as ``pressure`` has readings (the
-    last one counts), a photo of the fault taken on site and the customer's signature."""
+                          pressure: tuple[float, ...] = (0.28,)) -> None:
+    """The technician works the repair checklist online: a photo of the fault taken on site, the
+    readings, the customer's signature (see :func:`repair_answers`)."""
     fault = upload(api, photo(taken=start + timedelta(minutes=5), place=place), as_=tech)
     signature = upload(api, signature_image(), as_=tech, filename="signature.png")
-    answers = [("fault_description", "drip from the inlet fitting", [], 4), ("fault_photo", None, [fault["id"]], 5)]
-    answers += [("inlet_pressure", reading, [], 8 + 4 * n) for n, reading in enumerate(pressure)]
-    answers += [("diagnosis", "leak at a fitting", [], 20), ("repair_done", True, [], 40), ("leak_check", True, [], 52),
-                ("tds_tap", 180, [], 53), ("tds_purified", 12, [], 54), ("customer_signature", signed_by,
-                                                                           [signature["id"]], 58)]
-    for key, value, evidence, minutes in answers:
-        ok(put_step(api, job_id, key, value, tech, evidence=evidence, recorded_at=start + timedelta(minutes=minutes)))
+    for key, value, evidence, recorded_at in repair_answers(start, pressure=pressure, fault_evidence=[fault["id"]],
+                                                            signature_evidence=[signature["id"]]):
+        ok(put_step(api, job_id, key, value, tech, evidence=evidence, recorded_at=recorded_at))
+
+
+def repair_offline(phone: Phone, job_id: str, start: datetime, *, fault_photo: bytes, signature: bytes,
+                   pressure: tuple[float, ...] = (0.28,), parts: list[dict] | None = None) -> list[dict]:
+    """The repair checklist worked on a phone without signal: one mutation per answer (photos named
+    by their SHA-256, their bytes upload later), the parts fitted after the diagnosis."""
+    queue = []
+    for key, value, evidence, recorded_at in repair_answers(start, pressure=pressure,
+                                                            fault_evidence=[sha256(fault_photo)],
+                                                            signature_evidence=[sha256(signature)],
+                                                            diagnosis="inlet solenoid valve"):
+        payload = {"job_id": job_id, "key": key} | ({"value": value} if value is not None else {})
+        queue.append(phone.record("checklist_step", payload | ({"evidence": evidence} if evidence else {}),
+                                  recorded_at))
+        if key == "diagnosis" and parts:
+            queue.append(phone.record("parts_consumed", {"job_id": job_id, "lines": parts},
+                                      start + timedelta(minutes=35)))
+    return queue
 
 
 def stock_level(api, location: str, sku: str, as_: str = ADMIN) -> dict:

@@ -34,6 +34,7 @@ from tests.scenarios.steps import (
     photo,
     point_id,
     put_step,
+    repair_offline,
     rating_link,
     repair_call,
     request_plan,
@@ -175,32 +176,11 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
         phone.record("job_transition", {"job_id": taken["id"], "to": "on_site", "location": place}, start),
         phone.record("note", {"job_id": taken["id"], "text": "gate code 4711; water under the sink"},
                      start + timedelta(minutes=2)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "fault_description",
-                                        "value": "drip from the inlet valve, puddle in the cabinet"},
-                     start + timedelta(minutes=4)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "fault_photo",
-                                        "evidence": [sha256(fault_photo)]},
-                     start + timedelta(minutes=5)),  # the photo itself uploads when there is a signal
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "inlet_pressure", "value": 0.05},
-                     start + timedelta(minutes=8)),  # out of range: the angle valve was half closed
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "inlet_pressure", "value": 0.28},
-                     start + timedelta(minutes=12)),  # opened fully and read again
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "diagnosis", "value": "inlet solenoid valve"},
-                     start + timedelta(minutes=15)),
-        phone.record("parts_consumed", {"job_id": taken["id"], "lines": [
-            {"id": str(uuid.uuid4()), "part_sku": VALVE, "quantity": 1},
-            {"id": str(uuid.uuid4()), "part_sku": PP, "quantity": 1}]}, start + timedelta(minutes=35)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "repair_done", "value": True},
-                     start + timedelta(minutes=40)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "leak_check", "value": True},
-                     start + timedelta(minutes=52)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "tds_tap", "value": 180},
-                     start + timedelta(minutes=53)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "tds_purified", "value": 12},
-                     start + timedelta(minutes=54)),
-        phone.record("checklist_step", {"job_id": taken["id"], "key": "customer_signature",
-                                        "value": "Customer", "evidence": [sha256(signature)]},
-                     start + timedelta(minutes=58)),
+        # the photo's bytes upload when there is a signal; the pressure reads 0.05 MPa (out of range:
+        # the angle valve was half closed), then 0.28 once opened fully; the valve and a filter fitted
+        *repair_offline(phone, taken["id"], start, fault_photo=fault_photo, signature=signature, pressure=(0.05, 0.28),
+                        parts=[{"id": str(uuid.uuid4()), "part_sku": VALVE, "quantity": 1},
+                               {"id": str(uuid.uuid4()), "part_sku": PP, "quantity": 1}]),
         phone.record("job_transition", {"job_id": taken["id"], "to": "completed"}, start + timedelta(minutes=60)),
     ]
 

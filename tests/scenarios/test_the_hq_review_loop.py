@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.dates import SUITE_TODAY, local
+from tests.dates import SUITE_TODAY, TZ, local
 from tests.helpers import assert_problem
 from tests.scenarios.steps import (
     API,
     REVIEWER,
     REVIEWER2,
+    Phone,
     at,
     audits_of,
     book,
@@ -21,16 +22,21 @@ from tests.scenarios.steps import (
     draw,
     fill_repair_checklist,
     free_hour,
+    job,
     kpis,
     kpis_csv,
     next_working_day,
     ok,
+    photo,
     point_id,
     repair_call,
+    repair_offline,
     scorecard,
+    signature_image,
     take_in,
     team,
     transition,
+    upload,
 )
 
 MANAGER, OTHER_MANAGER = "manager.hz01", "manager.hz02"
@@ -151,3 +157,62 @@ def test_a_spot_check_of_the_days_work_reaches_the_lot_the_scorecard_and_the_kpi
     assert (day_kpis["mean_on_site_minutes"], day_kpis["mean_travel_minutes"]) == (60.0, 15.0)
     [row] = [r for r in kpis_csv(api, REVIEWER, day, day, service_point="HZ01") if r["name"] == worker["name"]]
     assert (row["audits"], row["audit_pass_rate"]) == ("1", "0.0")
+
+
+def test_a_visit_synced_after_its_lot_froze_is_reviewed_in_the_next_lot_as_a_late_sync(api, session, walk):
+    hz01 = point_id(api, "HZ01")
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    walk.to(max(local(day - timedelta(days=1), 16), walk.now))
+
+    # --- call centre and manager: a repair booked for the day -----------------------------------
+    unit = caller_unit(session, "HZ01", covered=True, on=day)
+    taken = take_in(api, repair_call(unit, day, (9, 17), "purifier beeps and stops")).json
+    worker = team(api, MANAGER)[2]
+    start = free_hour(api, MANAGER, worker["id"], day)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    phone = Phone(api, worker["username"])
+    phone.pull()
+
+    # --- technician: the whole visit on a phone that then sits in the van, switched off ---------
+    fault_photo, signature = photo(taken=start + timedelta(minutes=5), place=taken["location"]), signature_image()
+    queue = [phone.record("job_transition", {"job_id": taken["id"], "to": "en_route"}, start - timedelta(minutes=15)),
+             phone.record("job_transition", {"job_id": taken["id"], "to": "on_site"}, start),
+             *repair_offline(phone, taken["id"], start, fault_photo=fault_photo, signature=signature),
+             phone.record("job_transition", {"job_id": taken["id"], "to": "completed"}, start + timedelta(hours=1))]
+
+    # --- reviewer: the week's lot (opened by the nightly draw) freezes without the visit ---------
+    walk.to(local(day, 22))
+    draw(api)
+    year, number, _ = day.isocalendar()
+    [lot] = ok(api.get(f"{API}/audits/lots?service_point_id={hz01}&week={year}-W{number:02d}", as_=REVIEWER))
+    walk.to(at(lot["freezes_at"]) + timedelta(hours=1))
+    draw(api)
+    frozen = ok(api.get(f"{API}/audits/lots/{lot['id']}", as_=REVIEWER))
+    checklist_id = ok(api.get(f"{API}/jobs/{taken['id']}/checklist", as_=MANAGER))["id"]
+    assert frozen["lot"]["status"] != "open" and checklist_id not in frozen["frame"]  # ("empty" if nothing else)
+    assert job(api, taken["id"], MANAGER)["status"] == "scheduled"
+
+    # --- technician, the next morning: the phone is switched on and syncs everything ------------
+    walk.by(hours=8)
+    upload(api, fault_photo, as_=worker["username"])
+    upload(api, signature, as_=worker["username"], filename="signature.png")
+    pushed = ok(phone.push(queue))
+    assert {r["status"] for r in pushed["results"]} == {"applied"}
+    done = job(api, taken["id"], MANAGER)
+    assert done["status"] == "completed" and at(done["completed_at"]) == start + timedelta(hours=1)  # that day
+
+    # --- reviewer: the visit cannot join its frozen lot; it goes to this week's, flagged --------
+    draw(api)
+    assert taken["id"] not in {a["job_id"] for a in audits_of(api, lot_id=lot["id"])}
+    year, number, _ = walk.now.astimezone(TZ).date().isocalendar()
+    [current] = ok(api.get(f"{API}/audits/lots?service_point_id={hz01}&week={year}-W{number:02d}", as_=REVIEWER))
+    assert ok(api.get(f"{API}/audits/lots/{current['id']}", as_=REVIEWER))["counts"]["late_syncs"] == 1
+
+    # --- reviewer, when that lot freezes: the visit is reviewed, whatever the random draw says --
+    walk.to(at(current["freezes_at"]) + timedelta(hours=1))
+    draw(api)
+    [audit] = [a for a in audits_of(api, lot_id=current["id"]) if a["job_id"] == taken["id"]]
+    [late] = [t for t in audit["triggers"] if t["code"] == "late_sync"]
+    assert late["detail"]["completed_week"] == lot["week"]
+    detail = ok(api.get(f"{API}/audits/{audit['id']}", as_=REVIEWER))
+    assert detail["checklist"]["late_sync"] is True and at(detail["job"]["completed_at"]) == start + timedelta(hours=1)
