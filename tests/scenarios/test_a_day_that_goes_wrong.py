@@ -1,6 +1,7 @@
 """Days that go wrong, role by role through HTTP: a reading that blocks the checklist, an
-out-of-warranty bill the manager discounts, an unhappy customer called back; a job taken from a
-technician whose phone is still working on it; an urgent call no technician can reach in time."""
+out-of-warranty bill the manager discounts, an unhappy customer who complains and is called
+back; a job taken from a technician whose phone is still working on it; an urgent call no
+technician can reach in time."""
 
 from __future__ import annotations
 
@@ -130,6 +131,14 @@ def test_a_blocked_checklist_a_discounted_bill_and_an_unhappy_customer_called_ba
     ok(api.post(f"{API}/feedback/{token_of(link)}", json={"score": 2, "comment": "still tastes odd"}), 201)
     assert_problem(api.post(f"{API}/feedback/{token_of(link)}", json={"score": 5}), 409)  # rated once
 
+    # --- call centre: the customer also calls to complain; the complaint goes to the point -----
+    complaint = ok(api.post(f"{API}/complaints/", as_=ADMIN, json={
+        "category": "after_sales", "customer_id": taken["customer"]["id"], "job_id": taken["id"],
+        "summary": "water still tastes of plastic after the repair"}), 201)
+    assert complaint["service_point_id"] == taken["service_point_id"]
+    assert complaint["id"] in {c["id"] for c in ok(api.get(f"{API}/complaints/?page_size=100", as_=MANAGER))}
+    assert_problem(api.get(f"{API}/complaints/{complaint['id']}", as_=OTHER_MANAGER), 404)
+
     # --- manager: a callback (回访) item on the point's worklist, due in 24 h --------------------
     [item] = [i for i in worklist(api, MANAGER, status="open") if i["job_id"] == taken["id"]]
     assert (item["reason"], item["score"], item["comment"], item["attempts"]) == (
@@ -158,7 +167,7 @@ def test_a_blocked_checklist_a_discounted_bill_and_an_unhappy_customer_called_ba
 
     # --- manager: the rating counts in the technician's KPIs for the day ----------------------
     mine = kpis(api, MANAGER, day, day, technician=tech)["kpis"]
-    assert (mine["jobs_done"], mine["rating_count"], mine["rating_average"]) == (1, 1, 2.0)
+    assert (mine["jobs_done"], mine["rating_count"], mine["rating_average"], mine["complaints"]) == (1, 1, 2.0, 1)
 
 
 def test_a_job_taken_from_a_technician_whose_phone_works_on_loses_nothing(api, session, walk):
