@@ -5,6 +5,7 @@ parts and the bill, the warranty claim HQ decides, the customer's rating and the
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -89,6 +90,10 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     assert plan["stats"]["jobs"] == len(stops) + len(plan["unassigned"])
     assert all(u["reason"] for u in plan["unassigned"])  # whatever is left over says why
     assert_problem(api.get(f"{API}/plans/{plan['id']}", as_=OTHER_MANAGER), 404)
+    drawn = api.get(f"{API}/plans/{plan['id']}/map.svg", as_=MANAGER)  # the manager looks at the map
+    assert drawn.status_code == 200 and drawn.mimetype == "image/svg+xml"
+    assert {r["technician_name"] for r in plan["routes"] if r["stops"]} <= set(
+        re.findall(r'data-technician="([^"]+)"', drawn.get_data(as_text=True)))
     applied = apply_plan(api, MANAGER, plan)
     assert applied["applied_at"] is not None
     scheduled = job(api, taken["id"], MANAGER)
