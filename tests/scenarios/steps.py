@@ -185,14 +185,18 @@ def book(api, manager: str, job_id: str, technician_id: str, start: datetime) ->
                        json={"technician_id": technician_id, "scheduled_start": start.isoformat()}))
 
 
-def free_hour(api, manager: str, technician_id: str, day: date, earliest: int = 9) -> datetime:
-    """The first whole hour from ``earliest`` on ``day`` that leaves the technician's booked visits
-    (as the manager's job list shows them) two hours apart: room for the visit and the drive."""
-    booked = [at(j["scheduled_start"]) for j in job_list(api, manager, date=day.isoformat(),
-                                                          technician_id=technician_id) if j["scheduled_start"]]
+def free_hour(api, manager: str, technician_id: str, day: date, earliest: int = 9,
+              visit: timedelta = timedelta(hours=1)) -> datetime:
+    """The first whole hour from ``earliest`` on ``day`` when the technician is free for ``visit``
+    with an hour's drive either side of the visits already booked (as the manager's job list
+    shows them): a slot the calendar will not refuse as a double booking."""
+    drive = timedelta(hours=1)
+    booked = [(at(j["scheduled_start"]), at(j["scheduled_end"]))
+              for j in job_list(api, manager, date=day.isoformat(), technician_id=technician_id)
+              if j["scheduled_start"]]
     for hour in range(earliest, 16):
         start = local(day, hour)
-        if all(abs(start - other) >= timedelta(hours=2) for other in booked):
+        if all(start >= end + drive or start + visit + drive <= begin for begin, end in booked):
             return start
     raise AssertionError(f"no free hour on {day}")
 
