@@ -67,8 +67,20 @@ def idempotent(view):
         return response
 
     wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
-    wrapper._apidoc.setdefault("manual_doc", {})[EXTENSION] = True
-    return wrapper
+    return documented(wrapper)
+
+
+def documented(view):
+    """Document ``Idempotency-Key`` on a view whose service honours the key itself (the sync push
+    stores its answer in its own transaction); :func:`idempotent` does this for the others."""
+    view._apidoc = getattr(view, "_apidoc", {})
+    view._apidoc.setdefault("manual_doc", {})[EXTENSION] = True
+    return view
+
+
+def replayed_headers(replayed: bool) -> dict[str, str]:
+    """The header a replayed answer carries (for views whose service replays on its own)."""
+    return {REPLAYED: "true"} if replayed else {}
 
 
 class IdempotencyKeyPlugin(BasePlugin):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, unit_of_work
+from dispatch.api.idempotency import documented, replayed_headers
 from dispatch.api.schemas.sync import PullPageSchema, PullQuerySchema, PushResultSchema, PushSchema, \
     QuarantinedEvidenceSchema
 from dispatch.sync import service
@@ -30,15 +31,18 @@ class Changes(MethodView):
 
 @blp.route("/sync/mutations")
 class Mutations(MethodView):
+    @documented
     @blp.arguments(PushSchema)
     @blp.response(200, PushResultSchema)
     @blp.alt_response(503, description="Database unavailable: nothing was applied; retry after Retry-After")
     def post(self, batch):
         """Apply a batch of offline mutations, each at most once (see the results per mutation)."""
-        return service.push(unit_of_work(), current_principal(), device_id=batch["device_id"],
-                            mutations=batch["mutations"], app_version=batch["app_version"],
-                            idempotency_key=request.headers.get("Idempotency-Key"),
-                            raw_mutations=(request.get_json(silent=True) or {}).get("mutations"))
+        reply = service.push(unit_of_work(), current_principal(), device_id=batch["device_id"],
+                             mutations=batch["mutations"], app_version=batch["app_version"],
+                             idempotency_key=request.headers.get("Idempotency-Key"),
+                             raw_mutations=(request.get_json(silent=True) or {}).get("mutations"),
+                             sent_at=batch["sent_at"])
+        return reply.body, replayed_headers(reply.replayed)
 
 
 @blp.route("/jobs/<uuid:job_id>/quarantine")

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint, and_, case
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch import clock
@@ -150,6 +151,17 @@ class JobEvent(UuidPk, Base):
     job: Mapped[Job] = relationship(back_populates="events")
 
     __table_args__ = (UniqueConstraint("job_id", "seq", name="job_event_seq"),)
+
+    @hybrid_property
+    def moment(self) -> datetime:
+        """When it happened as far as the server trusts it (:func:`rules.event_moment`): the
+        device's time, unless that is after the server received the event."""
+        return rules.event_moment(self.at, self.recorded_at)
+
+    @moment.inplace.expression
+    @classmethod
+    def _moment_expression(cls):
+        return case((and_(cls.recorded_at.is_not(None), cls.recorded_at < cls.at), cls.recorded_at), else_=cls.at)
 
 
 class SlaTarget(UuidPk, Base):

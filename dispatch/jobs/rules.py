@@ -129,6 +129,13 @@ def transition_refusal(to: JobStatus, *, is_hq_admin: bool, is_point_manager: bo
     return f"only the point's manager or an HQ admin moves a job to {to.value}"
 
 
+def event_moment(at: datetime, recorded_at: datetime | None) -> datetime:
+    """When an event happened as far as the server trusts it: the device's clock (``recorded_at``)
+    unless that is after the server received the event (``at``). Events queued offline and pushed
+    together arrive at one server time but happened one after the other."""
+    return at if recorded_at is None else min(at, recorded_at)
+
+
 def trusted_time(recorded_at: datetime | None, *, not_before: datetime | None, now: datetime) -> datetime:
     """The device's clock, kept between the previous event and the server's now.
 

@@ -448,7 +448,7 @@ def apply_transition(
     if isinstance(location, Mapping):
         location = resolution.Location(location["lat"], location["lon"])
     now = utcnow()
-    last_at = max((e.at for e in job.events), default=None)
+    last_at = max((e.moment for e in job.events), default=None)
     moment = rules.trusted_time(recorded_at, not_before=last_at, now=now)
     previous_technician_id = job.technician_id
 

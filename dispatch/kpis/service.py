@@ -114,20 +114,22 @@ def _job_counts(session: Session, f: _Filter, group: Group) -> list[dict[str, An
 
 def _time_counts(session: Session, f: _Filter, group: Group) -> list[dict[str, Any]]:
     """Travel (last en route before the first on site -> that on site) and on-site time (first on
-    site -> first completed), from the job events' server times, against the model's standard."""
+    site -> first completed), from the times the job events happened (the phone's clock, never
+    after the server received them: work pushed after a while offline counts when it was done),
+    against the model's standard."""
     scope = _job_scope(f)
     firsts = (
         select(JobEvent.job_id.label("job_id"),
-               func.min(case((JobEvent.to_status == JobStatus.ON_SITE, JobEvent.at))).label("on_site_at"),
-               func.min(case((JobEvent.to_status == JobStatus.COMPLETED, JobEvent.at))).label("completed_at"))
+               func.min(case((JobEvent.to_status == JobStatus.ON_SITE, JobEvent.moment))).label("on_site_at"),
+               func.min(case((JobEvent.to_status == JobStatus.COMPLETED, JobEvent.moment))).label("completed_at"))
         .join(Job, Job.id == JobEvent.job_id).where(*scope)
         .group_by(JobEvent.job_id)
         .subquery("firsts")
     )
     departed = (
-        select(JobEvent.job_id.label("job_id"), func.max(JobEvent.at).label("en_route_at"))
+        select(JobEvent.job_id.label("job_id"), func.max(JobEvent.moment).label("en_route_at"))
         .join(firsts, firsts.c.job_id == JobEvent.job_id)
-        .where(JobEvent.to_status == JobStatus.EN_ROUTE, JobEvent.at <= firsts.c.on_site_at)
+        .where(JobEvent.to_status == JobStatus.EN_ROUTE, JobEvent.moment <= firsts.c.on_site_at)
         .group_by(JobEvent.job_id)
         .subquery("departed")
     )

@@ -382,13 +382,29 @@ def _quarantine(session, actor, device, job_id, mutation_id, kind, payload, reco
                                     detail=detail, recorded_at=recorded_at, received_at=now))
 
 
-def _apply_one(session: Session, actor: Principal, device: Device, mutation: dict[str, Any], now: datetime):
+def clock_skew_s(recorded_at: datetime | None, now: datetime, device_offset_s: int | None) -> int | None:
+    """How far the device's clock is off, as far as the server can tell.
+
+    With the batch's ``sent_at`` the offset is measured (``sent_at`` - the server's now). Without
+    it only a time in the server's future proves a wrong clock: a time in the past is work done
+    offline and pushed later, which is what the app is for.
+    """
+    if device_offset_s is not None:
+        return device_offset_s
+    if recorded_at is None:
+        return None
+    ahead = int((recorded_at - now).total_seconds())
+    return ahead if ahead > 0 else None
+
+
+def _apply_one(session: Session, actor: Principal, device: Device, mutation: dict[str, Any], now: datetime,
+               device_offset_s: int | None = None):
     """Apply one mutation in a savepoint. Whatever goes wrong with it (a bad payload, a refused
     change, even a bug) is recorded against this mutation alone: the batch goes on and the device
     is never blocked. Only a database that cannot be reached fails the batch (nothing applied)."""
     mutation_id, kind, payload = mutation["id"], mutation["kind"], mutation.get("payload")
     recorded_at: datetime | None = mutation.get("recorded_at")
-    skew = int((recorded_at - now).total_seconds()) if recorded_at is not None else None
+    skew = clock_skew_s(recorded_at, now, device_offset_s)
     result: dict[str, Any] = {"id": mutation_id}
     if skew is not None and abs(skew) > CLOCK_SKEW_FLAG_S:
         result |= {"clock_skew_s": skew, "clock_flagged": True}
@@ -440,15 +456,26 @@ def _apply_one(session: Session, actor: Principal, device: Device, mutation: dic
     return result
 
 
+@dataclass(frozen=True)
+class PushReply:
+    """A push's answer; ``replayed``: the stored answer of an earlier push with the same
+    Idempotency-Key (nothing was applied this time)."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
 def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: list[dict[str, Any]],
          idempotency_key: str | None = None, app_version: str | None = None,
-         raw_mutations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+         raw_mutations: list[dict[str, Any]] | None = None, sent_at: datetime | None = None) -> PushReply:
     """Apply a batch in order, each mutation at most once (per-device sequential ids).
 
     ``duplicate``: already applied (its original outcome is returned). A gap (an id beyond
     last + 1) stops the batch: what came before is kept and ``gap_at`` says where to resume.
     A rejected mutation is recorded and never blocks the device. With an ``Idempotency-Key``,
-    a replay returns the identical response; the same key with another body is 422.
+    a replay returns the identical response; the same key with another body is 422 (``sent_at``,
+    the device's clock when it sent the batch, is not part of the body compared: a retry sends a
+    later one).
     """
     _technician(actor)
     if len(mutations) > MAX_MUTATIONS:
@@ -457,12 +484,13 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
                                      raw_mutations if raw_mutations is not None else mutations)
     idempotency_key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     now = utcnow()
+    device_offset_s = int((sent_at - now).total_seconds()) if sent_at is not None else None
     with uow:
         session = uow.session
         if idempotency_key:
             stored = idempotency.replay(session, actor.user_id, idempotency_key, digest)
             if stored is not None:
-                return stored.body
+                return PushReply(stored.body, replayed=True)
         device = _device(session, actor, device_id, app_version)
         stored = {m.mutation_id: m for m in session.scalars(
             select(MutationRecord).where(MutationRecord.device_id == device.id,
@@ -477,14 +505,14 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
             if mutation["id"] != device.last_mutation_id + 1:
                 gap_at = device.last_mutation_id + 1
                 break
-            results.append(_apply_one(session, actor, device, mutation, now))
+            results.append(_apply_one(session, actor, device, mutation, now, device_offset_s))
         body = {"device_id": str(device.id), "last_mutation_id": device.last_mutation_id, "results": results,
                 "gap_at": gap_at, "server_time": now.isoformat()}
         body = json.loads(json.dumps(body, default=str))
         if idempotency_key:
             idempotency.remember(session, actor.user_id, idempotency_key, digest, idempotency.StoredResponse(200, body))
         uow.commit()
-    return body
+    return PushReply(body)
 
 
 def resolve_pending_evidence(session: Session, shas: set[str]) -> int:

@@ -156,7 +156,7 @@ def test_a_plan_request_retried_with_its_key_queues_one_plan(settings, session_f
 IDEMPOTENT_OPERATIONS = [
     "/api/v1/jobs/", "/api/v1/customers/", "/api/v1/units/{serial}/activation", "/api/v1/complaints/",
     "/api/v1/stock/deliveries", "/api/v1/stock/transfers", "/api/v1/stock/adjustments",
-    "/api/v1/stock/defective-returns", "/api/v1/service-points/{point_id}/plans",
+    "/api/v1/stock/defective-returns", "/api/v1/service-points/{point_id}/plans", "/api/v1/sync/mutations",
 ]
 
 

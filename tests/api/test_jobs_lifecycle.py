@@ -171,6 +171,26 @@ def test_a_device_clock_in_the_future_or_before_the_last_event_is_clamped(api, s
     assert datetime.fromisoformat(done["events"][-1]["recorded_at"]) == MONDAY - timedelta(days=2)
 
 
+def test_a_visit_worked_offline_keeps_each_events_device_time_when_it_arrives_all_at_once(api, session):
+    """Departure, arrival and completion queued on a phone with no signal and pushed together an
+    hour later: each happened when the phone says, not when the batch arrived."""
+    job = bring_to(api, session, "scheduled")
+    pushed_at = MONDAY + timedelta(hours=2)
+    queued = [("en_route", MONDAY), ("on_site", MONDAY + timedelta(minutes=20)),
+              ("completed", MONDAY + timedelta(minutes=65))]
+    with clock.frozen(pushed_at):
+        api._tokens.clear()
+        body = api.post("/api/v1/sync/mutations", as_=TECH, json={
+            "device_id": "3a1f4a52-0c55-4a3e-9d0e-6d1b1c0b7f21",
+            "mutations": [{"id": n, "kind": "job_transition", "payload": {"job_id": job["id"], "to": to},
+                           "recorded_at": moment.isoformat()} for n, (to, moment) in enumerate(queued, start=1)]}).json
+        assert [r["status"] for r in body["results"]] == ["applied"] * 3, body
+        done = api.get(f"/api/v1/jobs/{job['id']}", as_=MANAGER).json
+    assert datetime.fromisoformat(done["arrived_at"]) == MONDAY + timedelta(minutes=20)
+    assert datetime.fromisoformat(done["completed_at"]) == MONDAY + timedelta(minutes=65)
+    assert {datetime.fromisoformat(e["at"]) for e in done["events"][-3:]} == {pushed_at}  # the server's times
+
+
 def test_completion_closing_and_cancelling_stamp_their_times(api, session):
     closed = bring_to(api, session, "closed")
     assert closed["completed_at"] and datetime.fromisoformat(closed["closed_at"]) == MONDAY

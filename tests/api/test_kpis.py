@@ -251,3 +251,25 @@ def test_the_default_period_ranks_the_demo_points_from_their_history(api):
     assert ranks == sorted(ranks) and ranks[0] == 1
     scores = [e["score"] for e in body["ranking"] if e["score"] is not None]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_travel_and_on_site_times_are_when_the_phone_did_the_work_not_when_it_synced(api, session, tst1):
+    """J10, two weeks later: left 09:00, on site 09:30, done 10:30, all queued on a phone with no
+    signal and received by the server at 12:00 (JobEvent.at). The KPIs count 30 min of travel and
+    60 min on site, not 150 and 0."""
+    point, alpha, j1 = tst1["point"], tst1["alpha"], tst1["j1"]
+    job = Job(reference="KPI-J10", type=JobType.REPAIR, status=S.COMPLETED, customer_id=j1.customer_id,
+              unit_id=j1.unit_id, product_id=j1.product_id, service_point_id=point.id, technician_id=alpha.id,
+              reported_at=at(3, 23, 8), arrived_at=at(3, 24, 9, 30), completed_at=at(3, 24, 10, 30))
+    synced = at(3, 24, 12)
+    job.events.append(JobEvent(seq=1, kind=EventKind.CREATED, to_status=S.NEW, at=at(3, 23, 8)))
+    for seq, (before, status, moment) in enumerate([(S.SCHEDULED, S.EN_ROUTE, at(3, 24, 9)),
+                                                    (S.EN_ROUTE, S.ON_SITE, at(3, 24, 9, 30)),
+                                                    (S.ON_SITE, S.COMPLETED, at(3, 24, 10, 30))], start=2):
+        job.events.append(JobEvent(seq=seq, kind=EventKind.TRANSITION, from_status=before, to_status=status,
+                                   at=synced, recorded_at=moment))
+    session.add(job)
+    session.commit()
+    body = api.get("/api/v1/kpis/?from=2026-03-23&to=2026-03-29&service_point=TST1", as_="admin").json
+    kpis = body["kpis"]
+    assert (kpis["jobs_done"], kpis["mean_travel_minutes"], kpis["mean_on_site_minutes"]) == (1, 30.0, 60.0)

@@ -137,8 +137,11 @@ def test_a_batch_replayed_five_times_is_applied_once(api, tech1, session):
               "recorded_at": local(9)},
              {"id": 2, "kind": "job_transition", "payload": {"job_id": job_id, "to": "en_route"},
               "recorded_at": local(9)}]
-    bodies = [push(api, batch, key="batch-0001").json for _ in range(5)]
+    answers = [push(api, batch, key="batch-0001") for _ in range(5)]
+    bodies = [answer.json for answer in answers]
     assert all(body == bodies[0] for body in bodies)
+    assert "Idempotent-Replayed" not in answers[0].headers
+    assert all(answer.headers["Idempotent-Replayed"] == "true" for answer in answers[1:])
     assert [r["status"] for r in bodies[0]["results"]] == ["applied", "applied"]
     without_key = push(api, batch).json
     assert [r["status"] for r in without_key["results"]] == ["duplicate", "duplicate"]
@@ -203,6 +206,31 @@ def test_a_device_clock_far_off_is_flagged_not_trusted(api, tech1):
     fine = push(api, [{"id": 2, "kind": "note", "payload": {"job_id": job_id, "text": "ok"},
                        "recorded_at": NOW.isoformat()}]).json
     assert "clock_flagged" not in fine["results"][0]
+
+
+def test_work_done_offline_is_not_a_wrong_clock_and_sent_at_measures_a_clock_behind(api, tech1):
+    """An hour-old ``recorded_at`` is work queued offline, not a clock error; the batch's
+    ``sent_at`` (the device's clock when it sent) measures the error, also for a clock behind."""
+    job_id = new_job(api)
+    assign(api, job_id, tech1)
+    offline = (NOW - timedelta(hours=1)).isoformat()
+    honest = push(api, [{"id": 1, "kind": "note", "payload": {"job_id": job_id, "text": "basement, no signal"},
+                         "recorded_at": offline}]).json
+    assert honest["results"][0]["status"] == "applied" and "clock_flagged" not in honest["results"][0]
+    with_sent_at = api.post("/api/v1/sync/mutations", as_="tech.hz01.1", json={
+        "device_id": DEVICE, "sent_at": NOW.isoformat(),
+        "mutations": [{"id": 2, "kind": "note", "payload": {"job_id": job_id, "text": "still fine"},
+                       "recorded_at": offline}]}).json
+    assert "clock_flagged" not in with_sent_at["results"][0]
+    behind = NOW - timedelta(hours=3)
+    lagging = api.post("/api/v1/sync/mutations", as_="tech.hz01.1", json={
+        "device_id": DEVICE, "sent_at": behind.isoformat(),
+        "mutations": [{"id": 3, "kind": "note", "payload": {"job_id": job_id, "text": "clock set wrong"},
+                       "recorded_at": (behind - timedelta(minutes=10)).isoformat()}]}).json
+    result = lagging["results"][0]
+    assert result["status"] == "applied" and result["clock_flagged"] is True and result["clock_skew_s"] == -3 * 3600
+    assert_problem(api.post("/api/v1/sync/mutations", as_="tech.hz01.1", json={
+        "device_id": DEVICE, "sent_at": "2027-03-01T08:00:00", "mutations": []}), 422, field="sent_at")
 
 
 def test_forged_foreign_and_future_cursors_answer_410_reset_required(api, tech1):

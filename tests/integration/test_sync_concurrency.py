@@ -125,7 +125,7 @@ def test_concurrent_pushes_of_the_same_batch_apply_it_once(factory):
 
     def send():
         try:
-            outcomes.append(service.push(UnitOfWork(factory), principal, device_id=device, mutations=batch))
+            outcomes.append(service.push(UnitOfWork(factory), principal, device_id=device, mutations=batch).body)
         except Exception as exc:  # noqa: BLE001 - a concurrent duplicate may be refused
             outcomes.append(exc)
 

@@ -148,6 +148,10 @@ class Mutation(TaggedUnion):
 class PushSchema(Schema):
     device_id = fields.UUID(required=True)
     app_version = fields.String(load_default=None, validate=validate.Length(max=40))
+    sent_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "the device's clock when it sent this batch: the server measures the device's clock "
+                       "error from it (`clock_skew_s`). Without it only a `recorded_at` in the server's future "
+                       "is flagged; a past one is work done offline"})
     mutations = fields.List(Mutation(), required=True, validate=validate.Length(max=500),
                             metadata={"description": "applied in id order; a mutation whose payload does not fit "
                                                      "its kind is rejected alone (see `results`)"})
@@ -161,8 +165,10 @@ class MutationResultSchema(Schema):
     original = fields.Dict(allow_none=True)
     problem = fields.Dict()
     quarantined = fields.Boolean()
-    clock_skew_s = fields.Integer()
-    clock_flagged = fields.Boolean()
+    clock_skew_s = fields.Integer(metadata={"description": "the device clock's error in seconds (positive: ahead), "
+                                                          "when more than 5 minutes"})
+    clock_flagged = fields.Boolean(metadata={"description": "the device's clock is more than 5 minutes off: "
+                                                            "check the times it sent"})
 
 
 class PushResultSchema(Schema):

@@ -135,6 +135,13 @@ def test_device_time_is_trusted_only_between_the_last_event_and_now():
     assert rules.trusted_time(T0, not_before=None, now=now) == T0
 
 
+def test_an_event_happened_at_the_devices_time_unless_that_is_after_the_server_received_it():
+    received = T0 + timedelta(hours=1)
+    assert rules.event_moment(received, None) == received
+    assert rules.event_moment(received, T0) == T0  # queued offline, pushed an hour later
+    assert rules.event_moment(received, received + timedelta(hours=3)) == received  # a clock ahead
+
+
 def test_a_location_out_of_range_names_the_coordinate():
     with pytest.raises(ValidationFailed) as lat:
         Location(90.5, 0)
