@@ -67,6 +67,7 @@ class Settings:
     auth_rate_limit: tuple[int, int] = (20, 60)
     log_json: bool = False
     proxy_hops: int = 0
+    metrics_port: int | None = None  # /metrics only through the listener on this port (None: any)
     testing: bool = False
     problem_type_base: str = "https://dispatch.example/problems/"
     feedback_link_base: str = "https://dispatch.example/feedback/"
@@ -98,6 +99,7 @@ class Settings:
             auth_rate_limit=(int(count or 20), int(window or 60)),
             log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),
             proxy_hops=int(env.get("DISPATCH_PROXY_HOPS", 0)),
+            metrics_port=int(env["DISPATCH_METRICS_PORT"]) if env.get("DISPATCH_METRICS_PORT") else None,
             feedback_link_base=env.get("DISPATCH_FEEDBACK_LINK_BASE", "https://dispatch.example/feedback/"),
         )
 
