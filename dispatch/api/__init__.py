@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from marshmallow import fields
 
 from dispatch.api import errors as api_errors
-from dispatch.api import observability
+from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.auth import service as auth_service
 from dispatch.errors import Unauthorized
@@ -72,6 +72,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
+    request_guard.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
                                  "extra_plugins": [api_errors.ProblemResponsesPlugin()]}
@@ -100,6 +101,9 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
             raise Unauthorized("a Bearer access token is required")
         g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
         return None
+
+    # After authentication: an anonymous caller gets its 401 without the body being parsed.
+    app.before_request(request_guard.guard_request)
 
     app.extensions["dispatch"].public_endpoints = public
     return api
