@@ -16,6 +16,13 @@ class MemoryCounter:
         self._lock = threading.Lock()
         self._hits: dict[str, tuple[int, float]] = {}
 
+    def peek(self, key: str, window_s: int) -> tuple[int, float]:
+        """The count in the current window, without adding to it."""
+        now = time.monotonic()
+        with self._lock:
+            count, reset_at = self._hits.get(key, (0, now + window_s))
+        return (0, float(window_s)) if now >= reset_at else (count, reset_at - now)
+
     def hit(self, key: str, window_s: int) -> tuple[int, float]:
         now = time.monotonic()
         with self._lock:
@@ -35,9 +42,16 @@ class RedisCounter:
     def __init__(self, redis) -> None:
         self._redis = redis
 
+    @staticmethod
+    def _name(key: str, window_s: int) -> str:
+        return f"dispatch:rl:{key}:{int(time.time() // window_s)}"
+
+    def peek(self, key: str, window_s: int) -> tuple[int, float]:
+        """The count in the current window, without adding to it."""
+        return int(self._redis.get(self._name(key, window_s)) or 0), window_s - (time.time() % window_s)
+
     def hit(self, key: str, window_s: int) -> tuple[int, float]:
-        bucket = int(time.time() // window_s)
-        name = f"dispatch:rl:{key}:{bucket}"
+        name = self._name(key, window_s)
         pipe = self._redis.pipeline()
         pipe.incr(name)
         pipe.expire(name, window_s + 1)
@@ -51,10 +65,22 @@ class RateLimiter:
     limit: int
     window_s: int
 
+    def _refuse(self, retry_after: float, what: str) -> TooManyRequests:
+        return TooManyRequests(f"more than {self.limit} {what} in {self.window_s} s; try again later",
+                               retry_after_s=max(1, int(retry_after + 0.999)))
+
     def check(self, key: str) -> None:
+        """Count one attempt; 429 once there were more than ``limit`` in the window."""
         count, retry_after = self.counter.hit(key, self.window_s)
         if count > self.limit:
-            raise TooManyRequests(
-                f"more than {self.limit} attempts in {self.window_s} s; try again later",
-                retry_after_s=max(1, int(retry_after + 0.999)),
-            )
+            raise self._refuse(retry_after, "attempts")
+
+    def require_budget(self, key: str) -> None:
+        """429 when ``limit`` failures were already counted (:meth:`spend`) in the window."""
+        count, retry_after = self.counter.peek(key, self.window_s)
+        if count >= self.limit:
+            raise self._refuse(retry_after, "failed attempts")
+
+    def spend(self, key: str) -> None:
+        """Count one failure against the budget."""
+        self.counter.hit(key, self.window_s)
