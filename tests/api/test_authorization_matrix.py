@@ -464,6 +464,19 @@ def _url(path: str, ids: dict[str, str]) -> str:
     return PARAM.sub(fill, path)
 
 
+STALE_ETAG = '"' + "0" * 40 + '"'
+MISSING = {"step_key": "no_such_step", "unit": "ZZ20269999999", "version_number": "999"}
+"""Ids that name nothing (any other kind: a fresh UUID)."""
+
+
+def _missing_url(path: str, ids: dict[str, str]) -> str:
+    """``ids``'s URL with the first object id replaced by one that names nothing: it must answer
+    exactly what the foreign object's URL answers (the status is no existence oracle)."""
+    first = PARAM.search(path)
+    kind = KINDS[(first.group(1), first.group(2))][0]
+    return _url(path, ids | {kind: MISSING.get(kind, str(uuid.UUID(int=0xDEAD)))})
+
+
 # --- the matrix -----------------------------------------------------------------------------
 
 
@@ -475,12 +488,18 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
     scope = POINT if any(s == POINT for _, _, s in kinds) else kinds[-1][2]
     w = world.world
     query = QUERIES[route](w) if route in QUERIES else ""
-    urls = {"own": _url(path, w.own) + query, "foreign": _url(path, w.foreign) + query}
+    urls = {"own": _url(path, w.own) + query, "foreign": _url(path, w.foreign) + query,
+            "missing": _missing_url(path, w.foreign) + query}
     answers: dict[tuple[str, str], Answer] = {}
 
-    def ask(username: str, side: str) -> Answer:
-        body = BODIES[route](w, getattr(w, side)) if method in WRITES else None
-        if_match = world.etag(urls[side], username) if method in {"PATCH", "DELETE"} else None
+    def ask(username: str, side: str, if_match: str | None = "realistic") -> Answer:
+        ids = w.foreign if side == "missing" else getattr(w, side)
+        body = BODIES[route](w, ids) if method in WRITES else None
+        # A realistic If-Match: what the caller read (else the admin); for the missing id, the
+        # foreign object's, so that only existence differs between the two requests.
+        if if_match == "realistic":
+            etag_url = urls["foreign" if side == "missing" else side]
+            if_match = world.etag(etag_url, username) if method in {"PATCH", "DELETE"} else None
         answer = world.send(method, urls[side], username, body, if_match)
         answers[(username, side)] = answer
         assert answer.status < 500, (username, side, answer.status, answer.body)
@@ -492,6 +511,17 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
         if method in WRITES or scope == POINT:
             assert not 200 <= foreign.status < 300, (username, "foreign", foreign.status, foreign.body)
             assert foreign.writes == [], (username, "foreign", foreign.writes)
+            if scope != CATALOGUE and (route not in SOLVER_LAUNCHING or foreign.status == 404):
+                missing = ask(username, "missing")
+                assert foreign.status == missing.status, (
+                    username, "foreign", foreign.status, "missing", missing.status, foreign.body, missing.body)
+                if method in {"PATCH", "DELETE"}:  # a stale If-Match, or none: still only a 404 for both
+                    for if_match in (STALE_ETAG, None):
+                        foreign_answer, missing_answer = ask(username, "foreign", if_match), ask(username, "missing",
+                                                                                                  if_match)
+                        assert foreign_answer.status == missing_answer.status, (
+                            username, if_match, foreign_answer.status, missing_answer.status, foreign_answer.body)
+                        assert foreign_answer.writes == []
         if route in SOLVER_LAUNCHING and foreign.status == 404:
             continue  # the own request would solve a day
         own = ask(username, "own")
@@ -503,8 +533,8 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
         elif scope == CATALOGUE:  # one object: what a point role may do with it does not depend on the side
             assert foreign.status == own.status, (username, foreign.status, own.status)
             assert foreign.status in ({403} if method in WRITES else {200, 403}), (username, foreign.body)
-        elif method in WRITES:  # the shared registry
-            assert foreign.status in {403, 404, 409, 412}, (username, foreign.status, foreign.body)
+        elif method in WRITES:  # the shared registry: readable by all, written by its own point (and HQ)
+            assert foreign.status == 404, (username, foreign.status, foreign.body)
         else:
             assert foreign.status == 200 and _masked(foreign.body), (username, foreign.status, foreign.body)
 
