@@ -292,6 +292,7 @@ def activate_unit(
         card = _bind(uow.session, actor, unit, owner, purchased_on=purchased_on,
                      sales_channel=SalesChannel(sales_channel).value, reason="activation")
         audit_log.append(uow.session, kind="unit.activation", subject_id=unit.id, actor_id=card.actor_id,
+                         seal=[card, unit],
                          payload={"serial": unit.serial, "customer_id": owner.id, "purchased_on": purchased_on,
                                   "sales_channel": card.sales_channel})
         uow.commit()
@@ -325,12 +326,13 @@ def rebind_unit(
         owner = _owner(uow.session, actor, customer_id, customer)
         previous = unit.customer_id
         now = utcnow()
-        for old in unit.activations:
-            if old.superseded_at is None:
-                old.superseded_at = now
+        superseded = [old for old in unit.activations if old.superseded_at is None]
+        for old in superseded:
+            old.superseded_at = now
         card = _bind(uow.session, actor, unit, owner, purchased_on=purchased_on,
                      sales_channel=SalesChannel(sales_channel or unit.sales_channel).value, reason=reason.strip())
         audit_log.append(uow.session, kind="unit.rebind", subject_id=unit.id, actor_id=card.actor_id,
+                         seal=[*superseded, card, unit],
                          payload={"serial": unit.serial, "from_customer_id": previous, "customer_id": owner.id,
                                   "purchased_on": purchased_on, "sales_channel": card.sales_channel,
                                   "reason": card.reason})

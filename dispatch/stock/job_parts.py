@@ -428,7 +428,7 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
             session.add(usage)
             ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
                         subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
-                        reason=f"job {job.reference}")
+                        reason=f"job {job.reference}", seal_also=[usage])
             claims.file_claim(session, job, usage, part, tz)
             usages.append(usage)
         session.flush()
