@@ -25,7 +25,7 @@ from dispatch.clock import utcnow
 from dispatch.config import Settings
 from dispatch.db import make_engine, make_session_factory
 from dispatch.network.models import AuthorisationStatus, ServicePoint
-from dispatch.routing import service
+from dispatch.routing import service, views
 from dispatch.uow import UnitOfWork
 from seeds import load_demo
 
@@ -75,7 +75,7 @@ def main() -> None:
                 t1 = time.perf_counter()
                 status = service.run_plan(uow_factory, plan_id=view.id)
                 t2 = time.perf_counter()
-                plan = service.get_plan(uow_factory(), actor, view.id)
+                plan = views.get_plan(uow_factory(), actor, view.id)
                 t3 = time.perf_counter()
                 stats = plan.stats
                 solver = stats.get("solver", {})

@@ -7,9 +7,14 @@ the child's peak memory (``ru_maxrss``) and the share of a CPU core it got
 (process CPU time / wall time; the machines are shared). Plans are re-checked here from the
 instance file (windows, shift, every job at most once, reported km).
 
+``--sizes 2 20 100 600`` instead times a plan of smaller days cut from the same instance (its
+first N jobs, one technician per 15 jobs, as on the full day) at one time limit (the first of
+``--seconds``): the search stops once it stops improving, so the wall time is the time to a plan.
+
 Usage::
 
     python benchmarks/routing_day.py [--seconds 10 60] [--seed 0] [--file PATH]
+    python benchmarks/routing_day.py --sizes 2 20 100 600 [--seconds 10]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,27 +96,66 @@ def check(path: Path, report: dict[str, Any]) -> list[str]:
     return problems
 
 
+#: Jobs per technician when cutting a smaller day out of the instance (600 jobs, 40 technicians).
+JOBS_PER_TECHNICIAN = 15
+
+
+def cut(path: Path, jobs: int, into: Path) -> Path:
+    """Write a day of the first ``jobs`` jobs of ``path`` with proportionally many technicians."""
+    data = json.loads(path.read_text())
+    technicians = max(1, math.ceil(jobs / JOBS_PER_TECHNICIAN))
+    data.update(name=f"{data['name']}-first{jobs}", jobs=data["jobs"][:jobs],
+                technicians=data["technicians"][:technicians])
+    target = into / f"first{jobs}.json"
+    target.write_text(json.dumps(data))
+    return target
+
+
+def run(path: Path, seconds: float, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """One run in its own child process: its report and the independent check's findings."""
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), str(seconds), str(seed)],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )
+    report = json.loads(completed.stdout)
+    return report, check(path, report)
+
+
+def cpu_share(report: dict[str, Any]) -> str:
+    return f"CPU share {100 * report['cpu_s'] / report['seconds']:.0f} %"
+
+
 def main() -> int:
-    """Run the day instance at each time limit and print one line per run."""
+    """Run the day instance at each time limit (or each size) and print one line per run."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--sizes", type=int, nargs="+", help="time to a plan for days of this many jobs")
     args = parser.parse_args()
     ok = True
+    if args.sizes:
+        seconds = args.seconds[0]
+        with tempfile.TemporaryDirectory() as folder:
+            for jobs in args.sizes:
+                report, problems = run(cut(args.file, jobs, Path(folder)), seconds, args.seed)
+                ok = ok and not problems
+                print(
+                    f"{jobs:4d} jobs, {math.ceil(jobs / JOBS_PER_TECHNICIAN):2d} technicians, limit {seconds:g} s: "
+                    f"time to plan {report['seconds']:.2f} s ({cpu_share(report)}), "
+                    f"jobs served {report['jobs_served']}, {report['distance_km']:.1f} km, "
+                    f"check {'ok' if not problems else 'FAILED: ' + '; '.join(problems[:3])}",
+                    flush=True,
+                )
+        return 0 if ok else 1
     for seconds in args.seconds:
-        completed = subprocess.run(
-            [sys.executable, "-c", CHILD, str(args.file), str(seconds), str(args.seed)],
-            cwd=REPO, capture_output=True, text=True, check=True,
-        )
-        report = json.loads(completed.stdout)
-        problems = check(args.file, report)
+        report, problems = run(args.file, seconds, args.seed)
         ok = ok and not problems
         print(
             f"{report['instance']} @ {seconds:g} s: jobs served {report['jobs_served']}, "
             f"{report['distance_km']:.1f} km, technicians used {report['technicians_used']}, "
             f"first feasible plan {report['first_solution_s']:.2f} s ({report['strategy']}), "
-            f"wall {report['seconds']:.2f} s (CPU share {100 * report['cpu_s'] / report['seconds']:.0f} %), "
+            f"wall {report['seconds']:.2f} s ({cpu_share(report)}), "
             f"peak memory {report['peak_rss_mb']:.0f} MB, "
             f"check {'ok' if not problems else 'FAILED: ' + '; '.join(problems[:3])}",
             flush=True,

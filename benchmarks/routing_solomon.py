@@ -12,10 +12,14 @@ then the mean gap and the feasible count.
 Usage::
 
     python benchmarks/routing_solomon.py [--seconds 10] [--seed 0] [--all | NAME ...]
-        [--data DIR] [--json OUT]
+        [--data DIR] [--json OUT] [--half-core]
 
 The default set is the 12-instance subset C101 C105 C201 C205 R101 R105 R201
-R205 RC101 RC105 RC201 RC205; ``--all`` runs all 56.
+R205 RC101 RC105 RC201 RC205; ``--all`` runs all 56. ``--data ../shared/data/gh200``
+runs the 200-customer Gehring & Homberger instances (same format, same checks).
+``--half-core`` pins each run to one CPU together with a competing busy loop, so that it
+gets about half a core (the load-robustness check: quality at half a core and twice the
+time should match a full core). A table of mean gaps per family ends the output.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import resource
 import subprocess
 import sys
@@ -83,27 +88,44 @@ def best_known(data: Path) -> dict[str, float]:
     """Distance-only DIMACS best-known distances by instance name."""
     with (data / "bks.csv").open() as handle:
         return {
-            row["instance"]: float(row["distance"])
+            row["instance"].upper(): float(row["distance"])
             for row in csv.DictReader(handle)
             if row["objective"] == "distance_only_dimacs"
         }
 
 
-def run(path: Path, seconds: float, seed: int) -> tuple[dict[str, Any], float]:
+#: The CPU that --half-core shares between the run and a busy loop.
+HALF_CORE_CPU = "1"
+BUSY_LOOP = "while True: pass"
+
+
+def run(path: Path, seconds: float, seed: int, half_core: bool = False) -> tuple[dict[str, Any], float]:
     """One bench run in its own process: its JSON report and the CPU seconds it used.
 
     The CPU time tells how much of a core the run really had: on a shared
     machine a 10 s run may get far less than 10 s of CPU.
     """
+    command = [sys.executable, "-m", "dispatch.routing.bench", "solomon", str(path),
+               "--seconds", str(seconds), "--seed", str(seed)]
+    busy = None
+    if half_core:
+        command = ["taskset", "-c", HALF_CORE_CPU, *command]
+        busy = subprocess.Popen(["taskset", "-c", HALF_CORE_CPU, sys.executable, "-c", BUSY_LOOP])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    completed = subprocess.run(
-        [sys.executable, "-m", "dispatch.routing.bench", "solomon", str(path),
-         "--seconds", str(seconds), "--seed", str(seed)],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # before the busy loop is reaped
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
     cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return json.loads(completed.stdout), cpu_s
+
+
+def family(instance: str) -> str:
+    """Solomon / Gehring-Homberger family of an instance: R101 and r1_2_3 are both R1."""
+    return re.match(r"[A-Za-z]+\d", instance).group(0).upper()
 
 
 def main() -> int:
@@ -115,6 +137,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="also write the per-instance results here")
+    parser.add_argument("--half-core", action="store_true", help="share one CPU with a busy loop")
     args = parser.parse_args()
     names = sorted(path.stem for path in args.data.glob("*.txt")) if args.all else (args.names or SUBSET)
     bks = best_known(args.data)
@@ -122,21 +145,30 @@ def main() -> int:
     rows = []
     for name in names:
         path = args.data / f"{name}.txt"
-        report, cpu_s = run(path, args.seconds, args.seed)
+        report, cpu_s = run(path, args.seconds, args.seed, args.half_core)
         problems = check(path, report)
         cpu_pct = 100.0 * cpu_s / report["seconds"] if report["seconds"] else 0.0
-        gap = 100.0 * (report["distance"] - bks[name]) / bks[name]
+        best = bks[name.upper()]
+        gap = 100.0 * (report["distance"] - best) / best
         rows.append({"instance": name, "vehicles": report["vehicles"], "distance": report["distance"],
-                     "bks": bks[name], "gap_pct": round(gap, 2), "seconds": report["seconds"],
+                     "bks": best, "gap_pct": round(gap, 2), "seconds": report["seconds"],
                      "cpu_pct": round(cpu_pct),
                      "feasible": not problems, "problems": problems})
-        print(f"{name:9} {report['vehicles']:3} {report['distance']:9.1f} {bks[name]:8.1f} {gap:6.2f} "
+        print(f"{name:9} {report['vehicles']:3} {report['distance']:9.1f} {best:8.1f} {gap:6.2f} "
               f"{report['seconds']:6.2f} {cpu_pct:5.0f}  "
               f"{'yes' if not problems else 'NO: ' + '; '.join(problems[:3])}",
               flush=True)
     feasible = [row for row in rows if row["feasible"]]
     mean_gap = sum(row["gap_pct"] for row in feasible) / len(feasible) if feasible else float("nan")
     mean_cpu = sum(row["cpu_pct"] for row in rows) / len(rows) if rows else 0.0
+    families: dict[str, list[float]] = {}
+    for row in feasible:
+        families.setdefault(family(row["instance"]), []).append(row["gap_pct"])
+    print("family  n  mean gap %  max gap %")
+    for name, gaps in sorted(families.items()):
+        print(f"{name:6} {len(gaps):2d} {sum(gaps) / len(gaps):10.2f} {max(gaps):10.2f}")
+    worst = max((row["gap_pct"] for row in feasible), default=float("nan"))
+    print(f"worst instance gap {worst:.2f} %")
     print(f"mean gap {mean_gap:.2f} % over {len(feasible)} feasible; "
           f"feasible {len(feasible)}/{len(rows)} at {args.seconds:g} s; "
           f"mean CPU share {mean_cpu:.0f} % of one core")

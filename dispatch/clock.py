@@ -25,3 +25,4 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
     finally:
         _frozen = previous
+

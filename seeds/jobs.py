@@ -1,7 +1,8 @@
 """Demo jobs: the SLA target table and a realistic day of about 200 jobs across the active points.
 
-Per point: tomorrow's work waiting to be planned (dispatched, with the customers' windows) plus a
-few already scheduled; today's jobs in every field state (scheduled later today, en route, on
+Per point: the next working day's work waiting to be planned (dispatched, with the customers'
+windows) plus a few already scheduled (the next day on which the whole team works, so a weekend or
+a holiday never leaves the demo with a day nobody can plan); today's jobs in every field state (scheduled later today, en route, on
 site, on hold for parts, completed); yesterday's closed job; a cancellation; one job whose SLA is
 breached and one at risk. Each job carries the event history the lifecycle would have written and
 an audit-log entry.
@@ -66,8 +67,8 @@ PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 
 # (scenario, jobs per point): 34 per point, 204 over the six active points.
 SCENARIOS = [
-    ("tomorrow_open", 18),
-    ("tomorrow_scheduled", 4),
+    ("next_day_open", 18),
+    ("next_day_scheduled", 4),
     ("today_scheduled", 2),
     ("en_route", 1),
     ("on_site", 2),
@@ -216,7 +217,6 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     existing = set(session.scalars(select(Job.reference).where(Job.reference.like("DEMO-%"))))
     now = utcnow()
     tz = ctx.tz
-    tomorrow = today + timedelta(days=1)
     users = {u.username: u for u in session.scalars(select(User))}
     admin_id = users["admin"].id
     index = district_index(session)
@@ -258,6 +258,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         pool = customers_by_point.get(point.id, [])
         if not pool or not technicians:
             continue
+        next_day = network_rules.next_working_day(technicians, today) or today + timedelta(days=1)
         with_units = [(c, r) for c, r in pool if units_by_customer.get(c.id)]
         number = 0
         for scenario, count in SCENARIOS:
@@ -279,12 +280,12 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     product = unit.product
                 description = rng.choice(PROBLEMS[job_type])
                 window_hours = rng.choice(WINDOWS)
-                plan_day = {"tomorrow_open": tomorrow, "tomorrow_scheduled": tomorrow, "cancelled": tomorrow,
+                plan_day = {"next_day_open": next_day, "next_day_scheduled": next_day, "cancelled": next_day,
                             "breached": today - timedelta(days=1)}.get(scenario, today)
                 window = (ctx.local(plan_day, window_hours[0], window_hours[1]),
                           ctx.local(plan_day, window_hours[2], window_hours[3]))
                 start = _appointment(scenario, window, now, rng)
-                if start is not None and scenario != "tomorrow_scheduled":
+                if start is not None and scenario != "next_day_scheduled":
                     # today's field work: the window the customer asked for, around the appointment
                     hour = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
                     window = (hour - timedelta(hours=1), hour + timedelta(hours=2))
@@ -296,7 +297,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     reported = now - timedelta(hours=target.hours) + due_in
                 elif scenario == "closed_yesterday":
                     reported = now - timedelta(days=3, hours=rng.randint(0, 6))
-                elif scenario in ("tomorrow_open", "tomorrow_scheduled", "cancelled"):
+                elif scenario in ("next_day_open", "next_day_scheduled", "cancelled"):
                     reported = min(ctx.local(today, rng.randint(8, 11), rng.choice([0, 15, 30, 45])),
                                    now - timedelta(minutes=rng.randint(5, 90)))
                 else:
@@ -315,8 +316,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
 
 def _appointment(scenario: str, window: tuple[datetime, datetime], now: datetime,
                  rng: random.Random) -> datetime | None:
-    """When the technician is (or was) due: tomorrow's from the window, today's measured back from now."""
-    if scenario == "tomorrow_scheduled":
+    """When the technician is (or was) due: the next working day's from the window, today's measured back from now."""
+    if scenario == "next_day_scheduled":
         return window[0]
     minutes_ago = {"today_scheduled": -rng.randint(60, 180), "en_route": rng.randint(10, 25),
                    "on_site": rng.randint(40, 80), "on_hold": rng.randint(90, 150),
@@ -330,19 +331,17 @@ def _appointment(scenario: str, window: tuple[datetime, datetime], now: datetime
 
 def _qualified(technicians: list[Technician], job: Job, start: datetime, tz, *, need_shift: bool,
                rng: random.Random) -> Technician | None:
-    """A technician who may take ``job`` at ``start`` (off-shift allowed for today's call-outs)."""
+    """A technician who may take ``job`` at ``start``. Today's work ignores shifts (call-outs), so
+    who gets it does not depend on the weekday or the hour the demo is loaded."""
     order = list(technicians)
     rng.shuffle(order)
-    fallback = None
     for technician in order:
         violation = rules.assignment_violation(
             technician, service_point_id=job.service_point_id, category=job.product.category, job_type=job.type,
             start=start, minutes=job.duration_minutes, tz=tz)
-        if violation is None:
+        if violation is None or (violation.rule == "on-shift" and not need_shift):
             return technician
-        if violation.rule == "on-shift" and fallback is None:
-            fallback = technician
-    return None if need_shift else fallback
+    return None
 
 
 def _write(writer: _Writer, plan: _Plan, point, region, admin_id, manager_id, technicians, tech_users,
@@ -357,7 +356,7 @@ def _play(writer: _Writer, job: Job, plan: _Plan, manager_id, technicians, tech_
     """Walk ``job`` through its scenario, writing the events the lifecycle would have written."""
     scenario = plan.scenario
     planned_at = min(plan.reported_at + timedelta(minutes=rng.randint(20, 90)), now - timedelta(minutes=2))
-    if scenario == "tomorrow_open":
+    if scenario == "next_day_open":
         return
     if scenario == "cancelled":
         job.cancelled_at = planned_at
@@ -367,7 +366,7 @@ def _play(writer: _Writer, job: Job, plan: _Plan, manager_id, technicians, tech_
     start = plan.start
     if start is None:
         return
-    if scenario == "tomorrow_scheduled":
+    if scenario == "next_day_scheduled":
         technician = _qualified(technicians, job, start, tz, need_shift=True, rng=rng)
         if technician is not None:
             writer.assign(job, technician, start, planned_at, manager_id, locked=rng.random() < 0.25)

@@ -162,6 +162,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
 
     admin = session.scalar(select(User).where(User.username == "admin"))
     now = utcnow()
+    # Dates relative to the day the demo is loaded, so it reads the same in any year.
+    authorised_from, authorised_until = today - timedelta(days=600), date(today.year + 1, 12, 31)
     technicians: list[Technician] = []
     serving: dict[str, Any] = {}  # district code -> id of the active point serving it
     for code, name, city_index, covered, n_techs, status in POINTS:
@@ -174,7 +176,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                 ServicePoint, {"code": code}, name=name, address=f"{rng.randint(1, 399)} {rng.choice(STREETS)}",
                 lat=lat, lon=lon, contact_name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
                 contact_phone=f"0571-{rng.randint(8000000, 8999999)}", status=status,
-                valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31),
+                valid_from=authorised_from, valid_until=authorised_until,
                 categories=[c.value for c in ProductCategory], job_types=[t.value for t in JobType],
             )
             for region_index in covered:
@@ -182,8 +184,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     session.add(Coverage(service_point_id=point.id, region_id=districts[city_index][region_index].id,
                                          category=category))
             session.add(AuthorisationChange(service_point_id=point.id, from_status=AuthorisationStatus.PENDING,
-                                            to_status=AuthorisationStatus.ACTIVE, valid_from=date(2025, 1, 1),
-                                            valid_until=date(2027, 12, 31), reason="demo: initial authorisation",
+                                            to_status=AuthorisationStatus.ACTIVE, valid_from=authorised_from,
+                                            valid_until=authorised_until, reason="demo: initial authorisation",
                                             actor_id=admin.id, at=now - timedelta(days=600)))
             if status == AuthorisationStatus.SUSPENDED:
                 session.add(AuthorisationChange(service_point_id=point.id, from_status=AuthorisationStatus.ACTIVE,
@@ -217,8 +219,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     expired = (code, n, category) == ("NB01", 3, ProductCategory.WATER_HEATER)
                     session.add(Certification(
                         technician_id=tech.id, name=f"{category.value.replace('_', ' ').title()} service certificate",
-                        category=category, issued_on=date(2024, 7, 1),
-                        expires_on=date(2026, 6, 30) if expired else date(2028, 6, 30),
+                        category=category, issued_on=today - timedelta(days=522),
+                        expires_on=today - timedelta(days=158) if expired else today + timedelta(days=573),
                     ))
                 for weekday in range(5):
                     session.add(WeeklyShift(technician_id=tech.id, weekday=weekday, start=time(8, 30), end=time(17, 30)))

@@ -5,12 +5,17 @@ test session; every test then runs inside an outer transaction that is rolled ba
 (SQLAlchemy's "join an external transaction" recipe, made to work on SQLite by the hooks in
 ``dispatch.db.make_engine``). Set ``DISPATCH_TEST_DATABASE_URL`` to a PostgreSQL URL to run the
 same suite on PostgreSQL; each xdist worker gets its own database.
+
+The suite has one frozen "now" (``tests.dates.SUITE_NOW``); the demo data is seeded relative to it
+and ``dispatch.clock`` stays frozen there for every test (a test moves it with ``clock.frozen``).
+CI also runs the suite with the clock on a weekend at year end, so whatever the date, it must pass.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,15 +23,21 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from dispatch import migrate
+from dispatch import clock, migrate
 from dispatch.app import create_app
 from dispatch.config import Settings
 from dispatch.db import make_engine
 from dispatch.uow import UnitOfWork
+from tests.dates import SUITE_NOW
 from tests.helpers import Api
 
 TEST_HASH = "scrypt:1024:8:1"  # still scrypt, cheaper parameters: tests log in hundreds of times
 PG_URL = os.environ.get("DISPATCH_TEST_DATABASE_URL")
+@pytest.fixture(scope="session", autouse=True)
+def suite_clock() -> Iterator[datetime]:
+    """Freeze ``dispatch.clock`` at :data:`SUITE_NOW` for the whole session."""
+    with clock.frozen(SUITE_NOW):
+        yield SUITE_NOW
 
 
 def pytest_collection_modifyitems(config, items):
@@ -80,7 +91,7 @@ def base_settings(database_url, tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url, base_settings):
+def engine(database_url, base_settings, suite_clock):
     """Schema by Alembic, then the demo data, committed once for the whole session."""
     engine = make_engine(database_url)
     migrate.upgrade(database_url)

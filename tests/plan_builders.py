@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import random
+import signal
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.jobs.models import Job, JobStatus, Priority
 from dispatch.network.models import Customer, JobType, Product, ServicePoint, Technician
+from dispatch.routing.deadline import call_within
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -98,3 +101,15 @@ def principal(session, username: str) -> Principal:
     technician = session.scalar(select(Technician.id).where(Technician.user_id == user.id))
     return Principal(user_id=user.id, username=user.username, role=user.role,
                      service_point_id=user.service_point_id, technician_id=technician)
+
+
+def spin_in_c_holding_the_gil() -> None:
+    """What the OR-Tools loop of issue 15 looked like from Python: a C call that never returns, keeps
+    the GIL (no watchdog thread runs) and outlasts SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ctypes.PyDLL(None).sleep(3600)
+
+
+def stuck_solve(*args: Any, **kwargs: Any) -> Any:
+    """Stands in for ``solve_within``: a solve stuck in C, under a 1 s hard deadline."""
+    return call_within(spin_in_c_holding_the_gil, (), 1.0)

@@ -15,6 +15,7 @@ def run_worker(settings: Settings, queues: list[str] | None = None, *, burst: bo
     from rq.serializers import JSONSerializer
 
     import dispatch.models  # noqa: F401  (mappers configured before the first fork)
+    import dispatch.routing.ortools_backend  # noqa: F401  (the engine: imported once, not in every work horse)
 
     connection = Redis.from_url(settings.redis_url)
     names = queues or list(QUEUES)

@@ -17,6 +17,8 @@ from marshmallow import fields
 from dispatch.api import errors as api_errors
 from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
+from dispatch.api.idempotency import IdempotencyKeyPlugin
+from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
 from dispatch.errors import Unauthorized
 
@@ -61,6 +63,16 @@ def decimal_strings(self, field, **kwargs) -> dict:
     return {}
 
 
+def tagged_unions(self, field, **kwargs) -> dict:
+    """A :class:`~dispatch.api.schemas.common.TaggedUnion` is a ``oneOf`` of its variants' schemas
+    with a ``discriminator`` on the tag, so clients need not read the server's code."""
+    if not isinstance(field, TaggedUnion):
+        return {}
+    refs = {tag: self.resolve_nested_schema(schema) for tag, schema in field.variants.items()}
+    return {"oneOf": list(refs.values()),
+            "discriminator": {"propertyName": field.tag, "mapping": {tag: ref["$ref"] for tag, ref in refs.items()}}}
+
+
 def _blueprint_modules():
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -75,9 +87,10 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     request_guard.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
-                                 "extra_plugins": [api_errors.ProblemResponsesPlugin()]}
+                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     marshmallow_plugin.converter.add_attribute_function(decimal_strings)
+    marshmallow_plugin.converter.add_attribute_function(tagged_unions)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)

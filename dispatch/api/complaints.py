@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.errors import ProblemSchema
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.complaints import (
     ComplaintCreateSchema,
     ComplaintFilterSchema,
@@ -36,6 +37,7 @@ class Complaints(MethodView):
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="a linked customer, unit or job does not fit")

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, unit_of_work
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.customers import (
     CustomerCreateSchema,
     CustomerFilterSchema,
@@ -31,6 +32,7 @@ class Customers(MethodView):
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     @blp.alt_response(409, description="a customer with this phone number exists (its id is in the body)")

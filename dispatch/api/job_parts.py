@@ -38,10 +38,15 @@ class JobParts(MethodView):
     @blp.response(201, JobPartsSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="insufficient-stock (nothing recorded), or the job "
                                                              "is not on site / completed")
-    @blp.alt_response(403, schema=ProblemSchema, description="only the assigned technician (or the manager)")
-    def post(self, lines, job_id):
-        """Record parts fitted (one part, or `lines`): taken from the job's reservation, else available stock."""
-        return job_parts.consume_parts(unit_of_work(), current_principal(), job_id, lines, tz=settings().timezone)
+    @blp.alt_response(403, schema=ProblemSchema, description="only the assigned technician (or the manager); only "
+                                                             "the manager overrides a part that does not fit")
+    @blp.alt_response(422, schema=ProblemSchema, description="invalid lines, or `part-does-not-fit`: the part does "
+                                                             "not fit the job's product (no `override_reason`)")
+    def post(self, body, job_id):
+        """Record parts fitted (one part, or `lines`): taken from the job's reservation, else available stock.
+        Each part must fit the job's product, unless the point's manager overrides with a reason."""
+        return job_parts.consume_parts(unit_of_work(), current_principal(), job_id, body["lines"],
+                                       tz=settings().timezone, override_reason=body["override_reason"])
 
 
 @blp.route("/jobs/<uuid:job_id>/parts/expected")

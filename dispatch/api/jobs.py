@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, unit_of_work
 from dispatch.api.errors import ProblemSchema
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.jobs import (
     AssignmentSchema,
     JobCreateSchema,
@@ -36,6 +37,7 @@ class Jobs(MethodView):
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(JobCreateSchema)
     @blp.response(201, JobDetailSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="invalid input, or no point covers the place "

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.plans import (
     PlanInsertionCreateSchema,
     PlanInsertionSchema,
@@ -17,7 +18,7 @@ from dispatch.api.schemas.plans import (
     RoutePlanSchema,
     RoutePlanSummarySchema,
 )
-from dispatch.routing import service
+from dispatch.routing import service, views
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plans: each technician's day")
 
@@ -29,13 +30,14 @@ class PointPlans(MethodView):
     @blp.paginate()
     def get(self, filters, point_id, pagination_parameters):
         """The point's plans, newest first."""
-        items, total = service.list_plans(unit_of_work(), current_principal(), point_id=point_id,
+        items, total = views.list_plans(unit_of_work(), current_principal(), point_id=point_id,
                                           day=filters.get("date"), status=filters.get("status"),
                                           offset=pagination_parameters.first_item,
                                           limit=pagination_parameters.page_size)
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(RoutePlanCreateSchema)
     @blp.response(202, RoutePlanSummarySchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
@@ -56,7 +58,7 @@ class PlanById(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
     def get(self, plan_id):
         """Status, progress and statistics; when done, routes with ETAs and unassigned jobs with reasons."""
-        return service.get_plan(unit_of_work(), current_principal(), plan_id)
+        return views.get_plan(unit_of_work(), current_principal(), plan_id)
 
 
 @blp.route("/plans/<uuid:plan_id>/apply")
@@ -77,8 +79,14 @@ class PlanInsertions(MethodView):
                                                               "changed meanwhile")
     @blp.alt_response(422, schema=ProblemSchema, description="the job fits nowhere without bumping a promised "
                                                               "job (`reason`)")
+    @blp.alt_response(503, schema=ProblemSchema, description="the planner did not answer within its hard "
+                                                              "deadline; nothing changed, try again")
     def post(self, body, plan_id):
-        """Insert an urgent job into the applied plan with least disruption and apply the changes."""
+        """Insert an urgent job into the applied plan with least disruption and apply the changes.
+
+        The job goes where it meets its SLA due time whenever any technician can; when none can,
+        it goes as early as possible and `sla` gives the projected breach in minutes (the job's
+        `sla_status` is then `at_risk`, and `breached` once the due time passes)."""
         return service.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)
 
 
@@ -88,5 +96,5 @@ class PlanMap(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, description="no such plan, or not the caller's")
     def get(self, plan_id):
         """The plan as an SVG map: one colour per technician, numbered stops, start squares."""
-        svg = service.plan_map_svg(unit_of_work(), current_principal(), plan_id)
+        svg = views.plan_map_svg(unit_of_work(), current_principal(), plan_id)
         return Response(svg, mimetype="image/svg+xml")

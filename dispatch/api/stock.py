@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.errors import ProblemSchema
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.stock import (
     AdjustmentSchema,
     DefectiveReturnSchema,
@@ -78,6 +79,7 @@ class Movements(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
+    @idempotent
     @blp.arguments(DeliverySchema)
     @blp.response(201, MovementSchema(many=True))
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
@@ -99,6 +101,7 @@ class Transfers(MethodView):
         pagination_parameters.item_count = total
         return items
 
+    @idempotent
     @blp.arguments(StockTransferCreateSchema)
     @blp.response(201, StockTransferSchema)
     @blp.alt_response(409, schema=ProblemSchema, description=INSUFFICIENT)
@@ -130,6 +133,7 @@ class TransferReceipt(MethodView):
 
 @blp.route("/adjustments")
 class Adjustments(MethodView):
+    @idempotent
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, MovementSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="on hand would drop below zero or below reserved")
@@ -141,6 +145,7 @@ class Adjustments(MethodView):
 
 @blp.route("/defective-returns")
 class DefectiveReturns(MethodView):
+    @idempotent
     @blp.arguments(DefectiveReturnSchema)
     @blp.response(201, MovementSchema(many=True))
     @blp.alt_response(409, schema=ProblemSchema, description=INSUFFICIENT)

@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, settings, unit_of_work
+from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.units import (
     UnitActivationCreateSchema,
     UnitRebindSchema,
@@ -69,6 +70,7 @@ class UnitBySerial(MethodView):
 
 @blp.route("/<string:serial>/activation")
 class UnitActivation(MethodView):
+    @idempotent
     @blp.arguments(UnitActivationCreateSchema)
     @blp.response(201, UnitSchema)
     @blp.alt_response(404, description="no unit has this serial")

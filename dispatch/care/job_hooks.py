@@ -1,7 +1,10 @@
 """How after-sales care follows a job's life, inside the job's own transaction.
 
-- scheduled (a technician and a slot): the customer gets the ETA;
-- en route: the customer learns the technician is on the way;
+- scheduled (a technician and a slot): the customer gets the ETA, unless that time has passed;
+  a reschedule supersedes the unsent earlier message (one pending message per job and purpose);
+- en route: the customer learns the technician is on the way (with the ETA only when the slot is
+  today and still ahead);
+- cancelled, put on hold or unscheduled: unsent "scheduled" and "on the way" messages are withdrawn;
 - completed: the customer gets a rating link; a maintenance job moves its unit's plan on;
 - a plan's maintenance job taken in: it is linked to its due date and the customer reminded;
 - a plan's maintenance job cancelled: that cycle is skipped.
@@ -14,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from dispatch.care import maintenance, notifications
+from dispatch.care import maintenance, notifications, rules
 from dispatch.care.templates import Template
 from dispatch.config import Settings
 from dispatch.jobs.hooks import JobChange, after_change
@@ -26,14 +29,20 @@ NETWORK_TZ = ZoneInfo(Settings.timezone)
 (the same convention as dispatch.jobs.service.DEFAULT_TIMEZONE)."""
 
 
-def _facts(change: JobChange) -> dict[str, str | None]:
+TIMED = (Template.JOB_SCHEDULED, Template.TECHNICIAN_EN_ROUTE)
+"""Messages announcing a time: withdrawn when the visit no longer happens at it."""
+WITHDRAWN_ON = frozenset({JobStatus.CANCELLED, JobStatus.ON_HOLD, JobStatus.DISPATCHED})
+
+
+def _facts(change: JobChange, template: str) -> dict[str, str | None]:
+    """The message's facts; times in the customer's local time (the network's time zone)."""
     job, session = change.job, change.session
     product = session.get(Product, job.product_id)
     technician = session.get(Technician, job.technician_id) if job.technician_id else None
     return {
         "job_id": str(job.id), "reference": job.reference, "job_type": job.type.value,
         "product": product.name if product else "", "technician": technician.name if technician else None,
-        "eta": job.scheduled_start.isoformat() if job.scheduled_start else None,
+        "eta": rules.eta_for(template, job.scheduled_start, change.at, NETWORK_TZ),
     }
 
 
@@ -51,11 +60,18 @@ def _done_on(change: JobChange) -> date:
 @after_change
 def follow_the_customer(change: JobChange) -> None:
     if change.to_status == JobStatus.SCHEDULED:
-        _notify(change, Template.JOB_SCHEDULED, _facts(change))
+        facts = _facts(change, Template.JOB_SCHEDULED)
+        if facts["eta"] is None:  # no time to announce (already past): withdraw what was queued
+            notifications.supersede(change.session, change.job.id, [Template.JOB_SCHEDULED])
+        else:
+            _notify(change, Template.JOB_SCHEDULED, facts)
     elif change.to_status == JobStatus.EN_ROUTE:
-        _notify(change, Template.TECHNICIAN_EN_ROUTE, _facts(change))
+        _notify(change, Template.TECHNICIAN_EN_ROUTE, _facts(change, Template.TECHNICIAN_EN_ROUTE))
     elif change.to_status == JobStatus.COMPLETED:
-        _notify(change, Template.JOB_COMPLETED, _facts(change))
+        _notify(change, Template.JOB_COMPLETED, _facts(change, Template.JOB_COMPLETED))
+    elif change.to_status in WITHDRAWN_ON:
+        notifications.supersede(change.session, change.job.id, TIMED,
+                                reason=f"withdrawn: the visit is {change.to_status.value}")
 
 
 @after_change
@@ -70,7 +86,7 @@ def follow_maintenance_plans(change: JobChange) -> None:
         _plan, due_on = linked
         unit = change.session.get(Unit, job.unit_id)
         _notify(change, Template.MAINTENANCE_DUE,
-                {**_facts(change), "serial": unit.serial, "due_on": due_on.isoformat()}, by_email_too=True)
+                {**_facts(change, Template.MAINTENANCE_DUE), "serial": unit.serial, "due_on": due_on.isoformat()}, by_email_too=True)
     elif change.to_status == JobStatus.COMPLETED:
         maintenance.record_completion(change.session, job.unit_id, _done_on(change), job.service_point_id)
     elif change.to_status == JobStatus.CANCELLED:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -77,6 +77,8 @@ class NotificationStatus(StrEnum):
     PENDING = "pending"  # waiting for its first or next attempt (see next_attempt_at)
     SENT = "sent"
     FAILED = "failed"  # gave up after the last attempt; stays visible to HQ and the point
+    SUPERSEDED = "superseded"  # a newer message for the same job and purpose replaced it before it went out
+    EXPIRED = "expired"  # the time it announced had passed before it could go out; never sent
 
 
 class Notification(UuidPk, TimestampMixin, Base):
@@ -99,7 +101,12 @@ class Notification(UuidPk, TimestampMixin, Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
 
-    __table_args__ = (Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        # One pending message per job and purpose (template) and channel: a newer one supersedes.
+        Index("uq_notifications_pending_purpose", "job_id", "template", "channel", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
 
 
 # --- ratings and callbacks --------------------------------------------------------------------
@@ -148,6 +155,35 @@ class Callback(UuidPk, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),)
+
+
+class CallbackItemStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"  # the customer was reached
+
+
+class CallbackItem(UuidPk, Base):
+    """A callback (回访) the point owes a customer, on the point's worklist: opened by a rating of
+    2 or less, due within a deadline, done when a call reaches the customer."""
+
+    __tablename__ = "callback_items"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    rating_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ratings.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(32))  # "low_rating"
+    score: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CallbackItemStatus] = mapped_column(str_enum(CallbackItemStatus), default=CallbackItemStatus.OPEN)
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)  # calls made about it so far
+    closed_at: Mapped[datetime | None]
+    callback_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("callbacks.id"))
+
+    job: Mapped[Job] = relationship(lazy="raise")
+
+    __table_args__ = (UniqueConstraint("job_id", "reason", name="job_reason"),)
 
 
 # --- complaints -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,10 +31,31 @@ log = logging.getLogger(__name__)
 # --- writing to the outbox (in the caller's transaction) -------------------------------------
 
 
+SUPERSEDED = "superseded by a newer message"
+
+
+def supersede(session: Session, job_id: uuid.UUID, templates: Iterable[str], *, channel: Channel | None = None,
+              reason: str = SUPERSEDED) -> int:
+    """Withdraw the job's unsent messages of these purposes (templates); returns how many."""
+    query = (update(Notification)
+             .where(Notification.job_id == job_id, Notification.template.in_(list(templates)),
+                    Notification.status == NotificationStatus.PENDING)
+             .values(status=NotificationStatus.SUPERSEDED, last_error=reason)
+             .execution_options(synchronize_session="fetch"))
+    if channel is not None:
+        query = query.where(Notification.channel == channel)
+    return session.execute(query).rowcount
+
+
 def queue(session: Session, *, channel: Channel, recipient: str, template: str, payload: dict[str, Any],
           job_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
           service_point_id: uuid.UUID | None = None) -> Notification:
-    """Add one message to the outbox; it is sent only if the caller's transaction commits."""
+    """Add one message to the outbox; it is sent only if the caller's transaction commits.
+
+    About a job, there is one pending message per purpose (template) and channel: the new one
+    supersedes an unsent older one (a partial unique index holds the rule)."""
+    if job_id is not None:
+        supersede(session, job_id, [template], channel=channel)
     message = Notification(channel=channel, recipient=recipient, template=template, payload=payload,
                            job_id=job_id, customer_id=customer_id, service_point_id=service_point_id,
                            status=NotificationStatus.PENDING, attempts=0, next_attempt_at=utcnow())
@@ -105,6 +127,12 @@ def retry_notification(uow: UnitOfWork, actor: Principal, notification_id: uuid.
         if message.status != NotificationStatus.FAILED:
             raise Conflict(f"notification {notification_id} is {message.status.value}; only failed ones are retried",
                            current=message.status.value)
+        if message.job_id is not None and uow.session.scalar(select(Notification.id).where(
+                Notification.job_id == message.job_id, Notification.template == message.template,
+                Notification.channel == message.channel, Notification.status == NotificationStatus.PENDING,
+                Notification.id != message.id).limit(1)) is not None:
+            raise Conflict(f"notification {notification_id} has been replaced by a newer {message.template} message "
+                           "for the same job; that one is pending", current="superseded")
         message.status = NotificationStatus.PENDING
         message.attempts = 0
         message.next_attempt_at = utcnow()
@@ -185,16 +213,21 @@ def _render(item: _Claimed, ctx: DeliveryContext) -> OutgoingMessage:
         if item.job_id is None:
             raise KeyError("job_id")
         rating_url = tokens.rating_url(ctx.feedback_link_base, tokens.issue(ctx.secret_key, item.job_id))
-    text = templates.render(item.template, item.payload, tz=ctx.tz, rating_url=rating_url)
+    payload = rules.current_facts(item.template, item.payload, utcnow())
+    text = templates.render(item.template, payload, tz=ctx.tz, rating_url=rating_url)
     return OutgoingMessage(id=item.id, channel=item.channel, recipient=item.recipient,
                            subject=text.subject, body=text.body)
 
 
-def _record(uow_factory: UowFactory, item: _Claimed, error: str | None, *, permanent: bool = False) -> str:
+def _record(uow_factory: UowFactory, item: _Claimed, error: str | None, *, permanent: bool = False,
+            expired: bool = False) -> str:
     """Store the outcome of one attempt; guarded by the attempt number we claimed."""
     now = utcnow()
-    if error is None:
-        values: dict[str, Any] = {"status": NotificationStatus.SENT, "sent_at": now, "last_error": None}
+    if expired:
+        values: dict[str, Any] = {"status": NotificationStatus.EXPIRED, "last_error": error}
+        outcome = "expired"
+    elif error is None:
+        values = {"status": NotificationStatus.SENT, "sent_at": now, "last_error": None}
         outcome = "sent"
     elif permanent or rules.gives_up(item.attempts):
         values = {"status": NotificationStatus.FAILED, "last_error": error[:2000]}
@@ -218,6 +251,9 @@ def deliver_due(uow_factory: UowFactory, sender: Sender, ctx: DeliveryContext, *
     """Send what is due: claim a batch, send each message outside any transaction, record outcomes."""
     report = DeliveryReport()
     for item in _claim(uow_factory, batch):
+        if rules.announces_past_time(item.template, item.payload, utcnow()):
+            _record(uow_factory, item, "not sent: the time it announced had passed", expired=True)
+            continue
         try:
             message = _render(item, ctx)
         except (KeyError, ValueError) as exc:  # a payload the template cannot use will never render

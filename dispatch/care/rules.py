@@ -1,11 +1,14 @@
-"""Pure rules of after-sales care: maintenance due dates, notification back-off, the complaint
-handling flow and its deadlines. No database here; services load rows and ask these functions."""
+"""Pure rules of after-sales care: maintenance due dates, notification back-off and the times
+messages announce, the complaint handling flow and its deadlines. No database here; services load rows and ask these functions."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from dispatch.care.models import ComplaintCategory, ComplaintStatus
+from dispatch.care.templates import Template
 from dispatch.errors import InvalidTransition
 
 # --- maintenance ------------------------------------------------------------------------------
@@ -53,6 +56,48 @@ def backoff(attempts: int) -> timedelta:
     if attempts < 1:
         raise ValueError("backoff() is for a message that failed at least once")
     return timedelta(seconds=min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def eta_for(template: str, scheduled_start: datetime | None, now: datetime, tz: ZoneInfo) -> str | None:
+    """The arrival time a message about a visit may announce, in the customer's local time (ISO
+    8601 with its offset); None when there is none worth giving: no slot, a slot already past, or
+    for "on the way" a slot that is not today (the technician left for another day's slot)."""
+    if scheduled_start is None or scheduled_start < now:
+        return None
+    local = scheduled_start.astimezone(tz)
+    if template == Template.TECHNICIAN_EN_ROUTE and local.date() != now.astimezone(tz).date():
+        return None
+    return local.isoformat()
+
+
+def announces_past_time(template: str, payload: dict[str, Any], now: datetime) -> bool:
+    """A "visit scheduled" message whose time passed before it could go out is not sent at all."""
+    eta = payload.get("eta")
+    return template == Template.JOB_SCHEDULED and bool(eta) and datetime.fromisoformat(eta) < now
+
+
+def current_facts(template: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What a message still due says at sending time: an "on the way" ETA already past is left out."""
+    eta = payload.get("eta")
+    if template == Template.TECHNICIAN_EN_ROUTE and eta and datetime.fromisoformat(eta) < now:
+        return payload | {"eta": None}
+    return payload
+
+
+# --- ratings and callbacks --------------------------------------------------------------------
+
+LOW_RATING = 2
+"""A rating at or below this opens a callback (回访) item on the point's worklist."""
+CALLBACK_DUE_HOURS = 24
+"""The point calls an unhappy customer back within this many hours of the rating."""
+
+
+def needs_callback(score: int) -> bool:
+    return score <= LOW_RATING
+
+
+def callback_due_at(rated_at: datetime) -> datetime:
+    return rated_at + timedelta(hours=CALLBACK_DUE_HOURS)
 
 
 def gives_up(attempts: int, max_attempts: int = MAX_ATTEMPTS) -> bool:

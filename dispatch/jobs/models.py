@@ -119,7 +119,8 @@ class Job(UuidPk, TimestampMixin, Base):
 
     def sla_times(self) -> rules.SlaTimes:
         return rules.SlaTimes(due_at=self.sla_due_at, at_risk_at=self.sla_at_risk_at,
-                              arrived_at=self.arrived_at, cancelled_at=self.cancelled_at)
+                              arrived_at=self.arrived_at, cancelled_at=self.cancelled_at,
+                              scheduled_start=self.scheduled_start)
 
     __table_args__ = (
         CheckConstraint("window_end IS NULL OR window_start IS NULL OR window_end > window_start", name="window_order"),

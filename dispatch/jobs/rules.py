@@ -143,6 +143,7 @@ class SlaTimes:
     at_risk_at: datetime | None
     arrived_at: datetime | None
     cancelled_at: datetime | None
+    scheduled_start: datetime | None = None  # the planned start: a projection, not a fact
 
 
 def sla_deadlines(reported_at: datetime, hours: int, at_risk_hours: int) -> tuple[datetime, datetime]:
@@ -155,7 +156,8 @@ def sla_status(times: SlaTimes, now: datetime) -> SlaStatus | None:
     """ok / at_risk / breached at ``now``; None without a target.
 
     The clock stops at the first arrival on site (or at cancellation of a job never visited):
-    breached = not on site by the due time; at risk = still waiting and inside the warning span.
+    breached = not on site by the due time; at risk = still waiting and inside the warning span,
+    or planned to start after the due time (the plan says it will be breached).
     The SQL twin of this function is ``dispatch.jobs.service.sla_condition``: keep them together.
     """
     if times.due_at is None:
@@ -166,6 +168,8 @@ def sla_status(times: SlaTimes, now: datetime) -> SlaStatus | None:
     if now >= times.due_at:
         return SlaStatus.BREACHED
     if times.at_risk_at is not None and now >= times.at_risk_at:
+        return SlaStatus.AT_RISK
+    if times.scheduled_start is not None and times.scheduled_start > times.due_at:
         return SlaStatus.AT_RISK
     return SlaStatus.OK
 

@@ -198,11 +198,13 @@ def sla_condition(status: SlaStatus, now: datetime):
     if status == SlaStatus.BREACHED:
         return and_(due.is_not(None), or_(and_(stopped.is_(None), due <= now), and_(stopped.is_not(None),
                                                                                     stopped > due)))
+    planned_late = and_(Job.scheduled_start.is_not(None), Job.scheduled_start > due)
     if status == SlaStatus.AT_RISK:
-        return and_(due.is_not(None), stopped.is_(None), due > now, at_risk_at.is_not(None), at_risk_at <= now)
+        return and_(due.is_not(None), stopped.is_(None), due > now,
+                    or_(and_(at_risk_at.is_not(None), at_risk_at <= now), planned_late))
     return and_(due.is_not(None), or_(
         and_(stopped.is_not(None), stopped <= due),
-        and_(stopped.is_(None), due > now, or_(at_risk_at.is_(None), at_risk_at > now)),
+        and_(stopped.is_(None), due > now, or_(at_risk_at.is_(None), at_risk_at > now), ~planned_late),
     ))
 
 

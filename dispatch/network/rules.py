@@ -4,8 +4,9 @@ warranty periods. Services load the rows and ask these functions."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatch.network.models import (
@@ -62,6 +63,20 @@ def on_shift(technician: Technician, moment: datetime, tz: ZoneInfo, minutes: in
     """The technician works at ``moment`` (aware), for ``minutes`` more, in local time ``tz``."""
     local = moment.astimezone(tz)
     return any(w.contains(local.time(), minutes) for w in shifts_on(technician, local.date()))
+
+
+def next_working_day(technicians: Iterable[Technician], after: date, *, horizon_days: int = 31) -> date | None:
+    """The first day after ``after`` on which every one of ``technicians`` has a shift: a point's
+    next full working day (weekends, leave and holidays skipped). None if there is none within
+    ``horizon_days`` (or no technicians)."""
+    team = list(technicians)
+    if not team:
+        return None
+    for offset in range(1, horizon_days + 1):
+        day = after + timedelta(days=offset)
+        if all(shifts_on(technician, day) for technician in team):
+            return day
+    return None
 
 
 def has_skill(technician: Technician, category: ProductCategory, job_type: JobType) -> bool:

@@ -146,7 +146,9 @@ class Visit:
     early means waiting. ``priority`` (1..5, 5 highest) and ``sla_urgency``
     (0..1, 1 = the SLA is about to be breached) decide what is dropped first
     when there is not enough time for everything: lower priority first, and
-    within a priority the less urgent first.
+    within a priority the less urgent first. ``due_s`` is when service should
+    have started by (an SLA): starting later is allowed but every second late
+    costs more than driving (0: as early as possible, the SLA is lost already).
     """
 
     id: str
@@ -159,10 +161,13 @@ class Visit:
     sla_urgency: float = 0.0
     demand: int = 0
     pin: Pin | None = None
+    due_s: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("visit id must not be empty")
+        if self.due_s is not None and self.due_s < 0:
+            raise ValueError(f"visit {self.id}: due_s must be >= 0, got {self.due_s}")
         if self.service_s < 0:
             raise ValueError(f"visit {self.id}: service_s must be >= 0, got {self.service_s}")
         if self.window_end_s < self.window_start_s:

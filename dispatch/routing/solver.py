@@ -16,11 +16,12 @@ Pure orchestration around the search engine:
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from dispatch.routing.backend import ENGINE, Backend, BackendOutcome, BackendRequest, SolveParams
 from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician
 from dispatch.routing.result import (
     Route,
@@ -46,87 +47,14 @@ PENALTY_DETOUR_FACTOR = 100
 #: Locked pins rank above the highest priority: they were promised to the customer.
 LOCKED_PIN_PRIORITY = MAX_PRIORITY + 1
 
+#: A second of service started after a visit's due time (``Visit.due_s``) costs as much as this
+#: many seconds of driving: the planner meets an SLA whenever some technician can, and otherwise
+#: starts the visit as early as it can. Far below a drop penalty: lateness never drops a visit.
+LATENESS_DRIVING_S_PER_S = 10
+
 
 class RoutingInvariantError(RuntimeError):
     """The engine returned a plan that breaks a hard rule (a bug, never bad input)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SolveParams:
-    """Search settings with defaults that suit both field-service days and benchmarks.
-
-    ``first_solution_strategies`` are OR-Tools first-solution strategy names
-    (``routing_enums_pb2.FirstSolutionStrategy``), tried in order until one
-    finds a plan; that one also restarts the iterated local search.
-    Parallel cheapest insertion comes first because it copes with tight
-    windows and leads the search to better plans than savings, even where
-    savings starts cheaper. ``guided_local_search_lambda`` is GLS's penalty
-    weight (OR-Tools default 0.1), used to polish a warm start.
-    ``reassignment_cost_s`` is what moving a visit of the warm start (or with
-    a preference pin) to another technician costs, in seconds of driving: a
-    re-plan or an urgent insertion keeps each customer's technician unless
-    changing it saves more than that (0: re-optimise freely).
-    ``log_search`` turns on OR-Tools' own search log (stderr).
-    """
-
-    first_solution_strategies: tuple[str, ...] = (
-        "PARALLEL_CHEAPEST_INSERTION",
-        "LOCAL_CHEAPEST_INSERTION",
-        "SAVINGS",
-    )
-    guided_local_search_lambda: float = 0.1
-    reassignment_cost_s: int = 900
-    log_search: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.first_solution_strategies:
-            raise ValueError("first_solution_strategies must not be empty")
-        if self.guided_local_search_lambda <= 0:
-            raise ValueError("guided_local_search_lambda must be > 0")
-        if self.reassignment_cost_s < 0:
-            raise ValueError("reassignment_cost_s must be >= 0")
-
-
-@dataclass(frozen=True, slots=True)
-class BackendRequest:
-    """What the engine is asked to do, in problem indices (technician ``t``, visit ``v``).
-
-    ``planned`` lists the visits to route. ``allowed[v]`` restricts a visit to some
-    technicians (absent: anyone). ``penalties[v]`` is the cost of leaving it out
-    (absent: it must be served). ``fixed_prefixes[t]`` are visits that must open
-    technician ``t``'s route in that order. ``initial_routes`` is a feasible warm start.
-    Serving visit ``v`` with another technician than ``preferred_technicians[v]``
-    costs ``reassignment_cost`` (in objective units).
-    """
-
-    problem: RoutingProblem
-    planned: tuple[int, ...]
-    allowed: Mapping[int, frozenset[int]]
-    penalties: Mapping[int, int]
-    fixed_prefixes: tuple[tuple[int, ...], ...]
-    initial_routes: tuple[tuple[int, ...], ...] | None
-    time_cost_per_s: int
-    distance_cost_per_m: int
-    started: float
-    deadline: float
-    seed: int
-    params: SolveParams
-    preferred_technicians: Mapping[int, int] = field(default_factory=dict)
-    reassignment_cost: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class BackendOutcome:
-    """The engine's answer: visit indices per technician, objective, stats.
-
-    ``break_gaps[t]`` tells where technician ``t`` takes the break: after this
-    many visits of the route (``None``: no break).
-    """
-
-    routes: tuple[tuple[int, ...], ...]
-    break_gaps: tuple[int | None, ...]
-    objective: int
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,15 +123,18 @@ def solve(
     time_cost, distance_cost = (
         (TRAVEL_TIME_COST_PER_S, 1) if problem.objective is Objective.TRAVEL_TIME else (0, 1)
     )
-    penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost)
+    lateness_cost = (
+        _driving_cost(problem, LATENESS_DRIVING_S_PER_S, time_cost, distance_cost)
+        if any(problem.visits[v].due_s is not None for v in planned)
+        else 0
+    )
+    penalties = _penalties(problem, planned, fixed_prefixes, time_cost, distance_cost, lateness_cost)
     warm_start = _warm_start(problem, planned, allowed, fixed_prefixes, initial_routes)
     preferred, reassignment_cost = _preferences(
         problem, warm_start, fixed_prefixes, params.reassignment_cost_s, time_cost, distance_cost
     )
     if planned:
-        from dispatch.routing import ortools_backend
-
-        outcome = ortools_backend.solve(
+        outcome = _backend().solve(
             BackendRequest(
                 problem=problem,
                 planned=tuple(planned),
@@ -219,6 +150,7 @@ def solve(
                 params=params,
                 preferred_technicians=preferred,
                 reassignment_cost=reassignment_cost,
+                lateness_cost_per_s=lateness_cost,
             )
         )
     else:
@@ -241,6 +173,11 @@ def solve(
         objective=outcome.objective,
         stats=stats,
     )
+
+
+def _backend() -> Backend:
+    """The engine, imported on first use so that ``import dispatch.routing`` stays light."""
+    return importlib.import_module(ENGINE)  # type: ignore[return-value]
 
 
 def _schedule(
@@ -422,18 +359,28 @@ def _penalties(
     fixed_prefixes: Sequence[Sequence[int]],
     time_cost_per_s: int,
     distance_cost_per_m: int,
+    lateness_cost_per_s: int = 0,
 ) -> dict[int, int]:
     """Cost of leaving each visit out; visits of a fixed prefix get none (they are mandatory).
 
-    The unit is far more than the largest detour a visit can cause, so serving
-    a visit is always worth it when it fits; it is multiplied by
-    ``PRIORITY_PENALTY_BASE ** (priority - 1)`` and by ``1 + sla_urgency``
-    (less than one priority step), so lower priorities go first, then the
-    less urgent.
+    The unit is far more than the largest detour a visit can cause, plus all the
+    lateness the day could ever have, so serving a visit is always worth it when
+    it fits; it is multiplied by ``PRIORITY_PENALTY_BASE ** (priority - 1)`` and
+    by ``1 + sla_urgency`` (less than one priority step), so lower priorities go
+    first, then the less urgent.
     """
     longest_s = max(max(row) for row in problem.travel.duration_s)
     longest_m = max(max(row) for row in problem.travel.distance_m)
-    unit = PENALTY_DETOUR_FACTOR * (longest_s * time_cost_per_s + longest_m * distance_cost_per_m) + 1
+    late_s = sum(
+        max(0, problem.visits[v].window_end_s - problem.visits[v].due_s)  # type: ignore[operator]
+        for v in planned
+        if problem.visits[v].due_s is not None
+    )
+    unit = (
+        PENALTY_DETOUR_FACTOR * (longest_s * time_cost_per_s + longest_m * distance_cost_per_m)
+        + lateness_cost_per_s * late_s
+        + 1
+    )
     mandatory = {v for prefix in fixed_prefixes for v in prefix}
     penalties = {}
     for v in planned:
@@ -511,13 +458,15 @@ def _preferences(
         return {}, 0
     fixed = {v for prefix in fixed_prefixes for v in prefix}
     preferred = {v: t for t, route in enumerate(warm_start) for v in route if v not in fixed}
+    return preferred, _driving_cost(problem, reassignment_cost_s, time_cost_per_s, distance_cost_per_m)
+
+
+def _driving_cost(problem: RoutingProblem, seconds: int, time_cost_per_s: int, distance_cost_per_m: int) -> int:
+    """``seconds`` of driving in objective units (metres at the matrix's mean speed count too)."""
     metres = sum(sum(row) for row in problem.travel.distance_m)
-    seconds = sum(sum(row) for row in problem.travel.duration_s)
-    metres_per_s = metres / seconds if seconds else 0.0
-    cost = reassignment_cost_s * time_cost_per_s + round(
-        reassignment_cost_s * metres_per_s * distance_cost_per_m
-    )
-    return preferred, cost
+    total_s = sum(sum(row) for row in problem.travel.duration_s)
+    metres_per_s = metres / total_s if total_s else 0.0
+    return seconds * time_cost_per_s + round(seconds * metres_per_s * distance_cost_per_m)
 
 
 def _decode(problem: RoutingProblem, outcome: BackendOutcome) -> tuple[Route, ...]:

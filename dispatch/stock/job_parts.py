@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session, joinedload
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.errors import Conflict, Forbidden, InsufficientStock, ValidationFailed
+from dispatch.audit_log import service as audit_log
+from dispatch.errors import Conflict, Forbidden, InsufficientStock, RuleViolation, ValidationFailed
 from dispatch.jobs import service as jobs
 from dispatch.jobs.models import Job, JobStatus
+from dispatch.network.models import Product
 from dispatch.stock import claims, ledger, locations
 from dispatch.stock.catalogue import resolve_part
 from dispatch.stock.ledger import Delta, actor_id_of
@@ -34,6 +36,7 @@ from dispatch.stock.models import (
     LocationKind,
     MovementKind,
     Part,
+    PartFit,
     PartUsage,
     ReservationStatus,
     StockLevel,
@@ -362,8 +365,37 @@ def _consumption_location(session: Session, job: Job, part: Part, ref: uuid.UUID
     return allowed[0]
 
 
+class PartDoesNotFit(RuleViolation):
+    code = "part-does-not-fit"
+    title = "The part does not fit the job's product"
+
+
+def _check_fit(session: Session, actor: Principal, job: Job, part: Part, field_name: str,
+               override_reason: str | None) -> bool:
+    """True when the catalogue says ``part`` fits the job's product; False when it does not but
+    the point's manager (or HQ) overrides with a reason; otherwise PartDoesNotFit (422)."""
+    if session.scalar(select(PartFit.part_id).where(PartFit.part_id == part.id,
+                                                    PartFit.product_id == job.product_id)) is not None:
+        return True
+    if override_reason:
+        return False
+    product = session.get(Product, job.product_id)
+    raise PartDoesNotFit(
+        f"part {part.sku} ({part.name}) does not fit {product.sku} ({product.name}), the product of job "
+        f"{job.reference}; the point's manager may override with a reason",
+        errors={field_name: [f"{part.sku} does not fit {product.sku}"]}, part_sku=part.sku, product_sku=product.sku)
+
+
+def _log_override(session: Session, actor: Principal, job: Job, usage: PartUsage, part: Part, reason: str) -> None:
+    product = session.get(Product, job.product_id)
+    audit_log.append(session, kind="stock.part_fit_override", subject_id=job.id, actor_id=actor_id_of(actor),
+                     payload={"job_id": job.id, "job_reference": job.reference, "usage_id": usage.id,
+                              "part_sku": part.sku, "product_sku": product.sku, "quantity": usage.quantity,
+                              "reason": reason})
+
+
 def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequence[ConsumptionLine], *,
-                       tz: ZoneInfo | str | None = None) -> list[PartUsage]:
+                       tz: ZoneInfo | str | None = None, override_reason: str | None = None) -> list[PartUsage]:
     """Record parts fitted on ``job`` and take them from stock (joins the caller's transaction).
 
     For the assigned technician (or the point's manager / an HQ admin correcting the record)
@@ -374,11 +406,18 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
     kept and the caller's transaction stays usable: the work runs in a savepoint. Parts on a job
     whose parts the warranty covers file a warranty claim. The caller should hold the job row
     locked (``get_visible_job(..., for_update=True)``).
+
+    Every part must fit the job's product (the catalogue's fits): a misfit is a 422 naming the
+    part and the product, unless the point's manager (or an HQ admin) gives ``override_reason``,
+    which is written to the audit log with the part, the product and who overrode.
     """
     is_assigned = actor.technician_id is not None and actor.technician_id == job.technician_id
     is_manager = actor.role == Role.MANAGER and actor.service_point_id == job.service_point_id
     if not (is_assigned or is_manager or actor.is_admin):
         raise Forbidden("only the assigned technician records the parts used on a job")
+    override_reason = (override_reason or "").strip() or None
+    if override_reason is not None and not (is_manager or actor.is_admin):
+        raise Forbidden("only the point's manager (or HQ) may fit a part the catalogue says does not fit")
     if job.status not in CONSUMING:
         raise Conflict(f"job {job.reference} is {job.status.value}; parts are recorded on site or after "
                        "completion, until the job is closed", current=job.status.value,
@@ -402,6 +441,7 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
                                        field=f"{prefix}id")
                     usages.append(seen)
                     continue
+            fits = _check_fit(session, actor, job, part, f"{prefix}part_sku", override_reason)
             location = _consumption_location(session, job, part, line.from_location, open_reservations,
                                              f"{prefix}from")
             deltas, remaining = [], line.quantity
@@ -429,6 +469,8 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
             ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
                         subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
                         reason=f"job {job.reference}", seal_also=[usage])
+            if not fits:
+                _log_override(session, actor, job, usage, part, override_reason)
             claims.file_claim(session, job, usage, part, tz)
             usages.append(usage)
         session.flush()
@@ -436,10 +478,11 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
 
 
 def consume_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, lines: Sequence[ConsumptionLine], *,
-                  tz: ZoneInfo | str | None = None) -> JobParts:
-    """POST /jobs/{id}/parts: the technician records the parts used."""
+                  tz: ZoneInfo | str | None = None, override_reason: str | None = None) -> JobParts:
+    """POST /jobs/{id}/parts: the technician records the parts used (a manager may override a
+    part that does not fit the job's product, with a reason)."""
     with uow:
         job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
-        record_consumption(uow.session, actor, job, lines, tz=tz)
+        record_consumption(uow.session, actor, job, lines, tz=tz, override_reason=override_reason)
         uow.commit()
         return load(uow.session, job)

@@ -1,5 +1,6 @@
-"""Sync plumbing: devices, per-user feeds ordered by commit, mutation log, idempotency records,
-and evidence kept in quarantine when a job left the technician while they were offline."""
+"""Sync plumbing: devices, per-user feeds ordered by commit, the mutation log, and evidence kept in
+quarantine when a job left the technician while they were offline. (A push batch's Idempotency-Key
+is kept by dispatch.idempotency.)"""
 
 from __future__ import annotations
 
@@ -77,19 +78,6 @@ class MutationRecord(Base):
     recorded_at: Mapped[datetime | None]  # device clock
     applied_at: Mapped[datetime]  # server clock
     clock_skew_s: Mapped[int | None] = mapped_column(Integer)
-
-
-class IdempotencyRecord(Base):
-    """The response to a push batch sent with an ``Idempotency-Key``, replayed byte for byte."""
-
-    __tablename__ = "idempotency_records"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    body: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime]
 
 
 class QuarantinedEvidence(UuidPk, Base):

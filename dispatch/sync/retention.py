@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
-from dispatch.sync.models import FeedEntry, FeedOp, IdempotencyRecord, SyncCounter
+from dispatch.idempotency.models import IdempotencyRecord
+from dispatch.sync.models import FeedEntry, FeedOp, SyncCounter
 from dispatch.uow import UnitOfWork
 
 TOMBSTONE_RETENTION_DAYS = 30

@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
+from dispatch.idempotency import service as idempotency
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
 from dispatch.stock.models import StockLocation
 from dispatch.sync import cursor as cursors
@@ -28,7 +30,6 @@ from dispatch.sync.models import (
     Device,
     FeedEntry,
     FeedOp,
-    IdempotencyRecord,
     Membership,
     MutationRecord,
     MutationStatus,
@@ -38,18 +39,14 @@ from dispatch.sync.models import (
 )
 from dispatch.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 MAX_MUTATIONS = 500
 MAX_LIMIT = 1000
 CLOCK_SKEW_FLAG_S = 300
 
-# What a technician's device may write, per mutation kind. Anything else (technician,
-# schedule, priority, stock levels...) is server-owned: the mutation is rejected.
-ALLOWED_FIELDS = {
-    "job_transition": {"job_id", "to", "reason", "location"},
-    "checklist_step": {"job_id", "key", "value", "evidence", "location"},
-    "parts_consumed": {"job_id", "lines"},
-    "note": {"job_id", "text"},
-}
+# Server-owned fields (technician, schedule, priority, stock levels...): a mutation naming one is
+# rejected as ``forbidden_field``. What each kind may carry is its payload schema at the edge.
 SERVER_OWNED = {"technician_id", "service_point_id", "scheduled_start", "scheduled_end", "status", "priority",
                 "on_hand", "reserved", "available", "in_transit", "sla_due_at", "locked", "assignment"}
 
@@ -195,11 +192,6 @@ def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str |
 # --- push ----------------------------------------------------------------------------------------
 
 
-def _fingerprint(device_id: uuid.UUID, mutations: list[dict[str, Any]]) -> str:
-    body = json.dumps({"device_id": str(device_id), "mutations": mutations}, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 def _problem(error: DispatchError) -> dict[str, Any]:
     problem = {"code": error.code, "title": error.title, "detail": error.detail}
     problem.update({k: v for k, v in error.extra.items() if k != "retry_after_s"})
@@ -209,6 +201,13 @@ def _problem(error: DispatchError) -> dict[str, Any]:
 class _Rejected(DispatchError):
     code = "rejected"
     title = "Mutation rejected"
+
+
+class _InvalidPayload(RuleViolation):
+    """The payload does not fit its kind's schema (``errors`` by dotted field, from the edge)."""
+
+    code = "validation-error"
+    title = "Request validation failed"
 
 
 class _Quarantine(Exception):
@@ -263,19 +262,32 @@ def _location(payload: dict[str, Any]) -> dict[str, float] | None:
     return {"lat": lat, "lon": lon}
 
 
-def _apply_transition(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Applying:
+    """One mutation being applied: ``payload`` as loaded at the edge (typed), ``raw`` as the
+    device sent it (what is stored when the mutation waits or is quarantined)."""
+
+    payload: dict[str, Any]
+    raw: dict[str, Any]
+    recorded_at: datetime | None
+    device: Device
+    mutation_id: int
+
+
+def _apply_transition(session, actor, job, m: _Applying) -> dict[str, Any]:
     from dispatch.jobs import service as jobs
 
-    event = jobs.apply_transition(session, job, JobStatus(payload.get("to")), actor,
-                                  reason=str(payload.get("reason") or ""), recorded_at=recorded_at,
-                                  location=_location(payload))
+    event = jobs.apply_transition(session, job, JobStatus(m.payload.get("to")), actor,
+                                  reason=str(m.payload.get("reason") or ""), recorded_at=m.recorded_at,
+                                  location=_location(m.payload))
     return {"job_id": str(job.id), "status": job.status.value, "event_id": str(event.id)}
 
 
-def _apply_step(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
+def _apply_step(session, actor, job, m: _Applying) -> dict[str, Any]:
     from dispatch.sop import checklists
     from dispatch.sop.models import Attachment
 
+    payload, recorded_at = m.payload, m.recorded_at
     refs = [str(ref) for ref in payload.get("evidence") or []]
     attachment_ids, missing = [], []
     for ref in refs:
@@ -289,9 +301,9 @@ def _apply_step(session, actor, job, payload, recorded_at, device, mutation_id) 
             raise ValidationFailed("payload.evidence", "unknown attachment ids (reference bytes not yet "
                                    "uploaded by their SHA-256)")
         for sha in missing:
-            session.add(PendingEvidence(job_id=job.id, device_id=device.id, mutation_id=mutation_id,
+            session.add(PendingEvidence(job_id=job.id, device_id=m.device.id, mutation_id=m.mutation_id,
                                         step_key=str(payload.get("key")), sha256=sha,
-                                        payload={"payload": payload,
+                                        payload={"payload": m.raw,
                                                  "recorded_at": recorded_at.isoformat() if recorded_at else None},
                                         created_at=utcnow()))
         return {"job_id": str(job.id), "key": payload.get("key"), "pending_evidence": missing}
@@ -312,23 +324,22 @@ def _attachment_for(session, attachment_model, ref: str, service_point_id):
         return None
 
 
-def _apply_parts(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
-    from dispatch.stock import service as stock
+def _apply_parts(session, actor, job, m: _Applying) -> dict[str, Any]:
+    from dispatch.stock import job_parts
 
-    lines = payload.get("lines")
-    if not isinstance(lines, list) or not lines:
-        raise ValidationFailed("payload.lines", "give at least one {part_sku, quantity} line")
-    usages = stock.record_consumption(session, actor, job, lines, recorded_at=recorded_at)
+    lines = [line if line.recorded_at is not None else replace(line, recorded_at=m.recorded_at)
+             for line in m.payload["lines"]]
+    usages = job_parts.record_consumption(session, actor, job, lines)
     return {"job_id": str(job.id), "usages": [str(u.id) for u in usages]}
 
 
-def _apply_note(session, actor, job, payload, recorded_at, device, mutation_id) -> dict[str, Any]:
-    text = str(payload.get("text") or "").strip()
+def _apply_note(session, actor, job, m: _Applying) -> dict[str, Any]:
+    text = str(m.payload.get("text") or "").strip()
     if not text or len(text) > 4000:
         raise ValidationFailed("payload.text", "a note needs 1 to 4000 characters")
     seq = (session.scalar(select(func.max(JobEvent.seq)).where(JobEvent.job_id == job.id)) or 0) + 1
     event = JobEvent(job_id=job.id, seq=seq, kind=EventKind.NOTE, reason=text, actor_id=actor.user_id,
-                     at=utcnow(), recorded_at=recorded_at, data={"device_id": str(device.id)})
+                     at=utcnow(), recorded_at=m.recorded_at, data={"device_id": str(m.device.id)})
     session.add(event)
     session.flush()
     return {"job_id": str(job.id), "event_id": str(event.id)}
@@ -342,21 +353,39 @@ HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-def _check_fields(kind: str, payload: Any) -> None:
+def _check_fields(kind: str, payload: Any, errors: dict[str, list[str]] | None) -> None:
     if kind not in HANDLERS:
         raise _Rejected(f"unknown mutation kind {kind!r}", reason="unknown_kind", allowed=sorted(HANDLERS))
     if not isinstance(payload, dict):
         raise ValidationFailed("payload", "must be an object")
-    owned = sorted(set(payload) & SERVER_OWNED - ALLOWED_FIELDS[kind])
+    owned = sorted(set(payload) & SERVER_OWNED)
     if owned:
         raise _Rejected(f"server-owned fields cannot be written from a device: {', '.join(owned)}",
                         reason="forbidden_field", fields=owned)
-    unknown = sorted(set(payload) - ALLOWED_FIELDS[kind])
-    if unknown:
-        raise ValidationFailed("payload", f"unknown fields for {kind}: {', '.join(unknown)}")
+    if errors:
+        named = ", ".join(sorted(errors))
+        raise _InvalidPayload(f"the {kind} mutation is not valid: {named}", errors=errors)
+
+
+def _in_payload(error: DispatchError) -> DispatchError:
+    """Field errors raised by the domain name fields of the payload (``lines.0.part_sku`` is
+    ``payload.lines.0.part_sku`` in a mutation)."""
+    errors = error.extra.get("errors")
+    if isinstance(errors, dict):
+        error.extra["errors"] = {k if k.startswith("payload") else f"payload.{k}": v for k, v in errors.items()}
+    return error
+
+
+def _quarantine(session, actor, device, job_id, mutation_id, kind, payload, recorded_at, now, reason, detail):
+    session.add(QuarantinedEvidence(job_id=job_id, technician_id=actor.technician_id, device_id=device.id,
+                                    mutation_id=mutation_id, kind=kind, payload=payload, reason=reason,
+                                    detail=detail, recorded_at=recorded_at, received_at=now))
 
 
 def _apply_one(session: Session, actor: Principal, device: Device, mutation: dict[str, Any], now: datetime):
+    """Apply one mutation in a savepoint. Whatever goes wrong with it (a bad payload, a refused
+    change, even a bug) is recorded against this mutation alone: the batch goes on and the device
+    is never blocked. Only a database that cannot be reached fails the batch (nothing applied)."""
     mutation_id, kind, payload = mutation["id"], mutation["kind"], mutation.get("payload")
     recorded_at: datetime | None = mutation.get("recorded_at")
     skew = int((recorded_at - now).total_seconds()) if recorded_at is not None else None
@@ -364,29 +393,46 @@ def _apply_one(session: Session, actor: Principal, device: Device, mutation: dic
     if skew is not None and abs(skew) > CLOCK_SKEW_FLAG_S:
         result |= {"clock_skew_s": skew, "clock_flagged": True}
     savepoint = session.begin_nested()
+    job = None
     try:
-        _check_fields(kind, payload)
+        _check_fields(kind, payload, mutation.get("errors"))
         job = _job_for(session, actor, payload)
-        outcome = HANDLERS[kind](session, actor, job, payload, recorded_at, device, mutation_id)
+        parsed = mutation.get("parsed")
+        applying = _Applying(payload=parsed if parsed is not None else payload, raw=payload,
+                             recorded_at=recorded_at, device=device, mutation_id=mutation_id)
+        outcome = HANDLERS[kind](session, actor, job, applying)
         session.flush()
         savepoint.commit()
         status = MutationStatus.APPLIED
         result |= {"status": status.value, "result": outcome}
     except _Quarantine as q:
         savepoint.rollback()
-        job = session.get(Job, uuid.UUID(str(payload["job_id"])))
-        session.add(QuarantinedEvidence(job_id=job.id, technician_id=actor.technician_id, device_id=device.id,
-                                        mutation_id=mutation_id, kind=kind, payload=payload, reason=q.reason,
-                                        detail=q.detail, recorded_at=recorded_at, received_at=now))
+        _quarantine(session, actor, device, uuid.UUID(str(payload["job_id"])), mutation_id, kind, payload,
+                    recorded_at, now, q.reason, q.detail)
         status = MutationStatus.REJECTED
         result |= {"status": status.value, "reason": q.reason, "quarantined": True,
                    "problem": {"code": q.reason, "title": "Job no longer yours", "detail": q.detail}}
-    except (DispatchError, ValueError) as error:
+    except (DispatchError, ValueError, IntegrityError) as error:
         savepoint.rollback()
         if isinstance(error, ValueError):
             error = ValidationFailed("payload", str(error))
+        elif isinstance(error, IntegrityError):
+            error = Conflict("the change conflicts with data already recorded")
+        error = _in_payload(error)
         status = MutationStatus.CONFLICT if isinstance(error, Conflict) else MutationStatus.REJECTED
         result |= {"status": status.value, "reason": error.extra.get("reason", error.code), "problem": _problem(error)}
+    except DBAPIError:
+        raise  # the database itself failed: the whole batch is retried later
+    except Exception:  # noqa: BLE001 - a server bug must not block the device nor lose the work
+        log.exception("sync mutation %s of device %s (%s) failed", mutation_id, device.id, kind)
+        savepoint.rollback()
+        status = MutationStatus.REJECTED
+        detail = "the server could not apply this mutation; it has been logged"
+        if job is not None:
+            _quarantine(session, actor, device, job.id, mutation_id, kind, payload, recorded_at, now,
+                        "server_error", detail)
+        result |= {"status": status.value, "reason": "server_error", "quarantined": job is not None,
+                   "problem": {"code": "server-error", "title": "Mutation not applied", "detail": detail}}
     session.add(MutationRecord(device_id=device.id, mutation_id=mutation_id, kind=kind, status=status,
                                result=json.loads(json.dumps(result, default=str)), recorded_at=recorded_at,
                                applied_at=now, clock_skew_s=skew))
@@ -407,17 +453,16 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
     _technician(actor)
     if len(mutations) > MAX_MUTATIONS:
         raise PayloadTooLarge(f"at most {MAX_MUTATIONS} mutations per batch", field="mutations")
-    fingerprint = _fingerprint(device_id, raw_mutations if raw_mutations is not None else mutations)
+    digest = idempotency.fingerprint("sync.push", str(device_id),
+                                     raw_mutations if raw_mutations is not None else mutations)
+    idempotency_key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     now = utcnow()
     with uow:
         session = uow.session
         if idempotency_key:
-            record = session.get(IdempotencyRecord, (actor.user_id, idempotency_key))
-            if record is not None:
-                if record.fingerprint != fingerprint:
-                    raise RuleViolation("this Idempotency-Key was used with a different batch",
-                                        errors={"Idempotency-Key": ["reused with a different body"]})
-                return record.body
+            stored = idempotency.replay(session, actor.user_id, idempotency_key, digest)
+            if stored is not None:
+                return stored.body
         device = _device(session, actor, device_id, app_version)
         stored = {m.mutation_id: m for m in session.scalars(
             select(MutationRecord).where(MutationRecord.device_id == device.id,
@@ -437,8 +482,7 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
                 "gap_at": gap_at, "server_time": now.isoformat()}
         body = json.loads(json.dumps(body, default=str))
         if idempotency_key:
-            session.add(IdempotencyRecord(user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint,
-                                          status_code=200, body=body, created_at=now))
+            idempotency.remember(session, actor.user_id, idempotency_key, digest, idempotency.StoredResponse(200, body))
         uow.commit()
     return body
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -14,19 +13,15 @@ from dispatch.auth.models import User
 from dispatch.jobs import hooks
 from dispatch.network import rules as network_rules
 from dispatch.network.models import ProductCategory, Region, ServicePoint, Technician, Unit
+from tests.dates import TZ, local, next_weekday
 
-TZ = ZoneInfo("Asia/Shanghai")
-MONDAY = datetime(2027, 3, 1, 8, 0, tzinfo=TZ)  # the frozen "now" of most tests: a Monday morning
+MONDAY = local(next_weekday(0), 8)  # the frozen "now" of most tests: the next Monday morning
 TUESDAY = MONDAY.date() + timedelta(days=1)
 
 # Which districts each demo point covers (seeds/network.py): district code suffix -> point.
 DISTRICTS = {"HZ01": ("ZJ-HZ-XH", "ZJ-HZ-GS"), "HZ02": ("ZJ-HZ-SC", "ZJ-HZ-BJ"),
              "NB01": ("ZJ-NB-HS", "ZJ-NB-YZ"), "NB02": ("ZJ-NB-JB", "ZJ-NB-ZH"),
              "SZ01": ("JS-SZ-HQ", "JS-SZ-XC"), "SZ02": ("JS-SZ-GS", "JS-SZ-WZ")}
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
 
 
 def point(session, code: str) -> ServicePoint:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from dispatch.app import create_app
 from dispatch.db import make_engine, make_session_factory
 from dispatch.sop.audit_models import Audit, AuditVerdict
 from seeds import SeedContext, network, sop
+from tests.dates import SUITE_TODAY
 from tests.api.audit_builders import WEEK, AuditWorld, local
 from tests.conftest import fresh_database_url
 from tests.helpers import Api
@@ -32,7 +33,7 @@ def live(tmp_path, base_settings, worker_name):
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with factory() as session:
-        ctx = SeedContext(session=session, settings=base_settings, today=date.today(), rng=random.Random("audits"))
+        ctx = SeedContext(session=session, settings=base_settings, today=SUITE_TODAY, rng=random.Random("audits"))
         network.seed(ctx)
         session.flush()
         sop.seed(ctx)

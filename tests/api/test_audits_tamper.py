@@ -19,7 +19,7 @@ from tests.api.audit_builders import WEEK as AUDIT_WEEK
 from tests.api.audit_builders import local as audit_local
 from tests.api.jobs_builders import MONDAY, create_job
 from tests.api.sop_builders import on_site_job, photo_ids, publish_template, put_step
-from tests.api.test_stock_jobs import fit, on_site, unit_serial
+from tests.api.test_stock_jobs import UF, fit, on_site, unit_serial
 from tests.api.test_stock_movements import counted
 
 VALVE, VAN = "VLV-SOL-IN", "VAN-tech.hz01.1"
@@ -128,10 +128,10 @@ def test_an_audit_verdict_edited_in_the_database_is_named(api, session_factory, 
 
 def test_prices_bill_lines_parts_fitted_and_stock_movements_edited_in_the_database_are_named(
         api, session, connection, monday):
-    counted(api, VAN, VALVE, 3)
+    counted(api, VAN, UF, 3)
     job = create_job(api, session, "HZ01", unit_serial=unit_serial(session, covered=False))
     on_site(api, session, job)
-    fitted = fit(api, job, part_sku=VALVE, quantity=1)
+    fitted = fit(api, job, part_sku=UF, quantity=1)  # fits the out-of-warranty purifier
     assert fitted.status_code == 201, fitted.json
     usage = fitted.json["usages"][0]["id"]
     overrides = api.put(f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01", json={"overrides": [

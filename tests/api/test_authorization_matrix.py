@@ -148,6 +148,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
     ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
     ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
+    ("POST", "/api/v1/jobs/{job_id}/rating-link"): lambda w, ids: None,
     ("POST", "/api/v1/jobs/{job_id}/parts"): lambda w, ids: {"part_sku": w.part_sku, "quantity": 1},
     ("PUT", "/api/v1/jobs/{job_id}/parts/expected"): lambda w, ids: {"parts": [{"part_sku": w.part_sku, "quantity": 1}]},
     ("POST", "/api/v1/jobs/{job_id}/parts/reservations"): lambda w, ids: None,

@@ -97,7 +97,7 @@ def test_a_rating_needs_a_score_from_one_to_five_and_a_completed_visit(api, sess
     assert_problem(api.post(f"/api/v1/feedback/{open_job}", json={"score": 5}), 409)
 
 
-def test_the_call_centre_records_callbacks_and_a_phone_score_rates_the_job(api, session, settings):
+def test_the_call_centre_or_the_point_records_callbacks_and_a_phone_score_rates_the_job(api, session, settings):
     job = _job(session, JobStatus.COMPLETED)
     path = f"/api/v1/jobs/{job.id}/callbacks"
     missed = api.post(path, as_="admin", json={"outcome": "no_answer"})
@@ -113,6 +113,7 @@ def test_the_call_centre_records_callbacks_and_a_phone_score_rates_the_job(api, 
     calls = api.get(path, as_="manager.hz01")
     assert [c["outcome"] for c in calls.json] == ["no_answer", "reached"]
     assert_problem(api.get(path, as_="manager.nb01"), 404)
-    assert_problem(api.post(path, as_="manager.hz01", json={"outcome": "reached"}), 403)
+    assert_problem(api.post(path, as_="tech.hz01.1", json={"outcome": "reached"}), 403)
+    assert_problem(api.post(path, as_="manager.nb01", json={"outcome": "reached"}), 404)
     assert_problem(api.post(path, as_="admin", json={"outcome": "wrong_number", "score": 3}), 422, field="score")
     assert_problem(api.post(path, as_="admin", json={"outcome": "maybe"}), 422, field="outcome")

@@ -10,10 +10,11 @@ from dispatch.care.models import MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.jobs.models import Job
 from dispatch.network.models import JobType, ServicePoint
+from tests.dates import SUITE_TODAY
 from tests.helpers import assert_problem
 from tests.integration.care_support import TZ
 
-TODAY = utcnow().astimezone(TZ).date()
+TODAY = SUITE_TODAY
 
 
 def _plan(session, **changes) -> MaintenancePlan:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from dispatch.auth.models import User
 from dispatch.db import make_engine, make_session_factory
 from dispatch.network.models import Technician
 from seeds import SeedContext, network
+from tests.dates import SUITE_TODAY
 from tests.api.jobs_builders import (
     MONDAY,
     TUESDAY,
@@ -38,7 +38,7 @@ def live(tmp_path, base_settings, own_hooks_only):
     migrate.upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session:  # the network is all these jobs need
-        network.seed(SeedContext(session=session, settings=base_settings, today=date.today(),
+        network.seed(SeedContext(session=session, settings=base_settings, today=SUITE_TODAY,
                                  rng=random.Random("network")))
         session.commit()
         technician_id = session.scalar(select(Technician.id).join(User, User.id == Technician.user_id)

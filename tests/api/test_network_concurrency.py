@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import date
 
 import pytest
 
@@ -13,6 +12,7 @@ from dispatch import migrate
 from dispatch.app import create_app
 from dispatch.db import make_engine, make_session_factory
 from seeds import SeedContext, network
+from tests.dates import SUITE_TODAY
 from tests.conftest import fresh_database_url
 from tests.helpers import Api
 
@@ -26,7 +26,7 @@ def live_api(tmp_path, base_settings):
     migrate.upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session:  # the network step alone: nothing else is needed
-        network.seed(SeedContext(session=session, settings=base_settings, today=date.today(),
+        network.seed(SeedContext(session=session, settings=base_settings, today=SUITE_TODAY,
                                  rng=random.Random("network")))
         session.commit()
     engine.dispose()

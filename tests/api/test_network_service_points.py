@@ -3,9 +3,10 @@ lifecycle and its history, and scoping by role."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 from dispatch.clock import frozen
+from tests.dates import SUITE_TODAY, local
 from tests.helpers import Api, assert_problem
 
 CATEGORIES = ("water_purifier", "water_heater")
@@ -33,7 +34,10 @@ def new_point(api, code, districts, categories=("water_purifier",)):
     return created.json
 
 
-def authorise(api, point_id, valid_until="2027-12-31", **extra):
+SEEDED_UNTIL = date(SUITE_TODAY.year + 1, 12, 31)  # the demo points' authorisations (seeds/network.py)
+
+
+def authorise(api, point_id, valid_until=str(SEEDED_UNTIL), **extra):
     return api.post(f"/api/v1/service-points/{point_id}/authorise", as_="admin",
                     json={"valid_until": valid_until, **extra})
 
@@ -41,7 +45,7 @@ def authorise(api, point_id, valid_until="2027-12-31", **extra):
 def test_every_district_is_served_by_exactly_one_authorised_point_per_category(api):
     districts = api.get("/api/v1/regions/?level=district&page_size=100", as_="admin").json
     assert len(districts) == 12
-    today = date.today().isoformat()
+    today = SUITE_TODAY.isoformat()
     for district in districts:
         for category in CATEGORIES:
             serving = api.get(f"/api/v1/service-points/?region_id={district['id']}&category={category}"
@@ -72,7 +76,7 @@ def test_suspending_the_incumbent_frees_the_region_and_reinstating_it_then_confl
     assert authorised.status_code == 200, authorised.json
     assert authorised.json["status"] == "active" and authorised.json["is_authorised"] is True
     serving = api.get(f"/api/v1/service-points/?region_id={region_id(api, 'ZJ-HZ-XH')}&category=water_purifier"
-                      f"&authorised_on={date.today()}", as_="admin").json
+                      f"&authorised_on={SUITE_TODAY}", as_="admin").json
     assert [p["code"] for p in serving] == ["HZ09"]
 
     body = assert_problem(api.post(f"/api/v1/service-points/{incumbent['id']}/reinstate", as_="admin", json={}), 409)
@@ -89,25 +93,27 @@ def test_the_demo_suspended_point_cannot_be_reinstated_over_its_successor(api):
 
 
 def test_a_lapsed_authorisation_no_longer_blocks_the_region(client):
-    with frozen(datetime(2028, 1, 10, 2, 0, tzinfo=UTC)):  # HZ01 is valid until 2027-12-31
+    with frozen(local(SEEDED_UNTIL + timedelta(days=10), 10)):  # HZ01's authorisation has lapsed
         api = Api(client)  # tokens issued in the frozen present
         rival = new_point(api, "HZ09", ["ZJ-HZ-XH"])
         hz01 = point(api, "HZ01")
         assert hz01["status"] == "active" and hz01["is_authorised"] is False
-        authorised = authorise(api, rival["id"], valid_until="2030-12-31")
+        until = str(SEEDED_UNTIL + timedelta(days=3 * 365))
+        authorised = authorise(api, rival["id"], valid_until=until)
         assert authorised.status_code == 200, authorised.json
         # Renewing the lapsed incumbent now collides with its successor.
-        body = assert_problem(authorise(api, hz01["id"], valid_until="2030-12-31"), 409)
+        body = assert_problem(authorise(api, hz01["id"], valid_until=until), 409)
         assert body["conflicting_point_code"] == "HZ09"
 
 
 def test_periods_that_do_not_overlap_may_follow_each_other(api):
     rival = new_point(api, "HZ09", ["ZJ-HZ-XH"])
-    overlapping = authorise(api, rival["id"], valid_from="2027-12-31", valid_until="2029-12-31")
+    later = str(SEEDED_UNTIL + timedelta(days=2 * 365))
+    overlapping = authorise(api, rival["id"], valid_from=str(SEEDED_UNTIL), valid_until=later)
     assert_problem(overlapping, 409)
-    following = authorise(api, rival["id"], valid_from="2028-01-01", valid_until="2029-12-31")
+    following = authorise(api, rival["id"], valid_from=str(SEEDED_UNTIL + timedelta(days=1)), valid_until=later)
     assert following.status_code == 200, following.json
-    assert following.json["is_authorised"] is False  # not yet: its period starts in 2028
+    assert following.json["is_authorised"] is False  # not yet: its period starts after HZ01's
 
 
 def test_coverage_changes_of_an_active_point_are_checked_for_exclusivity(api):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.dates import SUITE_TODAY, next_weekday
 from tests.helpers import assert_problem
 
-MONDAY = date(2026, 12, 7)
+MONDAY = next_weekday(0)
+EXPIRED_ON = SUITE_TODAY - timedelta(days=158)  # tech.nb01.3's heater certificate (seeds/network.py)
 
 
 def technician(api, username, as_="admin"):
@@ -30,12 +32,12 @@ def qualification(api, tech_id, category, on=None, as_="admin", job_type="repair
 def test_an_expired_certification_disqualifies_from_the_day_after_expiry(api):
     tech = technician(api, "tech.nb01.3")
     heater = next(c for c in tech["certifications"] if c["category"] == "water_heater")
-    assert heater["expires_on"] == "2026-06-30" and heater["valid_today"] is False
-    last_day = qualification(api, tech["id"], "water_heater", "2026-06-30")
+    assert heater["expires_on"] == str(EXPIRED_ON) and heater["valid_today"] is False
+    last_day = qualification(api, tech["id"], "water_heater", str(EXPIRED_ON))
     assert last_day["qualified"] is True and last_day["certification"]["id"] == heater["id"]
-    day_after = qualification(api, tech["id"], "water_heater", "2026-07-01")
+    day_after = qualification(api, tech["id"], "water_heater", str(EXPIRED_ON + timedelta(days=1)))
     assert day_after["qualified"] is False and day_after["has_skill"] is True
-    assert day_after["reason"] == "water_heater certification expired on 2026-06-30"
+    assert day_after["reason"] == f"water_heater certification expired on {EXPIRED_ON}"
     assert qualification(api, tech["id"], "water_heater")["qualified"] is False  # today
     assert qualification(api, tech["id"], "water_purifier")["qualified"] is True
 
@@ -46,17 +48,18 @@ def test_the_qualified_filter_leaves_out_the_expired_technician_and_a_renewal_br
                           as_="manager.nb01").json
         return {t["username"] for t in listing}
 
-    assert qualified("2026-06-30") == {"tech.nb01.1", "tech.nb01.3", "tech.nb01.5"}
-    assert qualified("2026-11-23") == {"tech.nb01.1", "tech.nb01.5"}
+    recently, issued = SUITE_TODAY - timedelta(days=12), SUITE_TODAY - timedelta(days=34)
+    assert qualified(EXPIRED_ON) == {"tech.nb01.1", "tech.nb01.3", "tech.nb01.5"}
+    assert qualified(recently) == {"tech.nb01.1", "tech.nb01.5"}
     tech = technician(api, "tech.nb01.3")
     renewed = api.post(f"/api/v1/technicians/{tech['id']}/certifications", as_="manager.nb01", json={
         "name": "Water heater service certificate", "category": "water_heater",
-        "issued_on": "2026-11-01", "expires_on": "2028-10-31"})
+        "issued_on": str(issued), "expires_on": str(issued + timedelta(days=730))})
     assert renewed.status_code == 201, renewed.json
-    assert qualified("2026-11-23") == {"tech.nb01.1", "tech.nb01.3", "tech.nb01.5"}
-    assert_problem(api.get("/api/v1/technicians/?qualified_on=2026-11-23", as_="admin"), 422, field="qualified_on")
+    assert qualified(recently) == {"tech.nb01.1", "tech.nb01.3", "tech.nb01.5"}
+    assert_problem(api.get(f"/api/v1/technicians/?qualified_on={recently}", as_="admin"), 422, field="qualified_on")
     backwards = api.post(f"/api/v1/technicians/{tech['id']}/certifications", as_="manager.nb01", json={
-        "name": "x", "category": "water_heater", "issued_on": "2026-11-01", "expires_on": "2026-10-31"})
+        "name": "x", "category": "water_heater", "issued_on": str(issued), "expires_on": str(issued - timedelta(days=1))})
     assert_problem(backwards, 422, field="expires_on")
 
 
@@ -78,18 +81,19 @@ def test_the_shift_calendar_applies_the_weekly_pattern_leave_and_extra_shifts(ap
                    as_="tech.hz01.1")
     assert week.status_code == 200, week.json
     windows = {day["date"]: [(w["start"][:5], w["end"][:5]) for w in day["windows"]] for day in week.json}
+    day = [str(MONDAY + timedelta(days=n)) for n in range(7)]
     assert windows == {
-        "2026-12-07": [("08:30", "17:30")],
-        "2026-12-08": [],
-        "2026-12-09": [("08:30", "12:00"), ("14:00", "17:30")],
-        "2026-12-10": [("08:30", "17:30")],
-        "2026-12-11": [("08:30", "17:30")],
-        "2026-12-12": [("09:00", "13:00")],
-        "2026-12-13": [],
+        day[0]: [("08:30", "17:30")],
+        day[1]: [],
+        day[2]: [("08:30", "12:00"), ("14:00", "17:30")],
+        day[3]: [("08:30", "17:30")],
+        day[4]: [("08:30", "17:30")],
+        day[5]: [("09:00", "13:00")],
+        day[6]: [],
     }
-    by_day = {day["date"]: day for day in week.json}
-    assert by_day["2026-12-09"]["minutes"] == 420 and by_day["2026-12-08"]["working"] is False
-    assert [e["reason"] for e in by_day["2026-12-12"]["exceptions"]] == ["weekend campaign"]
+    by_day = {entry["date"]: entry for entry in week.json}
+    assert by_day[day[2]]["minutes"] == 420 and by_day[day[1]]["working"] is False
+    assert [e["reason"] for e in by_day[day[5]]["exceptions"]] == ["weekend campaign"]
     listed = api.get(f"{path}?from={MONDAY}&to={MONDAY + timedelta(days=6)}", as_="manager.hz01")
     assert len(listed.json) == 3 and '"total": 3' in listed.headers["X-Pagination"]
 

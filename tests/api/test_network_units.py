@@ -4,7 +4,9 @@ history, the warranty answer, and masking of the owner's data for technicians of
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from dispatch import clock
 from dispatch.network.units import SERIAL_PATTERN
 from tests.helpers import assert_problem
 
@@ -95,8 +97,9 @@ def test_only_an_admin_rebinds_with_a_reason_and_the_old_card_stays_in_history(a
                            json={"customer": new_owner, "reason": "sold the flat"}), 403)
     assert_problem(api.put("/api/v1/units/RO20250990001/activation", as_="admin", json={"customer": new_owner}),
                    422, field="reason")
-    rebound = api.put("/api/v1/units/RO20250990001/activation", as_="admin",
-                      json={"customer": new_owner, "reason": "flat sold with the purifier installed"})
+    with clock.frozen(clock.utcnow() + timedelta(minutes=5)):  # re-bound later than the first card
+        rebound = api.put("/api/v1/units/RO20250990001/activation", as_="admin",
+                          json={"customer": new_owner, "reason": "flat sold with the purifier installed"})
     assert rebound.status_code == 200, rebound.json
     unit = rebound.json
     assert unit["customer"]["name"] == "Feng Yi" and unit["purchased_on"] == "2026-01-15"

@@ -8,8 +8,9 @@ import pytest
 
 from dispatch.clock import frozen
 from dispatch.jobs.models import Job, JobStatus, Priority
+from dispatch.routing import service
 from tests.helpers import assert_problem
-from tests.plan_builders import local, make_job, next_workday, point
+from tests.plan_builders import local, make_job, next_workday, point, stuck_solve
 
 
 @pytest.fixture
@@ -140,3 +141,19 @@ def test_a_plan_for_a_day_that_has_passed_is_not_applied(api, planned, day):
     with frozen(local(day + timedelta(days=1), 9)):  # admin logs in first here: a token of that moment
         body = assert_problem(api.post(f"/api/v1/plans/{plan['id']}/apply", as_="admin"), 409)
     assert body["current"] == "past"
+
+
+@pytest.mark.timeout(60)
+def test_an_insertion_whose_solve_never_returns_answers_503_and_changes_nothing(api, session, planned, day,
+                                                                               monkeypatch):
+    plan, _ = planned
+    assert api.post(f"/api/v1/plans/{plan['id']}/apply", as_="manager.hz01").status_code == 200
+    urgent = make_job(session, "HZ01", day, window=(13, 15), priority=Priority.URGENT, seed="stuck")
+    session.commit()
+    monkeypatch.setattr(service, "solve_within", stuck_solve)
+    body = assert_problem(api.post(f"/api/v1/plans/{plan['id']}/insertions", as_="manager.hz01",
+                                   json={"job_id": str(urgent.id), "time_limit_s": 1}), 503)
+    assert "hard deadline" in body["detail"]
+    assert api.get(f"/api/v1/plans/{plan['id']}", as_="manager.hz01").json["revision"] == 0
+    session.expire_all()
+    assert session.get(Job, urgent.id).status == JobStatus.DISPATCHED

@@ -4,7 +4,7 @@ or flag, ordering, revisions, who may record, the completion gate and read-only 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -15,6 +15,7 @@ from dispatch.sop.models import SopTemplate, SopVersion, VersionStatus
 from tests.api.jobs_builders import MONDAY, move
 from tests.api.sop_builders import (
     MANAGER,
+    RECORDED_AT,
     STEPS,
     TECH,
     checklist,
@@ -114,8 +115,7 @@ def test_each_step_kind_accepts_a_well_formed_value(api, job):
     assert (response.json["status"], current["revision"], current["lat"], current["lon"]) == (
         "passed", 1, 30.26, 120.13)
     assert [e["id"] for e in current["evidence"]] == photos
-    assert datetime.fromisoformat(current["recorded_at"]) == datetime.fromisoformat(
-        "2027-03-02T10:30:00+08:00")
+    assert datetime.fromisoformat(current["recorded_at"]) == datetime.fromisoformat(RECORDED_AT)
     assert datetime.fromisoformat(current["received_at"]) == MONDAY
     for key, value in [("pressure", 0.25), ("tds_tap", 180), ("tds_purified", 12), ("diagnosis", "pump failure"),
                        ("notes", "  replaced the pump  "), ("leak_free", True)]:
@@ -177,7 +177,7 @@ def test_steps_go_in_order_unless_they_declare_what_they_need(api, job):
 def test_submitting_a_step_again_keeps_the_earlier_value_as_a_revision(api, job):
     put_step(api, job, "photo_before", None, photo_ids(api, 1))
     put_step(api, job, "pressure", 0.46)
-    again = put_step(api, job, "pressure", 0.32, recorded_at="2027-03-02T10:45:00+08:00")
+    again = put_step(api, job, "pressure", 0.32, recorded_at=(datetime.fromisoformat(RECORDED_AT) + timedelta(minutes=15)).isoformat())
     assert (again.json["status"], again.json["current"]["revision"], again.json["current"]["value"]) == (
         "passed", 2, 0.32)
     plain = step(checklist(api, job), "pressure")
@@ -239,22 +239,25 @@ def test_after_completion_the_checklist_is_read_only_and_found_by_point_and_week
     assert len(body["result_sha256"]) == 64
     closed = put_step(api, job, "notes", "one more thing")
     assert_problem(closed, 409, code="checklist-read-only")
+    iso_year, iso_week, _ = MONDAY.isocalendar()
+    this_week = f"{iso_year}-W{iso_week:02d}"
+    next_year, next_week, _ = (MONDAY + timedelta(days=7)).isocalendar()
     week = api.get("/api/v1/checklists", as_="reviewer",
-                   query_string={"service_point_id": job["service_point_id"], "week": "2027-W09",
+                   query_string={"service_point_id": job["service_point_id"], "week": this_week,
                                  "status": "completed"})
     assert week.status_code == 200, week.json
     assert body["id"] in [c["id"] for c in week.json]
     listed = next(c for c in week.json if c["id"] == body["id"])
     assert (listed["template_code"], listed["version_number"], listed["job_reference"]) == (
         "TEST-REPAIR-MODEL", 1, job["reference"])
-    other_week = api.get("/api/v1/checklists", as_="reviewer", query_string={"week": "2027-W10"})
+    other_week = api.get("/api/v1/checklists", as_="reviewer", query_string={"week": f"{next_year}-W{next_week:02d}"})
     assert body["id"] not in [c["id"] for c in other_week.json]
-    assert body["id"] in [c["id"] for c in api.get("/api/v1/checklists?week=2027-W09&page_size=100",
+    assert body["id"] in [c["id"] for c in api.get(f"/api/v1/checklists?week={this_week}&page_size=100",
                                                     as_=MANAGER).json]
-    assert body["id"] not in [c["id"] for c in api.get("/api/v1/checklists?week=2027-W09&page_size=100",
+    assert body["id"] not in [c["id"] for c in api.get(f"/api/v1/checklists?week={this_week}&page_size=100",
                                                         as_="manager.hz02").json]
     assert_problem(api.get("/api/v1/checklists", as_=TECH), 403)
-    assert_problem(api.get("/api/v1/checklists?week=2027-W60", as_="reviewer"), 422, field="week")
+    assert_problem(api.get(f"/api/v1/checklists?week={iso_year}-W60", as_="reviewer"), 422, field="week")
     by_id = api.get(f"/api/v1/checklists/{body['id']}?include=revisions", as_="reviewer")
     assert by_id.status_code == 200 and step(by_id.json, "pressure")["revisions"][0]["value"] == 0.25
     assert_problem(api.get(f"/api/v1/checklists/{body['id']}", as_="manager.hz02"), 404)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from dispatch import clock
+from dispatch.audit_log.models import LogEntry
 from dispatch.jobs import hooks
 from dispatch.network.models import ProductCategory
 from dispatch.stock.job_hooks import keep_reservations_in_step
@@ -15,7 +17,8 @@ from tests.api.jobs_builders import MONDAY, TUESDAY, assign, create_job, local, 
 from tests.api.test_stock_movements import counted, level
 from tests.helpers import assert_problem
 
-VALVE, PP, THERMOSTAT = "VLV-SOL-IN", "FLT-PP-S1", "THS-EH"
+VALVE, PP, THERMOSTAT, ANODE = "VLV-SOL-IN", "FLT-PP-S1", "THS-EH", "ANO-MG-EH"
+UF = "FLT-UF-S2"  # fits the UF-300, the demo's out-of-warranty purifier
 VAN1, VAN2 = "VAN-tech.hz01.1", "VAN-tech.hz01.2"
 
 
@@ -236,47 +239,47 @@ class TestConsumption:
 
 class TestBills:
     def test_an_out_of_warranty_repair_is_labour_plus_parts_at_list_price(self, api, session):
-        counted(api, VAN1, VALVE, 1)
+        counted(api, VAN1, UF, 1)
         counted(api, VAN1, PP, 2)
         job = new_job(api, session, covered=False)
         assert job["warranty_decision"] == "chargeable"
         on_site(api, session, job)
-        fitted = fit(api, job, lines=[{"part_sku": VALVE, "quantity": 1}, {"part_sku": PP, "quantity": 2}])
+        fitted = fit(api, job, lines=[{"part_sku": UF, "quantity": 1}, {"part_sku": PP, "quantity": 2}])
         assert fitted.status_code == 201 and fitted.json["claims"] == []
         bill = api.get(f"/api/v1/jobs/{job['id']}/bill", as_="tech.hz01.1").json
         assert [(line["kind"], line["sku"], line["quantity"], line["unit_price"], line["amount"])
                 for line in bill["lines"]] == [("labour", None, 1, "80.00", "80.00"),
                                                ("part", PP, 2, "39.00", "78.00"),
-                                               ("part", VALVE, 1, "68.00", "68.00")]
-        assert (bill["total"], bill["currency"], bill["parts_covered"]) == ("226.00", "CNY", False)
+                                               ("part", UF, 1, "129.00", "129.00")]
+        assert (bill["total"], bill["currency"], bill["parts_covered"]) == ("287.00", "CNY", False)
 
     def test_nothing_above_list_price_can_be_billed(self, api, session):
-        counted(api, VAN1, VALVE, 1)
+        counted(api, VAN1, UF, 1)
         job = new_job(api, session, covered=False)
         on_site(api, session, job)
-        fit(api, job, part_sku=VALVE, quantity=1)
+        fit(api, job, part_sku=UF, quantity=1)
         url = f"/api/v1/jobs/{job['id']}/bill/overrides"
         assert_problem(api.put(url, as_="manager.hz01", json={"overrides": [
-            {"part_sku": VALVE, "unit_price": "68.01", "reason": "rush"}]}), 422, field="overrides.0.unit_price")
+            {"part_sku": UF, "unit_price": "129.01", "reason": "rush"}]}), 422, field="overrides.0.unit_price")
         assert_problem(api.put(url, as_="manager.hz01", json={"overrides": [
             {"unit_price": "80.01", "reason": "rush"}]}), 422, field="overrides.0.unit_price")
         assert_problem(api.put(url, as_="manager.hz01", json={"overrides": [
             {"part_sku": PP, "unit_price": "1", "reason": "x"}]}), 422, field="overrides.0.part_sku")
         assert_problem(api.put(url, as_="tech.hz01.1", json={"overrides": []}), 403)
         lowered = api.put(url, as_="manager.hz01", json={"overrides": [
-            {"part_sku": VALVE, "unit_price": "60.00", "reason": "loyal customer"},
+            {"part_sku": UF, "unit_price": "60.00", "reason": "loyal customer"},
             {"unit_price": "50", "reason": "second visit"}]})
         assert lowered.status_code == 200, lowered.json
         assert lowered.json["total"] == "110.00"
 
         # A list price raised after fitting is not charged; a lowered one is.
-        part = api.get(f"/api/v1/parts/?q={VALVE}", as_="admin").json[0]
+        part = api.get(f"/api/v1/parts/?q={UF}", as_="admin").json[0]
         etag = api.get(f"/api/v1/parts/{part['id']}", as_="admin").headers["ETag"]
-        raised = api.patch(f"/api/v1/parts/{part['id']}", as_="admin", json={"list_price": "99.00"},
+        raised = api.patch(f"/api/v1/parts/{part['id']}", as_="admin", json={"list_price": "199.00"},
                            headers={"If-Match": etag})
         assert raised.status_code == 200
         api.put(url, as_="manager.hz01", json={"overrides": []})
-        assert api.get(f"/api/v1/jobs/{job['id']}/bill", as_="admin").json["total"] == "148.00"
+        assert api.get(f"/api/v1/jobs/{job['id']}/bill", as_="admin").json["total"] == "209.00"
         etag = raised.headers["ETag"]
         api.patch(f"/api/v1/parts/{part['id']}", as_="admin", json={"list_price": "55.00"}, headers={"If-Match": etag})
         assert api.get(f"/api/v1/jobs/{job['id']}/bill", as_="admin").json["total"] == "135.00"
@@ -318,11 +321,13 @@ class TestClaims:
         assert approved.json["decided_by"] == api.get("/api/v1/users/me", as_="admin").json["id"]
         assert_problem(api.post(url, as_="admin", json={"approve": False, "reason": "changed my mind"}), 409)
 
-    def test_a_part_that_does_not_fit_the_model_is_rejected_automatically(self, api, session):
+    def test_a_part_fitted_against_the_catalogue_by_override_files_a_claim_rejected_automatically(self, api,
+                                                                                                     session):
         counted(api, VAN1, THERMOSTAT, 1)
         job = new_job(api, session, covered=True)
         on_site(api, session, job)
-        [claim] = fit(api, job, part_sku=THERMOSTAT, quantity=1).json["claims"]
+        [claim] = fit(api, job, as_="manager.hz01", part_sku=THERMOSTAT, quantity=1,
+                      override_reason="the customer's heater is plumbed into the purifier line").json["claims"]
         assert (claim["status"], claim["rejection_code"]) == ("rejected", "part_does_not_fit")
         assert THERMOSTAT in claim["rejection_detail"] and claim["decided_by"] is None
         rejected = api.get("/api/v1/claims/?status=rejected&rejection_code=part_does_not_fit&page_size=100",
@@ -337,4 +342,59 @@ class TestClaims:
         assert fit(api, covered, part_sku=PP, quantity=1).json["claims"] == []
         chargeable = new_job(api, session, covered=False)
         on_site(api, session, chargeable, "tech.hz01.1")
-        assert fit(api, chargeable, part_sku=VALVE, quantity=1).json["claims"] == []
+        assert fit(api, chargeable, as_="manager.hz01", part_sku=VALVE, quantity=1,
+                   override_reason="the customer's second purifier is an RO model").json["claims"] == []
+
+
+class TestFit:
+    """A part fitted on a job must fit the job's product (the catalogue says what fits)."""
+
+    def test_a_part_that_does_not_fit_the_product_is_refused_naming_both_and_nothing_is_billed(self, api, session):
+        counted(api, VAN1, ANODE, 1)
+        job = new_job(api, session, covered=False)
+        on_site(api, session, job)
+        product = api.get(f"/api/v1/jobs/{job['id']}", as_="manager.hz01").json["product_sku"]
+        problem = assert_problem(fit(api, job, part_sku=ANODE, quantity=1), 422, code="part-does-not-fit",
+                                 field="lines.0.part_sku")
+        assert ANODE in problem["detail"] and product in problem["detail"]
+        assert (problem["part_sku"], problem["product_sku"]) == (ANODE, product)
+        assert parts_of(api, job)["usages"] == []
+        assert level(api, VAN1, ANODE)["on_hand"] == 1
+        bill = api.get(f"/api/v1/jobs/{job['id']}/bill", as_="manager.hz01").json
+        assert [line["sku"] for line in bill["lines"] if line["kind"] == "part"] == []
+
+        mixed = fit(api, job, lines=[{"part_sku": PP, "quantity": 1}, {"part_sku": ANODE, "quantity": 1}])
+        assert_problem(mixed, 422, code="part-does-not-fit", field="lines.1.part_sku")
+        assert parts_of(api, job)["usages"] == []  # one misfit line refuses the whole call
+
+    def test_only_a_manager_overrides_with_a_reason_and_the_reason_is_in_the_audit_log(self, api, session):
+        counted(api, VAN1, ANODE, 1)
+        job = new_job(api, session, covered=False)
+        on_site(api, session, job)
+        reason = "anode kept for the customer's heater, fitted on the same visit"
+        assert_problem(fit(api, job, part_sku=ANODE, quantity=1, override_reason=reason), 403)
+        assert_problem(fit(api, job, as_="manager.hz01", part_sku=ANODE, quantity=1, override_reason="  "), 422,
+                       field="override_reason")
+        overridden = fit(api, job, as_="manager.hz01", part_sku=ANODE, quantity=1, override_reason=reason)
+        assert overridden.status_code == 201, overridden.json
+        assert [u["part"]["sku"] for u in overridden.json["usages"]] == [ANODE]
+        entry = session.scalar(select(LogEntry).where(LogEntry.kind == "stock.part_fit_override")
+                               .order_by(LogEntry.seq.desc()).limit(1))
+        manager = api.get("/api/v1/users/me", as_="manager.hz01").json
+        assert entry is not None and str(entry.actor_id) == manager["id"]
+        assert (entry.payload["reason"], entry.payload["part_sku"], entry.payload["job_id"]) == (
+            reason, ANODE, job["id"])
+        assert entry.payload["product_sku"] == api.get(f"/api/v1/jobs/{job['id']}", as_="admin").json["product_sku"]
+
+    def test_a_phone_reporting_a_part_that_does_not_fit_has_that_mutation_rejected(self, api, session):
+        counted(api, VAN1, ANODE, 1)
+        job = new_job(api, session)
+        on_site(api, session, job)
+        body = api.post("/api/v1/sync/mutations", as_="tech.hz01.1", json={
+            "device_id": str(uuid.uuid4()),
+            "mutations": [{"id": 1, "kind": "parts_consumed",
+                           "payload": {"job_id": job["id"], "lines": [{"part_sku": ANODE, "quantity": 1}]}}]}).json
+        [result] = body["results"]
+        assert (result["status"], result["reason"]) == ("rejected", "part-does-not-fit"), result
+        assert "payload.lines.0.part_sku" in result["problem"]["errors"]
+        assert parts_of(api, job)["usages"] == [] and level(api, VAN1, ANODE)["on_hand"] == 1

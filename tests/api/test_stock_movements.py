@@ -3,6 +3,9 @@ min/max limits and replenishment suggestions."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from dispatch import clock
 from tests.helpers import assert_problem
 
 HQ = "HQ"
@@ -225,14 +228,15 @@ class TestViews:
         assert level(api, "HZ01", VALVE)["low_stock"] is False
 
     def test_movements_are_scoped_like_levels(self, api):
-        counted(api, VAN, PP, 1, as_="manager.hz01")
-        counted(api, "HZ02", PP, 1, as_="manager.hz02")
-        own = movements(api, as_="tech.hz01.1")
-        assert own and {r["location"]["code"] for r in own} == {VAN}
-        managers = movements(api, as_="manager.hz01")
-        assert all(r["location"]["code"] == "HZ01" or r["location"]["code"].startswith("VAN-tech.hz01.")
+        with clock.frozen(clock.utcnow() + timedelta(minutes=1)):  # after the demo's opening stock take
+            counted(api, VAN, PP, 1, as_="manager.hz01")
+            counted(api, "HZ02", PP, 1, as_="manager.hz02")
+            own = movements(api, as_="tech.hz01.1")
+            assert own and {r["location"]["code"] for r in own} == {VAN}
+            managers = movements(api, as_="manager.hz01")
+            assert all(r["location"]["code"] == "HZ01" or r["location"]["code"].startswith("VAN-tech.hz01.")
                    for r in managers)
-        assert movements(api, as_="manager.hz01", kind="adjust", location=VAN)[0]["reason"] == "test stock take"
+            assert movements(api, as_="manager.hz01", kind="adjust", location=VAN)[0]["reason"] == "test stock take"
 
     def test_locations_list_the_callers_own_and_hq(self, api):
         codes = {loc["code"] for loc in api.get("/api/v1/stock/locations", as_="tech.hz01.1").json}

@@ -12,9 +12,10 @@ from dispatch import clock
 from dispatch.auth.models import User
 from dispatch.jobs.models import EventKind, JobEvent
 from dispatch.network.models import Technician
+from tests.dates import local, next_weekday
 from tests.helpers import assert_problem
 
-NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Hangzhou
+NOW = local(next_weekday(1), 9)  # the next Tuesday, 09:00 in Hangzhou
 DEVICE = "6f1c2b8e-2d1a-4c1e-9a57-0c4f3c1b9d10"
 
 

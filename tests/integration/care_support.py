@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -21,15 +20,12 @@ from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Technician
+from tests.dates import TZ, local
 
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
 
 
 def next_weekday(after: date) -> date:
+    """The first Monday-to-Friday day after ``after``."""
     day = after + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)

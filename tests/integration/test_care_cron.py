@@ -24,11 +24,12 @@ from dispatch.network.models import JobType
 from dispatch.uow import UnitOfWork
 from seeds import SeedContext
 from seeds import network as network_seed
+from tests.dates import SUITE_TODAY
 from tests.conftest import fresh_database_url
 from tests.integration.care_support import TZ
 from workers import cron as cron_config
 
-TODAY = utcnow().astimezone(TZ).date()
+TODAY = SUITE_TODAY
 
 
 def _scheduler(connection) -> CronScheduler:

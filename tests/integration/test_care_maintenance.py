@@ -14,9 +14,10 @@ from dispatch.care.templates import Template
 from dispatch.clock import utcnow
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Activation, Customer, JobType, Product, Unit
+from tests.dates import SUITE_TODAY
 from tests.integration.care_support import TZ, care_hooks_only, drive, local, next_weekday  # noqa: F401
 
-TODAY = utcnow().astimezone(TZ).date()
+TODAY = SUITE_TODAY
 
 
 def _plan(session, *, due_in_days: int) -> MaintenancePlan:

@@ -34,7 +34,7 @@ def committed(tmp_path, base_settings, own_hooks_only):
     factory = make_session_factory(engine)
     day = next_workday()
     with factory() as session:
-        network.seed(SeedContext(session=session, settings=base_settings, today=date.today(),
+        network.seed(SeedContext(session=session, settings=base_settings, today=SUITE_TODAY,
                                  rng=random.Random("network")))
         for i in range(6):
             make_job(session, "HZ01", day, seed=f"race{i}")

@@ -12,7 +12,7 @@ import random
 import threading
 import uuid
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -41,6 +41,7 @@ from dispatch.uow import UnitOfWork
 from seeds import SeedContext
 from seeds import network as network_seed
 from seeds import stock as stock_seed
+from tests.dates import SUITE_TODAY
 from tests.conftest import fresh_database_url
 
 pytestmark = pytest.mark.postgres
@@ -56,7 +57,7 @@ def _world(name: str, tmp_path_factory, base_settings, jobs: int):
     migrate.upgrade(url)
     factory = make_session_factory(engine)
     with factory() as session:
-        ctx = SeedContext(session=session, settings=base_settings, today=date(2027, 3, 1), rng=random.Random(1))
+        ctx = SeedContext(session=session, settings=base_settings, today=SUITE_TODAY, rng=random.Random(1))
         network_seed.seed(ctx)
         stock_seed.seed(ctx)
         point = session.scalar(select(ServicePoint).where(ServicePoint.code == "HZ01"))

@@ -19,6 +19,7 @@ from dispatch.stock.job_parts import ConsumptionLine
 from dispatch.stock.models import ClaimStatus, PartUsage, StockLevel, StockMovement, WarrantyClaim
 from dispatch.stock.rules import ClaimRejection
 from dispatch.uow import UnitOfWork
+from tests.dates import SUITE_TODAY
 
 VALVE = "VLV-SOL-IN"
 VAN = "VAN-tech.hz01.1"
@@ -119,7 +120,7 @@ def test_a_new_technicians_van_is_created_on_first_use_once(session, uow_factory
     session.add(user)
     session.flush()
     technician = Technician(user_id=user.id, service_point_id=point.id, name="New Hire",
-                            hired_on=date.today() - timedelta(days=1))
+                            hired_on=SUITE_TODAY - timedelta(days=1))
     session.add(technician)
     session.flush()
     van = locations.van_location(session, technician.id)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+NOT_BLANK = validate.Regexp(r"[\s\S]*\S", error="must not be blank")
+"""Some text besides white space (an ECMA-262 pattern, as the OpenAPI document requires)."""
 
 
 class LocationSchema(Schema):
@@ -30,3 +34,34 @@ class Quantity(fields.Integer):
         if isinstance(value, bool):  # bool is an int to Python, not a count to anyone
             raise self.make_error("invalid", input=value)
         return super()._validated(value)
+
+
+class TaggedUnion(fields.Field):
+    """One of several object shapes told apart by a tag property (``kind``, ``type``...).
+
+    Documented as an OpenAPI ``oneOf`` with a ``discriminator`` (see
+    :func:`dispatch.api.tagged_unions`). Loading checks the tag and hands the object to
+    :meth:`load_variant`; by default an invalid variant fails the request like any field, a
+    subclass may instead keep the errors with the item (a sync batch rejects one mutation, not
+    the batch).
+    """
+
+    def __init__(self, tag: str, variants: dict[str, type[Schema]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tag, self.variants = tag, dict(variants)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object")
+        tag = value.get(self.tag)
+        if tag not in self.variants:
+            raise ValidationError({self.tag: [f"must be one of: {', '.join(self.variants)}"]})
+        return self.load_variant(tag, value)
+
+    def load_variant(self, tag: str, value: dict[str, Any]) -> Any:
+        return self.variants[tag]().load(value)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return self.variants[value[self.tag]]().dump(value)

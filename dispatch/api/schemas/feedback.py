@@ -1,10 +1,11 @@
-"""Ratings (public, by signed link) and the call centre's callbacks."""
+"""Ratings (public, by signed link), the rating link for the point, callbacks and the callback worklist."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.care.models import CallbackOutcome, RatingSource
+from dispatch.api.schemas.notifications import NotificationSchema
+from dispatch.care.models import CallbackItemStatus, CallbackOutcome, RatingSource
 
 
 class FeedbackRequestSchema(Schema):
@@ -68,3 +69,36 @@ class CallbackSchema(Schema):
     comment = fields.String()
     actor_id = fields.UUID(allow_none=True)
     at = fields.DateTime()
+
+
+class RatingLinkSchema(Schema):
+    job_id = fields.UUID()
+    job_reference = fields.String()
+    url = fields.String(allow_none=True, metadata={"description": "the customer's rating page for this visit "
+                                                                  "(signed, no account); null until it is completed"})
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "this freshly signed link works until then"})
+    rated = fields.Boolean(metadata={"description": "the customer has rated the visit"})
+    messages = fields.List(fields.Nested(NotificationSchema),
+                           metadata={"description": "the texts that carried the link, newest first"})
+
+
+class CallbackItemSchema(Schema):
+    id = fields.UUID()
+    job_id = fields.UUID()
+    job_reference = fields.String(attribute="job.reference")
+    service_point_id = fields.UUID(allow_none=True)
+    reason = fields.String(metadata={"description": "low_rating: the customer rated the visit 2 or less"})
+    score = fields.Integer(allow_none=True)
+    comment = fields.String(metadata={"description": "what the customer wrote with the rating"})
+    status = fields.Enum(CallbackItemStatus, by_value=True)
+    opened_at = fields.DateTime()
+    due_at = fields.DateTime(metadata={"description": "call the customer back by then"})
+    attempts = fields.Integer(metadata={"description": "calls made about it so far"})
+    closed_at = fields.DateTime(allow_none=True)
+    callback_id = fields.UUID(allow_none=True, metadata={"description": "the call that reached the customer"})
+
+
+class CallbackItemFilterSchema(Schema):
+    status = fields.Enum(CallbackItemStatus, by_value=True)
+    overdue = fields.Boolean(metadata={"description": "open items past their due time (true) or not (false)"})
+    service_point_id = fields.UUID(metadata={"description": "HQ: one point's worklist"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from dispatch.api.schemas.claims import ClaimSchema
-from dispatch.api.schemas.common import Quantity
+from dispatch.api.schemas.common import NOT_BLANK, Quantity
 from dispatch.api.schemas.stock import MONEY, PRICE, LocationBriefSchema, PartBriefSchema, PartRefSchema
 from dispatch.jobs.models import JobStatus
 from dispatch.network.models import JobType
@@ -104,6 +104,10 @@ class ConsumptionLineSchema(Schema):
 class ConsumptionSchema(Schema):
     """Either one line (``{"part_sku", "quantity", "from"?}``) or ``{"lines": [...]}``."""
 
+    override_reason = fields.String(
+        load_default=None, validate=[validate.Length(min=1, max=2000), NOT_BLANK],
+        metadata={"description": "the point's manager fits a part the catalogue says does not fit the job's "
+                                 "product; the reason goes to the audit log"})
     lines = fields.List(fields.Nested(ConsumptionLineSchema), validate=validate.Length(min=1, max=50))
     id = fields.UUID(load_default=None)
     part_sku = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
@@ -127,10 +131,10 @@ class ConsumptionSchema(Schema):
             raise ValidationError("Missing data for required field.", field_name="quantity")
 
     @post_load
-    def _lines(self, data, **kwargs) -> list[ConsumptionLine]:
-        if "lines" in data:
-            return data["lines"]
-        return [ConsumptionLine(**data)]
+    def _lines(self, data, **kwargs) -> dict:
+        override_reason = data.pop("override_reason")
+        lines = data["lines"] if "lines" in data else [ConsumptionLine(**data)]
+        return {"lines": lines, "override_reason": override_reason}
 
 
 class BillLineSchema(Schema):

@@ -103,10 +103,24 @@ class RoutePlanSchema(RoutePlanSummarySchema):
     unassigned = fields.List(fields.Nested(UnassignedJobSchema))
 
 
+class PlanInsertionSlaSchema(Schema):
+    due_at = fields.DateTime(metadata={"description": "the job's SLA due time (technician on site by then)"})
+    met = fields.Boolean(metadata={"description": "the planned start is at or before the due time"})
+    breach_minutes = fields.Integer(metadata={"description": "projected breach: minutes the planned start is "
+                                                             "after the due time (0 when met)"})
+    status = fields.String(allow_none=True, metadata={"description": "the job's SLA status now: ok | at_risk "
+                                                                      "(the plan starts it late) | breached"})
+    detail = fields.String()
+
+
 class PlanInsertionSchema(Schema):
     job_id = fields.UUID()
     technician_id = fields.UUID()
     sequence = fields.Integer()
     start_at = fields.DateTime()
     rescheduled_job_ids = fields.List(fields.UUID(), metadata={"description": "other jobs given a new slot"})
+    sla = fields.Nested(PlanInsertionSlaSchema, allow_none=True,
+                        metadata={"description": "the job is placed where it meets its SLA due time whenever any "
+                                                 "technician can; otherwise as early as it can, and this says by "
+                                                 "how much it will be late (null: no SLA)"})
     plan = fields.Nested(RoutePlanSchema)

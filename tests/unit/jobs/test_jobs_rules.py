@@ -111,6 +111,17 @@ def test_the_clock_stops_at_arrival_or_at_cancellation_of_an_unvisited_job():
     assert rules.sla_status(times(arrived=T0 + timedelta(hours=42)), T0 + timedelta(hours=43)) == SlaStatus.OK
 
 
+def test_a_plan_that_starts_the_job_after_its_due_time_puts_it_at_risk_before_the_clock_does():
+    due, at_risk = rules.sla_deadlines(T0, 48, 8)
+    late_plan = SlaTimes(due, at_risk, None, None, scheduled_start=due + timedelta(minutes=1))
+    in_time = SlaTimes(due, at_risk, None, None, scheduled_start=due)
+    assert rules.sla_status(late_plan, T0) == SlaStatus.AT_RISK
+    assert rules.sla_status(in_time, T0) == SlaStatus.OK
+    assert rules.sla_status(late_plan, due) == SlaStatus.BREACHED
+    assert rules.sla_status(SlaTimes(due, at_risk, due - timedelta(hours=1), None,
+                                     scheduled_start=due + timedelta(hours=1)), due) == SlaStatus.OK
+
+
 def test_no_target_means_no_sla_status():
     assert rules.sla_status(SlaTimes(None, None, None, None), T0) is None
 

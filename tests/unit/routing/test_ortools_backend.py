@@ -18,8 +18,9 @@ from dispatch.routing import (
     Technician,
     Visit,
 )
-from dispatch.routing import ortools_backend
-from dispatch.routing.solver import BackendRequest, SolveParams, _penalties, _schedule
+from dispatch.routing import ortools_model, ortools_pieces
+from dispatch.routing.backend import BackendRequest, SolveParams
+from dispatch.routing.solver import _penalties, _schedule
 
 
 def _day(visit_count: int = 36, technician_count: int = 3) -> RoutingProblem:
@@ -60,19 +61,19 @@ def _request(problem: RoutingProblem) -> BackendRequest:
 def test_ruin_and_descend_improves_a_plan_from_where_it_is() -> None:
     problem = _day()
     request = _request(problem)
-    model = ortools_backend._Model(request)
+    model = ortools_model.Model(request)
     model.routing.CloseModelWithParameters(
-        ortools_backend._search_parameters(request, "AUTOMATIC", 1.0)
+        ortools_model.search_parameters(request, "AUTOMATIC", 1.0)
     )
     # A poor but feasible plan: visits dealt out in turn, in id order.
     dealt = [tuple(range(t, len(problem.visits), len(problem.technicians)))
              for t in range(len(problem.technicians))]
     current = model.restore(
-        dealt, ortools_backend._search_parameters(request, "AUTOMATIC", 1.0, first_only=True)
+        dealt, ortools_model.search_parameters(request, "AUTOMATIC", 1.0, first_only=True)
     )
     assert current is not None
 
-    found = ortools_backend._ruin_and_descend(request, model, current, 0.5, random.Random(1))
+    found = ortools_pieces.ruin_and_descend(request, model, current, 0.5, random.Random(1))
 
     assert found is not None
     assert sorted(v for route in found for v in route) == list(range(len(problem.visits)))
@@ -91,11 +92,11 @@ def test_ruin_and_descend_improves_a_plan_from_where_it_is() -> None:
 def test_ruin_and_descend_answers_none_when_nothing_can_move() -> None:
     problem = _day(visit_count=1, technician_count=1)
     request = _request(problem)
-    model = ortools_backend._Model(request)
+    model = ortools_model.Model(request)
     model.routing.CloseModelWithParameters(
-        ortools_backend._search_parameters(request, "AUTOMATIC", 1.0)
+        ortools_model.search_parameters(request, "AUTOMATIC", 1.0)
     )
     current = model.restore(
-        [(0,)], ortools_backend._search_parameters(request, "AUTOMATIC", 1.0, first_only=True)
+        [(0,)], ortools_model.search_parameters(request, "AUTOMATIC", 1.0, first_only=True)
     )
-    assert ortools_backend._ruin_and_descend(request, model, current, 0.2, random.Random(1)) is None
+    assert ortools_pieces.ruin_and_descend(request, model, current, 0.2, random.Random(1)) is None
