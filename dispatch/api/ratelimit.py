@@ -5,15 +5,15 @@
 - Every *failed* login counts against a budget per client address, whatever the username
   (``DISPATCH_AUTH_ADDRESS_RATE_LIMIT``): trying one password against many accounts (password
   spraying) is slow too, while a shared office address whose people log in successfully is
-  never locked out. Two failures racing past the check may overshoot it by one each.
+  never locked out. An attempt holds its share of the budget while it runs, so concurrent
+  attempts cannot overshoot it.
 
 The counters live in Redis when it is configured, so every gunicorn process shares them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from flask import current_app, request
 
@@ -25,14 +25,7 @@ def limit_auth(subject: str) -> None:
     limiter.check(f"auth:{request.remote_addr}:{subject.lower()[:120]}")
 
 
-@contextmanager
-def failed_login_budget() -> Iterator[None]:
-    """429 once this address spent its budget of failed logins; a failure inside spends one."""
+def failed_login_budget() -> AbstractContextManager[None]:
+    """429 once this address has used its budget of failed logins; a failure inside uses one."""
     limiter = current_app.extensions["dispatch"].address_limiter
-    key = f"auth-failures:{request.remote_addr}"
-    limiter.require_budget(key)
-    try:
-        yield
-    except Unauthorized:
-        limiter.spend(key)
-        raise
+    return limiter.failures(f"auth-failures:{request.remote_addr}", Unauthorized)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import timedelta
 
 import jwt
+import pytest
 
 from dispatch import clock
 from tests.helpers import assert_problem
@@ -174,16 +177,87 @@ def test_successful_logins_from_a_shared_office_address_do_not_spend_the_budget(
     assert spray(client, ["tech.hz01.1"] * 4, address="203.0.113.9") == [401, 401, 401, 429]
 
 
-def test_the_address_budget_is_shared_by_every_process_through_redis(settings, session_factory, monkeypatch):
-    """Two API processes (two apps) on one Redis: failures at either spend the same budget."""
-    import fakeredis
+def real_redis_url() -> str:
+    """DISPATCH_TEST_REDIS_URL's server, in a database of its own. Never emptied (xdist workers
+    share it): the tests on it use addresses of their own (:func:`fresh_address`)."""
+    return os.environ["DISPATCH_TEST_REDIS_URL"].rsplit("/", 1)[0] + "/6"
 
+
+def fresh_address() -> str:
+    """A client address no other test (or earlier run, whose counters live on in Redis) used."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
+@pytest.fixture(params=["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+def redis_url(request, monkeypatch) -> str:
+    """One Redis every app of the test talks to: fakeredis, and the real one when
+    DISPATCH_TEST_REDIS_URL is set."""
+    if request.param == "fakeredis":
+        import fakeredis
+
+        shared = fakeredis.FakeRedis()
+        monkeypatch.setattr("redis.Redis.from_url", lambda url, **kwargs: shared)
+        return "redis://shared.invalid/0"
+    return real_redis_url()
+
+
+def test_the_address_budget_is_shared_by_every_process_through_redis(settings, session_factory, redis_url):
+    """Two API processes (two apps) on one Redis: failures at either spend the same budget."""
     from dispatch.app import create_app
 
-    shared = fakeredis.FakeRedis()
-    monkeypatch.setattr("redis.Redis.from_url", lambda url, **kwargs: shared)
-    config = settings.with_(redis_url="redis://shared.invalid/0", auth_rate_limit=(20, 60),
-                            auth_address_rate_limit=(4, 300))
+    config = settings.with_(redis_url=redis_url, auth_rate_limit=(20, 60), auth_address_rate_limit=(4, 300))
     first, second = (create_app(config, session_factory=session_factory).test_client() for _ in range(2))
-    assert spray(first, ["nobody.a", "nobody.b"]) + spray(second, ["nobody.c", "nobody.d"]) == [401] * 4
-    assert spray(first, ["nobody.e"]) == [429] and spray(second, ["nobody.f"]) == [429]
+    client, other = fresh_address(), fresh_address()
+    assert spray(first, ["nobody.a", "nobody.b"], client) + spray(second, ["nobody.c", "nobody.d"], client) \
+        == [401] * 4
+    assert spray(first, ["nobody.e"], client) == [429] and spray(second, ["nobody.f"], client) == [429]
+    assert spray(second, ["nobody.g"], other) == [401]  # the budget is the address's
+
+
+@pytest.fixture(params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+def counter(request):
+    from dispatch.ratelimit import MemoryCounter, RedisCounter
+
+    if request.param == "memory":
+        return MemoryCounter()
+    if request.param == "fakeredis":
+        import fakeredis
+
+        return RedisCounter(fakeredis.FakeRedis())
+    from redis import Redis
+
+    return RedisCounter(Redis.from_url(real_redis_url()))
+
+
+class Failed(Exception):
+    pass
+
+
+def test_concurrent_attempts_cannot_overshoot_the_failure_budget(counter):
+    """Ten logins from one address running at once (all still hashing): only the budget's four
+    get in, the others are refused before any of them has failed. A check made before the
+    attempt, counted only once it failed, would let all ten in."""
+    from contextlib import ExitStack
+
+    from dispatch.errors import TooManyRequests
+    from dispatch.ratelimit import RateLimiter
+
+    limiter, key = RateLimiter(counter, 4, 300), f"auth-failures:{fresh_address()}"
+    admitted, refused = 0, 0
+    with ExitStack() as running:
+        for _ in range(10):
+            try:
+                running.enter_context(limiter.failures(key, Failed))
+                admitted += 1
+            except TooManyRequests:
+                refused += 1
+    assert (admitted, refused) == (4, 6)
+    # All four succeeded: their share comes back, the refused ones never took any.
+    for _ in range(4):
+        with limiter.failures(key, Failed):
+            pass
+    for _ in range(4):
+        with pytest.raises(Failed), limiter.failures(key, Failed):
+            raise Failed
+    with pytest.raises(TooManyRequests), limiter.failures(key, Failed):
+        pass
