@@ -29,7 +29,7 @@ class ChainVerification(MethodView):
 
         Names the first broken entry, and every covered row (checklist step results and their
         evidence, audit verdicts, bill price overrides, parts fitted, part prices, labour rates,
-        stock movements, warranty cards) whose content no longer matches its seal in the log:
+        stock movements, warranty claims, warranty cards) whose content no longer matches its seal in the log:
         table, id, the columns that differ and the entry it contradicts. With `limit`, one page
         of about that many entries or rows; follow `next_cursor` until `complete`."""
         return service.verify_chain(unit_of_work(), current_principal(), secret=settings().secret_key, **args)

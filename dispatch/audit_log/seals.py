@@ -2,8 +2,9 @@
 
 Each :class:`SealSpec` names a table, the columns that are hashed (what HQ relies on: a
 checklist step's value and evidence, a verdict, a price or bill line, a stock movement, a
-warranty card) and, where a row's meaning lives partly in another table, extra values read with
-it (a step result's evidence: attachment ids and their SHA-256 in order). The hash is computed
+warranty claim or card) and, where a row's meaning lives partly in another table, extra values
+read with it (a step result's evidence: attachment ids, the uploaded bytes' SHA-256 and the
+served copy's, in order). The hash is computed
 from what the database returns, at write time and at verification alike, so it never depends
 on how a driver round-trips a type.
 """
@@ -114,11 +115,12 @@ def _step_evidence(session: Session, ids: list[Any]) -> dict[Any, dict[str, Any]
     from dispatch.sop.models import Attachment, StepEvidence
 
     found: dict[Any, dict[str, Any]] = {i: {"evidence": []} for i in ids}
-    for result_id, attachment_id, sha256 in session.execute(
-            select(StepEvidence.result_id, StepEvidence.attachment_id, Attachment.sha256)
+    for result_id, attachment_id, sha256, stored_sha256 in session.execute(
+            select(StepEvidence.result_id, StepEvidence.attachment_id, Attachment.sha256, Attachment.stored_sha256)
             .join(Attachment, Attachment.id == StepEvidence.attachment_id)
             .where(StepEvidence.result_id.in_(ids)).order_by(StepEvidence.result_id, StepEvidence.position)):
-        found[result_id]["evidence"].append([str(attachment_id), sha256])
+        # the uploaded bytes' hash and the served copy's (EXIF stripped): both are the evidence
+        found[result_id]["evidence"].append([str(attachment_id), sha256, stored_sha256])
     return found
 
 
@@ -126,9 +128,9 @@ def _step_evidence(session: Session, ids: list[Any]) -> dict[Any, dict[str, Any]
 def covered() -> dict[str, SealSpec]:
     """Every covered table by name (imported late: the domains import this package)."""
     from dispatch.network.models import Activation, JobType, Unit
-    from dispatch.sop.audit_models import AuditVerdict
+    from dispatch.sop.audit_models import Audit, AuditVerdict
     from dispatch.sop.models import StepResult
-    from dispatch.stock.models import BillPriceOverride, LabourRate, Part, PartUsage, StockMovement
+    from dispatch.stock.models import BillPriceOverride, LabourRate, Part, PartUsage, StockMovement, WarrantyClaim
 
     specs = [
         SealSpec(StepResult, ("checklist_id", "step_key", "revision", "value", "status", "reasons", "recorded_at",
@@ -136,6 +138,8 @@ def covered() -> dict[str, SealSpec]:
                  extras=_step_evidence, extra_names=("evidence",)),
         SealSpec(AuditVerdict, ("audit_id", "seq", "kind", "verdict", "findings", "note", "reviewer_id",
                                 "supersedes_id", "created_at", "log_seq")),
+        # The audit's copy of its newest verdict: lot decisions and KPIs read this one.
+        SealSpec(Audit, ("verdict", "verdict_at"), expected=lambda: Audit.verdict.is_not(None)),
         SealSpec(BillPriceOverride, ("job_id", "part_id", "unit_price", "reason", "actor_id", "at")),
         SealSpec(PartUsage, ("job_id", "part_id", "quantity", "location_id", "list_price", "currency",
                              "from_reservation", "operation_id", "actor_id", "at", "recorded_at")),
@@ -144,6 +148,10 @@ def covered() -> dict[str, SealSpec]:
         SealSpec(StockMovement, ("operation_id", "kind", "location_id", "part_id", "quantity", "delta_on_hand",
                                  "delta_reserved", "delta_in_transit", "delta_defective", "counterpart_location_id",
                                  "job_id", "transfer_id", "reservation_id", "reason", "reference", "actor_id", "at")),
+        # What HQ reimburses a point for a part fitted under warranty, and HQ's decision.
+        SealSpec(WarrantyClaim, ("job_id", "usage_id", "service_point_id", "part_id", "unit_id", "quantity",
+                                 "unit_price", "amount", "currency", "job_date", "status", "rejection_code",
+                                 "rejection_detail", "decided_at", "decided_by")),
         SealSpec(Activation, ("unit_id", "customer_id", "purchased_on", "sales_channel", "activated_at", "actor_id",
                               "reason", "superseded_at")),
         # The unit's current warranty card (warranty is judged from it); unbound units hold none.

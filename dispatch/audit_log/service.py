@@ -9,8 +9,9 @@ hash after an edit: that is caught from outside by comparing a daily root export
 on ``audit_log``.
 
 **Row seals (tamper evidence beyond the log).** The rows HQ relies on (checklist step results
-with their evidence hashes, audit verdicts, bill price overrides and parts fitted, part list
-prices and labour rates, stock movements, warranty cards and the unit's current card: see
+with their evidence hashes, audit verdicts and the audit's copy of its verdict, bill price
+overrides and parts fitted, part list prices and labour rates, stock movements, warranty claims,
+warranty cards and the unit's current card: see
 :mod:`dispatch.audit_log.seals`) are *sealed* when they are written: the entry that records the
 write (``append(..., seal=[rows], deleted=[rows])``) also records, per row, a content hash of
 the row as the database holds it after the write, a short digest per column, and the row's seal

@@ -658,14 +658,14 @@ def _append_verdict(session: Session, audit: Audit, actor: Principal, *, kind: V
                        reviewer_id=actor.user_id, supersedes_id=previous.id if previous else None, created_at=now,
                        log_seq=audit_log.next_seq(session))
     audit.verdicts.append(row)
+    audit.verdict, audit.verdict_at = verdict, now  # the copy lot decisions read: sealed with the row
     entry = audit_log.append(session, kind=f"audit.verdict.{kind.value}", subject_id=audit.id, actor_id=actor.user_id,
-                             seal=[row],
+                             seal=[row, audit],
                              payload={"audit_id": str(audit.id), "checklist_id": str(audit.checklist_id),
                                       "seq": seq, "verdict": verdict.value, "findings": findings, "note": note,
                                       "supersedes_seq": previous.seq if previous else None})
     if entry.seq != row.log_seq:  # cannot happen while the head is locked; never let it pass silently
         raise RuntimeError(f"verdict sealed by entry {entry.seq}, expected {row.log_seq}")
-    audit.verdict, audit.verdict_at = verdict, now
     return row
 
 

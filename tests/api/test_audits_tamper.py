@@ -1,15 +1,17 @@
 """Tampering beyond the log: every covered table, written through the API, then edited behind it
 with SQL; ``GET /audit-log/verify`` names the row (table, id, the columns that changed) and the
-log entry it contradicts. Rows inserted behind the API are named as unsealed, rows deleted
-behind it as missing; a reviewer may run the check, and paging finds the same as one run."""
+log entry it contradicts, which must be the entry the API write appended (its kind, written by
+that request). Rows inserted behind the API are named as unsealed, rows deleted behind it as
+missing; a reviewer may run the check, and paging finds the same as one run."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from dispatch import clock
 from dispatch.audit_log.models import LogEntry, RowSeal
@@ -18,11 +20,12 @@ from tests.api.audit_builders import AuditWorld
 from tests.api.audit_builders import WEEK as AUDIT_WEEK
 from tests.api.audit_builders import local as audit_local
 from tests.api.jobs_builders import MONDAY, create_job
-from tests.api.sop_builders import on_site_job, photo_ids, publish_template, put_step
+from tests.api.sop_builders import on_site_job, photo_ids, publish_template, put_step, scheduled_job
 from tests.api.test_stock_jobs import UF, fit, on_site, unit_serial
 from tests.api.test_stock_movements import counted
 
 VALVE, VAN = "VLV-SOL-IN", "VAN-tech.hz01.1"
+PP = "FLT-PP-S1"  # fits every purifier model
 
 
 def verify(api, as_: str = "reviewer", **params) -> dict:
@@ -37,10 +40,32 @@ def named(before: dict, after: dict) -> dict[tuple[str, str], dict]:
     return {(d["table"], d["id"]): d for d in after["differences"] if (d["table"], d["id"], d["problem"]) not in old}
 
 
-def sealed_by(session, table: str, row_id: str) -> int:
-    """The entry holding the row's newest seal (what the write through the API recorded)."""
-    return session.scalar(select(RowSeal.log_seq).where(RowSeal.table_name == table, RowSeal.row_id == row_id)
-                          .order_by(RowSeal.row_version.desc()).limit(1))
+@dataclass(frozen=True)
+class Written:
+    """The log entries one API request appended: seq in (after, upto], and their kinds."""
+
+    after: int
+    upto: int
+    kinds: dict[int, str]
+
+    def entry(self, kind: str) -> int:
+        """The one entry of ``kind`` the request appended."""
+        (seq,) = [seq for seq, k in self.kinds.items() if k == kind]
+        return seq
+
+
+def log_head(session) -> int:
+    return session.scalar(select(func.max(LogEntry.seq))) or 0
+
+
+def written(session, request):
+    """Send ``request`` (a callable returning a response) and return (response, Written)."""
+    after = log_head(session)
+    response = request()
+    upto = log_head(session)
+    kinds = dict(session.execute(select(LogEntry.seq, LogEntry.kind).where(LogEntry.seq > after,
+                                                                           LogEntry.seq <= upto)).all())
+    return response, Written(after, upto, kinds)
 
 
 def tamper(connection, statement: str, **params) -> None:
@@ -52,19 +77,19 @@ def db_id(connection, value: str):
     return uuid.UUID(value).hex if connection.dialect.name == "sqlite" else value
 
 
-def only_override(connection, job_id: str) -> str:
-    (row_id,) = connection.execute(text("SELECT id FROM bill_price_overrides WHERE job_id = :j"),
-                                   {"j": db_id(connection, job_id)}).scalars().all()
-    return str(uuid.UUID(str(row_id)))
+def row_id(connection, statement: str, **params) -> str:
+    """The one id ``statement`` selects, as the API spells it."""
+    (found,) = connection.execute(text(statement), params).scalars().all()
+    return str(uuid.UUID(str(found)))
 
 
-def assert_named(before, after, table: str, row_id: str, fields: set[str], log_seq: int | None,
+def assert_named(before, after, table: str, row: str, fields: set[str], log_seq: int | None,
                  problem: str = "changed") -> None:
     found = named(before, after)
-    assert (table, row_id) in found, (table, row_id, after["differences"])
-    difference = found[(table, row_id)]
+    assert (table, row) in found, (table, row, after["differences"])
+    difference = found[(table, row)]
     assert difference["problem"] == problem and set(difference["fields"]) == fields, difference
-    assert difference["log_seq"] == log_seq
+    assert difference["log_seq"] == log_seq, (difference, log_seq)
     assert after["ok"] is False and after["differences_total"] >= len(found)
 
 
@@ -74,35 +99,72 @@ def monday():
         yield MONDAY
 
 
-def test_a_checklist_step_value_and_its_evidence_hash_edited_in_the_database_are_named(
+def test_a_checklist_step_value_and_its_evidence_hashes_edited_in_the_database_are_named(
         api, session, connection, monday):
     publish_template(api, session)
     job = on_site_job(api, session)
     photo = photo_ids(api, 1)[0]
-    recorded = put_step(api, job, "photo_before", None, [photo])
+    recorded, survey_write = written(session, lambda: put_step(api, job, "photo_before", None, [photo]))
     assert recorded.status_code == 200, recorded.json
-    assert put_step(api, job, "pressure", 0.25).status_code == 200
-    checklist = api.get(f"/api/v1/jobs/{job['id']}/checklist", as_="tech.hz01.1").json
-    revisions = {s["key"]: s["current"]["id"] for s in checklist["steps"] if s.get("current")}
+    measured, pressure_write = written(session, lambda: put_step(api, job, "pressure", 0.25))
+    assert measured.status_code == 200, measured.json
+    survey, pressure = recorded.json["current"]["id"], measured.json["current"]["id"]
     before = verify(api)
-    assert not named({"differences": []}, before).keys() & {("checklist_step_results", r) for r in revisions.values()}
+    assert not {(d["table"], d["id"]) for d in before["differences"]} & {
+        ("checklist_step_results", survey), ("checklist_step_results", pressure)}
 
-    pressure = revisions["pressure"]
     tamper(connection, "UPDATE checklist_step_results SET value = '0.39', status = 'passed' WHERE id = :id",
            id=db_id(connection, pressure))
     tamper(connection, "UPDATE attachments SET sha256 = :sha WHERE id = :id", sha="f" * 64,
            id=db_id(connection, photo))
     after = verify(api)
-    assert_named(before, after, "checklist_step_results", pressure, {"value"},
-                 sealed_by(session, "checklist_step_results", pressure))
-    survey = revisions["photo_before"]
-    assert_named(before, after, "checklist_step_results", survey, {"evidence"},
-                 sealed_by(session, "checklist_step_results", survey))
-    entry = session.get(LogEntry, sealed_by(session, "checklist_step_results", pressure))
-    assert entry.kind == "sop.step_result" and entry.payload["value"] == 0.25
+    assert_named(before, after, "checklist_step_results", pressure, {"value"}, pressure_write.entry("sop.step_result"))
+    assert_named(before, after, "checklist_step_results", survey, {"evidence"}, survey_write.entry("sop.step_result"))
+    entry = session.get(LogEntry, pressure_write.entry("sop.step_result"))
+    assert entry.payload["step_key"] == "pressure" and entry.payload["value"] == 0.25
 
 
-def test_an_audit_verdict_edited_in_the_database_is_named(api, session_factory, session, connection):
+def test_the_served_copy_of_a_photo_swapped_in_the_database_is_named(api, session, connection, monday):
+    """The server stores and serves a copy without EXIF (its own hash, stored_sha256): pointing
+    the evidence at another stored file is tampering with the evidence too."""
+    publish_template(api, session)
+    job = on_site_job(api, session)
+    photo = photo_ids(api, 1)[0]
+    recorded, write = written(session, lambda: put_step(api, job, "photo_before", None, [photo]))
+    assert recorded.status_code == 200, recorded.json
+    before = verify(api)
+    tamper(connection, "UPDATE attachments SET stored_sha256 = :sha WHERE id = :id", sha="e" * 64,
+           id=db_id(connection, photo))
+    assert_named(before, verify(api), "checklist_step_results", recorded.json["current"]["id"], {"evidence"},
+                 write.entry("sop.step_result"))
+
+
+def test_a_step_and_parts_pushed_by_the_phone_then_edited_in_the_database_are_named(api, session, connection, monday):
+    """The sync push (offline phones) seals what it writes like the HTTP routes do."""
+    publish_template(api, session)
+    job = scheduled_job(api, session)
+    counted(api, VAN, PP, 3)
+    line = str(uuid.uuid4())
+    pushed, write = written(session, lambda: api.post("/api/v1/sync/mutations", as_="tech.hz01.1", json={
+        "device_id": str(uuid.uuid4()), "mutations": [
+            {"id": 1, "kind": "job_transition", "payload": {"job_id": job["id"], "to": "en_route"}},
+            {"id": 2, "kind": "job_transition", "payload": {"job_id": job["id"], "to": "on_site"}},
+            {"id": 3, "kind": "checklist_step", "payload": {"job_id": job["id"], "key": "tds_tap", "value": 180}},
+            {"id": 4, "kind": "parts_consumed", "payload": {"job_id": job["id"], "lines": [
+                {"id": line, "part_sku": PP, "quantity": 2}]}}]}))
+    assert pushed.status_code == 200 and {r["status"] for r in pushed.json["results"]} == {"applied"}, pushed.json
+    result = row_id(connection, "SELECT r.id FROM checklist_step_results r JOIN checklists c ON c.id = r.checklist_id "
+                                "WHERE c.job_id = :job AND r.step_key = 'tds_tap'", job=db_id(connection, job["id"]))
+    before = verify(api)
+    tamper(connection, "UPDATE checklist_step_results SET value = '90' WHERE id = :id", id=db_id(connection, result))
+    tamper(connection, "UPDATE part_usages SET quantity = 1 WHERE id = :id", id=db_id(connection, line))
+    after = verify(api)
+    assert_named(before, after, "checklist_step_results", result, {"value"}, write.entry("sop.step_result"))
+    assert_named(before, after, "part_usages", line, {"quantity"}, write.entry("stock.movement"))
+
+
+def test_an_audit_verdict_and_the_audits_copy_of_it_edited_in_the_database_are_named(
+        api, session_factory, session, connection):
     world = AuditWorld(api, session_factory)
     for i in range(6):
         world.checklist("SZ01", completed_at=audit_local(i % 6, 9 + i))
@@ -110,20 +172,22 @@ def test_an_audit_verdict_edited_in_the_database_is_named(api, session_factory, 
     world.draw(drawn)
     audit = world.audits(world.lot("SZ01")["lot"]["id"])[0]
     with world.at(drawn):
-        given = api.post(f"/api/v1/audits/{audit['id']}/verdict", as_="reviewer", json={
+        given, write = written(session, lambda: api.post(f"/api/v1/audits/{audit['id']}/verdict", as_="reviewer", json={
             "verdict": "major", "findings": [{"step_key": "site_survey_photo", "code": "missing_evidence",
-                                              "note": "no cabinet"}]})
+                                              "note": "no cabinet"}]}))
     assert given.status_code == 200, given.json
-    verdict_id = session.scalar(text("SELECT id FROM audit_verdicts WHERE audit_id = :a"),
-                                {"a": db_id(connection, audit["id"])})
-    verdict_id = str(uuid.UUID(str(verdict_id)))
+    verdict_id = row_id(connection, "SELECT id FROM audit_verdicts WHERE audit_id = :a",
+                        a=db_id(connection, audit["id"]))
+    entry = write.entry("audit.verdict.review")
     before = verify(api)
     tamper(connection, "UPDATE audit_verdicts SET verdict = 'conforming' WHERE id = :id",
            id=db_id(connection, verdict_id))
+    # the copy lot decisions and KPIs read
+    tamper(connection, "UPDATE audits SET verdict = 'conforming' WHERE id = :id", id=db_id(connection, audit["id"]))
     after = verify(api)
-    assert_named(before, after, "audit_verdicts", verdict_id, {"verdict"}, sealed_by(session, "audit_verdicts",
-                                                                                     verdict_id))
-    assert session.get(LogEntry, sealed_by(session, "audit_verdicts", verdict_id)).kind == "audit.verdict.review"
+    assert_named(before, after, "audit_verdicts", verdict_id, {"verdict"}, entry)
+    assert_named(before, after, "audits", audit["id"], {"verdict"}, entry)
+    assert session.get(LogEntry, entry).payload["verdict"] == "major"
 
 
 def test_prices_bill_lines_parts_fitted_and_stock_movements_edited_in_the_database_are_named(
@@ -131,65 +195,99 @@ def test_prices_bill_lines_parts_fitted_and_stock_movements_edited_in_the_databa
     counted(api, VAN, UF, 3)
     job = create_job(api, session, "HZ01", unit_serial=unit_serial(session, covered=False))
     on_site(api, session, job)
-    fitted = fit(api, job, part_sku=UF, quantity=1)  # fits the out-of-warranty purifier
+    fitted, fit_write = written(session, lambda: fit(api, job, part_sku=UF, quantity=1))  # fits the UF purifier
     assert fitted.status_code == 201, fitted.json
     usage = fitted.json["usages"][0]["id"]
-    overrides = api.put(f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01", json={"overrides": [
-        {"unit_price": "60.00", "reason": "goodwill"}]})
+    overrides, override_write = written(session, lambda: api.put(
+        f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01",
+        json={"overrides": [{"unit_price": "60.00", "reason": "goodwill"}]}))
     assert overrides.status_code == 200, overrides.json
-    override = only_override(connection, job["id"])
+    override = row_id(connection, "SELECT id FROM bill_price_overrides WHERE job_id = :j",
+                      j=db_id(connection, job["id"]))
     part = api.get(f"/api/v1/parts/?q={VALVE}", as_="admin").json[0]
-    priced = api.patch(f"/api/v1/parts/{part['id']}", as_="admin", json={"list_price": "88.00"},
-                       headers={"If-Match": api.get(f"/api/v1/parts/{part['id']}", as_="admin").headers["ETag"]})
+    etag = api.get(f"/api/v1/parts/{part['id']}", as_="admin").headers["ETag"]
+    priced, price_write = written(session, lambda: api.patch(f"/api/v1/parts/{part['id']}", as_="admin",
+                                                             json={"list_price": "88.00"}, headers={"If-Match": etag}))
     assert priced.status_code == 200, priced.json
-    rate = api.put("/api/v1/labour-rates/install", as_="admin", json={"amount": "150.00"})
+    rate, rate_write = written(session, lambda: api.put("/api/v1/labour-rates/install", as_="admin",
+                                                        json={"amount": "150.00"}))
     assert rate.status_code == 200, rate.json
-    delivery = api.post("/api/v1/stock/deliveries", as_="admin", json={"lines": [{"part_sku": VALVE, "quantity": 4}]})
+    delivery, delivery_write = written(session, lambda: api.post(
+        "/api/v1/stock/deliveries", as_="admin", json={"lines": [{"part_sku": VALVE, "quantity": 4}]}))
     assert delivery.status_code == 201, delivery.json
     movement = delivery.json[0]["id"]
     before = verify(api)
 
     edits = [
-        ("part_usages", usage, "UPDATE part_usages SET list_price = 1 WHERE id = :id", {"list_price"}),
+        ("part_usages", usage, "UPDATE part_usages SET list_price = 1 WHERE id = :id", {"list_price"},
+         fit_write.entry("stock.movement")),
         ("bill_price_overrides", override, "UPDATE bill_price_overrides SET unit_price = 1 WHERE id = :id",
-         {"unit_price"}),
-        ("parts", part["id"], "UPDATE parts SET list_price = 8.80 WHERE id = :id", {"list_price"}),
+         {"unit_price"}, override_write.entry("stock.bill_prices")),
+        ("parts", part["id"], "UPDATE parts SET list_price = 8.80 WHERE id = :id", {"list_price"},
+         price_write.entry("stock.part_price")),
         ("stock_movements", movement, "UPDATE stock_movements SET quantity = 40, delta_on_hand = 40 WHERE id = :id",
-         {"quantity", "delta_on_hand"}),
+         {"quantity", "delta_on_hand"}, delivery_write.entry("stock.movement")),
     ]
-    for _, row_id, statement, _ in edits:
-        tamper(connection, statement, id=db_id(connection, row_id))
+    for _, row, statement, _, _ in edits:
+        tamper(connection, statement, id=db_id(connection, row))
     tamper(connection, "UPDATE labour_rates SET amount = 1 WHERE job_type = 'install'")
     after = verify(api)
-    for table, row_id, _, fields in edits:
-        assert_named(before, after, table, row_id, fields, sealed_by(session, table, row_id))
-    assert_named(before, after, "labour_rates", "install", {"amount"}, sealed_by(session, "labour_rates", "install"))
+    for table, row, _, fields, entry in edits:
+        assert_named(before, after, table, row, fields, entry)
+    assert_named(before, after, "labour_rates", "install", {"amount"}, rate_write.entry("stock.labour_rate"))
+
+
+def test_a_warranty_claim_edited_in_the_database_is_named(api, session, connection, monday):
+    """What HQ reimburses a point for a part fitted under warranty, sealed when filed and again
+    when HQ decides."""
+    counted(api, VAN, VALVE, 1)
+    job = create_job(api, session, "HZ01", unit_serial=unit_serial(session, covered=True))
+    on_site(api, session, job)
+    fitted = fit(api, job, part_sku=VALVE, quantity=1)
+    assert fitted.status_code == 201, fitted.json
+    [claim] = fitted.json["claims"]
+    decided, write = written(session, lambda: api.post(f"/api/v1/claims/{claim['id']}/decision", as_="admin",
+                                                       json={"approve": True}))
+    assert decided.status_code == 200, decided.json
+    before = verify(api)
+    tamper(connection, "UPDATE warranty_claims SET amount = 680, quantity = 10 WHERE id = :id",
+           id=db_id(connection, claim["id"]))
+    assert_named(before, verify(api), "warranty_claims", claim["id"], {"amount", "quantity"},
+                 write.entry("stock.claim_decision"))
 
 
 def test_a_warranty_card_and_the_units_warranty_edited_in_the_database_are_named(api, session, connection):
     unit = session.scalar(select(Unit).where(Unit.customer_id.is_(None)).order_by(Unit.serial).limit(1))
     customer = api.get("/api/v1/customers/?page_size=1", as_="manager.hz01").json[0]["id"]
-    activated = api.post(f"/api/v1/units/{unit.serial}/activation", as_="admin", json={
+    activated, write = written(session, lambda: api.post(f"/api/v1/units/{unit.serial}/activation", as_="admin", json={
         "customer_id": customer, "purchased_on": (clock.utcnow().date() - timedelta(days=3)).isoformat(),
-        "sales_channel": "retail"})
+        "sales_channel": "retail"}))
     assert activated.status_code == 201, activated.json
     card = activated.json["activations"][0]["id"]
+    later = (clock.utcnow().date() + timedelta(days=400)).isoformat()  # a longer warranty
     before = verify(api)
-    tamper(connection, "UPDATE activations SET purchased_on = '2030-01-01' WHERE id = :id", id=db_id(connection, card))
-    tamper(connection, "UPDATE units SET purchased_on = '2030-01-01' WHERE id = :id", id=db_id(connection, str(unit.id)))
+    tamper(connection, "UPDATE activations SET purchased_on = :d WHERE id = :id", d=later, id=db_id(connection, card))
+    tamper(connection, "UPDATE units SET purchased_on = :d WHERE id = :id", d=later, id=db_id(connection, str(unit.id)))
     after = verify(api)
-    assert_named(before, after, "activations", card, {"purchased_on"}, sealed_by(session, "activations", card))
-    assert_named(before, after, "units", str(unit.id), {"purchased_on"}, sealed_by(session, "units", str(unit.id)))
+    assert_named(before, after, "activations", card, {"purchased_on"}, write.entry("unit.activation"))
+    assert_named(before, after, "units", str(unit.id), {"purchased_on"}, write.entry("unit.activation"))
 
 
-def test_a_row_inserted_or_deleted_behind_the_api_is_named(api, session, connection, monday):
+def test_a_row_inserted_or_deleted_behind_the_api_is_named_and_one_deleted_through_it_is_not(
+        api, session, connection, monday):
     delivery = api.post("/api/v1/stock/deliveries", as_="admin", json={"lines": [{"part_sku": VALVE, "quantity": 2}]})
     assert delivery.status_code == 201, delivery.json
-    job = create_job(api, session, "HZ01", unit_serial=unit_serial(session, covered=False))
-    overrides = api.put(f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01", json={"overrides": [
-        {"unit_price": "10.00", "reason": "goodwill"}]})
-    assert overrides.status_code == 200, overrides.json
-    override = only_override(connection, job["id"])
+    jobs = [create_job(api, session, "HZ01", unit_serial=unit_serial(session, covered=False)) for _ in range(2)]
+    overrides = {}
+    for job in jobs:
+        response, write = written(session, lambda job=job: api.put(
+            f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01",
+            json={"overrides": [{"unit_price": "10.00", "reason": "goodwill"}]}))
+        assert response.status_code == 200, response.json
+        overrides[job["id"]] = (row_id(connection, "SELECT id FROM bill_price_overrides WHERE job_id = :j",
+                                       j=db_id(connection, job["id"])), write.entry("stock.bill_prices"))
+    removed = api.put(f"/api/v1/jobs/{jobs[1]['id']}/bill/overrides", as_="manager.hz01", json={"overrides": []})
+    assert removed.status_code == 200, removed.json  # a deletion through the API is recorded
     before = verify(api)
     assert before["ok"] is True, before["differences"][:5]
     forged = uuid.uuid4()
@@ -197,14 +295,12 @@ def test_a_row_inserted_or_deleted_behind_the_api_is_named(api, session, connect
                        "delta_on_hand, delta_reserved, delta_in_transit, delta_defective, reason, reference, at) "
                        "SELECT :new, operation_id, kind, location_id, part_id, 500, 500, 0, 0, 0, 'forged', '', at "
                        "FROM stock_movements WHERE kind = 'receive' LIMIT 1", new=db_id(connection, str(forged)))
-    tamper(connection, "DELETE FROM bill_price_overrides WHERE id = :id", id=db_id(connection, override))
+    deleted, entry = overrides[jobs[0]["id"]]
+    tamper(connection, "DELETE FROM bill_price_overrides WHERE id = :id", id=db_id(connection, deleted))
     after = verify(api)
     assert_named(before, after, "stock_movements", str(forged), set(), None, problem="unsealed")
-    assert_named(before, after, "bill_price_overrides", override, set(),
-                 sealed_by(session, "bill_price_overrides", override), problem="missing")
-
-    replaced = api.put(f"/api/v1/jobs/{job['id']}/bill/overrides", as_="manager.hz01", json={"overrides": []})
-    assert replaced.status_code == 200  # a deletion through the API is recorded: nothing to name
+    assert_named(before, after, "bill_price_overrides", deleted, set(), entry, problem="missing")
+    assert set(named(before, after)) == {("stock_movements", str(forged)), ("bill_price_overrides", deleted)}
 
 
 def test_a_paged_verification_finds_what_one_run_finds(api, connection, session):
