@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from dispatch.app import create_app
+from dispatch.clock import frozen, utcnow
 from dispatch.jobs.models import Priority
 from dispatch.network.models import StartLocation
 from tests.helpers import Api, assert_problem
@@ -179,9 +180,10 @@ def test_plan_lists_are_newest_first_and_filter_by_date_and_status(api, session,
     make_job(session, "HZ01", day)
     session.commit()
     first = plan_day(api, hz01.id, day).json["id"]
-    second = plan_day(api, hz01.id, day, seed=7).json["id"]
-    listed = api.get(f"/api/v1/service-points/{hz01.id}/plans?date={day.isoformat()}", as_="manager.hz01")
-    assert listed.status_code == 200
+    with frozen(utcnow() + timedelta(seconds=30)):  # requested half a minute later
+        second = plan_day(api, hz01.id, day, seed=7).json["id"]
+        listed = api.get(f"/api/v1/service-points/{hz01.id}/plans?date={day.isoformat()}", as_="manager.hz01")
+        assert listed.status_code == 200
     assert [p["id"] for p in listed.json][:2] == [second, first]
     assert all("routes" not in p for p in listed.json)
     failed = api.get(f"/api/v1/service-points/{hz01.id}/plans?status=failed", as_="manager.hz01").json
