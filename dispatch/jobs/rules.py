@@ -67,6 +67,15 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.CANCELLED: frozenset(),
 }
 
+#: How long ago a visit may start and still be booked (a manager recording a call-out just begun).
+PAST_GRACE = timedelta(minutes=15)
+
+
+def in_the_past(start: datetime, now: datetime) -> bool:
+    """A slot starting before ``now`` minus :data:`PAST_GRACE` cannot be booked any more."""
+    return start < now - PAST_GRACE
+
+
 ASSIGNABLE = frozenset({S.DISPATCHED, S.SCHEDULED, S.ON_HOLD})
 """A technician and a slot can be given (or changed) in these states; the job becomes scheduled."""
 

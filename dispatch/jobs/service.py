@@ -35,7 +35,7 @@ from dispatch.errors import (
     RuleViolation,
     ValidationFailed,
 )
-from dispatch.jobs import hooks, resolution, rules
+from dispatch.jobs import calendar, hooks, resolution, rules
 from dispatch.jobs.models import (
     DispatchReason,
     EventKind,
@@ -480,13 +480,18 @@ def schedule_job(
     reason: str = "",
     locked: bool = False,
     tz: ZoneInfo | str | None = None,
+    check_calendar: bool = True,
 ) -> Job:
     """Give ``job`` to ``technician`` from ``start`` for its standard duration. No commit.
 
     The point's manager (or an HQ admin, or the route planner acting as one) may do it while the
     job is dispatched, scheduled or on hold. The assignment rules are checked in order and the
     first failure is a 422 naming the field and the ``rule`` (same-point, active, skill,
-    certification, on-shift). Giving the job to a different technician needs a ``reason``.
+    certification, on-shift); a start more than :data:`rules.PAST_GRACE` ago is a 422 too.
+    Giving the job to a different technician needs a ``reason``. The technician's calendar is
+    locked and must stay free (:mod:`dispatch.jobs.calendar`, 409 naming the clashing job); a
+    caller writing several slots at once (an applied plan) passes ``check_calendar=False`` and
+    calls :func:`calendar.ensure_free` once they are all written.
     ``tz`` is the network's local time (pass ``settings.timezone``) for shifts and certificates.
     """
     if not (actor.is_admin or _is_point_manager(actor, job)):
@@ -498,6 +503,8 @@ def schedule_job(
         )
     if start.tzinfo is None:
         raise ValidationFailed("scheduled_start", "needs a time zone offset")
+    if rules.in_the_past(start, utcnow()):
+        raise ValidationFailed("scheduled_start", f"{start.isoformat()} is in the past", rule="not-in-the-past")
     violation = rules.assignment_violation(
         technician, service_point_id=job.service_point_id, category=job.product.category, job_type=job.type,
         start=start, minutes=job.duration_minutes, tz=_zone(tz),
@@ -509,6 +516,8 @@ def schedule_job(
         raise ValidationFailed("reason", "giving the job to another technician needs a reason",
                                rule="reassignment-reason")
     end = start + timedelta(minutes=job.duration_minutes)
+    if check_calendar:
+        calendar.lock(session, technician.id)
 
     def apply() -> None:
         job.technician, job.technician_id = technician, technician.id
@@ -518,6 +527,8 @@ def schedule_job(
             reason=reason, previous_technician_id=previous,
             data={"technician_id": technician.id, "previous_technician_id": previous,
                   "scheduled_start": start, "scheduled_end": end, "locked": locked})
+    if check_calendar:
+        calendar.ensure_free(session, technician.id, [job.id], tz=_zone(tz))
     return job
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from dispatch import geo
 from dispatch.errors import RuleViolation
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network import rules as network_rules
@@ -31,7 +32,6 @@ from dispatch.routing import Break, GreatCircleMatrix, Location, Pin, RoutingPro
 from dispatch.routing.problem import MAX_PRIORITY
 
 #: Road distance over straight-line distance in towns (the matrix provider's circuity factor).
-CIRCUITY = 1.3
 #: Jobs waiting for a slot, and jobs with a slot on the day (re-planned unless locked).
 PLANNABLE = (JobStatus.DISPATCHED, JobStatus.SCHEDULED)
 #: Work already under way: kept on its technician, first in the route, only when planning today.
@@ -366,7 +366,7 @@ def read_day(
             due_s=due_on_day(job.sla_due_at, day_start, day_end, midnight) if job.id in meet_sla else None,
         ))
 
-    provider = GreatCircleMatrix(circuity=CIRCUITY, speed_kmh=point.travel_speed_kmh or 30.0)
+    provider = GreatCircleMatrix(circuity=geo.CIRCUITY, speed_kmh=point.travel_speed_kmh or geo.DEFAULT_SPEED_KMH)
     problem = RoutingProblem.build(technicians, visits, provider) if technicians else None
     input_hash = _fingerprint({
         "service_point_id": point.id,

@@ -18,10 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from dispatch.geo import EARTH_RADIUS_KM
 from dispatch.routing.problem import Location, Place, PlanarLocation
-
-#: Mean Earth radius used by geopy's ``great_circle`` (``geopy.distance.EARTH_RADIUS``).
-EARTH_RADIUS_KM = 6371.009
 
 
 @dataclass(frozen=True, slots=True)

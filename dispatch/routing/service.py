@@ -34,6 +34,8 @@ from dispatch.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from dispatch.jobs import calendar
+from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import ServicePoint
@@ -309,7 +311,9 @@ def _schedule(session: Session, actor: Principal, plan: RoutePlan, stops: Iterab
     Pinned jobs (under way, or locked by the manager to their slot) are left as they are, and so
     is a job that already has exactly this slot.
     """
-    moved = []
+    moved: list[uuid.UUID] = []
+    booked: dict[uuid.UUID, list[uuid.UUID]] = {}
+    now = utcnow()
     for stop in stops:
         job = jobs[stop.job_id]
         if stop.pinned:
@@ -318,9 +322,21 @@ def _schedule(session: Session, actor: Principal, plan: RoutePlan, stops: Iterab
         if job.status == JobStatus.SCHEDULED and job.technician_id == stop.technician_id \
                 and job.scheduled_start == start:
             continue
-        jobs_service.schedule_job(session, job, technicians[stop.technician_id], start, actor,
-                                  reason=reason, locked=job.locked, tz=plan.timezone)
+        if job_rules.in_the_past(start, now):
+            raise Conflict(f"the plan has job {job.reference} at {start.isoformat()}, already past; plan again",
+                           changed_jobs=[job.reference])
+        booked.setdefault(stop.technician_id, []).append(job.id)
+    for technician_id in sorted(booked):
+        calendar.lock(session, technician_id)  # one order for every writer: no deadlock between two applies
+    for stop in stops:
+        job = jobs[stop.job_id]
+        if stop.pinned or job.id not in booked.get(stop.technician_id, ()):
+            continue
+        jobs_service.schedule_job(session, job, technicians[stop.technician_id], plan.local_time(stop.start_s),
+                                  actor, reason=reason, locked=job.locked, tz=plan.timezone, check_calendar=False)
         moved.append(job.id)
+    for technician_id, job_ids in sorted(booked.items()):
+        calendar.ensure_free(session, technician_id, job_ids, tz=ZoneInfo(plan.timezone))  # vs. what it left
     return moved
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dispatch.auth.models import User
-from dispatch.jobs import hooks
+from dispatch.jobs import calendar, hooks
 from dispatch.network import rules as network_rules
 from dispatch.network.models import ProductCategory, Region, ServicePoint, Technician, Unit
 from tests.dates import TZ, local, next_weekday
@@ -56,6 +56,18 @@ def units(session, point_code: str, *, category: ProductCategory | None = None, 
             continue
         found.append(unit)
     return found
+
+
+def free_start(session, technician_id, day: date, hour: int = 10) -> datetime:
+    """``hour`` on ``day``, or the next whole hour after it that leaves the technician's booked
+    visits two hours apart (room for a visit and the drive): builders that need *a* slot, not a
+    particular one, never double-book."""
+    start = local(day, hour)
+    while any(abs(b.start - start) < timedelta(hours=2)
+              for b in calendar.bookings(session, technician_id, start - timedelta(hours=3),
+                                         start + timedelta(hours=3))):
+        start += timedelta(hours=1)
+    return start
 
 
 def unactivated_unit(session) -> Unit:

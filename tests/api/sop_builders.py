@@ -7,7 +7,7 @@ import io
 import itertools
 
 from dispatch.network.models import ProductCategory
-from tests.api.jobs_builders import TUESDAY, assign, create_job, local, move, technician, units
+from tests.api.jobs_builders import TUESDAY, assign, create_job, free_start, local, move, technician, units
 from tests.unit.sop.evidence_images import jpeg
 
 TECH = "tech.hz01.1"
@@ -52,7 +52,8 @@ def publish_template(api, session, *, steps=None, code="TEST-REPAIR-MODEL") -> d
 
 def scheduled_job(api, session, tech: str = TECH) -> dict:
     job = create_job(api, session)
-    response = assign(api, job, technician(session, tech).id, local(TUESDAY, 10))
+    worker = technician(session, tech).id
+    response = assign(api, job, worker, free_start(session, worker, TUESDAY))
     assert response.status_code == 200, response.json
     return response.json
 

@@ -14,6 +14,7 @@ from tests.api.jobs_builders import (
     MONDAY,
     TUESDAY,
     assign,
+    free_start,
     create_job,
     local,
     move,
@@ -36,7 +37,8 @@ def bring_to(api, session, status: str) -> dict:
     job = create_job(api, session)
     if status == "dispatched":
         return job
-    response = assign(api, job, technician(session, TECH).id, local(TUESDAY, 10))
+    worker = technician(session, TECH).id
+    response = assign(api, job, worker, free_start(session, worker, TUESDAY))
     assert response.status_code == 200, response.json
     steps = {"scheduled": [], "on_hold": [("on_hold", MANAGER)], "en_route": [("en_route", TECH)],
              "on_site": [("en_route", TECH), ("on_site", TECH)],

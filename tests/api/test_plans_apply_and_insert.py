@@ -66,6 +66,26 @@ def test_apply_answers_409_and_changes_nothing_when_a_job_changed_since_planning
     assert api.get(f"/api/v1/plans/{plan['id']}", as_="manager.hz01").json["applied_at"] is None
 
 
+def test_apply_answers_409_and_changes_nothing_when_a_slot_was_booked_by_hand_meanwhile(api, session, planned, day):
+    """The calendar is one source of truth: a visit the manager booked after the plan was made
+    (a job the plan never saw) keeps its technician's slot; the plan must be made again."""
+    plan, jobs = planned
+    job_id, (technician_id, stop) = next((job_id, found) for job_id, found in stops_of(plan).items()
+                                         if not found[1]["pinned"])
+    walk_in = make_job(session, "HZ01", day, window=(8, 18), seed="walk-in")
+    session.commit()
+    booked = api.post(f"/api/v1/jobs/{walk_in.id}/assignment", as_="manager.hz01",
+                      json={"technician_id": technician_id, "scheduled_start": stop["start_at"]})
+    assert booked.status_code == 200, booked.json
+
+    body = assert_problem(api.post(f"/api/v1/plans/{plan['id']}/apply", as_="manager.hz01"), 409,
+                          code="double-booking")
+    assert body["clashing_job_reference"] == walk_in.reference
+    session.expire_all()
+    assert all(session.get(Job, job.id).status == JobStatus.DISPATCHED for job in jobs)
+    assert api.get(f"/api/v1/plans/{plan['id']}", as_="manager.hz01").json["applied_at"] is None
+
+
 def test_a_plan_is_applied_only_by_a_planner_of_its_point(api, planned):
     plan, _ = planned
     assert_problem(api.post(f"/api/v1/plans/{plan['id']}/apply", as_="reviewer"), 403)

@@ -13,7 +13,17 @@ from dispatch.audit_log.models import LogEntry
 from dispatch.jobs import hooks
 from dispatch.network.models import ProductCategory
 from dispatch.stock.job_hooks import keep_reservations_in_step
-from tests.api.jobs_builders import MONDAY, TUESDAY, assign, create_job, local, move, technician, units
+from tests.api.jobs_builders import (
+    MONDAY,
+    TUESDAY,
+    assign,
+    create_job,
+    free_start,
+    local,
+    move,
+    technician,
+    units,
+)
 from tests.api.test_stock_movements import counted, level
 from tests.helpers import assert_problem
 
@@ -50,7 +60,8 @@ def new_job(api, session, *, covered: bool = True, expected: list | None = None)
 
 
 def schedule(api, session, job, username="tech.hz01.1", **extra):
-    response = assign(api, job, technician(session, username).id, local(TUESDAY, 9), **extra)
+    worker = technician(session, username).id
+    response = assign(api, job, worker, free_start(session, worker, TUESDAY, 9), **extra)
     assert response.status_code == 200, response.json
     return response
 
