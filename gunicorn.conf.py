@@ -6,7 +6,11 @@ Every value can be overridden by the environment (GUNICORN_CMD_ARGS or the varia
 import multiprocessing
 import os
 
-bind = os.environ.get("DISPATCH_BIND", "0.0.0.0:8000")
+bind = [os.environ.get("DISPATCH_BIND", "0.0.0.0:8000")]
+if os.environ.get("DISPATCH_METRICS_PORT"):
+    # A second listener for Prometheus: the app serves /metrics only on it (and nothing else
+    # there), see dispatch/api/observability.py. Do not publish this port.
+    bind.append(f"{os.environ.get('DISPATCH_METRICS_HOST', '0.0.0.0')}:{os.environ['DISPATCH_METRICS_PORT']}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("DISPATCH_THREADS", 4))
 worker_class = "gthread"

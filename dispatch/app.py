@@ -36,6 +36,7 @@ class AppState:
     task_queue: TaskQueue
     token_config: TokenConfig
     auth_limiter: RateLimiter
+    address_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
     metrics: Any = None
@@ -81,6 +82,7 @@ def create_app(
             password_hash_method=settings.password_hash_method,
         ),
         auth_limiter=RateLimiter(counter, *settings.auth_rate_limit),
+        address_limiter=RateLimiter(counter, *settings.auth_address_rate_limit),
         engine=engine,
     )
     api.init_app(app)

@@ -4,6 +4,7 @@
     dispatch seed demo           load the deterministic demo data (idempotent)
     dispatch demo                upgrade + seed + serve on http://127.0.0.1:5000
     dispatch worker [QUEUES...]  run an RQ worker on the app's queues (needs REDIS_URL)
+    dispatch audit-log baseline  seal covered rows written before they were sealed (once, after upgrading)
     dispatch run / routes / shell   the usual Flask commands
 """
 
@@ -82,6 +83,24 @@ def demo(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@main.group("audit-log")
+def audit_log_group() -> None:
+    """The tamper-evident log."""
+
+
+@audit_log_group.command("baseline")
+def audit_log_baseline() -> None:
+    """Seal every covered row that has no seal yet (rows written before the upgrade that added
+    row seals); each batch is one log entry of kind audit_log.baseline. Run it once, right after
+    the upgrade: a row changed before it runs is sealed as it then stands."""
+    from dispatch.audit_log import service as audit_log
+
+    with current_app.extensions["dispatch"].session_factory() as session:
+        sealed = audit_log.seal_unsealed(session)
+        session.commit()
+    click.echo(f"sealed {sealed} rows")
 
 
 @main.command("worker")

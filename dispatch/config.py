@@ -65,8 +65,11 @@ class Settings:
     fallback_radius_km: float = 30.0
     solve_time_limit_s: int = 10
     auth_rate_limit: tuple[int, int] = (20, 60)
+    # Failed logins per client address, whatever the username (password spraying): 10 per 5 min.
+    auth_address_rate_limit: tuple[int, int] = (10, 300)
     log_json: bool = False
     proxy_hops: int = 0
+    metrics_port: int | None = None  # /metrics only through the listener on this port (None: any)
     testing: bool = False
     problem_type_base: str = "https://dispatch.example/problems/"
     feedback_link_base: str = "https://dispatch.example/feedback/"
@@ -81,6 +84,7 @@ class Settings:
         elif database_url.startswith("postgresql://"):
             database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
         count, _, window = env.get("DISPATCH_AUTH_RATE_LIMIT", "20/60").partition("/")
+        failures, _, failure_window = env.get("DISPATCH_AUTH_ADDRESS_RATE_LIMIT", "10/300").partition("/")
         return cls(
             database_url=database_url,
             secret_key=env.get("SECRET_KEY") or _secret_from_instance(instance),
@@ -96,8 +100,10 @@ class Settings:
             fallback_radius_km=float(env.get("DISPATCH_FALLBACK_RADIUS_KM", 30)),
             solve_time_limit_s=int(env.get("DISPATCH_SOLVE_TIME_LIMIT_S", 10)),
             auth_rate_limit=(int(count or 20), int(window or 60)),
+            auth_address_rate_limit=(int(failures or 10), int(failure_window or 300)),
             log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),
             proxy_hops=int(env.get("DISPATCH_PROXY_HOPS", 0)),
+            metrics_port=int(env["DISPATCH_METRICS_PORT"]) if env.get("DISPATCH_METRICS_PORT") else None,
             feedback_link_base=env.get("DISPATCH_FEEDBACK_LINK_BASE", "https://dispatch.example/feedback/"),
         )
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch.audit_log import service as audit_log
 from dispatch.clock import utcnow
 from dispatch.config import Settings
 
@@ -63,5 +64,9 @@ def load_demo(session_factory, settings: Settings, today: date | None = None) ->
             for key, value in module.seed(ctx).items():
                 summary[key] = summary.get(key, 0) + value
             session.flush()
+        # Seal what the steps wrote directly (not through the services that seal as they write).
+        sealed = audit_log.seal_unsealed(session)
+        if sealed:
+            summary["rows_sealed"] = sealed
         session.commit()
     return summary

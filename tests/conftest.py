@@ -85,6 +85,7 @@ def base_settings(database_url, tmp_path_factory) -> Settings:
         instance_path=instance,
         password_hash_method=TEST_HASH,
         auth_rate_limit=(10_000, 60),
+        auth_address_rate_limit=(10_000, 300),
         testing=True,
     )
 

@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from marshmallow import fields
 
 from dispatch.api import errors as api_errors
-from dispatch.api import observability
+from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
@@ -84,6 +84,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.config.update(API_SPEC)
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
+    request_guard.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
                                  "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
@@ -113,6 +114,9 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
             raise Unauthorized("a Bearer access token is required")
         g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
         return None
+
+    # After authentication: an anonymous caller gets its 401 without the body being parsed.
+    app.before_request(request_guard.guard_request)
 
     app.extensions["dispatch"].public_endpoints = public
     return api

@@ -47,19 +47,21 @@ class Attachments(MethodView):
 class AttachmentById(MethodView):
     @blp.response(200, AttachmentSchema)
     def get(self, attachment_id):
-        """An attachment's metadata (the uploader's point and HQ)."""
+        """An attachment's metadata (the uploader and HQ; once attached to a step, its point too)."""
         return attachments.get_attachment(unit_of_work(), current_principal(), attachment_id)
 
 
 @blp.route("/<uuid:attachment_id>/content")
 class AttachmentContent(MethodView):
-    @blp.response(200, content_type="image/*", description="the bytes exactly as uploaded")
+    @blp.response(200, content_type="image/*", description="the image without GPS and other personal metadata "
+                                                          "(pixels untouched)")
     def get(self, attachment_id):
-        """The image itself (the uploader's point and HQ)."""
+        """The image itself (the uploader and HQ; once attached to a step, its point too)."""
         attachment, stream = attachments.open_content(unit_of_work(), evidence_store(), current_principal(),
                                                       attachment_id)
-        response = send_file(stream, mimetype=attachment.media_type, etag=attachment.sha256, conditional=True,
-                             max_age=3600, download_name=f"{attachment.sha256[:16]}{_suffix(attachment.media_type)}")
+        response = send_file(stream, mimetype=attachment.media_type, etag=attachment.stored_sha256, conditional=True,
+                             max_age=3600,
+                             download_name=f"{attachment.stored_sha256[:16]}{_suffix(attachment.media_type)}")
         response.headers["Cache-Control"] = "private, max-age=3600, immutable"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

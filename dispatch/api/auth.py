@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dispatch.api.deps import token_config, unit_of_work
-from dispatch.api.ratelimit import limit_auth
+from dispatch.api.ratelimit import failed_login_budget, limit_auth
 from dispatch.api.schemas.auth import RefreshRequestSchema, TokenPairSchema, TokenRequestSchema
 from dispatch.auth import service
 
@@ -21,11 +21,13 @@ class Token(MethodView):
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Unknown username or wrong password")
-    @blp.alt_response(429, description="Too many attempts")
+    @blp.alt_response(429, description="Too many attempts for this username, or too many failed logins "
+                                       "from this address")
     def post(self, credentials):
         """Exchange a username and password for an access/refresh token pair."""
         limit_auth(credentials["username"])
-        return service.login(unit_of_work(), token_config(), **credentials)
+        with failed_login_budget():
+            return service.login(unit_of_work(), token_config(), **credentials)
 
 
 @blp.route("/refresh")

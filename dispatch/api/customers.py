@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.customers import (

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, fields
 
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dispatch.api.csv_export import MEDIA_TYPE as CSV
+from dispatch.api.csv_export import csv_response
 from dispatch.api.deps import current_principal, settings, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.kpis import KpiFilterSchema, KpiReportSchema
@@ -17,24 +17,19 @@ from dispatch.kpis import rules, service
 
 blp = Blueprint("kpis", __name__, url_prefix="/api/v1/kpis", description="Service KPIs and the ranking of points")
 
-CSV = "text/csv"
 KPI_COLUMNS = [f.name for f in fields(rules.Kpis)]
 
 
 def _csv(report: service.KpiReport) -> Response:
     """One row for the whole scope, then one per ranked point or technician."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["from", "to", "scope", "id", "code", "name", "rank", "score", *KPI_COLUMNS])
     period = [report.date_from.isoformat(), report.date_to.isoformat()]
     scope_id = report.technician_id or report.service_point_id
-    writer.writerow([*period, "total", scope_id or "", "", "", "", "", *asdict(report.kpis).values()])
-    for entry in report.ranking:
-        writer.writerow([*period, entry.kind, entry.id, entry.code or "", entry.name, entry.rank,
-                         "" if entry.score is None else entry.score, *asdict(entry.kpis).values()])
+    rows = [[*period, "total", scope_id or "", "", "", "", "", *asdict(report.kpis).values()]]
+    rows += [[*period, entry.kind, entry.id, entry.code or "", entry.name, entry.rank,
+              "" if entry.score is None else entry.score, *asdict(entry.kpis).values()] for entry in report.ranking]
     filename = f"kpis-{report.date_from.isoformat()}-{report.date_to.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype=CSV,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"})
+    return csv_response(["from", "to", "scope", "id", "code", "name", "rank", "score", *KPI_COLUMNS], rows,
+                        filename=filename)
 
 
 @blp.route("/")

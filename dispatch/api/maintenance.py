@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.maintenance import (

@@ -3,7 +3,14 @@
 Every request gets an id (the caller's ``X-Request-ID`` when it is sane, else a new one); it is
 on every log line written while serving the request and in the response header.
 ``GET /metrics`` exposes request counts and latencies by endpoint, queue depths, and whatever
-the domains register (route-plan durations).
+the domains register (route-plan durations), as Prometheus' text exposition format 0.0.4.
+
+Where the metrics are served: with ``DISPATCH_METRICS_PORT`` set (the container sets 9100),
+gunicorn also listens on that port (``gunicorn.conf.py``) and the app tells the listeners apart
+by the WSGI ``SERVER_PORT``, which gunicorn takes from the listening socket (never from a request
+header): ``/metrics`` answers only there, and that listener answers nothing else. Publish only
+the API port; Prometheus scrapes the metrics port on the internal network. Without the setting
+(a laptop, the tests) ``/metrics`` is on the one port there is.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import time
 import uuid
 
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from werkzeug.exceptions import NotFound
 
 from dispatch.logs import request_id_var
 from dispatch.metrics import DOMAIN_REGISTRY
@@ -34,9 +42,22 @@ class Metrics:
         self.queue_depth = Gauge("dispatch_queue_depth", "Tasks waiting per queue", ["queue"], registry=self.registry)
 
 
+def _on_metrics_listener(port: int | None) -> bool:
+    return port is not None and request.environ.get("SERVER_PORT") == str(port)
+
+
 def init_app(app: Flask) -> None:
     metrics = Metrics()
     app.extensions["dispatch"].metrics = metrics
+    metrics_port = app.extensions["dispatch"].settings.metrics_port
+
+    @app.before_request
+    def keep_metrics_internal() -> None:
+        """The metrics listener serves /metrics only; the public one everything but /metrics."""
+        if metrics_port is None:
+            return
+        if (request.endpoint == "prometheus_metrics") != _on_metrics_listener(metrics_port):
+            raise NotFound()
 
     @app.before_request
     def start_request() -> None:
@@ -76,4 +97,5 @@ def init_app(app: Flask) -> None:
             for name, depth in depths().items():
                 metrics.queue_depth.labels(name).set(depth)
         body = generate_latest(metrics.registry) + generate_latest(DOMAIN_REGISTRY)
-        return Response(body, mimetype=CONTENT_TYPE_LATEST)
+        # content_type, not mimetype: Flask would add "; charset=utf-8" a second time.
+        return Response(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

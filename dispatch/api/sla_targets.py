@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.schemas.jobs import SlaTargetSchema, SlaTargetUpdateSchema
 from dispatch.jobs import service

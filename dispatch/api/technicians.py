@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, settings, unit_of_work
 from dispatch.api.schemas.technicians import (
     TechnicianCalendarQuerySchema,

@@ -1,28 +1,63 @@
-"""Append to the chain inside the caller's transaction; verify it; export daily roots.
+"""Append to the chain inside the caller's transaction; verify it and the rows it vouches for;
+export daily roots.
 
-Each entry's hash is ``SHA-256(prev_hash ‖ canonical JSON of {seq, kind, subject, actor, at,
-payload})``, so editing, deleting, inserting or reordering an entry breaks the chain from that
-entry on. Someone with write access to the database can still rebuild every hash after an edit:
-that is caught from outside by comparing a daily root exported earlier (:func:`daily_root`)
-with the rebuilt chain's. The migration also installs append-only triggers on ``audit_log``.
+**The chain.** Each entry's hash is ``SHA-256(prev_hash ‖ canonical JSON of {seq, kind, subject,
+actor, at, payload[, seals]})``, so editing, deleting, inserting or reordering an entry breaks
+the chain from that entry on. Someone with write access to the database can still rebuild every
+hash after an edit: that is caught from outside by comparing a daily root exported earlier
+(:func:`daily_root`) with the rebuilt chain's. The migration also installs append-only triggers
+on ``audit_log``.
+
+**Row seals (tamper evidence beyond the log).** The rows HQ relies on (checklist step results
+with their evidence hashes, audit verdicts and the audit's copy of its verdict, bill price
+overrides and parts fitted, part list prices and labour rates, stock movements, warranty claims,
+warranty cards and the unit's current card: see
+:mod:`dispatch.audit_log.seals`) are *sealed* when they are written: the entry that records the
+write (``append(..., seal=[rows], deleted=[rows])``) also records, per row, a content hash of
+the row as the database holds it after the write, a short digest per column, and the row's seal
+number (``row_version`` 1, 2, 3... per row). The seals live in ``audit_log_seals`` and are part
+of their entry's hash, so editing, removing or adding a seal breaks the chain like editing the
+entry does.
+
+:func:`verify` walks the chain, then every covered table, and recomputes each row's hash: a row
+whose hash differs from its newest seal is named (table, id, the columns that differ, and the
+entry whose seal it contradicts), as is a row that must be sealed and is not (inserted behind
+the application's back) and a sealed row that is gone without a seal recording its deletion.
+It works in pages (a signed cursor carries the position, the head it verifies up to and the
+verdict so far), so it stays usable at millions of entries; without a page size it runs every
+page in one call.
+
+**Partitioning (issue 18).** Nothing here assumes one global order beyond the one chain that
+exists today: a row's newest seal is the one with the highest ``row_version``, never the highest
+``log_seq``, and concurrent writers of one row are already ordered by the row's own lock (the
+seal is read back after the row's UPDATE, which waits for that lock). When the head is split per
+service point, a seal names its entry by (chain, seq) instead of ``log_seq`` and each chain is
+walked on its own; the row pass is unchanged. A seal newer than the head a verification started
+from is trusted only if its entry exists, and is checked by the next verification.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from dispatch.audit_log.models import LogEntry, LogHead
-from dispatch.auth.models import HQ_ROLES, Role
+from dispatch.audit_log.models import LogEntry, LogHead, RowSeal
+from dispatch.audit_log.seals import Content, SealSpec, covered, read_contents
+from dispatch.auth.models import HQ_ROLES
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.errors import ValidationFailed
 from dispatch.uow import UnitOfWork
 
 GENESIS = "0" * 64
@@ -32,31 +67,154 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _seal_list(seals: Iterable[Any]) -> list[list[Any]]:
+    rows = [[s.table_name, s.row_id, s.row_version, s.row_hash, s.fields] for s in seals]
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+
+
+_SEAL_COLUMNS = (RowSeal.table_name, RowSeal.row_id, RowSeal.row_version, RowSeal.row_hash, RowSeal.fields,
+                 RowSeal.log_seq)
+
+
+def _stored_seals(session, *conditions) -> list[Any]:
+    """Seals as the database holds them (plain rows, never objects cached in the session)."""
+    return list(session.execute(select(*_SEAL_COLUMNS).where(*conditions)).all())
+
+
 def entry_hash(prev_hash: str, seq: int, kind: str, subject_id: str, actor_id: str | None,
-               at: datetime, payload: dict[str, Any]) -> str:
-    """The hash of one entry. ``at`` is hashed in UTC, whatever zone the driver returns it in."""
-    body = _canonical({"seq": seq, "kind": kind, "subject": subject_id, "actor": actor_id,
-                       "at": at.astimezone(UTC).isoformat(), "payload": payload})
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+               at: datetime, payload: dict[str, Any], seals: Iterable[Any] = ()) -> str:
+    """The hash of one entry (with the seals it records). ``at`` is hashed in UTC, whatever zone
+    the driver returns it in."""
+    body = {"seq": seq, "kind": kind, "subject": subject_id, "actor": actor_id,
+            "at": at.astimezone(UTC).isoformat(), "payload": payload}
+    sealed = _seal_list(seals)
+    if sealed:
+        body["seals"] = sealed
+    return hashlib.sha256((prev_hash + _canonical(body)).encode()).hexdigest()
 
 
-def append(session, *, kind: str, subject_id: Any, payload: dict[str, Any],
-           actor_id: uuid.UUID | None = None) -> LogEntry:
-    """Add one entry to the chain, in the caller's transaction (never commits)."""
+def _spec_and_id(row: Any) -> tuple[SealSpec, Any]:
+    spec = covered().get(getattr(row, "__tablename__", ""))
+    if spec is None:
+        raise ValueError(f"{type(row).__name__} rows are not sealed (see dispatch.audit_log.seals)")
+    return spec, getattr(row, spec.pk.key)
+
+
+def _seals(session, seq: int, sealed: Sequence[tuple[SealSpec, Any]],
+           deleted: Sequence[tuple[SealSpec, Any]]) -> list[RowSeal]:
+    """The seals of the rows (read back as the database now holds them), numbered per row."""
+    wanted: dict[str, tuple[SealSpec, dict[str, Any], set[str]]] = {}
+    for (spec, pk), gone in [(item, False) for item in sealed] + [(item, True) for item in deleted]:
+        _, ids, gone_ids = wanted.setdefault(spec.table, (spec, {}, set()))
+        ids[spec.row_id(pk)] = pk
+        if gone:
+            gone_ids.add(spec.row_id(pk))
+    out = []
+    for table, (spec, ids, gone_ids) in wanted.items():
+        versions = dict(session.execute(
+            select(RowSeal.row_id, func.max(RowSeal.row_version))
+            .where(RowSeal.table_name == table, RowSeal.row_id.in_(list(ids))).group_by(RowSeal.row_id)).all())
+        contents = read_contents(session, spec, [pk for rid, pk in ids.items() if rid not in gone_ids])
+        by_id = {spec.row_id(pk): content for pk, content in contents.items()}
+        for row_id in sorted(ids):
+            content = None if row_id in gone_ids else by_id.get(row_id)
+            if content is None and row_id not in gone_ids:
+                raise ValueError(f"{table} {row_id} is sealed but not in the database (flush it first)")
+            out.append(RowSeal(table_name=table, row_id=row_id, row_version=(versions.get(row_id) or 0) + 1,
+                               log_seq=seq, row_hash=content.row_hash if content else None,
+                               fields=content.fields if content else None))
+    return out
+
+
+def _locked_head(session) -> LogHead:
     head = session.scalar(select(LogHead).where(LogHead.id == 1).with_for_update())
     if head is None:
         head = LogHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
+    return head
+
+
+def next_seq(session) -> int:
+    """The seq the caller's next :func:`append` gets: the head is locked from here to the commit,
+    so no other transaction appends in between (for rows that name their own entry)."""
+    return _locked_head(session).seq + 1
+
+
+def _append(session, *, kind: str, subject_id: Any, payload: dict[str, Any], actor_id: uuid.UUID | None,
+            sealed: Sequence[tuple[SealSpec, Any]] = (), deleted: Sequence[tuple[SealSpec, Any]] = ()) -> LogEntry:
+    head = _locked_head(session)
     seq = head.seq + 1
     at = utcnow()
     payload = json.loads(_canonical(payload))  # what is hashed is exactly what is stored
-    digest = entry_hash(head.hash, seq, kind, str(subject_id), str(actor_id) if actor_id else None, at, payload)
+    if sealed or deleted:
+        session.flush()  # the sealed rows as the database will hold them
+    seals = _seals(session, seq, sealed, deleted)
+    digest = entry_hash(head.hash, seq, kind, str(subject_id), str(actor_id) if actor_id else None, at, payload,
+                        seals)
     entry = LogEntry(seq=seq, kind=kind, subject_id=str(subject_id), actor_id=actor_id, at=at,
                      payload=payload, prev_hash=head.hash, hash=digest)
     session.add(entry)
+    session.add_all(seals)
     head.seq, head.hash = seq, digest
     session.flush()
     return entry
+
+
+def append(session, *, kind: str, subject_id: Any, payload: dict[str, Any],
+           actor_id: uuid.UUID | None = None, seal: Sequence[Any] = (), deleted: Sequence[Any] = ()) -> LogEntry:
+    """Add one entry to the chain, in the caller's transaction (never commits).
+
+    ``seal``: the covered rows this write created or changed (ORM objects; flushed here and read
+    back); ``deleted``: covered rows it deleted (or is about to delete in this transaction).
+    """
+    if seal:
+        session.flush()  # ids and defaults assigned, the rows as the database will hold them
+    return _append(session, kind=kind, subject_id=subject_id, payload=payload, actor_id=actor_id,
+                   sealed=[_spec_and_id(row) for row in seal], deleted=[_spec_and_id(row) for row in deleted])
+
+
+def seal_unsealed(session, *, batch: int = 500, actor_id: uuid.UUID | None = None) -> int:
+    """Seal every covered row that must carry a seal and has none, ``batch`` rows per entry
+    (kind ``audit_log.baseline``), in the caller's transaction. For data written before the rows
+    were sealed (an upgraded database, the demo data): run it once, right after the upgrade.
+    Returns how many rows it sealed."""
+    total = 0
+    for spec in covered().values():
+        after = None
+        while True:
+            page = read_contents(session, spec, after=after, limit=batch)
+            if not page:
+                break
+            after = list(page)[-1]
+            sealed_ids = set(session.scalars(select(RowSeal.row_id).where(
+                RowSeal.table_name == spec.table, RowSeal.row_id.in_([spec.row_id(pk) for pk in page]))))
+            expected = _expected(session, spec, list(page))
+            todo = [(spec, pk) for pk in page if spec.row_id(pk) not in sealed_ids and pk in expected]
+            if todo:
+                _append(session, kind="audit_log.baseline", subject_id=spec.table, actor_id=actor_id,
+                        payload={"table": spec.table, "rows": len(todo)}, sealed=todo)
+                total += len(todo)
+    return total
+
+
+def _expected(session, spec: SealSpec, pks: list[Any]) -> set[Any]:
+    if spec.expected is None:
+        return set(pks)
+    return set(session.scalars(select(spec.pk).where(spec.pk.in_(pks), spec.expected())))
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A covered row that does not match what the log recorded."""
+
+    table: str
+    row_id: str
+    problem: str  # "changed", "unsealed" (never recorded), "missing" (gone, no deletion recorded)
+    fields: tuple[str, ...] = ()
+    log_seq: int | None = None  # the entry whose seal the row contradicts
 
 
 @dataclass(frozen=True)
@@ -68,42 +226,246 @@ class Verification:
     head_hash: str = GENESIS
     head_seq: int = 0
     checked_at: datetime | None = None
+    rows_checked: int = 0
+    differences: tuple[Difference, ...] = ()
+    differences_total: int = 0
+    complete: bool = True
+    next_cursor: str | None = None
+
+
+PHASES = ("chain", "rows", "removed", "done")
+
+
+@dataclass
+class Progress:
+    """Where a paged verification stands (what the cursor carries, signed)."""
+
+    head_seq: int
+    head_hash: str
+    phase: str = "chain"
+    last_seq: int = 0
+    prev_hash: str = GENESIS
+    entries_checked: int = 0
+    first_broken_seq: int | None = None
+    problem: str | None = None
+    table: int = 0
+    after: str | None = None
+    rows_checked: int = 0
+    differences_total: int = 0
 
 
 _COLUMNS = (LogEntry.seq, LogEntry.kind, LogEntry.subject_id, LogEntry.actor_id, LogEntry.at, LogEntry.payload,
             LogEntry.prev_hash, LogEntry.hash)
 
 
-def verify(session, *, batch: int = 5000) -> Verification:
-    """Walk the chain from the start; name the first entry whose hash or link is wrong.
-
-    Reads plain rows (not ORM objects) so that what is checked is what the database holds now,
-    never a copy cached in the session.
-    """
-    prev, expected_seq, checked = GENESIS, 1, 0
-    last_seq = 0
-    now = utcnow()
-    while True:
-        rows = session.execute(select(*_COLUMNS).where(LogEntry.seq > last_seq).order_by(LogEntry.seq)
-                               .limit(batch)).all()
-        if not rows:
-            break
-        for seq, kind, subject_id, actor_id, at, payload, prev_hash, digest in rows:
-            if seq != expected_seq:  # rows come in seq order, so a gap means deleted entries
-                return Verification(False, checked, expected_seq, f"entry {expected_seq} is missing", checked_at=now)
-            if prev_hash != prev:
-                return Verification(False, checked, seq, "link to the previous entry is broken", checked_at=now)
-            recomputed = entry_hash(prev, seq, kind, subject_id, str(actor_id) if actor_id else None, at, payload)
-            if recomputed != digest:
-                return Verification(False, checked, seq, "content does not match its hash", checked_at=now)
-            prev, expected_seq, checked = digest, expected_seq + 1, checked + 1
-        last_seq = rows[-1][0]
+def _start(session) -> Progress:
     head = session.execute(select(LogHead.seq, LogHead.hash).where(LogHead.id == 1)).first()
-    head_seq, head_hash = (head[0], head[1]) if head is not None else (0, GENESIS)
-    if head_seq != checked or head_hash != prev:
-        return Verification(False, checked, min(head_seq, checked) + 1,
-                            "entries after the recorded head were removed or added", prev, head_seq, now)
-    return Verification(True, checked, head_hash=prev, head_seq=head_seq, checked_at=now)
+    return Progress(*(head if head is not None else (0, GENESIS)))
+
+
+def _chain_page(session, progress: Progress, budget: int) -> int:
+    """Check up to ``budget`` entries (never past the head the verification started from).
+    Reads plain rows (not ORM objects): what is checked is what the database holds now."""
+    end = min(progress.last_seq + budget, progress.head_seq)
+    rows = session.execute(select(*_COLUMNS).where(LogEntry.seq > progress.last_seq, LogEntry.seq <= end)
+                           .order_by(LogEntry.seq)).all()
+    seals: dict[int, list[Any]] = defaultdict(list)
+    for seal in _stored_seals(session, RowSeal.log_seq > progress.last_seq, RowSeal.log_seq <= end):
+        seals[seal.log_seq].append(seal)
+    for seq, kind, subject_id, actor_id, at, payload, prev_hash, digest in rows:
+        expected = progress.last_seq + 1
+        problem = None
+        if seq != expected:  # rows come in seq order, so a gap means deleted entries
+            problem, seq = f"entry {expected} is missing", expected
+        elif prev_hash != progress.prev_hash:
+            problem = "link to the previous entry is broken"
+        elif entry_hash(progress.prev_hash, seq, kind, subject_id, str(actor_id) if actor_id else None, at,
+                        payload, seals.get(seq, ())) != digest:
+            problem = "content does not match its hash"
+        if problem:
+            progress.first_broken_seq, progress.problem = seq, problem
+            return len(rows)
+        progress.last_seq, progress.prev_hash = seq, digest
+        progress.entries_checked += 1
+    if not rows and end < progress.head_seq:
+        progress.first_broken_seq = progress.last_seq + 1
+        progress.problem = f"entry {progress.last_seq + 1} is missing"
+    elif end == progress.head_seq:
+        if progress.last_seq != progress.head_seq or progress.prev_hash != progress.head_hash:
+            progress.first_broken_seq = min(progress.head_seq, progress.last_seq) + 1
+            progress.problem = "entries after the recorded head were removed or added"
+    return max(len(rows), 1)
+
+
+def _seals_of(session, table: str, row_ids: list[str]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = defaultdict(list)
+    if row_ids:
+        for seal in _stored_seals(session, RowSeal.table_name == table, RowSeal.row_id.in_(row_ids)):
+            found[seal.row_id].append(seal)
+    return found
+
+
+class _Entries:
+    """Whether entries newer than the verified head exist (a newer seal is trusted only then)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.known: dict[int, bool] = {}
+
+    def exist(self, seq: int) -> bool:
+        if seq not in self.known:
+            self.known[seq] = self.session.scalar(select(LogEntry.seq).where(LogEntry.seq == seq)) is not None
+        return self.known[seq]
+
+
+def _judge(spec: SealSpec, row_id: str, content: Content | None, seals: list[Any], head_seq: int,
+           entries: _Entries, expected: bool) -> Difference | None:
+    """``content`` None: the row is gone. None when the row agrees with the log."""
+    trusted = [s for s in seals if s.log_seq <= head_seq]
+    newest = max(trusted, key=lambda s: s.row_version) if trusted else None
+    now = content.row_hash if content else None
+    if newest is not None and newest.row_hash == now:
+        return None
+    if any(s.row_hash == now and entries.exist(s.log_seq) for s in seals if s.log_seq > head_seq):
+        return None  # written after this verification started; the next one checks that entry
+    if newest is None:
+        if content is None or not expected:
+            return None
+        return Difference(spec.table, row_id, "unsealed")
+    if content is None:
+        return Difference(spec.table, row_id, "missing", log_seq=newest.log_seq)
+    if newest.row_hash is None:
+        return Difference(spec.table, row_id, "changed", ("deleted",), newest.log_seq)
+    fields = tuple(sorted(f for f, d in content.fields.items() if (newest.fields or {}).get(f) != d))
+    return Difference(spec.table, row_id, "changed", fields, newest.log_seq)
+
+
+def _specs() -> list[SealSpec]:
+    return [covered()[name] for name in sorted(covered())]
+
+
+def _rows_page(session, progress: Progress, budget: int, found: list[Difference]) -> int:
+    spec = _specs()[progress.table]
+    after = spec.parse_id(progress.after) if progress.after is not None else None
+    contents = read_contents(session, spec, after=after, limit=budget)
+    if not contents:
+        progress.phase, progress.after = "removed", None
+        return 1
+    ids = {spec.row_id(pk): pk for pk in contents}
+    seals = _seals_of(session, spec.table, list(ids))
+    expected = _expected(session, spec, list(contents))
+    entries = _Entries(session)
+    for row_id, pk in ids.items():
+        difference = _judge(spec, row_id, contents[pk], seals.get(row_id, []), progress.head_seq, entries,
+                            pk in expected)
+        if difference:
+            found.append(difference)
+    progress.rows_checked += len(contents)
+    progress.after = spec.row_id(list(contents)[-1])
+    return len(contents)
+
+
+def _removed_page(session, progress: Progress, budget: int, found: list[Difference]) -> int:
+    """Sealed rows of the table that no longer exist."""
+    spec = _specs()[progress.table]
+    query = select(RowSeal.row_id).where(RowSeal.table_name == spec.table).distinct().order_by(RowSeal.row_id)
+    if progress.after is not None:
+        query = query.where(RowSeal.row_id > progress.after)
+    row_ids = list(session.scalars(query.limit(budget)))
+    if not row_ids:
+        progress.table, progress.after = progress.table + 1, None
+        progress.phase = "rows" if progress.table < len(_specs()) else "done"
+        return 1
+    parsed = {}
+    for row_id in row_ids:
+        try:
+            parsed[row_id] = spec.parse_id(row_id)
+        except ValueError:
+            parsed[row_id] = None
+    existing = {spec.row_id(pk) for pk in session.scalars(
+        select(spec.pk).where(spec.pk.in_([pk for pk in parsed.values() if pk is not None])))}
+    gone = [row_id for row_id in row_ids if row_id not in existing]
+    seals = _seals_of(session, spec.table, gone)
+    entries = _Entries(session)
+    for row_id in gone:
+        difference = _judge(spec, row_id, None, seals.get(row_id, []), progress.head_seq, entries, True)
+        if difference:
+            found.append(difference)
+    progress.after = row_ids[-1]
+    return len(row_ids)
+
+
+def _page(session, progress: Progress, budget: int, found: list[Difference]) -> None:
+    """Advance ``progress`` by about ``budget`` entries or rows."""
+    spent = 0
+    while spent < budget and progress.phase != "done":
+        if progress.phase == "chain":
+            spent += _chain_page(session, progress, budget - spent)
+            if progress.first_broken_seq is not None or progress.last_seq >= progress.head_seq:
+                progress.phase = "rows" if _specs() else "done"
+        elif progress.phase == "rows":
+            spent += _rows_page(session, progress, budget - spent, found)
+        else:
+            spent += _removed_page(session, progress, budget - spent, found)
+
+
+def _result(progress: Progress, found: list[Difference], now: datetime, *, listed: int,
+            next_cursor: str | None) -> Verification:
+    chain_ok = progress.first_broken_seq is None
+    return Verification(
+        ok=chain_ok and progress.differences_total == 0, entries_checked=progress.entries_checked,
+        first_broken_seq=progress.first_broken_seq, problem=progress.problem,
+        head_hash=progress.prev_hash, head_seq=progress.head_seq,
+        checked_at=now, rows_checked=progress.rows_checked, differences=tuple(found[:listed]),
+        differences_total=progress.differences_total, complete=progress.phase == "done", next_cursor=next_cursor)
+
+
+def verify(session, *, batch: int = 5000, listed: int = 1000) -> Verification:
+    """Walk the whole chain, then every covered row: name the first broken entry and the rows
+    that differ from their seals (the first ``listed`` of them; ``differences_total`` counts all)."""
+    progress, found = _start(session), []
+    while progress.phase != "done":
+        before = len(found)
+        _page(session, progress, batch, found)
+        progress.differences_total += len(found) - before
+        del found[listed:]
+    return _result(progress, found, utcnow(), listed=listed, next_cursor=None)
+
+
+def verify_page(session, *, budget: int, cursor: str | None, secret: str) -> Verification:
+    """One page of a verification: about ``budget`` entries or rows from where ``cursor`` (None:
+    the start) left off. The differences are this page's; the counters and the chain verdict are
+    the whole run's so far; ``next_cursor`` is None once complete."""
+    progress = decode_cursor(cursor, secret) if cursor else _start(session)
+    found: list[Difference] = []
+    _page(session, progress, budget, found)
+    progress.differences_total += len(found)
+    next_cursor = None if progress.phase == "done" else encode_cursor(progress, secret)
+    return _result(progress, found, utcnow(), listed=len(found), next_cursor=next_cursor)
+
+
+def _signature(secret: str, body: bytes) -> str:
+    key = hashlib.sha256(b"audit-verify-cursor:" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(hmac.new(key, body, hashlib.sha256).digest()[:16]).decode().rstrip("=")
+
+
+def encode_cursor(progress: Progress, secret: str) -> str:
+    body = json.dumps(asdict(progress), separators=(",", ":")).encode()
+    return f"{base64.urlsafe_b64encode(body).decode().rstrip('=')}.{_signature(secret, body)}"
+
+
+def decode_cursor(token: str, secret: str) -> Progress:
+    try:
+        payload, signature = token.split(".", 1)
+        body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        if not hmac.compare_digest(_signature(secret, body), signature):
+            raise ValueError("bad signature")
+        progress = Progress(**json.loads(body))
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed("cursor", "not a cursor this server issued") from exc
+    if progress.phase not in PHASES:
+        raise ValidationFailed("cursor", "not a cursor this server issued")
+    return progress
 
 
 def daily_root(session, day: date, tz: str = "UTC") -> dict[str, Any]:
@@ -119,11 +481,15 @@ def daily_root(session, day: date, tz: str = "UTC") -> dict[str, Any]:
 # --- use cases for the HTTP layer ---------------------------------------------------------------
 
 
-def verify_chain(uow: UnitOfWork, actor: Principal) -> Verification:
-    """Walk the whole chain (HQ admins only: it reads every entry)."""
-    actor.require(Role.ADMIN)
+def verify_chain(uow: UnitOfWork, actor: Principal, *, secret: str, limit: int | None = None,
+                 cursor: str | None = None) -> Verification:
+    """Verify the chain and the rows it vouches for (HQ: admins and reviewers). With ``limit``
+    (or a ``cursor``), one page of about ``limit`` entries or rows; else the whole run."""
+    actor.require(*HQ_ROLES)
     with uow:
-        return verify(uow.session)
+        if limit is None and cursor is None:
+            return verify(uow.session)
+        return verify_page(uow.session, budget=limit or 5000, cursor=cursor, secret=secret)
 
 
 def export_daily_root(uow: UnitOfWork, actor: Principal, *, day: date, tz: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +25,18 @@ AUDIENCE = "dispatch-api"
 ALGORITHM = "HS256"
 LEEWAY_S = 30
 
-# A real hash to compare against when the username is unknown, so both paths cost the same.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt:1024:8:1")
+
+@cache
+def dummy_hash(method: str) -> str:
+    """A real hash made with ``method`` (the one new hashes get) to check a password against
+    when the username is unknown: that path then costs what a wrong password costs, so the
+    answer time does not tell which usernames exist. Made once per process."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def _hash_parameters(password_hash: str) -> str:
+    """``scrypt:32768:8:1`` of ``scrypt:32768:8:1$salt$hash``."""
+    return password_hash.split("$", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -130,10 +141,15 @@ def login(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str)
     with uow:
         user = uow.session.scalar(select(User).where(User.username == username))
         if user is None:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(dummy_hash(config.password_hash_method), password)
             raise Unauthorized("unknown username or wrong password")
         if not check_password_hash(user.password_hash, password) or not user.is_active:
             raise Unauthorized("unknown username or wrong password")
+        current = _hash_parameters(dummy_hash(config.password_hash_method))
+        if _hash_parameters(user.password_hash) != current:
+            # Made with other parameters (an older setting): re-hash now that the password is
+            # known, so every account costs what the unknown-username path costs.
+            user.password_hash = hash_password(password, config.password_hash_method)
         pair = _issue(uow.session, user, config)
         uow.commit()
     return pair

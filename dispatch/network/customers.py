@@ -137,13 +137,23 @@ def list_customers(
         return views(uow.session, actor, customers), total
 
 
+def _editable(session: Session, actor: Principal, customer: Customer | None, customer_id: uuid.UUID) -> Customer:
+    """The customer, if the caller's point (or HQ) holds them: another point's customer is
+    answered exactly like a missing one (404), before any role or version check."""
+    if customer is None or customer.id not in own_customer_ids(session, actor, [customer]):
+        raise NotFound(f"customer {customer_id} does not exist")
+    return customer
+
+
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: uuid.UUID, *,
                  to_edit: bool = False) -> CustomerView:
-    """One customer as the caller may see them; ``to_edit`` first checks the caller may edit."""
-    if to_edit:
-        actor.require(Role.ADMIN, Role.MANAGER)
+    """One customer as the caller may see them; ``to_edit`` (the read before a PATCH) answers
+    404 for another point's customer, then checks the caller's role may edit."""
     with uow:
         customer = uow.session.get(Customer, customer_id)
+        if to_edit:
+            _editable(uow.session, actor, customer, customer_id)
+            actor.require(Role.ADMIN, Role.MANAGER)
         if customer is None:
             raise NotFound(f"customer {customer_id} does not exist")
         return view(uow.session, actor, customer)
@@ -209,17 +219,14 @@ def create_customer(uow: UnitOfWork, actor: Principal, **values: Any) -> Custome
 
 def update_customer(uow: UnitOfWork, actor: Principal, customer_id: uuid.UUID, *,
                     expected_version: int | None = None, **changes: Any) -> CustomerView:
-    """Admins and the customer's own point's manager correct details; nobody else may."""
-    actor.require(Role.ADMIN, Role.MANAGER)
+    """Admins and the customer's own point's manager correct details; nobody else may (another
+    point's customer is a 404, like a missing one)."""
     with uow:
-        customer = uow.session.scalars(
+        customer = _editable(uow.session, actor, uow.session.scalars(
             select(Customer).where(Customer.id == customer_id).with_for_update()
             .execution_options(populate_existing=True)
-        ).one_or_none()
-        if customer is None:
-            raise NotFound(f"customer {customer_id} does not exist")
-        if customer.id not in own_customer_ids(uow.session, actor, [customer]):
-            raise Forbidden("only the customer's own service point or HQ may change their details")
+        ).one_or_none(), customer_id)
+        actor.require(Role.ADMIN, Role.MANAGER)
         check_version(customer, expected_version, "the customer")
         if "phone" in changes:
             phone = normalise_phone(changes["phone"])

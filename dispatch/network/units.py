@@ -29,7 +29,7 @@ from dispatch.clock import utcnow
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.network import rules
 from dispatch.network.common import check_version, local_today, page
-from dispatch.network.customers import CustomerView, find_or_add_customer, views
+from dispatch.network.customers import CustomerView, find_or_add_customer, own_customer_ids, views
 from dispatch.network.models import Activation, Customer, Product, Unit
 from dispatch.uow import UnitOfWork
 
@@ -120,6 +120,16 @@ def _find(session: Session, serial: str, *, for_update: bool = False) -> Unit:
     return unit
 
 
+def _find_to_write(session: Session, actor: Principal, serial: str, *, for_update: bool = False) -> Unit:
+    """The unit, unless it belongs to another point's customer: such a unit is answered exactly
+    like a missing serial (404) to a point role, before any role, version or state check. An
+    unbound unit is nobody's yet."""
+    unit = _find(session, serial, for_update=for_update)
+    if actor.is_hq or unit.customer is None or unit.customer_id in own_customer_ids(session, actor, [unit.customer]):
+        return unit
+    raise NotFound(f"no unit has serial {unit.serial}")
+
+
 # --- reads ----------------------------------------------------------------------------------
 
 
@@ -154,10 +164,13 @@ def list_units(
 def get_unit(uow: UnitOfWork, actor: Principal, serial: str, *, tz: str, to_edit: bool = False) -> UnitView:
     """Look a unit up by the serial in its QR code (any role: technicians scan at the door);
     ``to_edit`` (the read before a PATCH) first checks the caller may edit the registry."""
-    if to_edit:
-        actor.require(Role.ADMIN)
     with uow:
-        return _views(uow.session, actor, [_find(uow.session, serial)], local_today(tz))[0]
+        if to_edit:
+            unit = _find_to_write(uow.session, actor, serial)
+            actor.require(Role.ADMIN)
+        else:
+            unit = _find(uow.session, serial)
+        return _views(uow.session, actor, [unit], local_today(tz))[0]
 
 
 def warranty(uow: UnitOfWork, actor: Principal, serial: str, *, tz: str, on: date | None = None) -> WarrantyStatus:
@@ -202,10 +215,10 @@ def register_unit(uow: UnitOfWork, actor: Principal, *, tz: str, serial: str, pr
 def update_unit(uow: UnitOfWork, actor: Principal, serial: str, *, tz: str, expected_version: int | None = None,
                 **changes: Any) -> UnitView:
     """Correct the model or manufacture date of a registry entry (HQ)."""
-    actor.require(Role.ADMIN)
     with uow:
         today = local_today(tz)
-        unit = _find(uow.session, serial, for_update=True)
+        unit = _find_to_write(uow.session, actor, serial, for_update=True)
+        actor.require(Role.ADMIN)
         check_version(unit, expected_version, f"unit {unit.serial}")
         _, year = parse_serial(unit.serial)
         product = _check_manufacture(uow.session, year, changes.get("manufactured_on", unit.manufactured_on),
@@ -267,9 +280,9 @@ def activate_unit(
     customer: dict[str, Any] | None = None,
 ) -> UnitView:
     """Bind the unit to its buyer: the warranty starts at the purchase date. Once only."""
-    actor.require(Role.ADMIN, Role.MANAGER, Role.TECHNICIAN)
     with uow:
-        unit = _find(uow.session, serial, for_update=True)
+        unit = _find_to_write(uow.session, actor, serial, for_update=True)
+        actor.require(Role.ADMIN, Role.MANAGER, Role.TECHNICIAN)
         if unit.customer_id is not None:
             raise Conflict(f"unit {unit.serial} was activated on {unit.activated_at:%Y-%m-%d} already; "
                            "only HQ can re-bind it", activated_at=unit.activated_at.isoformat())
@@ -279,6 +292,7 @@ def activate_unit(
         card = _bind(uow.session, actor, unit, owner, purchased_on=purchased_on,
                      sales_channel=SalesChannel(sales_channel).value, reason="activation")
         audit_log.append(uow.session, kind="unit.activation", subject_id=unit.id, actor_id=card.actor_id,
+                         seal=[card, unit],
                          payload={"serial": unit.serial, "customer_id": owner.id, "purchased_on": purchased_on,
                                   "sales_channel": card.sales_channel})
         uow.commit()
@@ -299,11 +313,11 @@ def rebind_unit(
 ) -> UnitView:
     """HQ moves a warranty card to another customer (resale, a registration mistake). The old
     card is kept, marked superseded. Purchase date and channel carry over unless corrected."""
-    actor.require(Role.ADMIN)
-    if not reason.strip():
-        raise ValidationFailed("reason", "say why the unit is re-bound")
     with uow:
-        unit = _find(uow.session, serial, for_update=True)
+        unit = _find_to_write(uow.session, actor, serial, for_update=True)
+        actor.require(Role.ADMIN)
+        if not reason.strip():
+            raise ValidationFailed("reason", "say why the unit is re-bound")
         if unit.customer_id is None:
             raise Conflict(f"unit {unit.serial} has never been activated; activate it instead")
         today = local_today(tz)
@@ -312,12 +326,13 @@ def rebind_unit(
         owner = _owner(uow.session, actor, customer_id, customer)
         previous = unit.customer_id
         now = utcnow()
-        for old in unit.activations:
-            if old.superseded_at is None:
-                old.superseded_at = now
+        superseded = [old for old in unit.activations if old.superseded_at is None]
+        for old in superseded:
+            old.superseded_at = now
         card = _bind(uow.session, actor, unit, owner, purchased_on=purchased_on,
                      sales_channel=SalesChannel(sales_channel or unit.sales_channel).value, reason=reason.strip())
         audit_log.append(uow.session, kind="unit.rebind", subject_id=unit.id, actor_id=card.actor_id,
+                         seal=[*superseded, card, unit],
                          payload={"serial": unit.serial, "from_customer_id": previous, "customer_id": owner.id,
                                   "purchased_on": purchased_on, "sales_channel": card.sales_channel,
                                   "reason": card.reason})

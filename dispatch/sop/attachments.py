@@ -1,5 +1,14 @@
-"""Evidence uploads: images only (proved by decoding them), size and pixel caps, stored by
-SHA-256, with EXIF capture time and GPS kept beside the server's receive time."""
+"""Evidence uploads: images only (proved by decoding them), size and pixel caps, with EXIF
+capture time and GPS kept beside the server's receive time.
+
+An attachment is identified by the SHA-256 of the bytes as uploaded (what the device computed at
+capture and what reviewers compare across jobs). What is stored and served is a copy without
+GPS and other personal metadata (:mod:`dispatch.sop.image_metadata`), content-addressed by its
+own hash (``stored_sha256``): the server reads what it checks first and keeps that in the row.
+
+Until it is attached to a checklist step, an upload is the uploader's (and HQ's) only: a
+colleague or the point's manager does not see it; once attached, the point sees it with the step.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +30,8 @@ from sqlalchemy import select
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import NotFound, PayloadTooLarge, ValidationFailed
-from dispatch.sop.models import Attachment
+from dispatch.sop.image_metadata import UnreadableStructure, orientation_exif, strip_metadata
+from dispatch.sop.models import Attachment, StepEvidence
 from dispatch.sop.storage import EvidenceStore
 from dispatch.sop.templates import recorded_actor_id
 from dispatch.uow import UnitOfWork
@@ -48,6 +58,7 @@ class ImageFacts:
     gps_lon: float | None = None
     gps_at: datetime | None = None
     camera: str | None = None
+    orientation: int | None = None  # EXIF Orientation, kept in the stored copy
 
 
 def inspect_image(data: bytes, *, tz: tzinfo, max_pixels: int = MAX_PIXELS) -> ImageFacts:
@@ -89,7 +100,7 @@ def _read_exif(image: Image.Image, tz: tzinfo) -> dict[str, Any]:
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     except _EXIF_ERRORS:
         return facts
-    for read in (_exif_time, _gps_position, _gps_time, _camera):
+    for read in (_exif_time, _gps_position, _gps_time, _camera, _orientation):
         try:
             facts |= read(exif, ifd, gps, tz)
         except _EXIF_ERRORS:
@@ -157,6 +168,50 @@ def _camera(exif, ifd, gps, tz: tzinfo) -> dict[str, Any]:
     return {"camera": camera[:120]} if camera else {}
 
 
+def _orientation(exif, ifd, gps, tz: tzinfo) -> dict[str, Any]:
+    value = exif.get(ExifTags.Base.Orientation)
+    return {"orientation": value} if isinstance(value, int) and 1 <= value <= 8 else {}
+
+
+_PERSONAL_INFO_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "Description", "Author")
+
+
+def _is_clean(data: bytes) -> bool:
+    """What a reader of the stored copy finds: at most the orientation tag, no GPS, no text."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        text = getattr(image, "text", {}) if image.format == "PNG" else {}
+        return (set(exif) <= {ExifTags.Base.Orientation} and not exif.get_ifd(ExifTags.IFD.GPSInfo)
+                and not text and not any(key in image.info for key in _PERSONAL_INFO_KEYS if key != "exif"))
+
+
+def _reencoded(data: bytes, facts: ImageFacts) -> bytes:
+    """Last resort when the container could not be walked: the decoded pixels saved afresh."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        out = io.BytesIO()
+        options: dict[str, Any] = {"icc_profile": image.info.get("icc_profile")}
+        exif = orientation_exif(facts.orientation)
+        if exif is not None:
+            options["exif"] = exif
+        if image.format in ("JPEG", "WEBP"):
+            options["quality"] = 95
+        image.save(out, image.format, **{k: v for k, v in options.items() if v is not None})
+        return out.getvalue()
+
+
+def stored_copy(data: bytes, facts: ImageFacts) -> bytes:
+    """The bytes kept for an upload: its metadata dropped losslessly, re-encoded only if its
+    container could not be walked or something personal survived."""
+    try:
+        cleaned = strip_metadata(data, facts.media_type, orientation=facts.orientation)
+        if _is_clean(cleaned):
+            return cleaned
+    except (UnreadableStructure, UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error):
+        pass
+    return _reencoded(data, facts)
+
+
 def _clean_filename(filename: str | None) -> str:
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(ch for ch in name if ch.isprintable())[:200]
@@ -173,22 +228,26 @@ def store_attachment(
     max_pixels: int = MAX_PIXELS,
     received_at: datetime | None = None,
 ) -> tuple[Attachment, bool]:
-    """Add image ``data`` as an attachment of the caller's point in the caller's transaction
-    (no commit); returns ``(attachment, created)``. The same bytes from the same point (or HQ)
-    are the existing attachment. The bytes are stored before the row is written, so a committed
-    row always has its blob."""
+    """Add image ``data`` as the caller's upload in the caller's transaction (no commit); returns
+    ``(attachment, created)``. The same bytes from the same person are the existing attachment.
+    The stored copy (metadata dropped) is written before the row, so a committed row always has
+    its blob."""
     if not data:
         raise ValidationFailed("file", "the file is empty")
     sha256 = hashlib.sha256(data).hexdigest()
+    uploader = recorded_actor_id(actor)
     owner = (Attachment.service_point_id.is_(None) if actor.service_point_id is None
              else Attachment.service_point_id == actor.service_point_id)
-    existing = session.scalar(select(Attachment).where(Attachment.sha256 == sha256, owner))
+    by = Attachment.uploaded_by.is_(None) if uploader is None else Attachment.uploaded_by == uploader
+    existing = session.scalar(select(Attachment).where(Attachment.sha256 == sha256, owner, by))
     if existing is not None:
         return existing, False
     facts = inspect_image(data, tz=tz, max_pixels=max_pixels)
-    store.put(sha256, data)
+    kept = stored_copy(data, facts)
+    stored_sha256 = hashlib.sha256(kept).hexdigest()
+    store.put(stored_sha256, kept)
     attachment = Attachment(
-        sha256=sha256, service_point_id=actor.service_point_id, uploaded_by=recorded_actor_id(actor),
+        sha256=sha256, stored_sha256=stored_sha256, service_point_id=actor.service_point_id, uploaded_by=uploader,
         received_at=received_at or utcnow(), filename=_clean_filename(filename), size_bytes=len(data),
         media_type=facts.media_type, width=facts.width, height=facts.height,
         exif_taken_local=facts.exif_taken_local, exif_offset=facts.exif_offset,
@@ -228,17 +287,29 @@ def upload_attachment(
     return attachment, created
 
 
-def _visible(actor: Principal, attachment: Attachment | None) -> bool:
+def _attached(session, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are evidence of some checklist step."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(StepEvidence.attachment_id).where(StepEvidence.attachment_id.in_(ids))))
+
+
+def _visible(actor: Principal, attachment: Attachment | None, attached: bool) -> bool:
+    """HQ sees every attachment; the uploader their own; the point the ones attached to a step."""
     if attachment is None:
         return False
-    return actor.is_hq or (actor.service_point_id is not None and attachment.service_point_id == actor.service_point_id)
+    if actor.is_hq or (attachment.uploaded_by is not None and attachment.uploaded_by == actor.user_id):
+        return True
+    return attached and actor.service_point_id is not None and attachment.service_point_id == actor.service_point_id
 
 
 def get_attachment(uow: UnitOfWork, actor: Principal, attachment_id: uuid.UUID) -> Attachment:
-    """An attachment's metadata: HQ sees all; a point sees its own uploads (others are 404)."""
+    """An attachment's metadata: HQ sees all; the uploader their own; a point the ones attached
+    to its checklists (others, and a colleague's unattached uploads, are 404)."""
     with uow:
         attachment = uow.session.get(Attachment, attachment_id)
-        if not _visible(actor, attachment):
+        attached = attachment is not None and attachment.id in _attached(uow.session, [attachment.id])
+        if not _visible(actor, attachment, attached):
             raise NotFound(f"attachment {attachment_id} does not exist")
         return attachment
 
@@ -249,7 +320,7 @@ def open_content(
     """The attachment and a stream of its bytes (same scoping as :func:`get_attachment`)."""
     attachment = get_attachment(uow, actor, attachment_id)
     try:
-        return attachment, store.open(attachment.sha256)
+        return attachment, store.open(attachment.stored_sha256)
     except FileNotFoundError as exc:
         raise NotFound(f"the bytes of attachment {attachment_id} are missing from the store") from exc
 
@@ -260,7 +331,8 @@ def visible_attachments(session, actor: Principal, ids: Sequence[uuid.UUID], *, 
     if len(set(ids)) != len(ids):
         raise ValidationFailed(field, "the same attachment is listed twice")
     found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))} if ids else {}
+    attached = _attached(session, list(found))
     for index, attachment_id in enumerate(ids):
-        if not _visible(actor, found.get(attachment_id)):
+        if not _visible(actor, found.get(attachment_id), attachment_id in attached):
             raise ValidationFailed(f"{field}.{index}", f"attachment {attachment_id} does not exist")
     return [found[i] for i in ids]

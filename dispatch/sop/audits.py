@@ -653,15 +653,19 @@ def _append_verdict(session: Session, audit: Audit, actor: Principal, *, kind: V
                     findings: list[dict[str, Any]], note: str, now: datetime) -> AuditVerdict:
     previous = audit.current_verdict
     seq = previous.seq + 1 if previous else 1
+    # The row first, naming the entry that will seal it as written (the head stays locked to commit).
+    row = AuditVerdict(audit_id=audit.id, seq=seq, kind=kind, verdict=verdict, findings=findings, note=note,
+                       reviewer_id=actor.user_id, supersedes_id=previous.id if previous else None, created_at=now,
+                       log_seq=audit_log.next_seq(session))
+    audit.verdicts.append(row)
+    audit.verdict, audit.verdict_at = verdict, now  # the copy lot decisions read: sealed with the row
     entry = audit_log.append(session, kind=f"audit.verdict.{kind.value}", subject_id=audit.id, actor_id=actor.user_id,
+                             seal=[row, audit],
                              payload={"audit_id": str(audit.id), "checklist_id": str(audit.checklist_id),
                                       "seq": seq, "verdict": verdict.value, "findings": findings, "note": note,
                                       "supersedes_seq": previous.seq if previous else None})
-    row = AuditVerdict(audit_id=audit.id, seq=seq, kind=kind, verdict=verdict, findings=findings, note=note,
-                       reviewer_id=actor.user_id, supersedes_id=previous.id if previous else None, created_at=now,
-                       log_seq=entry.seq)
-    audit.verdicts.append(row)
-    audit.verdict, audit.verdict_at = verdict, now
+    if entry.seq != row.log_seq:  # cannot happen while the head is locked; never let it pass silently
+        raise RuntimeError(f"verdict sealed by entry {entry.seq}, expected {row.log_seq}")
     return row
 
 

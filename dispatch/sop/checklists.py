@@ -258,7 +258,8 @@ def record_step(
     result = append_result(session, checklist, key, value=value, attachments=attachments, actor=actor,
                            recorded_at=recorded_at, location=location, source=source)
     session.flush()
-    audit_log.append(session, kind="sop.step_result", subject_id=checklist.id, actor_id=result.actor_id, payload={
+    audit_log.append(session, kind="sop.step_result", subject_id=checklist.id, actor_id=result.actor_id, seal=[result],
+                     payload={
         "job_id": str(job.id), "step_key": key, "revision": result.revision, "value": result.value,
         "status": result.status.value, "evidence_sha256": [a.sha256 for a in attachments],
         "recorded_at": recorded_at.isoformat() if recorded_at else None, "lat": result.lat, "lon": result.lon,

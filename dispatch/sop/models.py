@@ -209,18 +209,24 @@ class StepEvidence(Base):
 
 
 class Attachment(UuidPk, Base):
-    """An uploaded image, stored by its SHA-256. The same bytes uploaded again by the same point
-    are the same attachment; the same hash at two points is a reuse signal for reviewers.
+    """An uploaded image, identified by the SHA-256 of the uploaded bytes. The same bytes uploaded
+    again by the same person are the same attachment; the same hash on two jobs is a reuse signal
+    for reviewers.
 
     EXIF ``DateTimeOriginal`` carries no time zone: ``exif_taken_local`` keeps the wall-clock
     text, ``exif_offset`` the ``OffsetTimeOriginal`` when present, and ``exif_taken_at`` the
     instant (with the offset, else read in the network's time zone: ``exif_offset`` None says
-    so). ``gps_at`` is the GPS UTC time stamp. ``received_at`` is the server's clock.
+    so). ``gps_at`` is the GPS UTC time stamp. ``received_at`` is the server's clock. These are
+    read from the upload; the stored copy (``stored_sha256``) no longer carries them.
     """
 
     __tablename__ = "attachments"
 
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the bytes as uploaded
+    # Of the copy kept in the evidence store: personal metadata (GPS, camera, text) dropped.
+    # Rows written without one (older uploads) were stored as uploaded.
+    stored_sha256: Mapped[str] = mapped_column(
+        String(64), default=lambda context: context.get_current_parameters()["sha256"])
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"))
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[datetime]
@@ -237,4 +243,4 @@ class Attachment(UuidPk, Base):
     gps_at: Mapped[datetime | None]
     camera: Mapped[str | None] = mapped_column(String(120))
 
-    __table_args__ = (UniqueConstraint("sha256", "service_point_id", name="attachment_owner"),)
+    __table_args__ = (UniqueConstraint("sha256", "service_point_id", "uploaded_by", name="attachment_owner"),)

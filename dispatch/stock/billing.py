@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit_log import service as audit_log
@@ -127,10 +127,14 @@ def set_price_overrides(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
             rules.check_price_override(override.unit_price, list_price, f"{prefix}unit_price")
             rows[part_id] = BillPriceOverride(job_id=job.id, part_id=part_id, unit_price=rules.money(override.unit_price),
                                               reason=override.reason.strip(), actor_id=actor_id_of(actor), at=now)
-        uow.session.execute(delete(BillPriceOverride).where(BillPriceOverride.job_id == job.id))
+        replaced = _overrides(uow.session, job)
+        for old in replaced:
+            uow.session.delete(old)
+        uow.session.flush()  # the old lines go before the new ones take their (job, part) keys
         uow.session.add_all(rows.values())
         uow.session.flush()
         audit_log.append(uow.session, kind="stock.bill_prices", subject_id=job.id, actor_id=actor_id_of(actor),
+                         seal=list(rows.values()), deleted=replaced,
                          payload={"overrides": [{"part_id": r.part_id, "unit_price": str(r.unit_price),
                                                  "reason": r.reason} for r in rows.values()]})
         bill = compute(uow.session, job)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
@@ -77,6 +78,14 @@ def get_part(uow: UnitOfWork, actor: Principal, part_id: uuid.UUID) -> Part:
         return part
 
 
+def _log_price(session, actor: Principal, part: Part) -> None:
+    """Every write of a part records (and seals) what bills are computed from."""
+    session.flush()
+    audit_log.append(session, kind="stock.part_price", subject_id=part.id, actor_id=actor_id_of(actor), seal=[part],
+                     payload={"sku": part.sku, "list_price": str(part.list_price), "currency": part.currency,
+                              "is_consumable": part.is_consumable, "warranty_covered": part.warranty_covered})
+
+
 def add_part(uow: UnitOfWork, actor: Principal, *, sku: str, name: str, list_price: Decimal,
              compatible_products: Sequence[str] = (), description: str = "", currency: str = BILLING_CURRENCY,
              is_consumable: bool = False, warranty_covered: bool = True) -> Part:
@@ -90,6 +99,7 @@ def add_part(uow: UnitOfWork, actor: Principal, *, sku: str, name: str, list_pri
                     is_consumable=is_consumable, warranty_covered=warranty_covered,
                     fits=[PartFit(product_id=p.id) for p in products])
         uow.session.add(part)
+        _log_price(uow.session, actor, part)
         uow.commit()
     return part
 
@@ -114,6 +124,7 @@ def update_part(uow: UnitOfWork, actor: Principal, part_id: uuid.UUID, *, expect
             wanted = {p.id for p in _products(uow.session, compatible_products, "compatible_products")}
             part.fits = [f for f in part.fits if f.product_id in wanted] + [
                 PartFit(product_id=pid) for pid in sorted(wanted - set(part.compatible_product_ids), key=str)]
+        _log_price(uow.session, actor, part)
         uow.commit()
     return part
 
@@ -135,5 +146,7 @@ def set_labour_rate(uow: UnitOfWork, actor: Principal, job_type: JobType, *, amo
             uow.session.add(rate)
         rate.amount, rate.currency = amount, currency
         rate.updated_at, rate.updated_by = utcnow(), actor_id_of(actor)
+        audit_log.append(uow.session, kind="stock.labour_rate", subject_id=job_type.value, actor_id=actor_id_of(actor),
+                         seal=[rate], payload={"job_type": job_type.value, "amount": str(amount), "currency": currency})
         uow.commit()
     return rate

@@ -68,7 +68,7 @@ def file_claim(session: Session, job: Job, usage: PartUsage, part: Part,
     )
     session.add(claim)
     session.flush()
-    audit_log.append(session, kind="stock.claim", subject_id=claim.id, actor_id=None, payload={
+    audit_log.append(session, kind="stock.claim", subject_id=claim.id, actor_id=None, seal=[claim], payload={
         "job_id": job.id, "usage_id": usage.id, "part_id": part.id, "quantity": usage.quantity,
         "amount": str(claim.amount), "status": claim.status.value,
         "rejection_code": check.rejection.value if check.rejection else None})
@@ -135,6 +135,6 @@ def decide_claim(uow: UnitOfWork, actor: Principal, claim_id: uuid.UUID, *, appr
         claim.decided_at, claim.decided_by = utcnow(), actor_id_of(actor)
         uow.session.flush()
         audit_log.append(uow.session, kind="stock.claim_decision", subject_id=claim.id, actor_id=actor_id_of(actor),
-                         payload={"status": claim.status.value, "reason": reason.strip()})
+                         seal=[claim], payload={"status": claim.status.value, "reason": reason.strip()})
         uow.commit()
     return claim

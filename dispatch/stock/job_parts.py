@@ -56,6 +56,13 @@ FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED
 MAX_LINE_QUANTITY = 99
 
 
+def _check_line_quantity(quantity: object, field: str) -> None:
+    """A whole number of parts, 1..MAX_LINE_QUANTITY (callers other than the HTTP schemas, such
+    as a device's pushed mutation, may hand over 1.5 or "1": refused, never cut)."""
+    if type(quantity) is not int or not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(field, f"must be a whole number between 1 and {MAX_LINE_QUANTITY}")
+
+
 @dataclass(frozen=True)
 class ExpectedLine:
     quantity: int
@@ -300,8 +307,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
         wanted: dict[uuid.UUID, tuple[Part, int]] = {}
         for index, line in enumerate(lines):
             part = resolve_part(uow.session, part_id=line.part_id, part_sku=line.part_sku, prefix=f"parts.{index}.")
-            if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
-                raise ValidationFailed(f"parts.{index}.quantity", f"must be between 1 and {MAX_LINE_QUANTITY}")
+            _check_line_quantity(line.quantity, f"parts.{index}.quantity")
             if part.id in wanted:
                 raise ValidationFailed(f"parts.{index}", f"part {part.sku} is listed twice")
             if not part.active:
@@ -424,8 +430,7 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
         for index, line in enumerate(lines):
             prefix = f"lines.{index}."
             part = resolve_part(session, part_id=line.part_id, part_sku=line.part_sku, prefix=prefix)
-            if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
-                raise ValidationFailed(f"{prefix}quantity", f"must be between 1 and {MAX_LINE_QUANTITY}")
+            _check_line_quantity(line.quantity, f"{prefix}quantity")
             if line.recorded_at is not None and line.recorded_at.tzinfo is None:
                 raise ValidationFailed(f"{prefix}recorded_at", "needs a time zone offset")
             if line.id is not None:
@@ -463,7 +468,7 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
             session.add(usage)
             ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
                         subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
-                        reason=f"job {job.reference}")
+                        reason=f"job {job.reference}", seal_also=[usage])
             if not fits:
                 _log_override(session, actor, job, usage, part, override_reason)
             claims.file_claim(session, job, usage, part, tz)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Integer, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -193,9 +194,12 @@ def post(
     reason: str = "",
     reference: str = "",
     operation_id: uuid.UUID | None = None,
+    seal_also: Sequence[Any] = (),
 ) -> list[StockMovement]:
     """One stock movement: ledger rows (flushed first), one audit entry listing every row (which
-    takes the chain lock), then the level deltas. Joins the caller's transaction (never commits).
+    takes the chain lock) and sealing them (with ``seal_also``: other covered rows the same
+    operation wrote, such as the part usage of a consumption), then the level deltas. Joins the
+    caller's transaction (never commits).
 
     On InsufficientStock the caller's rollback (or savepoint) undoes whatever part of the
     movement was written: nothing of it survives.
@@ -218,6 +222,7 @@ def post(
     # caller's rollback removes the entry with everything else.
     audit_log.append(
         session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
+        seal=[*rows, *seal_also],
         payload={
             "operation_id": operation_id, "kind": kind.value, "job_id": job_id, "transfer_id": transfer_id,
             "reason": reason, "reference": reference,

@@ -49,9 +49,10 @@ def test_an_intact_chain_verifies_to_its_head(api, entries):
     assert body["entries_checked"] == body["head_seq"] == entries[-1]
 
 
-def test_only_admins_may_walk_the_chain(api):
-    assert_problem(api.get("/api/v1/audit-log/verify", as_="reviewer"), 403, code="forbidden")
+def test_hq_admins_and_reviewers_may_walk_the_chain_and_nobody_else(api):
+    assert api.get("/api/v1/audit-log/verify", as_="reviewer").json["ok"] is True
     assert_problem(api.get("/api/v1/audit-log/verify", as_="manager.hz01"), 403, code="forbidden")
+    assert_problem(api.get("/api/v1/audit-log/verify", as_="tech.hz01.1"), 403, code="forbidden")
     assert_problem(api.get("/api/v1/audit-log/verify"), 401)
 
 

