@@ -22,8 +22,8 @@ def alembic_config(url: str | None = None, connection=None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, *, connection=None, revision: str = "heads") -> None:
-    """Bring the schema to the newest revision of every branch."""
+def upgrade(url: str | None = None, *, connection=None, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (one line of revisions, one head)."""
     command.upgrade(alembic_config(url, connection), revision)
 
 

@@ -50,3 +50,16 @@ def test_loading_the_demo_data_twice_changes_nothing(tmp_path, base_settings):
         assert counts() == before
     finally:
         engine.dispose()
+
+
+def test_the_revisions_form_one_line_after_the_merge_of_the_domain_branches():
+    """One head, and every revision after 0060 has exactly one parent: a new revision always
+    extends the current head, so two revisions cannot both claim to follow the same one."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    assert scripts.get_heads() == [scripts.get_current_head()]
+    after_merge = [r for r in scripts.walk_revisions() if r.revision > "0060"]
+    assert all(isinstance(r.down_revision, str) for r in after_merge)
+    parents = [r.down_revision for r in after_merge]
+    assert len(parents) == len(set(parents)), "two revisions extend the same parent"
