@@ -346,6 +346,32 @@ def better(best: Any | None, candidate: Any | None) -> Any | None:
     return best
 
 
+class CpuShare:
+    """The share of a CPU core this process has had since it was made (between 0.1 and 1).
+
+    Budgets that stand for an amount of search (an annealing round, a piece) are set in CPU
+    seconds and turned into wall seconds with it, so a run that gets half a core searches as
+    much per round as one on a quiet machine, only over twice the time; the hard deadline stays
+    in wall-clock time.
+    """
+
+    _FLOOR = 0.1
+
+    def __init__(self) -> None:
+        self._cpu = time.process_time()
+        self._wall = time.perf_counter()
+
+    def __call__(self) -> float:
+        wall = time.perf_counter() - self._wall
+        if wall < MIN_PHASE_S:
+            return 1.0
+        return min(1.0, max(self._FLOOR, (time.process_time() - self._cpu) / wall))
+
+    def wall_s(self, cpu_s: float) -> float:
+        """Wall seconds that buy ``cpu_s`` CPU seconds at the share seen so far."""
+        return cpu_s / self()
+
+
 def remaining(request: BackendRequest) -> float:
     """Seconds left before the deadline, less a margin for decoding the plan."""
     return request.deadline - time.perf_counter() - DECODE_MARGIN_S
