@@ -38,6 +38,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from dispatch.geo import great_circle_m
 from dispatch.jobs import rules as job_rules
 from dispatch.jobs.models import Job, JobEvent
 from dispatch.network.models import AuthorisationStatus, ServicePoint, Technician
@@ -569,7 +570,7 @@ class AuditDetail:
 def _distance(lat: float | None, lon: float | None, job: Job) -> int | None:
     if None in (lat, lon, job.lat, job.lon):
         return None
-    return round(sampling.distance_m(lat, lon, job.lat, job.lon))  # type: ignore[arg-type]
+    return round(great_circle_m(lat, lon, job.lat, job.lon))  # type: ignore[arg-type]
 
 
 def _seconds(a: datetime | None, b: datetime | None) -> int | None:
