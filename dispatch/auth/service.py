@@ -10,12 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dispatch.auth.models import POINT_ROLES, RefreshToken, Role, User
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from dispatch.network.models import Technician
 from dispatch.uow import UnitOfWork
@@ -222,8 +223,7 @@ def list_users(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, ro
             query = query.where(User.role == role)
         if not actor.is_hq:
             query = query.where(User.service_point_id == actor.service_point_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        return list(uow.session.scalars(query.offset(offset).limit(limit))), total
+        return page(uow.session, query, offset=offset, limit=limit)
 
 
 def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -> User:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound
 from dispatch.jobs.models import Job
-from dispatch.network.common import check_version, page
+from dispatch.network.common import check_version
 from dispatch.network.models import JobType, Product, ProductCategory, Unit
 from dispatch.uow import UnitOfWork
 

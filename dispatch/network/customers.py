@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.jobs.models import Job
-from dispatch.network.common import check_version, mask_address, mask_email, mask_name, mask_phone, page
+from dispatch.network.common import check_version, mask_address, mask_email, mask_name, mask_phone
 from dispatch.network.models import Customer, CustomerGrade, ServicePoint
 from dispatch.uow import UnitOfWork
 

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.jobs.models import Job
-from dispatch.network.common import check_version, page
+from dispatch.network.common import check_version
 from dispatch.network.models import Coverage, Region, RegionLevel
 from dispatch.uow import UnitOfWork
 

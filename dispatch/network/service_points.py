@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
-from dispatch.clock import utcnow
+from dispatch.clock import local_today, utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, InvalidTransition, NotFound, RuleViolation, ValidationFailed
-from dispatch.network.common import check_version, local_today, page
+from dispatch.network.common import check_version
 from dispatch.network.models import (
     AuthorisationChange,
     AuthorisationStatus,
