@@ -25,8 +25,8 @@ from dispatch.jobs.models import Job, JobEvent, JobStatus
 from dispatch.kpis import rules
 from dispatch.kpis.sql import seconds_between
 from dispatch.network.models import AuthorisationStatus, JobType, Product, ServicePoint, Technician
-from dispatch.sop import sampling
-from dispatch.sop.audit_models import Audit, AuditKind, AuditStatus
+from dispatch.audits import sampling
+from dispatch.audits.models import Audit, AuditKind, AuditStatus
 from dispatch.uow import UnitOfWork
 
 MAX_PERIOD_DAYS = 366

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from dispatch.jobs.models import EventKind, JobStatus
 from dispatch.network.models import AuthorisationStatus, JobType
-from dispatch.sop.audit_models import (
+from dispatch.audits.models import (
     AuditKind,
     AuditStatus,
     DisputeStatus,
@@ -17,7 +17,7 @@ from dispatch.sop.audit_models import (
     LotStatus,
     VerdictKind,
 )
-from dispatch.sop.sampling import Band, LotDecision, Verdict
+from dispatch.audits.sampling import Band, LotDecision, Verdict
 
 NOTE = validate.Length(max=2000)
 

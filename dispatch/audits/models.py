@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import ServicePoint
 from dispatch.sop.models import Checklist
-from dispatch.sop.sampling import LotDecision, Verdict
+from dispatch.audits.sampling import LotDecision, Verdict
 
 
 class LotStatus(StrEnum):

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch import geo
-from dispatch.sop import sampling
-from dispatch.sop.sampling import Band, LotDecision
+from dispatch.audits import sampling
+from dispatch.audits.sampling import Band, LotDecision
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GOLDEN_SEED = hashlib.sha256(b"dispatch golden seed").digest()
