@@ -7,9 +7,7 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.jobs.models import EventKind, JobStatus
-from dispatch.network.models import AuthorisationStatus, JobType
-from dispatch.audits.models import (
+from dispatch.audits.enums import (
     AuditKind,
     AuditStatus,
     DisputeStatus,
@@ -18,6 +16,8 @@ from dispatch.audits.models import (
     VerdictKind,
 )
 from dispatch.audits.sampling import Band, LotDecision, Verdict
+from dispatch.jobs.enums import EventKind, JobStatus
+from dispatch.network.enums import AuthorisationStatus, JobType
 
 NOTE = validate.Length(max=2000)
 

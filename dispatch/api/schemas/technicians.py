@@ -6,7 +6,7 @@ from dispatch.api.deps import settings
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import Location, SearchFilterSchema, flatten_location
 from dispatch.clock import local_today
-from dispatch.network.models import JobType, ProductCategory, ShiftExceptionKind, StartLocation
+from dispatch.network.enums import JobType, ProductCategory, ShiftExceptionKind, StartLocation
 
 
 class TechnicianSkillSchema(Schema):
