@@ -21,6 +21,7 @@ from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
 from dispatch.errors import Unauthorized
+from dispatch.network.technicians import technician_id_of
 
 API_SPEC = {
     "API_TITLE": "dispatch",
@@ -112,7 +113,8 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a Bearer access token is required")
-        g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
+        g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip(),
+                                                        technician_of=technician_id_of)
         return None
 
     # After authentication: an anonymous caller gets its 401 without the body being parsed.

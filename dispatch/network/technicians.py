@@ -82,6 +82,12 @@ class Qualification:
 # --- scoping --------------------------------------------------------------------------------
 
 
+def technician_id_of(user_id: Any) -> Any:
+    """The id of the technician whose account is ``user_id`` (a column or value), as a scalar
+    subquery: how auth resolves a caller's technician without importing the network."""
+    return select(Technician.id).where(Technician.user_id == user_id).scalar_subquery()
+
+
 def _visible(actor: Principal, technician: Technician) -> bool:
     if actor.is_hq:
         return True
