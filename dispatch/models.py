@@ -11,7 +11,6 @@ from dispatch.network import models as network_models  # noqa: F401
 from dispatch.routing import models as routing_models  # noqa: F401
 from dispatch.sop import models as sop_models  # noqa: F401
 from dispatch.stock import models as stock_models  # noqa: F401
-from dispatch.sync import feed as sync_feed  # noqa: F401  (the feed listeners)
 from dispatch.sync import models as sync_models  # noqa: F401
 
 metadata = Base.metadata

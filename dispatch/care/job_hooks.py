@@ -19,7 +19,7 @@ from datetime import date
 from dispatch.care import maintenance, notifications, rules
 from dispatch.care.templates import Template
 from dispatch.clock import zone
-from dispatch.jobs.hooks import JobChange, after_change
+from dispatch.jobs.hooks import JobChange
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, JobType, Product, Technician, Unit
 
@@ -56,7 +56,6 @@ def _done_on(change: JobChange) -> date:
     return (change.job.completed_at or change.at).astimezone(NETWORK_TZ).date()
 
 
-@after_change
 def follow_the_customer(change: JobChange) -> None:
     if change.to_status == JobStatus.SCHEDULED:
         facts = _facts(change, Template.JOB_SCHEDULED)
@@ -73,7 +72,6 @@ def follow_the_customer(change: JobChange) -> None:
                                 reason=f"withdrawn: the visit is {change.to_status.value}")
 
 
-@after_change
 def follow_maintenance_plans(change: JobChange) -> None:
     job = change.job
     if job.type != JobType.MAINTENANCE or job.unit_id is None:
