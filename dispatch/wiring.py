@@ -29,8 +29,10 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
 
 
 def install() -> None:
-    """Install the job-lifecycle hook table and the sync feed's listeners (idempotent)."""
-    hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
+    """Install the job-lifecycle hook table and the sync feed's listeners (idempotent: a table
+    already installed, e.g. a test's narrower one, is left as it is)."""
+    if not hooks.installed():
+        hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     feed.install()
 
 

@@ -50,11 +50,11 @@ _loaded = False
 def install(*, before: Sequence[Hook], after: Sequence[Hook]) -> None:
     """Install the table: ``before`` hooks run before a change (raising refuses it), ``after``
     hooks once it is flushed, each in the order given. Installing again replaces the table."""
-    global _loaded
+    global _before, _after, _loaded
     for hook in (*before, *after):
         if not callable(hook):
             raise TypeError(f"a job-lifecycle hook must be a function, not {hook!r}")
-    _before[:], _after[:] = list(before), list(after)
+    _before, _after = list(before), list(after)
     _loaded = True
 
 
