@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import api
+from dispatch import api, wiring
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
@@ -56,6 +56,7 @@ def create_app(
     task_queue: TaskQueue | None = None,
 ) -> Flask:
     """Build the WSGI app. ``config`` is a :class:`Settings` or a mapping of overrides."""
+    wiring.install()  # the job-lifecycle hooks and the sync feed's listeners
     settings = _settings(config)
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.config.update(

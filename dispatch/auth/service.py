@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dispatch.auth.models import POINT_ROLES, RefreshToken, Role, User
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from dispatch.network.models import Technician
 from dispatch.uow import UnitOfWork
 
 ISSUER = "dispatch"
@@ -176,15 +177,19 @@ def refresh(uow: UnitOfWork, config: TokenConfig, *, refresh_token: str) -> Toke
     return pair
 
 
-def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Principal:
+TechnicianOf = Callable[[Any], Any]
+"""Given ``User.id``, a scalar subquery of the technician id of that user (or NULL): the network
+knows technicians (:func:`dispatch.network.technicians.technician_id_of`); auth, below it, does not."""
+
+
+def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str, *,
+                         technician_of: TechnicianOf) -> Principal:
     """Verify an access token and resolve the caller from the database (roles and point are
     never trusted from the token, so a reassignment or revocation applies at once)."""
     claims = _decode(token, config, "access")
     with uow:
         row = uow.session.execute(
-            select(User, Technician.id)
-            .outerjoin(Technician, Technician.user_id == User.id)
-            .where(User.id == uuid.UUID(claims["sub"]))
+            select(User, technician_of(User.id)).where(User.id == uuid.UUID(claims["sub"]))
         ).first()
     if row is None:
         raise Unauthorized("the token's user no longer exists")
@@ -222,8 +227,7 @@ def list_users(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, ro
             query = query.where(User.role == role)
         if not actor.is_hq:
             query = query.where(User.service_point_id == actor.service_point_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        return list(uow.session.scalars(query.offset(offset).limit(limit))), total
+        return page(uow.session, query, offset=offset, limit=limit)
 
 
 def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -> User:

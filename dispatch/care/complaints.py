@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.audit_log import service as audit_log
@@ -22,6 +22,7 @@ from dispatch.care.models import (
 )
 from dispatch.care.templates import Template
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import NotFound, PreconditionFailed, ValidationFailed
 from dispatch.jobs.models import Job
 from dispatch.network.models import Customer, ServicePoint, Unit
@@ -181,12 +182,8 @@ def list_complaints(uow: UnitOfWork, actor: Principal, *, status: ComplaintStatu
         if overdue is not None:
             late = Complaint.status.in_(rules.OPEN_COMPLAINT) & (Complaint.due_at < now)
             query = query.where(late if overdue else ~late)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.options(selectinload(Complaint.events)).order_by(Complaint.due_at, Complaint.id)
-            .offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(Complaint.events)).order_by(Complaint.due_at, Complaint.id),
+                    offset=offset, limit=limit)
 
 
 def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.UUID, *, to_status: ComplaintStatus,

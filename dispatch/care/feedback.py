@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.models import Role
@@ -24,6 +24,7 @@ from dispatch.care.models import (
 )
 from dispatch.care.templates import Template
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, Product, Technician
@@ -167,12 +168,8 @@ def list_ratings(uow: UnitOfWork, actor: Principal, *, service_point_id: uuid.UU
             query = query.where(Job.technician_id == technician_id)
         if max_score is not None:
             query = query.where(Rating.score <= max_score)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.options(selectinload(Rating.job)).order_by(Rating.created_at.desc(), Rating.id)
-            .offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(Rating.job)).order_by(Rating.created_at.desc(), Rating.id),
+                    offset=offset, limit=limit)
 
 
 # --- the points' callback worklist ------------------------------------------------------------
@@ -194,10 +191,8 @@ def callback_worklist(uow: UnitOfWork, actor: Principal, *, status: CallbackItem
         if overdue is not None:
             late = (CallbackItem.status == CallbackItemStatus.OPEN) & (CallbackItem.due_at < now)
             query = query.where(late if overdue else ~late)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(query.options(selectinload(CallbackItem.job))
-                                    .order_by(CallbackItem.due_at, CallbackItem.id).offset(offset).limit(limit)).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(CallbackItem.job)).order_by(CallbackItem.due_at, CallbackItem.id),
+                    offset=offset, limit=limit)
 
 
 # --- the rating link, for the point ---------------------------------------------------------------

@@ -15,18 +15,17 @@ Messages go to the outbox in the same transaction, so a change that rolls back s
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from dispatch.care import maintenance, notifications, rules
 from dispatch.care.templates import Template
-from dispatch.config import Settings
-from dispatch.jobs.hooks import JobChange, after_change
+from dispatch.clock import zone
+from dispatch.jobs.hooks import JobChange
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, JobType, Product, Technician, Unit
 
-NETWORK_TZ = ZoneInfo(Settings.timezone)
+NETWORK_TZ = zone()
 """Hooks get no settings; the completion day is taken in the network's default local time
-(the same convention as dispatch.jobs.service.DEFAULT_TIMEZONE)."""
+(:func:`dispatch.clock.zone` without a zone)."""
 
 
 TIMED = (Template.JOB_SCHEDULED, Template.TECHNICIAN_EN_ROUTE)
@@ -57,7 +56,6 @@ def _done_on(change: JobChange) -> date:
     return (change.job.completed_at or change.at).astimezone(NETWORK_TZ).date()
 
 
-@after_change
 def follow_the_customer(change: JobChange) -> None:
     if change.to_status == JobStatus.SCHEDULED:
         facts = _facts(change, Template.JOB_SCHEDULED)
@@ -74,7 +72,6 @@ def follow_the_customer(change: JobChange) -> None:
                                 reason=f"withdrawn: the visit is {change.to_status.value}")
 
 
-@after_change
 def follow_maintenance_plans(change: JobChange) -> None:
     job = change.job
     if job.type != JobType.MAINTENANCE or job.unit_id is None:

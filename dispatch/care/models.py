@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dispatch.care.enums import (
+    Channel,
+    NotificationStatus,
+    RatingSource,
+    CallbackOutcome,
+    CallbackItemStatus,
+    ComplaintCategory,
+    ComplaintStatus,
+)
 from dispatch.clock import utcnow
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import Unit
@@ -67,20 +75,6 @@ class MaintenanceOccurrence(UuidPk, Base):
 # --- notifications ----------------------------------------------------------------------------
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-    PUSH = "push"
-
-
-class NotificationStatus(StrEnum):
-    PENDING = "pending"  # waiting for its first or next attempt (see next_attempt_at)
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt; stays visible to HQ and the point
-    SUPERSEDED = "superseded"  # a newer message for the same job and purpose replaced it before it went out
-    EXPIRED = "expired"  # the time it announced had passed before it could go out; never sent
-
-
 class Notification(UuidPk, TimestampMixin, Base):
     """One outgoing message in the outbox, written in the transaction of the event that causes it."""
 
@@ -112,11 +106,6 @@ class Notification(UuidPk, TimestampMixin, Base):
 # --- ratings and callbacks --------------------------------------------------------------------
 
 
-class RatingSource(StrEnum):
-    LINK = "link"  # the customer used the signed link
-    CALLBACK = "callback"  # the call centre asked the customer on the phone
-
-
 class Rating(UuidPk, Base):
     """The customer's 1-5 verdict on a completed job; one per job."""
 
@@ -134,13 +123,6 @@ class Rating(UuidPk, Base):
     __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
 
 
-class CallbackOutcome(StrEnum):
-    REACHED = "reached"
-    NO_ANSWER = "no_answer"
-    WRONG_NUMBER = "wrong_number"
-    DECLINED = "declined"  # reached, but the customer did not want to talk
-
-
 class Callback(UuidPk, Base):
     """A follow-up call by the call centre after a job."""
 
@@ -155,11 +137,6 @@ class Callback(UuidPk, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),)
-
-
-class CallbackItemStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"  # the customer was reached
 
 
 class CallbackItem(UuidPk, Base):
@@ -187,23 +164,6 @@ class CallbackItem(UuidPk, Base):
 
 
 # --- complaints -------------------------------------------------------------------------------
-
-
-class ComplaintCategory(StrEnum):
-    PRODUCT_QUALITY = "product_quality"
-    DELIVERY = "delivery"
-    AFTER_SALES = "after_sales"
-    ORDER = "order"
-    ACCOUNT_PAYMENT = "account_payment"
-
-
-class ComplaintStatus(StrEnum):
-    RECEIVED = "received"
-    CLASSIFIED = "classified"
-    INVESTIGATING = "investigating"
-    SOLUTION_PROPOSED = "solution_proposed"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
 
 
 class Complaint(UuidPk, TimestampMixin, Base):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User
@@ -22,6 +22,7 @@ from dispatch.care import rules, templates, tokens
 from dispatch.care.models import Channel, Notification, NotificationStatus
 from dispatch.care.senders import OutgoingMessage, Sender
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound
 from dispatch.network.models import Customer
 from dispatch.uow import UnitOfWork, UowFactory
@@ -109,11 +110,8 @@ def list_notifications(uow: UnitOfWork, actor: Principal, *, status: Notificatio
             query = query.where(Notification.template == template)
         if job_id is not None:
             query = query.where(Notification.job_id == job_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.order_by(Notification.created_at.desc(), Notification.id).offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.order_by(Notification.created_at.desc(), Notification.id),
+                    offset=offset, limit=limit)
 
 
 def retry_notification(uow: UnitOfWork, actor: Principal, notification_id: uuid.UUID) -> Notification:

@@ -5,55 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+from dispatch.network.enums import (
+    RegionLevel,
+    ProductCategory,
+    JobType,
+    AuthorisationStatus,
+    CustomerGrade,
+    ShiftExceptionKind,
+    StartLocation,
+)
 
 if TYPE_CHECKING:
     from dispatch.auth.models import User
-
-
-class RegionLevel(StrEnum):
-    PROVINCE = "province"
-    CITY = "city"
-    DISTRICT = "district"
-
-
-class ProductCategory(StrEnum):
-    WATER_PURIFIER = "water_purifier"
-    WATER_HEATER = "water_heater"
-
-
-class JobType(StrEnum):
-    INSTALL = "install"
-    REPAIR = "repair"
-    MAINTENANCE = "maintenance"
-
-
-class AuthorisationStatus(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-
-class CustomerGrade(StrEnum):
-    STANDARD = "standard"
-    VIP = "vip"
-
-
-class ShiftExceptionKind(StrEnum):
-    LEAVE = "leave"  # not working (the whole day when no times are given)
-    EXTRA = "extra"  # an extra or replacement shift on that date
-
-
-class StartLocation(StrEnum):
-    HOME = "home"
-    POINT = "point"
 
 
 class Region(UuidPk, TimestampMixin, Base):

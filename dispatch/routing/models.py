@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,13 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs.models import Job
 from dispatch.network.models import Technician
-
-
-class PlanStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+from dispatch.routing.enums import PlanStatus
 
 
 class RoutePlan(UuidPk, TimestampMixin, Base):

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import NotFound
 from dispatch.network.models import ServicePoint
 from dispatch.routing.models import PlannedRoute, PlannedStop, PlanStatus, RoutePlan, UnassignedJob
@@ -200,11 +201,8 @@ def list_plans(uow: UnitOfWork, actor: Principal, *, point_id: uuid.UUID, day: d
             conditions.append(RoutePlan.service_day == day)
         if status is not None:
             conditions.append(RoutePlan.status == status)
-        total = uow.session.scalar(select(func.count()).select_from(RoutePlan).where(*conditions))
-        plans = uow.session.scalars(
-            select(RoutePlan).where(*conditions).order_by(RoutePlan.created_at.desc(), RoutePlan.id)
-            .offset(offset).limit(limit)
-        ).all()
+        plans, total = page(uow.session, select(RoutePlan).where(*conditions)
+                            .order_by(RoutePlan.created_at.desc(), RoutePlan.id), offset=offset, limit=limit)
         now = utcnow()
         return [summary_view(plan, now) for plan in plans], total
 

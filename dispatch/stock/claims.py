@@ -11,14 +11,15 @@ from __future__ import annotations
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from dispatch import clock
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.config import Settings
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.jobs.models import Job
 from dispatch.network import rules as network_rules
@@ -28,13 +29,10 @@ from dispatch.stock.models import ClaimStatus, Part, PartFit, PartUsage, Warrant
 from dispatch.stock.rules import ClaimRejection
 from dispatch.uow import UnitOfWork
 
-DEFAULT_TIMEZONE: str = Settings.timezone
-
 
 def claim_facts(session: Session, job: Job, part: Part, tz: ZoneInfo | str | None = None) -> rules.ClaimFacts:
     """What the automatic check needs, read from the job's unit and the catalogue."""
-    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz or DEFAULT_TIMEZONE)
-    job_date = job.reported_at.astimezone(zone).date()
+    job_date = job.reported_at.astimezone(clock.zone(tz)).date()
     unit = job.unit
     if unit is None:
         return rules.ClaimFacts(job_date=job_date, part_sku=part.sku, has_unit=False)
@@ -96,9 +94,8 @@ def list_claims(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, s
             query = query.where(WarrantyClaim.job_id == job_id)
         if rejection_code is not None:
             query = query.where(WarrantyClaim.rejection_code == rejection_code)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(WarrantyClaim.created_at.desc(), WarrantyClaim.id).offset(offset).limit(limit)
-        return list(uow.session.scalars(query)), total
+        return page(uow.session, query.order_by(WarrantyClaim.created_at.desc(), WarrantyClaim.id),
+                    offset=offset, limit=limit)
 
 
 def _get(session: Session, actor: Principal, claim_id: uuid.UUID, *, for_update: bool = False) -> WarrantyClaim:

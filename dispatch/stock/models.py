@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
@@ -20,44 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import JobType, Product
+from dispatch.stock.enums import (
+    BILLING_CURRENCY,
+    LocationKind,
+    MovementKind,
+    TransferStatus,
+    ReservationStatus,
+    ClaimStatus,
+)
 from dispatch.stock.rules import ClaimRejection, is_low
-
-BILLING_CURRENCY = "CNY"
-
-
-class LocationKind(StrEnum):
-    HQ = "hq"  # the central warehouse (exactly one)
-    POINT = "point"  # a service point's store room
-    VAN = "van"  # a technician's van
-
-
-class MovementKind(StrEnum):
-    RECEIVE = "receive"  # goods from a supplier into the HQ warehouse
-    TRANSFER = "transfer"  # dispatched from one location; in transit at the other until receipt
-    TRANSFER_RECEIPT = "transfer_receipt"  # the receiver confirmed: in transit -> on hand
-    RESERVE = "reserve"  # set aside for a job
-    RELEASE = "release"  # a reservation given back
-    CONSUME = "consume"  # fitted on a job
-    RETURN_DEFECTIVE = "return_defective"  # out of usable stock, back to HQ's defective bin
-    ADJUST = "adjust"  # count correction (reason required)
-
-
-class TransferStatus(StrEnum):
-    IN_TRANSIT = "in_transit"
-    RECEIVED = "received"
-
-
-class ReservationStatus(StrEnum):
-    ACTIVE = "active"
-    CONSUMED = "consumed"  # everything reserved was used
-    RELEASED = "released"  # closed; what was not used went back to available
-
-
-class ClaimStatus(StrEnum):
-    SUBMITTED = "submitted"  # passed the automatic checks; waiting for HQ
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
 
 class Part(UuidPk, TimestampMixin, Base):
     """A spare part in the catalogue. Bills are computed from ``list_price``, never from input."""

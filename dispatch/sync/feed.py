@@ -14,6 +14,11 @@ takes its counter locks last and all at once, in one order: two writers cannot d
 them, however many flushes each made (locking per flush did: a writer holding B from its first
 flush could wait for A while another held A and waited for B), and the locks are held only for
 the commit.
+
+The listeners are installed explicitly by :func:`install`, which the composition root
+(:func:`dispatch.wiring.install`) calls in every process that writes: the app, the workers, the
+cron entry and the seeds. A process that forgot would change a technician's jobs without
+feeding the phone; ``tests/services/test_wiring.py`` starts a worker process and checks it.
 """
 
 from __future__ import annotations
@@ -140,7 +145,6 @@ _TOUCHED = "sync_feed_touched"
 _WRITING = "sync_feed_writing"
 
 
-@event.listens_for(Session, "after_flush")
 def _feed_after_flush(session: Session, _flush_context) -> None:
     if session.info.get("sync_feed_disabled"):
         return
@@ -198,14 +202,12 @@ def _write_feed(session: Session) -> None:
             append(session, entries)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_touched(session: Session, transaction) -> None:
     if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
         session.info.pop(_TOUCHED, None)
         session.info.pop(_WRITING, None)
 
 
-@event.listens_for(Session, "after_flush")
 def _note_new_attachments(session: Session, _flush_context) -> None:
     """Remember photos uploaded in this transaction: step results pushed before their bytes
     arrived are completed just before the upload commits."""
@@ -216,7 +218,6 @@ def _note_new_attachments(session: Session, _flush_context) -> None:
         session.info.setdefault("new_attachment_shas", set()).update(shas)
 
 
-@event.listens_for(Session, "before_commit")
 def _complete_pending_evidence(session: Session) -> None:
     shas = session.info.pop("new_attachment_shas", None)
     if shas:
@@ -226,10 +227,30 @@ def _complete_pending_evidence(session: Session) -> None:
 
 
 # Registered last: the other commit hooks above may still change rows (and flush).
-@event.listens_for(Session, "before_commit")
 def _feed_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is released, not the transaction: wait for the real commit
     session.flush()
     session.info[_WRITING] = True
     _write_feed(session)
+
+
+_LISTENERS = (
+    ("after_flush", _feed_after_flush),
+    ("after_flush", _note_new_attachments),
+    ("after_transaction_end", _forget_touched),
+    ("before_commit", _complete_pending_evidence),
+    ("before_commit", _feed_before_commit),
+)
+
+
+def install() -> None:
+    """Attach the feed's session listeners (idempotent; in this order, as they must run)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def installed() -> bool:
+    """Whether every listener of the feed is attached in this process."""
+    return all(event.contains(Session, name, listener) for name, listener in _LISTENERS)

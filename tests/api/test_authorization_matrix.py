@@ -60,7 +60,7 @@ from dispatch.config import Settings
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
-from dispatch.sop.audit_models import Audit, AuditLot, AuditStatus
+from dispatch.audits.models import Audit, AuditLot, AuditStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
 from dispatch.uow import UnitOfWork

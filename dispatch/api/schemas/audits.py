@@ -7,9 +7,7 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.jobs.models import EventKind, JobStatus
-from dispatch.network.models import AuthorisationStatus, JobType
-from dispatch.sop.audit_models import (
+from dispatch.audits.enums import (
     AuditKind,
     AuditStatus,
     DisputeStatus,
@@ -17,7 +15,9 @@ from dispatch.sop.audit_models import (
     LotStatus,
     VerdictKind,
 )
-from dispatch.sop.sampling import Band, LotDecision, Verdict
+from dispatch.audits.sampling import Band, LotDecision, Verdict
+from dispatch.jobs.enums import EventKind, JobStatus
+from dispatch.network.enums import AuthorisationStatus, JobType
 
 NOTE = validate.Length(max=2000)
 

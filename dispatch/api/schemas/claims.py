@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.stock import MONEY, PartBriefSchema
-from dispatch.stock.models import ClaimRejection, ClaimStatus
+from dispatch.stock.enums import ClaimRejection, ClaimStatus
 
 
 class ClaimSchema(Schema):

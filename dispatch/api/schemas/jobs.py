@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from dispatch.api.schemas.common import LocationSchema
-from dispatch.jobs.models import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
-from dispatch.network.models import CustomerGrade, JobType
+from dispatch.jobs.enums import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
+from dispatch.network.enums import CustomerGrade, JobType
 
 # --- input -----------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from dispatch.care.models import Channel, NotificationStatus
+from dispatch.care.enums import Channel, NotificationStatus
 
 
 class NotificationSchema(Schema):

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import SearchFilterSchema
-from dispatch.network.models import RegionLevel
+from dispatch.network.enums import RegionLevel
 
 CODE = validate.Regexp(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$", error="letters and digits in dash-separated parts")
 

@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from dispatch.api.errors import flatten_messages
 from dispatch.api.schemas.common import NOT_BLANK, LocationSchema, TaggedUnion
 from dispatch.api.schemas.job_parts import ConsumptionLineSchema
-from dispatch.jobs.models import JobStatus
+from dispatch.jobs.enums import JobStatus
 
 class PullQuerySchema(Schema):
     cursor = fields.String(load_default=None, validate=validate.Length(max=2000),

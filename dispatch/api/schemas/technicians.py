@@ -5,8 +5,8 @@ from marshmallow import Schema, fields, post_load, validate
 from dispatch.api.deps import settings
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import Location, SearchFilterSchema, flatten_location
-from dispatch.network.common import local_today
-from dispatch.network.models import JobType, ProductCategory, ShiftExceptionKind, StartLocation
+from dispatch.clock import local_today
+from dispatch.network.enums import JobType, ProductCategory, ShiftExceptionKind, StartLocation
 
 
 class TechnicianSkillSchema(Schema):

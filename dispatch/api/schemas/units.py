@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.customers import CustomerCreateSchema, CustomerSchema
-from dispatch.network.models import ProductCategory
+from dispatch.network.enums import ProductCategory
 from dispatch.network.units import SERIAL_FORMAT, SalesChannel
 
 SERIAL = validate.Regexp(SERIAL_FORMAT, error="2-4 upper-case letters/digits, 4-digit year, 7-digit sequence "
