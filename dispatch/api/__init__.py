@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
 from marshmallow import fields
 
+from dispatch.api import contract
 from dispatch.api import errors as api_errors
 from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
@@ -120,10 +121,12 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     request_guard.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
-                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
+                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin(),
+                                                   contract.ContractPlugin(app)]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     marshmallow_plugin.converter.add_attribute_function(tagged_unions)
+    marshmallow_plugin.converter.add_attribute_function(contract.named_enums_and_nullable_refs)  # last
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
@@ -132,6 +135,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
 
     app.register_blueprint(docs.bp)
     api_errors.register(app)
+    contract.init_app(app)
     app.teardown_appcontext(close_request_session)
 
     @app.before_request
