@@ -103,7 +103,7 @@ class Booked:
 
 
 @dataclass(frozen=True)
-class _Stop:
+class DayStop:
     """A fixed point of a technician's day: a booked visit, or the start and end places."""
 
     start_s: int
@@ -112,29 +112,35 @@ class _Stop:
     lon: float
 
 
-def _drive(a: _Stop | tuple[float, float], b: _Stop | tuple[float, float], speed: float) -> int:
-    a_ll = (a.lat, a.lon) if isinstance(a, _Stop) else a
-    b_ll = (b.lat, b.lon) if isinstance(b, _Stop) else b
+def drive(a: DayStop | tuple[float, float], b: DayStop | tuple[float, float], speed: float) -> int:
+    a_ll = (a.lat, a.lon) if isinstance(a, DayStop) else a
+    b_ll = (b.lat, b.lon) if isinstance(b, DayStop) else b
     return geo.drive_seconds(*a_ll, *b_ll, speed_kmh=speed)
 
 
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+def km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return geo.great_circle_m(*a, *b) * geo.CIRCUITY / 1000
 
 
-def _break_fits(stops: Sequence[_Stop], pause, speed: float) -> bool:
-    """Whether the break (a :class:`~dispatch.routing.Break`) fits in a gap of the day: after one
-    stop ends and before the next begins, with the drive between them too (the planner's rule)."""
+def first_break_start(stops: Sequence[DayStop], pause, speed: float) -> int | None:
+    """When the break (a :class:`~dispatch.routing.Break`) can begin, earliest first: in a gap
+    after one stop ends and before the next begins, with the drive between them too (the
+    planner's rule); ``None`` when it fits nowhere. ``stops`` run from the start place (at the
+    shift start) to the end place (at the shift end)."""
     if pause is None or pause.duration_s == 0:
-        return True
+        return None
     for before, after in zip(stops, stops[1:]):
         free, until = before.end_s, after.start_s
-        leg = _drive(before, after, speed)
+        leg = drive(before, after, speed)
         begin = max(pause.earliest_start_s, free)
         if begin <= pause.latest_start_s and begin + pause.duration_s <= until \
                 and until - free >= leg + pause.duration_s:
-            return True
-    return False
+            return begin
+    return None
+
+
+def _break_fits(stops: Sequence[DayStop], pause, speed: float) -> bool:
+    return pause is None or pause.duration_s == 0 or first_break_start(stops, pause, speed) is not None
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,7 @@ class _Day:
     """One technician's day: the stops in order (start place, visits, end place) and the break."""
 
     technician: TechnicianRow
-    stops: tuple[_Stop, ...]
+    stops: tuple[DayStop, ...]
     pause: object
     speed: float
 
@@ -154,15 +160,15 @@ class _Day:
         """Every gap the work fits in: (earliest start, latest start, added travel s, added km)."""
         service_s = work.duration_minutes * 60
         for k, (before, after) in enumerate(zip(self.stops, self.stops[1:])):
-            there = _drive(before, spot, self.speed)
-            back = _drive(spot, after, self.speed)
+            there = drive(before, spot, self.speed)
+            back = drive(spot, after, self.speed)
             lo = max(before.end_s + there, earliest_s)
             hi = after.start_s - back - service_s
             if lo > hi:
                 continue
-            added_s = there + back - _drive(before, after, self.speed)
-            added_km = _km((before.lat, before.lon), spot) + _km(spot, (after.lat, after.lon)) \
-                - _km((before.lat, before.lon), (after.lat, after.lon))
+            added_s = there + back - drive(before, after, self.speed)
+            added_km = km((before.lat, before.lon), spot) + km(spot, (after.lat, after.lon)) \
+                - km((before.lat, before.lon), (after.lat, after.lon))
             yield k, lo, hi, added_s, added_km
 
     def fits_break(self, k: int, start_s: int, work: Work, spot: tuple[float, float]) -> bool:
@@ -170,7 +176,7 @@ class _Day:
         a day the manager already booked through the break is not this booking's doing)."""
         if not self.break_fitted:
             return True
-        visit = _Stop(start_s, start_s + work.duration_minutes * 60, *spot)
+        visit = DayStop(start_s, start_s + work.duration_minutes * 60, *spot)
         return _break_fits((*self.stops[:k + 1], visit, *self.stops[k + 1:]), self.pause, self.speed)
 
 
@@ -248,10 +254,10 @@ def offered(session: Session, point: ServicePoint, work: Work, first: date, last
             start_s, end_s, pause = shift_and_break(windows, row.break_minutes)
             home = (row.home_lat, row.home_lon) \
                 if row.start_location == StartLocation.HOME and row.home_lat is not None else (point.lat, point.lon)
-            visits = [_Stop(_seconds(b, midnight), _seconds(e, midnight), lat, lon)
+            visits = [DayStop(_seconds(b, midnight), _seconds(e, midnight), lat, lon)
                       for b, e, lat, lon in booked[row.id]
                       if lat is not None and midnight <= b < midnight + timedelta(days=1)]
-            stops = (_Stop(start_s, start_s, *home), *visits, _Stop(end_s, end_s, *home))
+            stops = (DayStop(start_s, start_s, *home), *visits, DayStop(end_s, end_s, *home))
             days.append(_Day(row, stops, pause, speed))
         if days:
             first_s = min(d.stops[0].start_s for d in days)
