@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from dispatch.clock import utcnow
 from dispatch.jobs import calendar
 from dispatch.jobs.models import Job
 from dispatch.network.models import ServicePoint
@@ -44,9 +43,14 @@ def _break_start(problem, technician, stops, start_s, end_s):
 
 
 def calendar_violations(session, point_code: str, day: date, *, now: datetime | None = None) -> list[str]:
-    """Every broken rule of the point's booked visits on ``day`` (empty: the day is feasible)."""
+    """Every broken rule of the point's booked visits on ``day`` (empty: the day is feasible).
+
+    The day is read as the planner would have read it the evening before (whole shifts, every
+    booked visit with its full duration), so a re-planned day is checked from its first visit on.
+    """
     point = session.scalar(select(ServicePoint).where(ServicePoint.code == point_code))
-    planning = read_day(session, point, day, TZ, now=now or utcnow(), time_limit_s=1, seed=0)
+    evening_before = datetime(day.year, day.month, day.day, tzinfo=TZ) - timedelta(seconds=1)
+    planning = read_day(session, point, day, TZ, now=now or evening_before, time_limit_s=1, seed=0)
     problem = planning.problem
     if problem is None:
         return []
