@@ -25,7 +25,6 @@ class JobSlots(MethodView):
     @blp.arguments(SlotRangeSchema, location="query")
     @blp.response(200, OfferSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's")
-    @blp.alt_response(409, schema=ProblemSchema, description="the job is under way or finished")
     def get(self, query, job_id):
         """The windows in which the job can be served without breaking any booked visit, skill,
         certificate, shift, break or SLA, ranked by the driving they add, each with its technician."""

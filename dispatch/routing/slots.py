@@ -313,15 +313,17 @@ def _bookable(job: Job) -> None:
 
 def job_slots(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, first: date, last: date,
               timezone: str) -> Offer:
-    """The windows offered for an existing job of the caller's point."""
+    """The windows offered for an existing job of the caller's point (none for a job under way or
+    finished: it needs no slot any more)."""
     actor.require(*BOOKERS)
     tz = ZoneInfo(timezone)
     _range(first, last, tz)
     with uow:
         session = uow.session
         job = jobs_service.get_visible_job(session, actor, job_id, with_events=False)
-        _bookable(job)
-        point = session.get(ServicePoint, job.service_point_id)
+        point = session.get(ServicePoint, job.service_point_id) if job.service_point_id else None
+        if point is None or job.status not in job_rules.ASSIGNABLE:
+            return Offer(slot_minutes=point.slot_minutes if point else 0, slots=())  # under way or done
         return offered(session, point, _work_of(job), first, last, tz, now=utcnow())
 
 
