@@ -7,7 +7,9 @@
 - cancelled, put on hold or unscheduled: unsent "scheduled" and "on the way" messages are withdrawn;
 - completed: the customer gets a rating link; a maintenance job moves its unit's plan on;
 - a plan's maintenance job taken in: it is linked to its due date and the customer reminded;
-- a plan's maintenance job cancelled: that cycle is skipped.
+- a plan's maintenance job cancelled: that cycle is skipped;
+- a visit closed as a customer no-show (cancelled with ``outcome: no_show``): a callback is opened
+  on the point's worklist to arrange a new visit.
 
 Messages go to the outbox in the same transaction, so a change that rolls back sends nothing.
 """
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from dispatch.care import maintenance, notifications, rules
+from dispatch.care.models import CallbackItem, CallbackItemStatus
 from dispatch.care.templates import Template
 from dispatch.clock import zone
 from dispatch.jobs.hooks import JobChange
@@ -88,3 +93,19 @@ def follow_maintenance_plans(change: JobChange) -> None:
         maintenance.record_completion(change.session, job.unit_id, _done_on(change), job.service_point_id)
     elif change.to_status == JobStatus.CANCELLED:
         maintenance.record_cancellation(change.session, job.id)
+
+
+NO_SHOW = "no_show"  # why a callback item was opened: the customer was not there
+
+
+@after_change
+def call_back_after_a_no_show(change: JobChange) -> None:
+    if change.to_status != JobStatus.CANCELLED or change.data.get("outcome") != NO_SHOW:
+        return
+    session, job = change.session, change.job
+    if session.scalar(select(CallbackItem.id).where(CallbackItem.job_id == job.id,
+                                                    CallbackItem.reason == NO_SHOW)) is not None:
+        return
+    session.add(CallbackItem(job_id=job.id, service_point_id=job.service_point_id, reason=NO_SHOW,
+                             comment=change.reason, status=CallbackItemStatus.OPEN, opened_at=change.at,
+                             due_at=rules.callback_due_at(change.at), attempts=0))

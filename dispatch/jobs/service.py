@@ -416,8 +416,10 @@ def apply_transition(
     reason: str = "",
     recorded_at: datetime | None = None,
     location: Location | Mapping[str, float] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> JobEvent:
     """Move ``job`` to ``to`` (a plain transition; see ``rules.TRANSITIONS``). No commit.
+    ``data`` is kept on the event for the hooks (e.g. ``{"outcome": "no_show"}``).
 
     409 with ``allowed`` for an illegal move; 403 when the caller may not make it (only the
     assigned technician moves a job through en_route/on_site/completed); 422 when a stop or undo
@@ -458,7 +460,8 @@ def apply_transition(
             job.locked = False
 
     return _change(session, job, kind=EventKind.TRANSITION, to=to, actor=actor, apply=apply, reason=reason,
-                   recorded_at=recorded_at, location=location, previous_technician_id=previous_technician_id)
+                   recorded_at=recorded_at, location=location, previous_technician_id=previous_technician_id,
+                   data=data)
 
 
 def schedule_job(

@@ -152,3 +152,33 @@ class UnassignedJob(Base):
     job_version: Mapped[int]
 
     job: Mapped[Job] = relationship(lazy="raise")
+
+
+class ReplanStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPLIED = "applied"
+    DISCARDED = "discarded"
+    SUPERSEDED = "superseded"  # the day changed before the manager confirmed
+
+
+class Replan(UuidPk, TimestampMixin, Base):
+    """A proposed re-plan of the rest of a point's day after something went wrong (issue 19):
+    nothing of it is applied until the manager confirms it."""
+
+    __tablename__ = "replans"
+
+    service_point_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_points.id"), index=True)
+    service_day: Mapped[date]
+    timezone: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
+    extra_minutes: Mapped[int | None]
+    status: Mapped[ReplanStatus] = mapped_column(str_enum(ReplanStatus), default=ReplanStatus.PROPOSED)
+    moves: Mapped[list[Any]] = mapped_column(default=list)  # job, from/to technician and start
+    flagged: Mapped[list[Any]] = mapped_column(default=list)  # job, reason, detail
+    versions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # job id -> Job.version proposed from
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]

@@ -43,6 +43,8 @@ VAN = "van"
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 WINDOW_PAST_DAYS = 2
 WINDOW_FUTURE_DAYS = 7
+#: Jobs that hold a place in a technician's route (the calendar's booked statuses).
+ROUTED = (JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE)
 SYNCED_STATUSES = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.ON_HOLD,
                              JobStatus.COMPLETED, JobStatus.CLOSED})
 
@@ -177,6 +179,9 @@ def _write_feed(session: Session) -> None:
         rows = {job.id: job for job in session.connection().execute(
             select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
             .where(Job.id.in_(jobs)))}
+        for sibling in _route_siblings(connection, rows.values(), jobs):
+            jobs.setdefault(sibling.id, set())
+            rows[sibling.id] = sibling
         technicians = {row.technician_id for row in rows.values() if row.technician_id}
         technicians |= set(chain.from_iterable(jobs.values()))
         users = _technician_users(session, technicians)
@@ -200,6 +205,31 @@ def _write_feed(session: Session) -> None:
     if entries:
         with session.no_autoflush:
             append(session, entries)
+
+
+def _route_siblings(connection, rows, jobs: dict[uuid.UUID, set[uuid.UUID]]) -> list:
+    """The other booked jobs on the same technicians' days as the touched ones: a visit added,
+    moved or dropped changes their place in the route (sequence, leg, ETA), which their documents
+    carry."""
+    days: dict[uuid.UUID, set[date]] = {}
+    for row in rows:
+        day = service_day(row)
+        if day is None:
+            continue
+        for technician_id in {row.technician_id, *jobs.get(row.id, ())} - {None}:
+            days.setdefault(technician_id, set()).add(day)
+    found = []
+    for technician_id, dates in days.items():
+        first = datetime.combine(min(dates), datetime.min.time(), DEFAULT_TZ)
+        last = datetime.combine(max(dates), datetime.min.time(), DEFAULT_TZ) + timedelta(days=1)
+        for row in connection.execute(
+            select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
+            .where(Job.technician_id == technician_id, Job.status.in_(ROUTED), Job.scheduled_start >= first,
+                   Job.scheduled_start < last)
+        ):
+            if row.id not in jobs and service_day(row) in dates:
+                found.append(row)
+    return found
 
 
 def _forget_touched(session: Session, transaction) -> None:

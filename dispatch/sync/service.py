@@ -100,7 +100,7 @@ def _changes(session: Session, keys: list[tuple[str, uuid.UUID, FeedOp]], techni
     rows = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
                            .where(Job.id.in_(job_puts))).all() if job_puts else []
     allowed = [row.id for row in rows if row.technician_id == technician_id and job_in_scope(row, now, tz)]
-    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date())
+    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date(), tz)
     removed_jobs = [i for t, i, op in keys if t == JOB and op == FeedOp.REMOVE]
     removed_jobs += [job_id for job_id in job_puts if job_id not in job_docs]
     van_puts = [i for t, i, op in keys if t == VAN and op == FeedOp.PUT]

@@ -61,6 +61,7 @@ from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
 from dispatch.audits.models import Audit, AuditLot, AuditStatus
+from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
 from dispatch.uow import UnitOfWork
@@ -89,6 +90,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("notifications", "notification_id"): ("notification", POINT),
     ("service-points", "point_id"): ("service_point", POINT),
     ("plans", "plan_id"): ("route_plan", POINT),
+    ("replans", "replan_id"): ("replan", POINT),
     ("transfers", "transfer_id"): ("transfer", POINT),
     ("technicians", "technician_id"): ("technician", POINT),
     ("certifications", "certification_id"): ("certification", POINT),
@@ -113,7 +115,8 @@ EXEMPT = {
                                           "involved (forged and expired links: tests/api/test_care_feedback.py)",
 }
 
-SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions")}
+SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions"),
+                    ("POST", "/api/v1/service-points/{point_id}/replans")}
 """Only the foreign request is sent (it must fail before any solve); the own and HQ ones would
 solve a day inline."""
 
@@ -166,6 +169,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PATCH", "/api/v1/parts/{part_id}"): lambda w, ids: {"description": "matrix"},
     ("POST", "/api/v1/service-points/{point_id}/plans"): lambda w, ids: {"date": w.today.isoformat(), "time_limit_s": 1},
     ("POST", "/api/v1/plans/{plan_id}/apply"): lambda w, ids: None,
+    ("POST", "/api/v1/jobs/{job_id}/booking"): lambda w, ids: {
+        "window_start": _tomorrow_at(w, 10).isoformat(), "window_end": _tomorrow_at(w, 12).isoformat()},
+    ("PUT", "/api/v1/service-points/{point_id}/slot-length"): lambda w, ids: {"minutes": 120},
+    ("POST", "/api/v1/service-points/{point_id}/replans"): lambda w, ids: {
+        "kind": "no_show", "job_id": ids["job"], "time_limit_s": 1},
+    ("POST", "/api/v1/replans/{replan_id}/confirm"): lambda w, ids: None,
+    ("POST", "/api/v1/replans/{replan_id}/discard"): lambda w, ids: None,
     ("POST", "/api/v1/plans/{plan_id}/insertions"): lambda w, ids: {"job_id": ids["job"], "time_limit_s": 1},
     ("PATCH", "/api/v1/products/{product_id}"): lambda w, ids: {"name": "Matrix purifier"},
     ("DELETE", "/api/v1/products/{product_id}"): lambda w, ids: None,
@@ -200,10 +210,19 @@ BODIES: dict[tuple[str, str], Body] = {
 }
 
 QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
+    ("GET", "/api/v1/jobs/{job_id}/slots"): lambda w: f"?from={w.today + timedelta(days=1)}&to={w.today + timedelta(days=1)}",
+    ("GET", "/api/v1/service-points/{point_id}/slots"): lambda w: (
+        f"?from={w.today + timedelta(days=1)}&to={w.today + timedelta(days=1)}&lat=30.27&lon=120.15"
+        "&job_type=repair&product_sku=WP-RO500"),
+    ("GET", "/api/v1/technicians/{technician_id}/route"): lambda w: f"?date={w.today}",
     ("GET", "/api/v1/technicians/{technician_id}/qualification"): lambda w: "?category=water_purifier&job_type=install",
     ("GET", "/api/v1/technicians/{technician_id}/shifts"): lambda w: (
         f"?from={w.today.isoformat()}&to={(w.today + timedelta(days=6)).isoformat()}"),
 }
+
+
+def _tomorrow_at(w: World, hour: int) -> datetime:
+    return datetime.combine(w.today + timedelta(days=1), datetime.min.time(), ZoneInfo("Asia/Shanghai")).replace(hour=hour)
 
 
 # --- the routes -----------------------------------------------------------------------------
@@ -335,6 +354,11 @@ def build_world(session, api, today: date) -> World:
                                       payload={}, service_point_id=point_id)
         session.flush()
         getattr(world, side)["maintenance_plan"] = str(maintenance.id)
+        proposal = Replan(service_point_id=point_id, service_day=today, timezone="Asia/Shanghai", kind="emergency",
+                          status=ReplanStatus.PROPOSED, moves=[], flagged=[], versions={}, stats={})
+        session.add(proposal)
+        session.flush()
+        getattr(world, side)["replan"] = str(proposal.id)
         getattr(world, side)["notification"] = str(message.id)
     world.part_sku = _first(session, select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku), "part")
     catalogue = {
@@ -657,7 +681,8 @@ FILTER_EXEMPT = {
                                        "(GET /units/{serial} above)",
 }
 SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
-          "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location")
+          "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location",
+          "replan")
 
 
 def _filters() -> list[tuple[str, str]]:

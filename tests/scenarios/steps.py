@@ -409,3 +409,29 @@ def kpis_csv(api, as_: str, day_from: date, day_to: date, **query) -> list[dict]
     response = api.get(f"{API}/kpis/?from={day_from}&to={day_to}{params}", as_=as_, headers={"Accept": "text/csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv", response.get_data(as_text=True)[:500]
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+# --- slots, re-planning, a technician's own day, pictures (issue 19) ---------------------------
+
+
+def offered_slots(api, job_id: str, day: date, as_: str = ADMIN) -> list[dict]:
+    """The windows the call centre can offer the customer on ``day``, best first."""
+    return ok(api.get(f"{API}/jobs/{job_id}/slots?from={day}&to={day}", as_=as_))["slots"]
+
+
+def book_slot(api, job_id: str, slot: dict, as_: str = ADMIN, status: int = 201) -> dict:
+    return ok(api.post(f"{API}/jobs/{job_id}/booking", as_=as_,
+                       json={"window_start": slot["window_start"], "window_end": slot["window_end"]}), status)
+
+
+def replan(api, manager: str, point: str, **what) -> dict:
+    """The manager says what went wrong; the answer is a proposal, nothing applied yet."""
+    return ok(api.post(f"{API}/service-points/{point}/replans", as_=manager, json={"time_limit_s": 1} | what), 201)
+
+
+def confirm_replan(api, manager: str, proposal: dict) -> dict:
+    return ok(api.post(f"{API}/replans/{proposal['id']}/confirm", as_=manager))
+
+
+def my_route(api, technician: str, day: date) -> dict:
+    return ok(api.get(f"{API}/technicians/me/route?date={day}", as_=technician))
