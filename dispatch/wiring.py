@@ -24,6 +24,7 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
     stock_hooks.keep_reservations_in_step,  # parts reserved, released, moved with a transfer
     care_hooks.follow_the_customer,  # messages to the customer, rating link, callbacks
     care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
+    care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
 )
 """Run after the change is flushed, in the same transaction, in this order."""
 

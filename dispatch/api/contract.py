@@ -189,6 +189,17 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users/"): "createUser",
     ("GET", "/api/v1/users/me"): "getCurrentUser",
     ("GET", "/api/v1/users/{user_id}"): "getUser",
+    ("GET", "/api/v1/plans/{plan_id}/gantt.svg"): "getPlanGantt",
+    ("POST", "/api/v1/service-points/{point_id}/replans"): "proposeReplan",
+    ("GET", "/api/v1/replans/{replan_id}"): "getReplan",
+    ("POST", "/api/v1/replans/{replan_id}/confirm"): "confirmReplan",
+    ("POST", "/api/v1/replans/{replan_id}/discard"): "discardReplan",
+    ("GET", "/api/v1/jobs/{job_id}/slots"): "listJobSlots",
+    ("GET", "/api/v1/service-points/{point_id}/slots"): "listSlotsForNewJob",
+    ("PUT", "/api/v1/service-points/{point_id}/slot-length"): "setSlotLength",
+    ("POST", "/api/v1/jobs/{job_id}/booking"): "bookSlot",
+    ("GET", "/api/v1/technicians/me/route"): "getMyRoute",
+    ("GET", "/api/v1/technicians/{technician_id}/route"): "getTechnicianRoute",
 }
 
 

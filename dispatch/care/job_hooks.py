@@ -98,9 +98,8 @@ def follow_maintenance_plans(change: JobChange) -> None:
 NO_SHOW = "no_show"  # why a callback item was opened: the customer was not there
 
 
-@after_change
 def call_back_after_a_no_show(change: JobChange) -> None:
-    if change.to_status != JobStatus.CANCELLED or change.data.get("outcome") != NO_SHOW:
+    if change.to_status != JobStatus.CANCELLED or (change.data or {}).get("outcome") != NO_SHOW:
         return
     session, job = change.session, change.job
     if session.scalar(select(CallbackItem.id).where(CallbackItem.job_id == job.id,

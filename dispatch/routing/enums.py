@@ -10,3 +10,19 @@ class PlanStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class ReplanStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPLIED = "applied"
+    DISCARDED = "discarded"
+    SUPERSEDED = "superseded"  # the day changed before the manager confirmed
+
+
+class ReplanKind(StrEnum):
+    """What went wrong: the request names its job or technician accordingly."""
+
+    TECHNICIAN_UNAVAILABLE = "technician_unavailable"
+    OVERRUN = "overrun"
+    NO_SHOW = "no_show"
+    EMERGENCY = "emergency"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs.models import Job
 from dispatch.network.models import Technician
-from dispatch.routing.enums import PlanStatus
+from dispatch.routing.enums import PlanStatus, ReplanStatus
 
 
 class RoutePlan(UuidPk, TimestampMixin, Base):
@@ -152,13 +152,6 @@ class UnassignedJob(Base):
     job_version: Mapped[int]
 
     job: Mapped[Job] = relationship(lazy="raise")
-
-
-class ReplanStatus(StrEnum):
-    PROPOSED = "proposed"
-    APPLIED = "applied"
-    DISCARDED = "discarded"
-    SUPERSEDED = "superseded"  # the day changed before the manager confirmed
 
 
 class Replan(UuidPk, TimestampMixin, Base):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-KINDS = ("technician_unavailable", "overrun", "no_show", "emergency")
+from dispatch.api.schemas.common import EnumValue
+from dispatch.routing.enums import ReplanKind, ReplanStatus
 
 
 class ReplanCreateSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS),
+    kind = fields.Enum(ReplanKind, by_value=True, required=True,
                          metadata={"description": "technician_unavailable (technician_id), overrun (job_id, "
                                                   "extra_minutes), no_show (job_id), emergency (job_id)"})
     technician_id = fields.UUID(load_default=None, allow_none=True)
@@ -39,12 +40,11 @@ class ReplanSchema(Schema):
     id = fields.UUID()
     service_point_id = fields.UUID()
     date = fields.Date(attribute="service_day")
-    kind = fields.String()
+    kind = EnumValue(ReplanKind)
     technician_id = fields.UUID(allow_none=True)
     job_id = fields.UUID(allow_none=True)
     extra_minutes = fields.Integer(allow_none=True)
-    status = fields.Function(lambda r: r.status.value,
-                             metadata={"description": "proposed, applied, discarded or superseded"})
+    status = fields.Enum(ReplanStatus, by_value=True)
     moves = fields.List(fields.Nested(ReplanMoveSchema), metadata={"description": "visits that get a new "
                                                                                    "technician or start"})
     flagged = fields.List(fields.Nested(ReplanFlagSchema), metadata={"description": "visits nobody can take, "
