@@ -15,6 +15,7 @@ from flask import Flask, g, request
 from marshmallow import fields
 
 from dispatch.api import errors as api_errors
+from dispatch.api import i18n as api_i18n
 from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
@@ -85,6 +86,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
     request_guard.init_app(app)
+    api_i18n.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
                                  "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
