@@ -100,6 +100,8 @@ class Notification(UuidPk, TimestampMixin, Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # The provider's id of the sent message (an SMS gateway's), which its delivery receipts name.
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
     __table_args__ = (
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
@@ -107,6 +109,20 @@ class Notification(UuidPk, TimestampMixin, Base):
         Index("uq_notifications_pending_purpose", "job_id", "template", "channel", unique=True,
               postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
     )
+
+
+class DeliveryReceipt(UuidPk, Base):
+    """What the provider later reported about a sent message (delivered, undeliverable...)."""
+
+    __tablename__ = "delivery_receipts"
+
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL"), index=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # the provider's word: delivered, failed, ...
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    reported_at: Mapped[datetime | None]  # the provider's clock
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- ratings and callbacks --------------------------------------------------------------------
