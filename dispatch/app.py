@@ -39,6 +39,10 @@ class AppState:
     address_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
+    customer_blueprints: set[str] = field(default_factory=set)
+    # The customer channel's budgets: codes per number, codes per address, wrong codes per
+    # address, public look-ups per address (see Settings).
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
     metrics: Any = None
 
 
@@ -84,6 +88,12 @@ def create_app(
         auth_limiter=RateLimiter(counter, *settings.auth_rate_limit),
         address_limiter=RateLimiter(counter, *settings.auth_address_rate_limit),
         engine=engine,
+        limiters={
+            "otp_phone": RateLimiter(counter, *settings.otp_phone_rate_limit),
+            "otp_address": RateLimiter(counter, *settings.otp_address_rate_limit),
+            "otp_verify": RateLimiter(counter, *settings.otp_verify_rate_limit),
+            "public": RateLimiter(counter, *settings.public_rate_limit),
+        },
     )
     api.init_app(app)
     if settings.proxy_hops:

@@ -21,6 +21,7 @@ from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
+from dispatch.customers import sessions as customer_sessions
 from dispatch.errors import Unauthorized
 
 API_SPEC = {
@@ -94,9 +95,12 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     marshmallow_plugin.converter.add_attribute_function(tagged_unions)
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
+    customer_blueprints: set[str] = set()
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
         public |= set(getattr(module, "PUBLIC", ()))
+        if getattr(module, "AUDIENCE", "staff") == "customer":
+            customer_blueprints.add(module.blp.name)
     from dispatch.api import docs
 
     app.register_blueprint(docs.bp)
@@ -114,6 +118,11 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a Bearer access token is required")
+        if request.blueprint in customer_blueprints:
+            # Customer routes take customer tokens only; staff routes never take them.
+            g.customer = customer_sessions.principal_from_token(unit_of_work(), token_config(), token.strip())
+            g.locale_preference = g.customer.locale
+            return None
         g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
         return None
 
@@ -121,4 +130,5 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.before_request(request_guard.guard_request)
 
     app.extensions["dispatch"].public_endpoints = public
+    app.extensions["dispatch"].customer_blueprints = customer_blueprints
     return api

@@ -131,6 +131,7 @@ class DeliveryReceipt(UuidPk, Base):
 class RatingSource(StrEnum):
     LINK = "link"  # the customer used the signed link
     CALLBACK = "callback"  # the call centre asked the customer on the phone
+    ACCOUNT = "account"  # the customer rated it in their own account (customer channel)
 
 
 class Rating(UuidPk, Base):
