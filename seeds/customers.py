@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch.network.models import Activation, Customer, Product, Region, RegionLevel, ServicePoint, Technician, Unit
+from dispatch.network.regions import district_at
 from seeds import SeedContext
 
 DEMO_CUSTOMER_PHONE = "13900000000"
@@ -47,7 +48,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                             lat=hz.lat + 0.01, lon=hz.lon + 0.01, service_point_id=hz.id)
         session.add(customer)
         session.flush()
-        sold_in = districts[0].id if districts else None
+        home = district_at(session, customer.lat, customer.lon)
+        sold_in = home.id if home is not None else None
         purchased = today - timedelta(days=60)
         made = purchased - timedelta(days=90)
         owned = Unit(serial=f"RO{made.year}{OWNED_SEQUENCE}", product_id=product.id, manufactured_on=made,
