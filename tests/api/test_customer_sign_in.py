@@ -115,3 +115,14 @@ def test_the_profile_keeps_a_language_and_errors_follow_it(cust):
     cust.call("PATCH", "/api/v1/customer/me", token, json={"locale": None})
     body = assert_problem(cust.get("/api/v1/customer/jobs/00000000-0000-4000-8000-000000000000", token), 404)
     assert body["title"] == "未找到"
+
+
+def test_the_demo_prints_how_to_sign_in_as_the_demo_customer_and_a_working_qr_link(customer_app, cust, capsys):
+    from dispatch.cli import _print_customer_sign_in
+
+    with customer_app.app_context():
+        _print_customer_sign_in("127.0.0.1", 5000, customer_app.extensions["dispatch"].settings)
+    printed = capsys.readouterr().out
+    assert f'"phone":"{DEMO_PHONE}"' in printed and "/customer/otp" in printed and "/customer/session" in printed
+    qr_url = next(word for word in printed.split() if "/public/units/" in word)
+    assert cust.get(qr_url.removeprefix("http://127.0.0.1:5000")).json["genuine"] is True

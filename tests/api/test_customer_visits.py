@@ -75,6 +75,9 @@ class TestSelfActivation:
         done = api.post(f"/api/v1/self-activations/{row['id']}/review", as_="admin", json={"note": "invoice checked"})
         assert done.status_code == 200 and done.json["reviewed_at"]
         assert_problem(api.get("/api/v1/self-activations", as_="manager.hz01"), 403)
+        assert_problem(api.post(f"/api/v1/self-activations/{row['id']}/review", as_="manager.hz01",
+                                json={"note": "x"}), 403)
+        assert_problem(api.post(f"/api/v1/self-activations/{row['id']}/review", as_="admin", json={"note": "x"}), 409)
 
 
 class TestVisits:
