@@ -9,6 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch.network.models import Activation, Customer, Product, Region, RegionLevel, ServicePoint, Technician, Unit
+from dispatch.care.models import MaintenancePlan
+from dispatch.care.rules import first_due_on
 from dispatch.network.regions import district_at
 from seeds import SeedContext
 
@@ -45,7 +47,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     customer = session.scalar(select(Customer).where(Customer.phone == DEMO_CUSTOMER_PHONE))
     if customer is None and hz is not None and product is not None:
         customer = Customer(name="Demo Customer 演示客户", phone=DEMO_CUSTOMER_PHONE, address="1 Demo Road, Hangzhou",
-                            lat=hz.lat + 0.01, lon=hz.lon + 0.01, service_point_id=hz.id)
+                            lat=hz.lat + 0.01, lon=hz.lon + 0.01)
         session.add(customer)
         session.flush()
         home = district_at(session, customer.lat, customer.lon)
@@ -59,6 +61,10 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         session.flush()
         session.add(Activation(unit_id=owned.id, customer_id=customer.id, purchased_on=purchased,
                                sales_channel="retail", activated_at=owned.activated_at, reason="demo: warranty card"))
+        if product.maintenance_interval_days:  # what the nightly plan sync would give an activated unit
+            interval = product.maintenance_interval_days
+            session.add(MaintenancePlan(unit_id=owned.id, interval_days=interval,
+                                        next_due_on=first_due_on(purchased, interval, today)))
         made = today - timedelta(days=120)
         session.add(Unit(serial=f"RO{made.year}{NEW_SEQUENCE}", product_id=product.id, manufactured_on=made,
                          sold_region_id=sold_in))
