@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatch import models as _every_mapper  # noqa: F401 - all mappers exist before a module builds a query
 from dispatch import api, wiring
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
@@ -39,6 +40,10 @@ class AppState:
     address_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
+    customer_blueprints: set[str] = field(default_factory=set)
+    # The customer channel's budgets: codes per number, codes per address, wrong codes per
+    # address, public look-ups per address (see Settings).
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
     metrics: Any = None
 
 
@@ -85,6 +90,12 @@ def create_app(
         auth_limiter=RateLimiter(counter, *settings.auth_rate_limit),
         address_limiter=RateLimiter(counter, *settings.auth_address_rate_limit),
         engine=engine,
+        limiters={
+            "otp_phone": RateLimiter(counter, *settings.otp_phone_rate_limit),
+            "otp_address": RateLimiter(counter, *settings.otp_address_rate_limit),
+            "otp_verify": RateLimiter(counter, *settings.otp_verify_rate_limit),
+            "public": RateLimiter(counter, *settings.public_rate_limit),
+        },
     )
     api.init_app(app)
     if settings.proxy_hops:

@@ -27,6 +27,7 @@ STEPS = [
     "seeds.care",
     "seeds.history",
     "seeds.audits",
+    "seeds.customers",
 ]
 
 DEMO_PASSWORD = "demo1234"

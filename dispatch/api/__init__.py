@@ -15,11 +15,13 @@ from marshmallow import fields
 
 from dispatch.api import contract
 from dispatch.api import errors as api_errors
+from dispatch.api import i18n as api_i18n
 from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
+from dispatch.customers import sessions as customer_sessions
 from dispatch.errors import Unauthorized
 from dispatch.network.technicians import technician_id_of
 
@@ -83,6 +85,9 @@ BLUEPRINTS = (
     "checklists",
     "claims",
     "complaints",
+    "customer_auth",
+    "customer_units",
+    "customer_visits",
     "customers",
     "feedback",
     "health",
@@ -95,9 +100,11 @@ BLUEPRINTS = (
     "plan_pictures",
     "plans",
     "products",
+    "public",
     "regions",
     "replans",
     "scorecards",
+    "self_activations",
     "service_points",
     "sla_targets",
     "slots",
@@ -123,6 +130,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
     request_guard.init_app(app)
+    api_i18n.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
                                  "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin(),
@@ -132,9 +140,12 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     marshmallow_plugin.converter.add_attribute_function(tagged_unions)
     marshmallow_plugin.converter.add_attribute_function(contract.named_enums_and_nullable_refs)  # last
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
+    customer_blueprints: set[str] = set()
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
         public |= set(getattr(module, "PUBLIC", ()))
+        if getattr(module, "AUDIENCE", "staff") == "customer":
+            customer_blueprints.add(module.blp.name)
     from dispatch.api import docs
 
     app.register_blueprint(docs.bp)
@@ -153,6 +164,11 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a Bearer access token is required")
+        if request.blueprint in customer_blueprints:
+            # Customer routes take customer tokens only; staff routes never take them.
+            g.customer = customer_sessions.principal_from_token(unit_of_work(), token_config(), token.strip())
+            g.locale_preference = g.customer.locale
+            return None
         g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip(),
                                                         technician_of=technician_id_of)
         return None
@@ -161,4 +177,5 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.before_request(request_guard.guard_request)
 
     app.extensions["dispatch"].public_endpoints = public
+    app.extensions["dispatch"].customer_blueprints = customer_blueprints
     return api

@@ -121,6 +121,26 @@ def _decode(token: str, config: TokenConfig, expected_type: str) -> dict[str, An
     return claims
 
 
+CUSTOMER_TOKEN = "customer"
+
+
+def customer_token(config: TokenConfig, customer_id: uuid.UUID, token_version: int, ttl_s: int) -> str:
+    """A customer session token (typ ``customer``: never accepted where staff tokens are)."""
+    now = utcnow()
+    return _encode({"sub": str(customer_id), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "ver": token_version,
+                    "typ": CUSTOMER_TOKEN, "jti": secrets.token_hex(8), "exp": now + timedelta(seconds=ttl_s)},
+                   config)
+
+
+def customer_claims(config: TokenConfig, token: str) -> tuple[uuid.UUID, int]:
+    """The customer id and token generation a customer token names (401 if it is not one)."""
+    claims = _decode(token, config, CUSTOMER_TOKEN)
+    try:
+        return uuid.UUID(claims["sub"]), int(claims.get("ver", 0))
+    except (TypeError, ValueError) as exc:
+        raise Unauthorized("the token is not valid") from exc
+
+
 def _issue(session, user: User, config: TokenConfig, family: str | None = None) -> TokenPair:
     now = utcnow()
     base = {"sub": str(user.id), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "ver": user.token_version}

@@ -22,6 +22,7 @@ class NotificationStatus(StrEnum):
 class RatingSource(StrEnum):
     LINK = "link"  # the customer used the signed link
     CALLBACK = "callback"  # the call centre asked the customer on the phone
+    ACCOUNT = "account"  # the customer rated it in their own account (customer channel)
 
 
 class CallbackOutcome(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,10 +21,8 @@ from dispatch.care.enums import (
 )
 from dispatch.clock import utcnow
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+from dispatch.jobs.models import Job  # noqa: F401 - the relationships below name it
 from dispatch.network.models import Unit
-
-if TYPE_CHECKING:
-    from dispatch.jobs.models import Job
 
 # --- maintenance plans ------------------------------------------------------------------------
 
@@ -94,6 +92,8 @@ class Notification(UuidPk, TimestampMixin, Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # The provider's id of the sent message (an SMS gateway's), which its delivery receipts name.
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
     __table_args__ = (
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
@@ -101,6 +101,20 @@ class Notification(UuidPk, TimestampMixin, Base):
         Index("uq_notifications_pending_purpose", "job_id", "template", "channel", unique=True,
               postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
     )
+
+
+class DeliveryReceipt(UuidPk, Base):
+    """What the provider later reported about a sent message (delivered, undeliverable...)."""
+
+    __tablename__ = "delivery_receipts"
+
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL"), index=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # the provider's word: delivered, failed, ...
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    reported_at: Mapped[datetime | None]  # the provider's clock
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- ratings and callbacks --------------------------------------------------------------------

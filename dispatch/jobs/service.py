@@ -153,6 +153,27 @@ def _change(
     return event
 
 
+def record_note(session: Session, job: Job, actor: Principal, *, reason: str, data: dict[str, Any] | None = None,
+                apply: Callable[[], None] | None = None) -> JobEvent:
+    """A note in the job's history that changes no status (e.g. the customer asked for another
+    window, or confirmed the bill): event + audit log, no lifecycle hooks. No commit."""
+    if apply is not None:
+        apply()
+    data = _jsonable(data or {})
+    actor_id = None if actor.user_id == SYSTEM.user_id else actor.user_id
+    event = JobEvent(seq=max((e.seq for e in job.events), default=0) + 1, kind=EventKind.NOTE,
+                     from_status=job.status, to_status=job.status, reason=reason, actor_id=actor_id, at=utcnow(),
+                     data=data)
+    job.events.append(event)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"job {job.reference} was changed by someone else meanwhile; fetch it and retry") from exc
+    audit_log.append(session, kind="job.note", subject_id=job.id, actor_id=actor_id,
+                     payload={"reference": job.reference, "seq": event.seq, "reason": reason, "data": data})
+    return event
+
+
 # --- reads ---------------------------------------------------------------------------------------
 
 

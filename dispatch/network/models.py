@@ -60,7 +60,10 @@ class ServicePoint(UuidPk, TimestampMixin, Base):
     categories: Mapped[list[Any]] = mapped_column(default=list)
     job_types: Mapped[list[Any]] = mapped_column(default=list)
     travel_speed_kmh: Mapped[float] = mapped_column(Float, default=30.0)
-    slot_minutes: Mapped[int] = mapped_column(default=120, server_default="120")  # windows offered to customers
+    # The point's rules for customers changing a booked visit themselves.
+    customer_cancel_notice_hours: Mapped[int] = mapped_column(default=2, server_default="2")
+    customer_reschedule_notice_hours: Mapped[int] = mapped_column(default=4, server_default="4")
+    customer_max_reschedules: Mapped[int] = mapped_column(default=2, server_default="2")
     version: Mapped[int] = mapped_column(default=1)
 
     coverage: Mapped[list[Coverage]] = relationship(
@@ -128,6 +131,9 @@ class Technician(UuidPk, TimestampMixin, Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     break_minutes: Mapped[int] = mapped_column(default=30)
+    # What the customer checks at the door (GET /public/technicians/verify?badge=).
+    badge: Mapped[str | None] = mapped_column(String(32), unique=True)
+    photo_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
     version: Mapped[int] = mapped_column(default=1)
 
     skills: Mapped[list[Skill]] = relationship(cascade="all, delete-orphan", order_by="Skill.category")
@@ -241,6 +247,10 @@ class Customer(UuidPk, TimestampMixin, Base):
     grade: Mapped[CustomerGrade] = mapped_column(str_enum(CustomerGrade), default=CustomerGrade.STANDARD)
     # The point that first served the customer: it may see the unmasked phone number.
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # The language of the texts they receive (zh_CN / en; None: zh-CN) and the generation of
+    # their sign-in tokens (signing out everywhere bumps it).
+    locale: Mapped[str | None] = mapped_column(String(8))
+    token_version: Mapped[int] = mapped_column(default=1, server_default="1")
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -259,6 +269,9 @@ class Unit(UuidPk, TimestampMixin, Base):
     purchased_on: Mapped[date | None]
     sales_channel: Mapped[str | None] = mapped_column(String(60))
     activated_at: Mapped[datetime | None]
+    # The region of the point of sale (from the distributor's records), when known: a customer's
+    # activation far from it is flagged for HQ.
+    sold_region_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("regions.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     product: Mapped[Product] = relationship()

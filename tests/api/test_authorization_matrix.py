@@ -242,6 +242,16 @@ def _routes() -> list[tuple[str, str]]:
 
 
 ROUTES = _routes()
+CUSTOMER_PREFIX, PUBLIC_PREFIX = "/api/v1/customer/", "/api/v1/public/"
+CUSTOMER_ROUTES = [route for route in ROUTES if route[1].startswith(CUSTOMER_PREFIX)]
+EXEMPT.update({route: "a customer route (customer tokens only; staff tokens get 401): the customer matrix at the "
+                      "end of this module checks a customer against another customer's objects"
+               for route in CUSTOMER_ROUTES})
+EXEMPT.update({route: "public: no owner and no role; forged and guessed codes: tests/api/test_customer_public.py"
+               for route in ROUTES if route[1].startswith(PUBLIC_PREFIX)})
+EXEMPT[("POST", "/api/v1/self-activations/{activation_id}/review")] = (
+    "HQ's review of a customer's self-activation: no point owns it; point roles get 403 "
+    "(tests/api/test_customer_visits.py::TestSelfActivation)")
 PARAM = re.compile(r"/([^/{}]+)/\{(\w+)\}")
 
 
@@ -808,3 +818,57 @@ def test_a_colleagues_objects_are_answered_like_missing_ones(route, pair, world)
     assert theirs.status in {403, 404}, (caller, pair[1], theirs.status, theirs.body)
     assert theirs.status == nobodys.status, (caller, pair[1], theirs.status, "missing", nobodys.status, theirs.body)
     assert theirs.writes == [], theirs.writes
+
+
+# --- the customer matrix ----------------------------------------------------------------------
+# Every customer route with an object id: the demo customer on another customer's object gets
+# exactly the answer for a missing id (404), and nothing is written; a staff token gets 401.
+
+CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint"}
+SIGNATURE_PNG = "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAA="
+CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
+    "cancellation": lambda: {"reason": "matrix"},
+    "rating": lambda: {"score": 5},
+    "reschedule": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
+                           "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
+    "confirmation": lambda: {"total": "0.00", "signer_name": "matrix", "signature": SIGNATURE_PNG},
+}
+
+
+def test_every_customer_route_with_an_object_id_is_in_the_customer_matrix():
+    assert CUSTOMER_ROUTES, "no customer routes in the document"
+    for method, path in CUSTOMER_ROUTES:
+        assert all(name in CUSTOMER_KINDS for name in re.findall(r"\{(\w+)\}", path)), path
+        if method in WRITES:
+            assert path.rsplit("/", 1)[-1] in CUSTOMER_BODIES, f"give {method} {path} a body in CUSTOMER_BODIES"
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=f"{r[0]} {r[1]}") for r in CUSTOMER_ROUTES])
+def test_a_customer_never_reaches_another_customers_objects(route, world):
+    from dispatch.auth import service as auth_service
+
+    method, path = route
+    connection = world.connection
+    with sessionmaker(bind=connection, join_transaction_mode="create_savepoint")() as session:
+        me = session.scalar(select(Customer).where(Customer.phone == "13900000000"))
+        others = {
+            "job": session.scalar(select(Job.id).where(Job.customer_id != me.id).order_by(Job.reference).limit(1)),
+            "complaint": session.scalar(select(Complaint.id).where(Complaint.customer_id != me.id)
+                                        .order_by(Complaint.reference).limit(1)),
+        }
+        config = world.client.application.extensions["dispatch"].token_config
+        token = auth_service.customer_token(config, me.id, me.token_version, 3600)
+    world.tokens["customer:demo"] = token
+    names = re.findall(r"\{(\w+)\}", path)
+    theirs = path
+    missing = path
+    for name in names:
+        theirs = theirs.replace("{" + name + "}", str(others[CUSTOMER_KINDS[name]]))
+        missing = missing.replace("{" + name + "}", str(uuid.uuid4()))
+    body = CUSTOMER_BODIES[path.rsplit("/", 1)[-1]]() if method in WRITES else None
+    foreign, nobody = world.send(method, theirs, "customer:demo", body), world.send(method, missing, "customer:demo", body)
+    assert foreign.code != "validation-error", foreign.body
+    assert foreign.status == nobody.status == 404, (foreign.status, nobody.status, foreign.body)
+    assert foreign.body["title"] == nobody.body["title"] and foreign.writes == []
+    staff = world.send(method, theirs, "admin", body)
+    assert staff.status == 401, staff.body
