@@ -22,6 +22,7 @@ from dispatch.care import rules, templates, tokens
 from dispatch.care.models import Channel, DeliveryReceipt, Notification, NotificationStatus
 from dispatch.care.senders import OutgoingMessage, PermanentSendError, Sender, verify
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, Unauthorized
 from dispatch.i18n import DEFAULT_LOCALE
 from dispatch.network.models import Customer

@@ -60,6 +60,7 @@ class ServicePoint(UuidPk, TimestampMixin, Base):
     categories: Mapped[list[Any]] = mapped_column(default=list)
     job_types: Mapped[list[Any]] = mapped_column(default=list)
     travel_speed_kmh: Mapped[float] = mapped_column(Float, default=30.0)
+    slot_minutes: Mapped[int] = mapped_column(default=120, server_default="120")  # windows offered to customers
     # The point's rules for customers changing a booked visit themselves.
     customer_cancel_notice_hours: Mapped[int] = mapped_column(default=2, server_default="2")
     customer_reschedule_notice_hours: Mapped[int] = mapped_column(default=4, server_default="4")
