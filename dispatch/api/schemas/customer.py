@@ -16,9 +16,10 @@ from dispatch.api.schemas.stock import MONEY
 from dispatch.care.enums import ComplaintCategory
 from dispatch.customers.enums import CustomerJobType
 from dispatch.jobs.rules import JobStatus
+from dispatch.network.units import SalesChannel
 
 PHONE = validate.Length(min=5, max=40)
-LOCALE = validate.OneOf(["zh-CN", "zh_CN", "en"])
+LOCALE = validate.Regexp(r"^(zh[-_]CN|en)$", error="zh-CN or en")
 
 
 class Base64Image(fields.String):
@@ -97,8 +98,7 @@ class SelfActivationRequestSchema(Schema):
     sig = fields.String(required=True, validate=validate.Length(min=1, max=64),
                         metadata={"description": "the signature printed in the QR code"})
     purchased_on = fields.Date(required=True)
-    sales_channel = fields.String(load_default="retail", validate=validate.OneOf(
-        ["retail", "online", "installer", "distributor", "project"]))
+    sales_channel = fields.Enum(SalesChannel, by_value=True, load_default=SalesChannel.RETAIL)
     address = fields.String(required=True, validate=validate.Length(min=1, max=300))
     location = fields.Nested(LocationSchema, required=True)
     invoice_photo = Base64Image(load_default=None, allow_none=True, metadata={"description": "base64 image, optional"})
@@ -167,7 +167,7 @@ class VisitSchema(Schema):
     reference = fields.String(attribute="job.reference")
     type = fields.String(attribute="job.type.value")
     status = fields.Enum(JobStatus, by_value=True, attribute="job.status")
-    unit_serial = fields.Method("_serial")
+    unit_serial = fields.Method("_serial", metadata={"returns": fields.String(allow_none=True)})
     description = fields.String(attribute="job.description")
     reported_at = fields.DateTime(attribute="job.reported_at")
     window_start = fields.DateTime(attribute="job.window_start", allow_none=True)
