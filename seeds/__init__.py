@@ -26,6 +26,7 @@ STEPS = [
     "seeds.care",
     "seeds.history",
     "seeds.audits",
+    "seeds.warranty",
 ]
 
 DEMO_PASSWORD = "demo1234"

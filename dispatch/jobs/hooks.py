@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 HOOK_MODULES = (
     "dispatch.sop.job_hooks",
     "dispatch.stock.job_hooks",
+    "dispatch.warranty.job_hooks",
     "dispatch.routing.job_hooks",
     "dispatch.care.job_hooks",
     "dispatch.sync.job_hooks",
