@@ -3,8 +3,9 @@ dealer → activation, bulk-loaded from the trade systems.
 
 An activation by a dealer other than the one the serial was last shipped to (or by a dealer for a
 serial never shipped to any) is flagged for HQ. HQ also lists a dealer's serials that were shipped
-but never activated, with the free-part claims made for them: parts claimed for units nobody bought
-are the classic leak.
+but never activated (no dealer reported the sale), with the free-part claims made for them: parts
+claimed for units nobody bought are the classic leak. Such a serial that nevertheless has a warranty
+card in the registry is marked ``registry_activated`` (a card made up to claim on).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class LoadResult:
 class ShippedSerial:
     serial: str
     shipped_on: date
+    registry_activated: bool  # a warranty card exists although no dealer ever reported the sale
     claims: list[WarrantyClaim]
 
 
@@ -248,10 +250,10 @@ def dealer_unactivated(uow: UnitOfWork, actor: Principal, dealer_code: str) -> D
         activated = set(uow.session.scalars(select(JourneyEvent.unit_id).where(
             JourneyEvent.kind == JourneyKind.ACTIVATION, JourneyEvent.unit_id.in_(latest))))
         mine = {uid: (event, unit) for uid, (event, unit) in latest.items()
-                if event.partner_id == dealer.id and uid not in activated and unit.activated_at is None}
+                if event.partner_id == dealer.id and uid not in activated}
         by_unit: dict[uuid.UUID, list[WarrantyClaim]] = {}
         for claim in stock_claims.claims_of_units(uow.session, list(mine)):
             by_unit.setdefault(claim.unit_id, []).append(claim)
-        serials = sorted((ShippedSerial(unit.serial, event.on, by_unit.get(uid, []))
+        serials = sorted((ShippedSerial(unit.serial, event.on, unit.activated_at is not None, by_unit.get(uid, []))
                           for uid, (event, unit) in mine.items()), key=lambda s: s.serial)
         return DealerUnactivated(dealer, serials)

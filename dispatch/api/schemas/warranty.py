@@ -147,6 +147,8 @@ class ClaimBriefSchema(Schema):
 class ShippedSerialSchema(Schema):
     serial = fields.String()
     shipped_on = fields.Date()
+    registry_activated = fields.Boolean(metadata={"description": "a warranty card exists although no dealer "
+                                                                "reported the sale"})
     claims = fields.List(fields.Nested(ClaimBriefSchema))
 
 
