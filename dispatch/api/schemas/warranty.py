@@ -172,3 +172,41 @@ class ReportRangeSchema(Schema):
             raise ValidationError("must not be after 'to'", field_name="from")
         if "from_" in data and "to" in data and (data["to"] - data["from_"]).days > 366:
             raise ValidationError("at most 366 days", field_name="to")
+
+
+class CauseCountSchema(Schema):
+    code = fields.String()
+    component = fields.String()
+    cause = fields.String()
+    kind = fields.String()
+    repairs = fields.Integer()
+
+
+class CauseGroupSchema(Schema):
+    key = fields.String(metadata={"description": "the model's SKU or the point's code"})
+    name = fields.String()
+    repairs = fields.Integer()
+    misuse = fields.Integer(metadata={"description": "repairs whose cause was misuse or an outside cause"})
+    top = fields.List(fields.Nested(CauseCountSchema))
+
+
+class ClaimOutcomeSchema(Schema):
+    key = fields.String()
+    claims = fields.Integer()
+    submitted = fields.Integer()
+    held = fields.Integer()
+    approved = fields.Integer()
+    rejected = fields.Integer()
+    rejected_amount = fields.Decimal(places=2, as_string=True)
+    rejections = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                             metadata={"description": "rejected claims by reason (misuse, not_activated, ...)"})
+
+
+class WarrantyKpisSchema(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    service_point_id = fields.UUID(allow_none=True)
+    by_model = fields.List(fields.Nested(CauseGroupSchema))
+    by_point = fields.List(fields.Nested(CauseGroupSchema))
+    claims = fields.Nested(ClaimOutcomeSchema)
+    claims_by_point = fields.List(fields.Nested(ClaimOutcomeSchema))
