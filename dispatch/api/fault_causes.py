@@ -66,9 +66,9 @@ class FaultCauseById(MethodView):
 @blp.route("/jobs/<uuid:job_id>/fault-cause")
 class JobFaultCause(MethodView):
     @blp.response(200, JobFaultCauseSchema)
-    @blp.alt_response(404, schema=ProblemSchema, description="no such job, or no cause recorded yet")
+    @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's")
     def get(self, job_id):
-        """The fault cause the repair found."""
+        """The fault cause the repair found (`fault_cause` null until one is recorded)."""
         return service.get_job_cause(unit_of_work(), current_principal(), job_id)
 
     @blp.arguments(JobFaultCauseInputSchema)

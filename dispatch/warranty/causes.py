@@ -206,12 +206,11 @@ def set_job_cause(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, code:
 
 
 def get_job_cause(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobFaultCause:
+    """The repair's cause; one with ``fault_cause`` None while none is recorded."""
     with uow:
         job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False)
         row = uow.session.get(JobFaultCause, job.id)
-        if row is None:
-            raise NotFound(f"job {job.reference} has no fault cause yet")
-        return row
+        return row if row is not None else JobFaultCause(job_id=job.id, fault_cause=None, note="")
 
 
 def ensure_recorded(session: Session, job: Job) -> None:

@@ -49,11 +49,11 @@ class FaultCauseFilterSchema(Schema):
 
 class JobFaultCauseSchema(Schema):
     job_id = fields.UUID()
-    fault_cause = fields.Nested(FaultCauseSchema)
+    fault_cause = fields.Nested(FaultCauseSchema, allow_none=True, metadata={"description": "null until recorded"})
     note = fields.String()
     actor_id = fields.UUID(allow_none=True)
     recorded_at = fields.DateTime(allow_none=True)
-    at = fields.DateTime()
+    at = fields.DateTime(allow_none=True)
 
 
 class JobFaultCauseInputSchema(Schema):
