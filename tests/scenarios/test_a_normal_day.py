@@ -273,6 +273,7 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     [claim] = parts["claims"]
     assert (claim["status"], claim["part"]["sku"], claim["amount"]) == ("submitted", VALVE, prices[VALVE])
     assert [c["id"] for c in ok(api.get(f"{API}/claims/?job_id={taken['id']}", as_=ADMIN))] == [claim["id"]]
+    ok(api.post(f"{API}/claims/{claim['id']}/defective-return", as_=ADMIN, json={"note": "old valve received"}))
     decided = ok(api.post(f"{API}/claims/{claim['id']}/decision", as_=ADMIN, json={"approve": True}))
     assert decided["status"] == "approved"
     assert ok(api.get(f"{API}/claims/{claim['id']}", as_=MANAGER))["status"] == "approved"
