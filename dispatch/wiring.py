@@ -13,9 +13,11 @@ from dispatch.jobs import hooks
 from dispatch.sop import job_hooks as sop_hooks
 from dispatch.stock import job_hooks as stock_hooks
 from dispatch.sync import feed
+from dispatch.warranty import job_hooks as warranty_hooks
 
 JOB_HOOKS_BEFORE: tuple[hooks.Hook, ...] = (
     sop_hooks.refuse_completion_while_checklist_incomplete,  # the SOP completion gate
+    warranty_hooks.refuse_completion_without_fault_cause,  # a repair closes with its fault cause
 )
 """Run before a job changes status; raising refuses the change."""
 

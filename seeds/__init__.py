@@ -28,6 +28,7 @@ STEPS = [
     "seeds.history",
     "seeds.audits",
     "seeds.customers",
+    "seeds.warranty",
 ]
 
 DEMO_PASSWORD = "demo1234"

@@ -89,6 +89,7 @@ BLUEPRINTS = (
     "customer_units",
     "customer_visits",
     "customers",
+    "fault_causes",
     "feedback",
     "health",
     "job_parts",
@@ -113,8 +114,10 @@ BLUEPRINTS = (
     "sync",
     "technician_routes",
     "technicians",
+    "tracing",
     "units",
     "users",
+    "warranty_kpis",
 )
 """Every blueprint module of dispatch/api, registered in this order (it is the OpenAPI document's
 order of tags); a test fails when a module with a ``blp`` is missing here."""

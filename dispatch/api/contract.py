@@ -225,6 +225,23 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/public/products/{sku}/price-list"): "getPublishedPriceList",
     ("GET", "/api/v1/self-activations/"): "listFlaggedSelfActivations",
     ("POST", "/api/v1/self-activations/{activation_id}/review"): "reviewSelfActivation",
+    ("POST", "/api/v1/claims/{claim_id}/defective-return"): "receiveClaimDefectiveReturn",
+    ("POST", "/api/v1/claims/{claim_id}/return-waiver"): "waiveClaimReturn",
+    ("GET", "/api/v1/claims/policy"): "getClaimPolicy",
+    ("PUT", "/api/v1/claims/policy"): "setClaimPolicy",
+    ("GET", "/api/v1/fault-causes"): "listFaultCauses",
+    ("POST", "/api/v1/fault-causes"): "createFaultCause",
+    ("GET", "/api/v1/fault-causes/{cause_id}"): "getFaultCause",
+    ("PATCH", "/api/v1/fault-causes/{cause_id}"): "updateFaultCause",
+    ("GET", "/api/v1/jobs/{job_id}/fault-cause"): "getJobFaultCause",
+    ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): "recordJobFaultCause",
+    ("GET", "/api/v1/trade-partners"): "listTradePartners",
+    ("POST", "/api/v1/trade-partners"): "createTradePartner",
+    ("GET", "/api/v1/trade-partners/{code}/unactivated-serials"): "listDealerUnactivatedSerials",
+    ("POST", "/api/v1/journey-events"): "loadJourneyEvents",
+    ("GET", "/api/v1/journey-events/flags"): "listFlaggedActivations",
+    ("GET", "/api/v1/units/{serial}/journey"): "getUnitJourney",
+    ("GET", "/api/v1/kpis/warranty/"): "getWarrantyKpis",
 }
 
 

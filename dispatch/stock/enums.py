@@ -40,5 +40,6 @@ class ReservationStatus(StrEnum):
 
 class ClaimStatus(StrEnum):
     SUBMITTED = "submitted"  # passed the automatic checks; waiting for HQ
+    HELD = "held"  # a check asks for a human look (e.g. a repeat claim): waiting for HQ's review
     APPROVED = "approved"
     REJECTED = "rejected"

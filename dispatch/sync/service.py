@@ -345,11 +345,21 @@ def _apply_note(session, actor, job, m: _Applying) -> dict[str, Any]:
     return {"job_id": str(job.id), "event_id": str(event.id)}
 
 
+def _apply_fault_cause(session, actor, job, m: _Applying) -> dict[str, Any]:
+    from dispatch.warranty import causes
+
+    row = causes.record(session, actor, job, code=str(m.payload["fault_cause_code"]),
+                        note=str(m.payload.get("note") or ""), recorded_at=m.recorded_at,
+                        field="payload.fault_cause_code")
+    return {"job_id": str(job.id), "fault_cause": row.fault_cause.code, "kind": row.fault_cause.kind.value}
+
+
 HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "job_transition": _apply_transition,
     "checklist_step": _apply_step,
     "parts_consumed": _apply_parts,
     "note": _apply_note,
+    "fault_cause": _apply_fault_cause,
 }
 
 

@@ -65,6 +65,7 @@ from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
 from dispatch.uow import UnitOfWork
+from dispatch.warranty.models import FaultCause
 from tests.module_app import ModuleApp
 from tests.plan_builders import RecordingTaskQueue, principal
 
@@ -106,6 +107,8 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("versions", "number"): ("version_number", CATALOGUE),
     ("deadlines", "category"): ("complaint_category", CATALOGUE),
     ("labour-rates", "job_type"): ("job_type", CATALOGUE),
+    ("fault-causes", "cause_id"): ("fault_cause", CATALOGUE),
+    ("trade-partners", "code"): ("trade_partner", CATALOGUE),
 }
 
 EXEMPT = {
@@ -113,6 +116,8 @@ EXEMPT = {
                                          "involved (forged and expired links: tests/api/test_care_feedback.py)",
     ("POST", "/api/v1/feedback/{token}"): "public: addressed by the signed link texted to the customer, no role "
                                           "involved (forged and expired links: tests/api/test_care_feedback.py)",
+    ("GET", "/api/v1/units/{serial}/journey"): "HQ's traceability report, not the shared registry: 403 for every "
+                                               "point role whatever the unit (tests/api/test_warranty_tracing.py)",
 }
 
 SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions"),
@@ -146,6 +151,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/jobs/{job_id}/checklist/steps/{key}"): lambda w, ids: {
         "value": True, "recorded_at": datetime.combine(w.today, datetime.min.time(), ZoneInfo("UTC")).isoformat()},
     ("POST", "/api/v1/claims/{claim_id}/decision"): lambda w, ids: {"approve": True},
+    ("POST", "/api/v1/claims/{claim_id}/defective-return"): lambda w, ids: {"note": "matrix"},
+    ("POST", "/api/v1/claims/{claim_id}/return-waiver"): lambda w, ids: {"attachment_id": ids["attachment"],
+                                                                         "reason": "matrix"},
+    ("PATCH", "/api/v1/fault-causes/{cause_id}"): lambda w, ids: {"symptom": "matrix"},
+    ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
@@ -379,6 +389,8 @@ def build_world(session, api, today: date) -> World:
         "template": str(_first(session, select(SopTemplate.id).order_by(SopTemplate.code), "SOP template")),
         "complaint_category": "after_sales",
         "job_type": "repair",
+        "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
+        "trade_partner": "DL-HZ-01",
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))

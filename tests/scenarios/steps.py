@@ -320,9 +320,11 @@ def fill_repair_checklist(api, job_id: str, tech: str, start: datetime, place: d
 
 
 def repair_offline(phone: Phone, job_id: str, start: datetime, *, fault_photo: bytes, signature: bytes,
-                   pressure: tuple[float, ...] = (0.28,), parts: list[dict] | None = None) -> list[dict]:
+                   pressure: tuple[float, ...] = (0.28,), parts: list[dict] | None = None,
+                   fault_cause: str = "WP-VLV-STUCK") -> list[dict]:
     """The repair checklist worked on a phone without signal: one mutation per answer (photos named
-    by their SHA-256, their bytes upload later), the parts fitted after the diagnosis."""
+    by their SHA-256, their bytes upload later), the parts fitted after the diagnosis, and last the
+    fault cause from HQ's catalogue (a repair completes only with one)."""
     queue = []
     for key, value, evidence, recorded_at in repair_answers(start, pressure=pressure,
                                                             fault_evidence=[sha256(fault_photo)],
@@ -334,7 +336,14 @@ def repair_offline(phone: Phone, job_id: str, start: datetime, *, fault_photo: b
         if key == "diagnosis" and parts:
             queue.append(phone.record("parts_consumed", {"job_id": job_id, "lines": parts},
                                       start + timedelta(minutes=35)))
+    queue.append(phone.record("fault_cause", {"job_id": job_id, "fault_cause_code": fault_cause},
+                              start + timedelta(minutes=55)))
     return queue
+
+
+def record_fault_cause(api, job_id: str, code: str, as_: str, note: str = "") -> dict:
+    """The technician (or manager) records the cause found, from HQ's catalogue."""
+    return ok(api.put(f"{API}/jobs/{job_id}/fault-cause", as_=as_, json={"fault_cause_code": code, "note": note}))
 
 
 def stock_level(api, location: str, sku: str, as_: str = ADMIN) -> dict:
