@@ -54,7 +54,7 @@ def test_a_job_change_without_the_table_fails_loudly(monkeypatch):
 def test_the_table_lists_functions_of_the_domains_job_hooks_modules_in_order():
     for hook in (*wiring.JOB_HOOKS_BEFORE, *wiring.JOB_HOOKS_AFTER):
         assert inspect.isfunction(hook) and hook.__module__.endswith(".job_hooks"), hook
-    assert [h.__module__.split(".")[1] for h in wiring.JOB_HOOKS_AFTER] == ["sop", "warranty", "sop", "stock", "care", "care", "care"][2:]
+    assert [h.__module__.split(".")[1] for h in wiring.JOB_HOOKS_AFTER] == ["sop", "stock", "care", "care", "care"]
     with pytest.raises(TypeError):
         hooks.install(before=(), after=("dispatch.sop.job_hooks.keep_checklist_in_step_with_job",))  # a name is no hook
     wiring.install()
