@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import api
+from dispatch import api, console
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
@@ -39,6 +39,7 @@ class AppState:
     address_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
+    session_blueprints: set[str] = field(default_factory=set)  # sign in with a session, not a token
     metrics: Any = None
 
 
@@ -86,6 +87,7 @@ def create_app(
         engine=engine,
     )
     api.init_app(app)
+    console.init_app(app)
     if settings.proxy_hops:
         # Trust exactly that many X-Forwarded-For entries (the ones our proxies appended): the
         # client address (rate-limit key, logs) cannot be spoofed by a header the client sends.
