@@ -28,6 +28,7 @@ DAY_START_H, DAY_END_H = 7, 21  # the timelines' span, local hours
 BOARD_STATUSES = [JobStatus.DISPATCHED, JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE,
                   JobStatus.ON_HOLD, JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.NEW]
 MAX_ROWS = 500
+INSERTION_TIME_LIMIT_S = 2  # the API's default: the manager waits for the answer
 
 
 def _point(point_id: uuid.UUID):
@@ -139,7 +140,8 @@ def apply_plan(plan_id: uuid.UUID):
 @bp.route("/plans/<uuid:plan_id>/insertions", methods=["POST"])
 def insert_job(plan_id: uuid.UUID):
     job_id = form_uuid("job_id")
-    return act(lambda: routing.insert_job(unit_of_work(), principal(), plan_id=plan_id, job_id=job_id),
+    return act(lambda: routing.insert_job(unit_of_work(), principal(), plan_id=plan_id, job_id=job_id,
+                                          time_limit_s=INSERTION_TIME_LIMIT_S),
                gettext("The job was inserted."), url_for("console.plan", plan_id=plan_id))
 
 

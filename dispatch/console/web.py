@@ -113,8 +113,7 @@ def act(change: Callable[[], Any], done: str, back: str):
     except (NotFound, Forbidden):
         raise
     except DispatchError as error:
-        field = getattr(error, "field", None)
-        flash(f"{field}: {error.detail}" if field else error.detail, "error")
+        flash(error.detail, "error")  # a ValidationFailed's detail names its field
     else:
         flash(done, "ok")
     return redirect(back)

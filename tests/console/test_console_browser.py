@@ -20,13 +20,12 @@ from tests.dates import SUITE_TODAY
 from tests.scenarios.steps import (
     ADMIN,
     caller_unit,
-    free_hour,
+    a_booked_job_and_a_free_colleague,
     job,
     next_working_day,
     point_id,
     repair_call,
     take_in,
-    team,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -50,18 +49,6 @@ def submit(driver, button_id: str) -> None:
     button = driver.find_element(By.ID, button_id)
     button.click()
     wait(driver).until(ec.staleness_of(button))
-
-
-def free_colleague(api, day, *, but: str):
-    """Another technician of the point with a free hour that day, and that hour."""
-    for technician in team(api, MANAGER):
-        if technician["id"] == but:
-            continue
-        try:
-            return technician, free_hour(api, MANAGER, technician["id"], day)
-        except AssertionError:
-            continue
-    raise AssertionError(f"nobody else at HZ01 has a free hour on {day}")
 
 
 def flash(driver) -> str:
@@ -96,8 +83,9 @@ def test_a_manager_plans_and_applies_a_day_then_reassigns_a_job(browser, live_se
     scheduled = job(api, taken["id"], MANAGER)
     assert scheduled["status"] == "scheduled" and scheduled["technician_id"]
 
-    colleague, slot = free_colleague(api, day, but=scheduled["technician_id"])
-    browser.get(f"{live_server}/console/jobs/{taken['id']}")
+    booked, colleague, slot = a_booked_job_and_a_free_colleague(api, session, MANAGER, "HZ01", day,
+                                                                skip=(unit.serial,))
+    browser.get(f"{live_server}/console/jobs/{booked['id']}")
     Select(browser.find_element(By.ID, "technician_id")).select_by_value(colleague["id"])
     start = browser.find_element(By.ID, "scheduled_start")
     browser.execute_script("arguments[0].value = arguments[1]", start, slot.strftime("%Y-%m-%dT%H:%M"))
@@ -105,7 +93,7 @@ def test_a_manager_plans_and_applies_a_day_then_reassigns_a_job(browser, live_se
     screenshot(browser, "manager-job")
     browser.find_element(By.CSS_SELECTOR, "#reassign button[type=submit]").click()
     assert "工单已改派" in flash(browser)
-    moved = job(api, taken["id"], MANAGER)
+    moved = job(api, booked["id"], MANAGER)
     assert moved["technician_id"] == colleague["id"]
     assert any(e.get("reason") == "customer asked for the afternoon" for e in moved["events"])
     assert colleague["name"] in browser.find_element(By.ID, "job-technician").text
@@ -130,15 +118,21 @@ def test_a_reviewer_gives_verdicts_on_a_sampled_checklist(browser, live_server, 
     sign_in(browser, live_server, REVIEWER)
     assert browser.current_url.endswith("/console/audits")
     screenshot(browser, "reviewer-queue")
-    browser.find_element(By.CSS_SELECTOR, "a.audit-link").click()
-    wait(browser).until(ec.presence_of_element_located((By.ID, "verdict-form")))
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.audit-link")]
+    for link in links:  # the first open audit with evidence photos
+        browser.get(link)
+        photos = browser.find_elements(By.CSS_SELECTOR, "ul.photos img")
+        if photos:
+            break
+    else:
+        raise AssertionError("an open audit of the demo has evidence photos")
     audit_id = browser.current_url.rsplit("/", 1)[1]
-    photos = browser.find_elements(By.CSS_SELECTOR, "ul.photos img")
-    if photos:  # evidence thumbnails load, and open full size in the dialog
-        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", photos[0])
-        photos[0].click()
-        wait(browser).until(lambda d: d.find_element(By.ID, "photo-dialog").get_attribute("open") is not None)
-        browser.find_element(By.CSS_SELECTOR, "#photo-dialog button").click()
+    # the thumbnail loads, and opens full size in the dialog
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", photos[0])
+    photos[0].click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "photo-dialog").get_attribute("open") is not None)
+    assert browser.execute_script("return document.getElementById('photo-full').naturalWidth > 0")
+    browser.find_element(By.CSS_SELECTOR, "#photo-dialog button").click()
     step_choices = browser.find_elements(By.CSS_SELECTOR, "select[id^=step_]")
     assert step_choices, "each step has its own verdict"
     first_key = step_choices[0].get_attribute("id").removeprefix("step_")
