@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch import models as _every_mapper  # noqa: F401 - all mappers exist before a module builds a query
-from dispatch import api, wiring
+from dispatch import api, console, wiring
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
@@ -44,6 +44,7 @@ class AppState:
     # The customer channel's budgets: codes per number, codes per address, wrong codes per
     # address, public look-ups per address (see Settings).
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    session_blueprints: set[str] = field(default_factory=set)  # sign in with a session, not a token
     metrics: Any = None
 
 
@@ -98,6 +99,7 @@ def create_app(
         },
     )
     api.init_app(app)
+    console.init_app(app)
     if settings.proxy_hops:
         # Trust exactly that many X-Forwarded-For entries (the ones our proxies appended): the
         # client address (rate-limit key, logs) cannot be spoofed by a header the client sends.

@@ -157,23 +157,43 @@ def _issue(session, user: User, config: TokenConfig, family: str | None = None) 
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_ttl_s, user=user)
 
 
+def authenticate(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> User:
+    """Check a username and password in the caller's unit of work (no commit): the user, or
+    Unauthorized. An unknown username costs what a wrong password costs; a hash made with older
+    parameters is re-hashed now that the password is known. The API's token login and the
+    console's sign-in both come through here."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(dummy_hash(config.password_hash_method), password)
+        raise Unauthorized("unknown username or wrong password")
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        raise Unauthorized("unknown username or wrong password")
+    current = _hash_parameters(dummy_hash(config.password_hash_method))
+    if _hash_parameters(user.password_hash) != current:
+        # Made with other parameters (an older setting): re-hash now that the password is
+        # known, so every account costs what the unknown-username path costs.
+        user.password_hash = hash_password(password, config.password_hash_method)
+    return user
+
+
 def login(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> TokenPair:
     """Check the password and issue an access/refresh pair."""
     with uow:
-        user = uow.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            check_password_hash(dummy_hash(config.password_hash_method), password)
-            raise Unauthorized("unknown username or wrong password")
-        if not check_password_hash(user.password_hash, password) or not user.is_active:
-            raise Unauthorized("unknown username or wrong password")
-        current = _hash_parameters(dummy_hash(config.password_hash_method))
-        if _hash_parameters(user.password_hash) != current:
-            # Made with other parameters (an older setting): re-hash now that the password is
-            # known, so every account costs what the unknown-username path costs.
-            user.password_hash = hash_password(password, config.password_hash_method)
+        user = authenticate(uow, config, username=username, password=password)
         pair = _issue(uow.session, user, config)
         uow.commit()
     return pair
+
+
+def sign_in(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> tuple[uuid.UUID, int]:
+    """A browser session's sign-in (the console): the user's id and token version, which the
+    session keeps; :func:`principal_for` resolves them on every request, so deactivating the
+    user or bumping the version (a revoked refresh family) signs the session out too."""
+    with uow:
+        user = authenticate(uow, config, username=username, password=password)
+        identity = (user.id, user.token_version)
+        uow.commit()  # a re-hashed password
+    return identity
 
 
 def refresh(uow: UnitOfWork, config: TokenConfig, *, refresh_token: str) -> TokenPair:
@@ -207,14 +227,20 @@ def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str, *,
     """Verify an access token and resolve the caller from the database (roles and point are
     never trusted from the token, so a reassignment or revocation applies at once)."""
     claims = _decode(token, config, "access")
+    return principal_for(uow, uuid.UUID(claims["sub"]), claims.get("ver"), technician_of=technician_of)
+
+
+def principal_for(uow: UnitOfWork, user_id: uuid.UUID, version: Any, *, technician_of: TechnicianOf) -> Principal:
+    """The caller behind a verified credential (an access token's claims, or a console session):
+    one authorisation layer for the API and the console."""
     with uow:
         row = uow.session.execute(
-            select(User, technician_of(User.id)).where(User.id == uuid.UUID(claims["sub"]))
+            select(User, technician_of(User.id)).where(User.id == user_id)
         ).first()
     if row is None:
         raise Unauthorized("the token's user no longer exists")
     user, technician_id = row
-    if not user.is_active or claims.get("ver") != user.token_version:
+    if not user.is_active or version != user.token_version:
         raise Unauthorized("the token has been revoked")
     return Principal(
         user_id=user.id,

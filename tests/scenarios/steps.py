@@ -16,6 +16,7 @@ import hashlib
 import csv
 import io
 import itertools
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -444,3 +445,55 @@ def confirm_replan(api, manager: str, proposal: dict) -> dict:
 
 def my_route(api, technician: str, day: date) -> dict:
     return ok(api.get(f"{API}/technicians/me/route?date={day}", as_=technician))
+# --- the web console (a person at a browser, over HTTP) -----------------------------------------
+
+
+class Console:
+    """One person signed in to the console: their own cookie jar, the form's CSRF token sent
+    with every change, redirects followed as a browser does. ``flash`` is the message the last
+    change left on the page."""
+
+    def __init__(self, app, username: str, password: str = "demo1234") -> None:
+        self.client = app.test_client()
+        self.csrf = ""
+        self.page("/console/sign-in")
+        answer = self.client.post("/console/sign-in", data={"csrf_token": self.csrf, "username": username,
+                                                             "password": password})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+
+    def _read(self, answer, status: int) -> str:
+        assert answer.status_code == status, (answer.status_code, answer.get_data(as_text=True)[:1500])
+        html = answer.get_data(as_text=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        self.csrf = found.group(1) if found else self.csrf
+        return html
+
+    def page(self, path: str, status: int = 200) -> str:
+        return self._read(self.client.get(path, follow_redirects=True), status)
+
+    def submit(self, path: str, status: int = 200, **fields) -> str:
+        return self._read(self.client.post(path, data={"csrf_token": self.csrf, **fields}, follow_redirects=True),
+                          status)
+
+    @staticmethod
+    def flash(html: str) -> str:
+        found = re.search(r'<p class="flash flash-(\w+)"[^>]*>([^<]*)</p>', html)
+        return f"{found.group(1)}: {found.group(2)}" if found else ""
+
+
+def a_booked_job_and_a_free_colleague(api, session, manager: str, point: str, after: date,
+                                      skip: tuple[str, ...] = ()) -> tuple[dict, dict, datetime]:
+    """A call for the point's next working day after ``after`` (a day no plan has filled), booked
+    by hand on one technician, and a colleague with a free hour that day: what a reassignment
+    needs, whatever the planner did to the days before."""
+    day = next_working_day(api, manager, after)
+    unit = caller_unit(session, point, covered=True, on=day, skip=skip)
+    taken = take_in(api, repair_call(unit, day, (9, 17), "the tap drips")).json
+    first, *others = team(api, manager)
+    book(api, manager, taken["id"], first["id"], free_hour(api, manager, first["id"], day))
+    for colleague in others:
+        try:
+            return job(api, taken["id"], manager), colleague, free_hour(api, manager, colleague["id"], day, earliest=10)
+        except AssertionError:
+            continue
+    raise AssertionError(f"nobody else at {point} has a free hour on {day}")
