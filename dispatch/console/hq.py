@@ -22,7 +22,7 @@ TREND_WEEKS = 8
 @bp.route("/network")
 def network():
     me, tz = principal(), settings().timezone
-    points, _ = service_points.list_service_points(unit_of_work(), me, offset=0, limit=200, tz=tz)
+    points, _ = service_points.list_service_points(unit_of_work(), me, offset=0, limit=200)
     districts, _ = regions.list_regions(unit_of_work(), me, offset=0, limit=500)
     return render_template("console/network.html", points=points, regions=districts,
                            map=charts.network_map(districts, points, gettext("Regions")), nav="network")

@@ -16,7 +16,8 @@ from dispatch.errors import ValidationFailed
 from dispatch.network import service_points
 from dispatch.network.enums import AuthorisationStatus
 from dispatch.sop import attachments
-from dispatch.audits import review, scorecards
+from dispatch.audits import review
+from dispatch.audits import scorecards as audit_scorecards
 from dispatch.audits.enums import AuditStatus, FindingCode
 from dispatch.audits.sampling import Verdict
 
@@ -76,8 +77,8 @@ def attachment(attachment_id: uuid.UUID):
 @bp.route("/scorecards")
 def scorecards():
     me, tz = principal(), settings().timezone
-    points, _ = service_points.list_service_points(unit_of_work(), me, offset=0, limit=200, tz=tz)
-    cards = [scorecards.get_scorecard(unit_of_work(), me, p.id, tz=tz) for p in points
+    points, _ = service_points.list_service_points(unit_of_work(), me, offset=0, limit=200)
+    cards = [audit_scorecards.get_scorecard(unit_of_work(), me, p.id, tz=tz) for p in points
              if p.status != AuthorisationStatus.REVOKED]
     return render_template("console/scorecards.html", cards=cards, chart=charts.defect_bounds(cards),
                            nav="scorecards")
@@ -85,5 +86,5 @@ def scorecards():
 
 @bp.route("/flagged-points")
 def flagged_points():
-    cards = scorecards.list_flagged_points(unit_of_work(), principal(), tz=settings().timezone)
+    cards = audit_scorecards.list_flagged_points(unit_of_work(), principal(), tz=settings().timezone)
     return render_template("console/flagged.html", cards=cards, nav="flagged")
