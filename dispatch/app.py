@@ -13,7 +13,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch import models as _every_mapper  # noqa: F401 - all mappers exist before a module builds a query
-from dispatch import api, console, wiring
+from dispatch import api, wiring
+from dispatch.api import console
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings

@@ -164,7 +164,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
         if not endpoint:
             return None  # unknown route: let the 404/405 handler answer
         if request.blueprint in app.extensions["dispatch"].session_blueprints:
-            return None  # the console: its own sign-in resolves the same principal (dispatch.console.web)
+            return None  # the console: its own sign-in resolves the same principal (dispatch.api.console.web)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:

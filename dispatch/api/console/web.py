@@ -16,8 +16,8 @@ from wtforms import ValidationError
 from dispatch.api.deps import settings, unit_of_work
 from dispatch.auth import service as auth_service
 from dispatch.network.technicians import technician_id_of
-from dispatch.auth.models import Role
-from dispatch.console.i18n import COOKIE, LOCALES, current_locale, gettext
+from dispatch.auth.enums import Role
+from dispatch.api.console.i18n import COOKIE, LOCALES, current_locale, gettext
 from dispatch.errors import DispatchError, Forbidden, NotFound, Unauthorized
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",

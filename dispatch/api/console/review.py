@@ -9,9 +9,9 @@ from flask import render_template, request, send_file, url_for
 
 from dispatch.api.attachments import evidence_store
 from dispatch.api.deps import settings, unit_of_work
-from dispatch.console import charts
-from dispatch.console.i18n import gettext
-from dispatch.console.web import act, bp, principal
+from dispatch.api.console import charts
+from dispatch.api.console.i18n import gettext
+from dispatch.api.console.web import act, bp, principal
 from dispatch.errors import ValidationFailed
 from dispatch.network import service_points
 from dispatch.network.enums import AuthorisationStatus

@@ -10,9 +10,9 @@ from flask import render_template, request
 from dispatch.api.deps import settings, unit_of_work
 from dispatch.api.kpis import kpi_csv
 from dispatch.audit_log import service as audit_log
-from dispatch.console import charts
-from dispatch.console.i18n import gettext
-from dispatch.console.web import bp, principal, today
+from dispatch.api.console import charts
+from dispatch.api.console.i18n import gettext
+from dispatch.api.console.web import bp, principal, today
 from dispatch.kpis import service as kpis
 from dispatch.network import regions, service_points
 

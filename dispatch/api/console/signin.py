@@ -7,9 +7,9 @@ from flask import flash, redirect, render_template, request, session, url_for
 from dispatch.api.deps import token_config, unit_of_work
 from dispatch.api.ratelimit import failed_login_budget, limit_auth
 from dispatch.auth import service as auth_service
-from dispatch.auth.models import Role
-from dispatch.console.i18n import gettext
-from dispatch.console.web import bp, principal
+from dispatch.auth.enums import Role
+from dispatch.api.console.i18n import gettext
+from dispatch.api.console.web import bp, principal
 from dispatch.errors import TooManyRequests, Unauthorized
 
 

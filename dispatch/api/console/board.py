@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 from flask import Response, jsonify, redirect, render_template, request, url_for
 
 from dispatch.api.deps import settings, task_queue, unit_of_work
-from dispatch.auth.models import Role
-from dispatch.console.i18n import gettext
-from dispatch.console.web import act, bp, form_uuid, principal, today, zone
+from dispatch.auth.enums import Role
+from dispatch.api.console.i18n import gettext
+from dispatch.api.console.web import act, bp, form_uuid, principal, today, zone
 from dispatch.errors import ValidationFailed
 from dispatch.jobs import service as jobs
 from dispatch.jobs.rules import JobStatus

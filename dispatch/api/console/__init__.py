@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dispatch.console import board, hq, review, signin  # noqa: F401  (routes on the blueprint)
-from dispatch.console.web import bp
+from dispatch.api.console import board, hq, review, signin  # noqa: F401  (routes on the blueprint)
+from dispatch.api.console.web import bp
 
 SESSION_HOURS = 10  # a working day
 
