@@ -16,7 +16,8 @@ from dispatch.audits.enums import (
     VerdictKind,
 )
 from dispatch.audits.sampling import Band, LotDecision, Verdict
-from dispatch.jobs.enums import EventKind, JobStatus
+from dispatch.api.schemas.jobs import JobEventFieldsSchema
+from dispatch.jobs.enums import JobStatus
 from dispatch.network.enums import AuthorisationStatus, JobType
 
 NOTE = validate.Length(max=2000)
@@ -214,15 +215,7 @@ class AuditJobSchema(Schema):
     sla_due_at = fields.DateTime(allow_none=True)
 
 
-class AuditJobEventSchema(Schema):
-    seq = fields.Integer()
-    kind = fields.Enum(EventKind, by_value=True)
-    from_status = fields.Enum(JobStatus, by_value=True, allow_none=True)
-    to_status = fields.Enum(JobStatus, by_value=True, allow_none=True)
-    reason = fields.String()
-    actor_id = fields.UUID(allow_none=True)
-    at = fields.DateTime(metadata={"description": "server time"})
-    recorded_at = fields.DateTime(allow_none=True, metadata={"description": "device time"})
+class AuditJobEventSchema(JobEventFieldsSchema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
 

@@ -168,7 +168,9 @@ class JobSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class JobEventSchema(Schema):
+class JobEventFieldsSchema(Schema):
+    """What every view of a job's event shows (the job's history, an audit's copy of it)."""
+
     seq = fields.Integer()
     kind = fields.Enum(EventKind, by_value=True)
     from_status = fields.Enum(JobStatus, by_value=True, allow_none=True)
@@ -177,6 +179,9 @@ class JobEventSchema(Schema):
     actor_id = fields.UUID(allow_none=True)
     at = fields.DateTime(metadata={"description": "server time"})
     recorded_at = fields.DateTime(allow_none=True, metadata={"description": "device time"})
+
+
+class JobEventSchema(JobEventFieldsSchema):
     location = fields.Function(_location, metadata={"returns": fields.Nested(LocationSchema, allow_none=True)})
     data = fields.Dict(keys=fields.String())
 
