@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from dispatch.routing import crews
 from dispatch.routing.backend import ENGINE, Backend, BackendOutcome, BackendRequest, SolveParams
 from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician
 from dispatch.routing.result import (
@@ -106,6 +107,11 @@ def solve(
     if time_limit_s <= 0:
         raise ValueError(f"time_limit_s must be > 0, got {time_limit_s}")
     params = params or SolveParams()
+    if crews.needs_crews(problem):
+        return crews.solve_with_crews(
+            problem, time_limit_s, seed, initial_routes,
+            lambda split, limit, seed_, warm: solve(split, limit, seed_, warm, params),
+        )
     unassigned: dict[int, Unassigned] = {}
     allowed: dict[int, frozenset[int]] = {}
     planned: list[int] = []
@@ -266,6 +272,18 @@ def _schedule(
         for v, (arrival, start, finish, leg_s, leg_m) in zip(visits, raw)
     )
     return _Timing(stops, start_s, end_s, total_m, total_s, break_start)
+
+
+def schedule_route(problem: RoutingProblem, technician: Technician, visits: Sequence[int]) -> Route | None:
+    """The technician's route serving ``visits`` (indices, in order), timed as early as possible;
+    ``None`` if it breaks a window, the shift, the break or the load."""
+    timing = _schedule(problem, technician, visits)
+    if timing is None:
+        return None
+    return Route(
+        technician_id=technician.id, stops=timing.stops, start_s=timing.start_s, end_s=timing.end_s,
+        distance_m=timing.distance_m, travel_s=timing.travel_s, break_start_s=timing.break_start_s,
+    )
 
 
 def _precheck(problem: RoutingProblem, v: int) -> frozenset[int] | Unassigned:
