@@ -195,7 +195,8 @@ def _schedule(
     """Time a route (visit indices in order) as early as possible; ``None`` if infeasible.
 
     Driving starts at the shift start; the departure is then moved as late as it can
-    go without delaying the first service. The break (if any) is taken in gap
+    go without delaying the first service (with the break first, it is taken before
+    leaving when it fits there). The break (if any) is taken in gap
     ``break_gap`` (0: before the first visit, ``len(visits)``: on the way back or
     after), as early as its window allows; ``None`` tries every gap, earliest first.
     A technician with no visits stays put: no driving, no break.
@@ -260,6 +261,16 @@ def _schedule(
         start_s = depart
     else:
         start_s = technician.shift_start_s
+        pause = technician.break_
+        assert pause is not None and break_start is not None
+        arrival, start, finish, leg_s, leg_m = raw[0]
+        depart = start - leg_s
+        before = min(pause.latest_start_s, depart - pause.duration_s)
+        if depart > start_s and before >= max(pause.earliest_start_s, start_s):
+            # The break is taken before leaving, and the technician leaves in time for the first
+            # visit instead of at the shift start (which left them waiting on site for hours).
+            raw[0] = (depart + leg_s, start, finish, leg_s, leg_m)
+            start_s, break_start = depart, before
     stops = tuple(
         Stop(
             visit_id=problem.visits[v].id,

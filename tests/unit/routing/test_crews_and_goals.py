@@ -132,3 +132,13 @@ def test_a_balance_weight_shares_the_work() -> None:
     problem = balance_day(DayGoals(balance_weight=1.0))
     result = solve(problem, LIMIT_S)
     assert violations(problem, result) == [] and sorted(len(r.stops) for r in result.routes) == [3, 3]
+
+
+def test_a_first_visit_after_the_break_does_not_leave_the_technician_waiting_on_site() -> None:
+    lunch = Break(11 * HOUR, 13 * HOUR, 1800)
+    problem = build([tech("ann", break_=lunch)], [Visit("pm", P(10_000, 0), 14 * HOUR, 15 * HOUR, 1800)])
+    result = solve(problem, LIMIT_S)
+    assert violations(problem, result) == []
+    route = result.routes[0]
+    assert route.stops[0].wait_s == 0 and route.start_s == 14 * HOUR - 20 * 60  # 10 km at 30 km/h
+    assert 11 * HOUR <= route.break_start_s <= 13 * HOUR
