@@ -47,7 +47,7 @@ class PointPlans(MethodView):
         plan = service.request_plan(
             unit_of_work(), task_queue(), current_principal(), point_id=point_id, day=body["date"],
             time_limit_s=body["time_limit_s"] or settings().solve_time_limit_s, seed=body["seed"],
-            timezone=settings().timezone,
+            timezone=settings().timezone, balance_weight=body["balance_weight"], wait_cost=body["wait_cost"],
         )
         return plan, {"Location": url_for("plans.PlanById", plan_id=plan.id)}
 

@@ -158,6 +158,9 @@ class Technician(UuidPk, TimestampMixin, Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     break_minutes: Mapped[int] = mapped_column(default=30)
+    # The break starts between these local times (both or neither; none: the point's lunch window).
+    break_earliest: Mapped[time | None]
+    break_latest: Mapped[time | None]
     version: Mapped[int] = mapped_column(default=1)
 
     skills: Mapped[list[Skill]] = relationship(cascade="all, delete-orphan", order_by="Skill.category")
@@ -176,6 +179,11 @@ class Technician(UuidPk, TimestampMixin, Base):
         CheckConstraint(
             "start_location = 'point' OR (home_lat IS NOT NULL AND home_lon IS NOT NULL)",
             name="home_needs_location",
+        ),
+        CheckConstraint(
+            "(break_earliest IS NULL AND break_latest IS NULL) OR "
+            "(break_earliest IS NOT NULL AND break_latest IS NOT NULL AND break_earliest <= break_latest)",
+            name="break_window",
         ),
     )
 

@@ -55,6 +55,9 @@ class RoutePlan(UuidPk, TimestampMixin, Base):
     applied_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     revision: Mapped[int] = mapped_column(default=0)  # bumped by every applied insertion
     insertions: Mapped[list[Any]] = mapped_column(default=list)  # what each insertion changed
+    # Soft goals the manager set for this plan (seconds of driving per second; 0: off).
+    balance_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_cost: Mapped[float] = mapped_column(Float, default=0.0)
 
     routes: Mapped[list[PlannedRoute]] = relationship(
         cascade="all, delete-orphan", order_by="PlannedRoute.position", lazy="raise"
@@ -117,13 +120,17 @@ class PlannedRoute(Base):
 
 
 class PlannedStop(Base):
-    """A job in a route: order, times (seconds since local midnight) and the leg that leads to it."""
+    """A job in a route: order, times (seconds since local midnight) and the leg that leads to it.
+
+    A crew job has one stop per member, all starting together: the lead's and the helpers'
+    (``helper``)."""
 
     __tablename__ = "planned_stops"
 
     plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"), primary_key=True, index=True)
-    technician_id: Mapped[uuid.UUID]
+    technician_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    helper: Mapped[bool] = mapped_column(default=False)
     sequence: Mapped[int]  # 1, 2, 3... within the route
     arrival_s: Mapped[int]
     start_s: Mapped[int]

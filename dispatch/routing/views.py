@@ -53,6 +53,7 @@ class StopView:
     travel_s: int
     distance_m: int
     pinned: bool
+    helper: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class PlanView:
     applied_at: datetime | None
     revision: int
     insertions: list[Any]
+    balance_weight: float = 0.0
+    wait_cost: float = 0.0
     routes: tuple[RouteView, ...] = ()
     unassigned: tuple[UnassignedView, ...] = ()
 
@@ -117,6 +120,7 @@ def summary_view(plan: RoutePlan, now: datetime) -> PlanView:
         input_hash=plan.input_hash, attempts=plan.attempts, error=plan.error, stats=plan.stats,
         requested_at=plan.created_at, finished_at=plan.finished_at, applied_at=plan.applied_at,
         revision=plan.revision, insertions=plan.insertions,
+        balance_weight=plan.balance_weight, wait_cost=plan.wait_cost,
     )
 
 
@@ -131,7 +135,7 @@ def detail_view(plan: RoutePlan, now: datetime) -> PlanView:
                 priority=stop.job.priority.value, location=Point(stop.lat, stop.lon),
                 arrival_at=at(stop.arrival_s), start_at=at(stop.start_s), finish_at=at(stop.finish_s),
                 wait_s=stop.start_s - stop.arrival_s, travel_s=stop.travel_s, distance_m=stop.distance_m,
-                pinned=stop.pinned,
+                pinned=stop.pinned, helper=stop.helper,
             )
             for stop in route.stops
         )

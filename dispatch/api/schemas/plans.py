@@ -20,6 +20,16 @@ class RoutePlanCreateSchema(Schema):
     )
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),
                           metadata={"description": "makes the search reproducible"})
+    balance_weight = fields.Float(
+        load_default=0.0, validate=validate.Range(min=0, max=10),
+        metadata={"description": "workload balance between technicians: a second of work above the fair "
+                                 "share costs this many seconds of driving (0: off)"},
+    )
+    wait_cost = fields.Float(
+        load_default=0.0, validate=validate.Range(min=0, max=10),
+        metadata={"description": "a second a technician is on duty but idle (waiting on site, leaving early) "
+                                 "costs this many seconds of driving (0: off; slows the search)"},
+    )
 
 
 class RoutePlanFilterSchema(Schema):
@@ -52,6 +62,8 @@ class RoutePlanSummarySchema(Schema):
     applied_at = fields.DateTime(allow_none=True)
     revision = fields.Integer(metadata={"description": "urgent insertions applied so far"})
     insertions = fields.List(fields.Dict())
+    balance_weight = fields.Float()
+    wait_cost = fields.Float()
 
 
 class PlannedStopSchema(Schema):
@@ -67,6 +79,8 @@ class PlannedStopSchema(Schema):
     travel_s = fields.Integer(metadata={"description": "leg from the previous stop or the start place"})
     distance_m = fields.Integer()
     pinned = fields.Boolean(metadata={"description": "under way or locked by the manager"})
+    helper = fields.Boolean(metadata={"description": "a crew job's helper stop (the lead's stop has false; the "
+                                                     "crew starts together)"})
 
 
 class PlannedRouteSchema(Schema):
