@@ -9,8 +9,9 @@ here: it works through the model's own routing objects.
   move, so the goal is off unless asked for.
 - **Balance** (``balance_weight``): a ``work`` dimension counts each technician's driving plus service;
   work above the fair share (the day's service plus a nearest-neighbour estimate of its driving, over
-  the technicians) costs per second, a soft upper bound on each route's end. It has no slack, so it
-  needs no optimizer.
+  the technicians) costs per second, a soft upper bound on each route's end, and so does the busiest
+  technician's work (a global span: with everyone above the share, the soft bounds alone cost the
+  same however the work is shared). The dimension has no slack, so it needs no cumul optimizer.
 """
 
 from __future__ import annotations
@@ -52,3 +53,5 @@ def _add_balance(model: Model, coefficient: int) -> None:
     dimension = routing.GetDimensionOrDie("work")
     for t in range(vehicles):
         dimension.SetCumulVarSoftUpperBound(routing.End(t), fair, coefficient)
+    # The busiest technician's work costs again: above the share, the load moves to whoever has least.
+    dimension.SetGlobalSpanCostCoefficient(coefficient)
