@@ -96,6 +96,7 @@ def test_break_windows_are_validated(api, session):
                        422, field=field)
     cleared = api.patch(path, as_=MANAGER, headers={"If-Match": etag}, json={"break_window": None})
     assert cleared.status_code == 200 and cleared.json["break_window"] is None
+    session.expire_all()
     assert session.get(type(tech), tech.id).break_earliest is None
 
 
