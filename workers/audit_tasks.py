@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from dispatch.auth.principal import SYSTEM
-from dispatch.sop import audits
+from dispatch.audits import lots
 from workers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def draw_audit_samples() -> dict[str, int]:
     second sample of the same checklist (the loser's transaction rolls back and changes nothing).
     """
     runtime = get_runtime()
-    report = audits.draw_samples(runtime.uow(), SYSTEM, tz=runtime.settings.timezone)
+    report = lots.draw_samples(runtime.uow(), SYSTEM, tz=runtime.settings.timezone)
     outcome = {name: value for name, value in vars(report).items() if isinstance(value, int)}
     log.info("draw_audit_samples %s", outcome)
     return outcome

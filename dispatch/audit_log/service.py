@@ -46,9 +46,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -56,7 +55,7 @@ from dispatch.audit_log.models import LogEntry, LogHead, RowSeal
 from dispatch.audit_log.seals import Content, SealSpec, covered, read_contents
 from dispatch.auth.models import HQ_ROLES
 from dispatch.auth.principal import Principal
-from dispatch.clock import utcnow
+from dispatch.clock import local_midnight, utcnow
 from dispatch.errors import ValidationFailed
 from dispatch.uow import UnitOfWork
 
@@ -471,7 +470,7 @@ def decode_cursor(token: str, secret: str) -> Progress:
 def daily_root(session, day: date, tz: str = "UTC") -> dict[str, Any]:
     """The hash of the last entry written up to the end of ``day`` (local): publish it outside
     the system so that a rebuilt chain (all hashes recomputed) is caught."""
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
+    end = local_midnight(day + timedelta(days=1), tz)
     row = session.execute(select(LogEntry.seq, LogEntry.hash, LogEntry.at).where(LogEntry.at < end)
                           .order_by(LogEntry.seq.desc()).limit(1)).first()
     return {"day": day, "timezone": tz, "until": end, "seq": row[0] if row else 0,

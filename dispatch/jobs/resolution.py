@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from geopy.distance import geodesic, great_circle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.errors import RuleViolation, ValidationFailed
+from dispatch.geo import Location, great_circle_km
 from dispatch.jobs.models import DispatchReason
 from dispatch.network.models import JobType, ProductCategory, Region, ServicePoint
 from dispatch.network.regions import district_index
@@ -30,18 +30,6 @@ class NoCoverage(RuleViolation):
 
 
 @dataclass(frozen=True)
-class Location:
-    lat: float
-    lon: float
-
-    def __post_init__(self) -> None:
-        if not -90 <= self.lat <= 90:
-            raise ValidationFailed("location.lat", "must be between -90 and 90")
-        if not -180 <= self.lon <= 180:
-            raise ValidationFailed("location.lon", "must be between -180 and 180")
-
-
-@dataclass(frozen=True)
 class DispatchDecision:
     service_point: ServicePoint
     reason: DispatchReason
@@ -51,23 +39,17 @@ class DispatchDecision:
 
 
 def distance_km(location: Location | None, point: ServicePoint) -> float | None:
+    """Straight-line distance from the job to the point (:mod:`dispatch.geo`), to the metre."""
     if location is None:
         return None
-    return round(geodesic((location.lat, location.lon), (point.lat, point.lon)).km, 3)
+    return round(great_circle_km(location.lat, location.lon, point.lat, point.lon), 3)
 
 
 def _nearest(location: Location, points: list[ServicePoint]) -> tuple[float, ServicePoint] | None:
-    """The closest point by geodesic distance (ties by code).
-
-    Candidates are ranked on the sphere first (a tenth of the cost); only those within 1 % of the
-    best spherical distance, where the ellipsoid could change the order, get the geodesic.
-    """
+    """The closest point (ties by code)."""
     if not points:
         return None
-    here = (location.lat, location.lon)
-    rough = sorted((great_circle(here, (p.lat, p.lon)).km, p.code, p) for p in points)
-    close = [(distance_km(location, p), code, p) for d, code, p in rough if d <= rough[0][0] * 1.01 + 0.01]
-    distance, _, point = min(close, key=lambda c: c[:2])
+    distance, _, point = min((distance_km(location, p), p.code, p) for p in points)
     return distance, point
 
 

@@ -160,6 +160,11 @@ def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int,
     return start, end, Break(earliest, latest, pause_s)
 
 
+def shift_and_break(windows: list[network_rules.ShiftWindow], row: TechnicianRow) -> tuple[int, int, Break | None]:
+    """:func:`_shift` for a technician's row: their break length and the window it floats in."""
+    return _shift(windows, row.break_minutes, (row.break_earliest, row.break_latest))
+
+
 def _from_now(start: int, end: int, pause: Break | None, now_s: int) -> tuple[int, int, Break | None]:
     """Re-planning today: nobody leaves before now. A break that should have started by now is
     over, or under way: a fixed one (a partial leave) still keeps the technician off until it ends.
@@ -292,7 +297,7 @@ def read_day(
         windows = network_rules.shifts_on(row, day)
         if not windows:
             continue
-        start_s, end_s, pause = _shift(windows, row.break_minutes, (row.break_earliest, row.break_latest))
+        start_s, end_s, pause = shift_and_break(windows, row)
         if today:
             start_s, end_s, pause = _from_now(start_s, end_s, pause, now_s)
         if start_s >= end_s:

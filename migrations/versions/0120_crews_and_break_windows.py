@@ -1,7 +1,7 @@
 """crews, break windows and a plan's soft goals
 
-Revision ID: 0090
-Revises: 0060
+Revision ID: 0120
+Revises: 0110
 Create Date: 2026-12-05 14:20:00
 
 - jobs.crew_size (1..4): how many technicians the job needs on site together; job_helpers: the
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0090"
-down_revision = "0060"
+revision = "0120"
+down_revision = "0110"
 branch_labels = None
 depends_on = None
 
