@@ -27,6 +27,11 @@ def on_day(k: int, seconds: int) -> int:
     return k * DAY_S + seconds
 
 
+def vehicle_id(technician_id: str, k: int) -> str:
+    """The vehicle of ``technician_id`` on day ``k`` (see :func:`technician_days`)."""
+    return f"{technician_id}{_MARK}{k}"
+
+
 def technician_days(days: Sequence[Sequence[Technician]]) -> list[Technician]:
     """One vehicle per technician working on day ``k`` (``days[k]``: that day's technicians)."""
     if not 1 <= len(days) <= MAX_DAYS:
@@ -37,7 +42,7 @@ def technician_days(days: Sequence[Sequence[Technician]]) -> list[Technician]:
             pause = technician.break_
             vehicles.append(dataclasses.replace(
                 technician,
-                id=f"{technician.id}{_MARK}{k}",
+                id=vehicle_id(technician.id, k),
                 shift_start_s=on_day(k, technician.shift_start_s),
                 shift_end_s=on_day(k, technician.shift_end_s),
                 break_=None if pause is None else Break(
@@ -47,9 +52,10 @@ def technician_days(days: Sequence[Sequence[Technician]]) -> list[Technician]:
 
 
 def technician_and_day(vehicle_id: str) -> tuple[str, int]:
-    """The technician and day index of a vehicle made by :func:`technician_days`."""
-    technician_id, _, k = vehicle_id.rpartition(_MARK)
-    return technician_id, int(k)
+    """The technician and day index of a vehicle made by :func:`technician_days` (a plain
+    technician id: day 0)."""
+    technician_id, mark, k = vehicle_id.rpartition(_MARK)
+    return (technician_id, int(k)) if mark else (vehicle_id, 0)
 
 
 def split_by_day(result: RoutingResult, days: int) -> list[tuple[Route, ...]]:

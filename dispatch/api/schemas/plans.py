@@ -13,7 +13,10 @@ MAX_INSERTION_TIME_LIMIT_S = 30
 
 class RoutePlanCreateSchema(Schema):
     date = fields.Date(required=True, metadata={"description": "local day to plan (today re-plans the rest "
-                                                               "of the day)"})
+                                                               "of the day); the first day of a longer plan"})
+    date_to = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "the last day of a plan over several days (at most 7 in all): one solve, so a job whose "
+                       "window spans days goes on its best day; default: date alone"})
     time_limit_s = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_TIME_LIMIT_S),
         metadata={"description": "solver time limit; default: the server's DISPATCH_SOLVE_TIME_LIMIT_S"},
@@ -64,6 +67,8 @@ class RoutePlanSummarySchema(Schema):
     insertions = fields.List(fields.Dict())
     balance_weight = fields.Float()
     wait_cost = fields.Float()
+    days = fields.Integer(metadata={"description": "days covered, from date on"})
+    date_to = fields.Date(metadata={"description": "the last day covered (date for a one-day plan)"})
 
 
 class PlannedStopSchema(Schema):
@@ -98,6 +103,7 @@ class PlannedRouteSchema(Schema):
     travel_s = fields.Integer()
     return_travel_s = fields.Integer(metadata={"description": "leg from the last stop to the end place"})
     return_distance_m = fields.Integer()
+    date = fields.Date(metadata={"description": "the route's day (a plan may cover several)"})
     stops = fields.List(fields.Nested(PlannedStopSchema))
 
 
