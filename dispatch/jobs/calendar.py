@@ -55,7 +55,7 @@ def lock(session: Session, technician_id: uuid.UUID) -> None:
     session.execute(select(Technician.id).where(Technician.id == technician_id).with_for_update())
 
 
-def _theirs(technician_id: uuid.UUID):
+def worked_by(technician_id: uuid.UUID):
     """Jobs the technician works on: as the lead, or as a crew helper."""
     helping = select(JobHelper.job_id).where(JobHelper.technician_id == technician_id)
     return or_(Job.technician_id == technician_id, Job.id.in_(helping))
@@ -65,7 +65,7 @@ def bookings(session: Session, technician_id: uuid.UUID, start: datetime, end: d
     """The technician's booked visits (lead or helper) overlapping ``[start, end)``, by start time."""
     rows = session.execute(
         select(Job.id, Job.reference, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
-        .where(_theirs(technician_id), Job.status.in_(BOOKED),
+        .where(worked_by(technician_id), Job.status.in_(BOOKED),
                Job.scheduled_start.is_not(None), Job.scheduled_start < end, Job.scheduled_end > start)
         .order_by(Job.scheduled_start, Job.id)
     ).all()
@@ -117,7 +117,7 @@ def _changed_bookings(session: Session, technician_id: uuid.UUID, job_ids: set[u
         return []
     rows = session.execute(
         select(Job.id, Job.reference, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
-        .where(Job.id.in_(job_ids), _theirs(technician_id), Job.status.in_(BOOKED),
+        .where(Job.id.in_(job_ids), worked_by(technician_id), Job.status.in_(BOOKED),
                Job.scheduled_start.is_not(None))
     ).all()
     return [Booking(*row) for row in rows]

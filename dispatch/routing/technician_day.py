@@ -86,7 +86,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
         if technician.start_location == StartLocation.HOME and technician.home_lat is not None \
         else (point.lat, point.lon)
     jobs = session.scalars(
-        select(Job).where(Job.technician_id == technician.id, Job.status.in_(calendar.BOOKED),
+        select(Job).where(calendar.worked_by(technician.id), Job.status.in_(calendar.BOOKED),
                           Job.scheduled_start >= midnight, Job.scheduled_start < midnight + timedelta(days=1))
         .order_by(Job.scheduled_start, Job.id)
     ).all()
