@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dispatch import geo
 from dispatch.network.models import ServicePoint
-from dispatch.routing import GreatCircleMatrix, Pin, RoutingProblem, Visit
+from dispatch.routing import GreatCircleMatrix, RoutingProblem, Visit
 from dispatch.routing.day import JobFacts, OffPlan, PlanningInput, read_day
 from dispatch.routing.days import MAX_DAYS, on_day, technician_days, vehicle_id
 from dispatch.routing.problem import DayGoals

@@ -70,7 +70,7 @@ def test_a_week_plan_puts_a_job_spanning_days_on_its_best_day_and_books_every_da
     assert applied.status_code == 200, applied.json
     for job in (first, third, flexible, crew):
         booked = api.get(f"/api/v1/jobs/{job.id}", as_=MANAGER).json
-        date, technician, stop = placed[str(job.id)]
+        _, technician, stop = placed[str(job.id)]
         assert (booked["status"], booked["technician_id"]) == ("scheduled", technician)
         assert datetime.fromisoformat(booked["scheduled_start"]) == datetime.fromisoformat(stop["start_at"])
     assert len(api.get(f"/api/v1/jobs/{crew.id}", as_=MANAGER).json["helper_ids"]) == 1

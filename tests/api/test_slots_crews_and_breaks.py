@@ -11,7 +11,14 @@ from sqlalchemy import select
 
 from dispatch import clock
 from dispatch.network.models import JobType, Technician
-from tests.api.jobs_builders import MONDAY, TUESDAY, assign, local, own_hooks_only, technician  # noqa: F401
+from tests.api.jobs_builders import (  # noqa: F401
+    MONDAY,
+    TUESDAY,
+    assign,
+    local,
+    own_hooks_only,
+    technician,
+)
 from tests.api.test_slots_booking import book, slots
 from tests.plan_builders import make_job, point
 from tests.schedule_check import calendar_violations
