@@ -87,6 +87,10 @@ def main() -> None:
                       f"{(t1 - t0) * 1000:>10.0f} "
                       f"{t2 - t1:>6.2f} {store_ms:>8.0f} {(t3 - t2) * 1000:>7.0f}  {status} "
                       f"{stats['unassigned_by_reason']}")
+                # Breaks float in each technician's window (11:00-13:30 in the demo): when each lunch starts.
+                lunches = sorted(route.break_start_at.strftime("%H:%M") for route in plan.routes
+                                 if route.break_start_at is not None and route.stops)
+                print(f"{'':6} lunch breaks start at {' '.join(lunches) or '-'}")
         engine.dispose()
 
 

@@ -4,7 +4,8 @@
     dispatch db downgrade        step the schema back (one revision by default; asks first)
     dispatch db current          the revision the database is at, and the newest one
     dispatch seed demo           load the deterministic demo data (idempotent)
-    dispatch demo                upgrade + seed + serve on http://127.0.0.1:5000
+    dispatch demo                upgrade + seed + plan the demo day + serve on http://127.0.0.1:5000
+    dispatch demo-plan           plan and apply HZ01's demo day through the API; print (and write) its pictures
     dispatch worker [QUEUES...]  run an RQ worker on the app's queues (needs REDIS_URL)
     dispatch audit-log baseline  seal covered rows written before they were sealed (once, after upgrading)
     dispatch run / routes / shell   the usual Flask commands
@@ -14,6 +15,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -97,17 +102,101 @@ def _seed_demo() -> dict[str, int]:
     return load_demo(state.session_factory, state.settings) or {"added": 0}
 
 
+#: The demo's planner: a point manager plans their point's next day.
+DEMO_PLANNER, DEMO_POINT, DEMO_PASSWORD = "manager.hz01", "HZ01", "demo1234"
+
+
+def _plan_demo_day(host: str, port: int, day: date | None, out: Path) -> None:
+    """Plan the demo point's day through the API as its manager and apply it (once: a later run
+    shows the applied plan again); print each technician's floating break and the URLs of the
+    plan's map and Gantt pictures, and write both into ``out`` when that directory exists.
+
+    The requests run in a thread of their own: inside the command's app context every request
+    would share its ``g`` (one database session for all, left open, so SQLite stays locked)."""
+    app = current_app._get_current_object()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _plan_through_the_api(app, host, port, day, out)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the command's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, name="demo-plan")
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
+
+
+def _plan_through_the_api(app, host: str, port: int, day: date | None, out: Path) -> None:
+    from dispatch.clock import utcnow
+
+    settings = app.extensions["dispatch"].settings
+    client = app.test_client()
+    login = client.post("/api/v1/auth/token", json={"username": DEMO_PLANNER, "password": DEMO_PASSWORD})
+    if login.status_code != 200:
+        click.echo(f"demo plan: cannot log in as {DEMO_PLANNER} ({login.status_code})", err=True)
+        return
+    auth = {"Authorization": f"Bearer {login.json['access_token']}"}
+    point = next(p for p in client.get("/api/v1/service-points/?page_size=100", headers=auth).json
+                 if p["code"] == DEMO_POINT)
+    day = day or utcnow().astimezone(ZoneInfo(settings.timezone)).date() + timedelta(days=1)
+    plans = f"/api/v1/service-points/{point['id']}/plans"
+    done = client.get(f"{plans}?date={day.isoformat()}&status=done&page_size=100", headers=auth).json
+    plan = next((p for p in done if p["applied_at"] and p.get("days", 1) == 1), None)
+    if plan is None:
+        asked = client.post(plans, headers=auth, json={"date": day.isoformat(), "time_limit_s": 5})
+        if asked.status_code != 202:
+            click.echo(f"demo plan: {asked.status_code} {asked.json}", err=True)
+            return
+        plan = client.get(asked.headers["Location"], headers=auth).json
+        if plan["status"] == "done":
+            client.post(f"/api/v1/plans/{plan['id']}/apply", headers=auth)
+    plan = client.get(f"/api/v1/plans/{plan['id']}", headers=auth).json
+    click.echo(f"plan:      {DEMO_POINT} {day.isoformat()} {plan['status']}"
+               f"{', applied' if plan['applied_at'] else ''}: {plan['stats'].get('served', 0)} jobs served")
+    for route in plan.get("routes", []):
+        if route["break_start_at"]:
+            technician = client.get(f"/api/v1/technicians/{route['technician_id']}", headers=auth).json
+            window = technician.get("break_window") or {"earliest": "11:00", "latest": "14:00"}
+            click.echo(f"  break:   {route['technician_name']} {route['break_start_at'][11:16]} for "
+                       f"{route['break_minutes']} min (floats in {window['earliest']}-{window['latest']})")
+    base = f"http://{host}:{port}/api/v1/plans/{plan['id']}"
+    click.echo(f"map:       {base}/map.svg   (Authorization: Bearer <{DEMO_PLANNER}'s token>)")
+    click.echo(f"gantt:     {base}/gantt.svg")
+    if out.is_dir():
+        for picture in ("map.svg", "gantt.svg"):
+            drawn = client.get(f"/api/v1/plans/{plan['id']}/{picture}", headers=auth)
+            (out / picture).write_bytes(drawn.get_data())
+        click.echo(f"pictures:  {out / 'map.svg'} {out / 'gantt.svg'}")
+
+
+@main.command("demo-plan")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="default: tomorrow")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True,
+              help="the pictures are written here when the directory exists")
+def demo_plan(host: str, port: int, day, out: Path) -> None:
+    """Plan and apply the demo point's day through the API; print its breaks and pictures."""
+    _plan_demo_day(host, port, day.date() if day else None, out)
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
-    """Upgrade the schema, load the demo data and serve the API."""
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True,
+              help="the plan's pictures are written here when the directory exists")
+def demo(host: str, port: int, out: Path) -> None:
+    """Upgrade the schema, load the demo data, plan the demo day and serve the API."""
     from dispatch import migrate
 
     settings = current_app.extensions["dispatch"].settings
     migrate.upgrade(settings.database_url)
     summary = _seed_demo()
     click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    _plan_demo_day(host, port, None, out)
     click.echo(f"API docs:  http://{host}:{port}/api/docs   (OpenAPI: /api/v1/openapi.json)")
     click.echo("log in:    curl -s -X POST -H 'Content-Type: application/json' "
                f"-d '{{\"username\":\"admin\",\"password\":\"demo1234\"}}' http://{host}:{port}/api/v1/auth/token")

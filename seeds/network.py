@@ -209,6 +209,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     hired_on=today - timedelta(days=12) if (code, n) == ("HZ02", 4) else date(2023, 3, 1) + timedelta(days=37 * n),
                     start_location=StartLocation.HOME if from_home else StartLocation.POINT,
                     home_lat=home[0], home_lon=home[1],
+                    # lunch floats in this window: the planner puts it where it costs least
+                    break_earliest=time(11, 0), break_latest=time(13, 30),
                 )
                 heater_skilled = n % 2 == 1 or n_techs <= 4
                 for category in ProductCategory:

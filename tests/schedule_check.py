@@ -4,7 +4,9 @@ The calendar (the booked jobs) is turned into the planner's result shape against
 planner reads it (:func:`dispatch.routing.day.read_day`: shifts, breaks, skills, windows, pins),
 and handed to ``tests/unit/routing/checker.py``, which shares no code with the planner: so a slot
 booked, a re-plan confirmed or a plan applied that broke a window, a shift, a break, a skill or
-the drive between two visits shows up as a sentence.
+the drive between two visits shows up as a sentence. A crew job counts on every member's day (the
+lead's and each helper's booking), so a crew that does not start together or is short of a
+member shows up too.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from dispatch.jobs import calendar
-from dispatch.jobs.models import Job
+from dispatch.jobs.models import Job, JobHelper
 from dispatch.network.models import ServicePoint
 from dispatch.routing import Route, RoutingResult, Stop, Unassigned, UnassignedReason
 from dispatch.routing.day import read_day
@@ -60,14 +62,17 @@ def calendar_violations(session, point_code: str, day: date, *, now: datetime | 
     seconds, metres = problem.travel.duration_s, problem.travel.distance_m
     routes, routed = [], set()
     for technician in problem.technicians:
+        me = uuid.UUID(technician.id)
+        helping = select(JobHelper.job_id).where(JobHelper.technician_id == me)
         rows = session.execute(
-            select(Job.id, Job.scheduled_start, Job.scheduled_end)
-            .where(Job.technician_id == uuid.UUID(technician.id), Job.status.in_(calendar.BOOKED),
+            select(Job.id, Job.scheduled_start, Job.scheduled_end, Job.technician_id != me)
+            .where(or_(Job.technician_id == me, Job.id.in_(helping)), Job.status.in_(calendar.BOOKED),
                    Job.scheduled_start >= midnight, Job.scheduled_start < midnight + timedelta(days=1))
             .order_by(Job.scheduled_start)
         ).all()
         timed = [(position[str(job_id)], (int((b - midnight).total_seconds()), int((e - midnight).total_seconds())))
-                 for job_id, b, e in rows if str(job_id) in position]
+                 for job_id, b, e, _ in rows if str(job_id) in position]
+        helps = {position[str(job_id)] for job_id, _, _, helper in rows if helper and str(job_id) in position}
         stops, at, free = [], index[technician.start], None
         total_s = total_m = 0
         for v, (start, _) in timed:
@@ -76,7 +81,7 @@ def calendar_violations(session, point_code: str, day: date, *, now: datetime | 
             leg_s, leg_m = seconds[at][here], metres[at][here]
             arrival = start if free is None else min(start, free + leg_s)
             finish = start + visit.service_s
-            stops.append(Stop(visit.id, arrival, start, finish, leg_s, leg_m))
+            stops.append(Stop(visit.id, arrival, start, finish, leg_s, leg_m, helper=v in helps))
             total_s, total_m, at, free = total_s + leg_s, total_m + leg_m, here, finish
             routed.add(visit.id)
         if stops:

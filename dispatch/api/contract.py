@@ -101,6 +101,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/jobs/{job_id}"): "getJob",
     ("POST", "/api/v1/jobs/{job_id}/transitions"): "transitionJob",
     ("POST", "/api/v1/jobs/{job_id}/assignment"): "assignJob",
+    ("POST", "/api/v1/jobs/{job_id}/crew"): "sizeJobCrew",
     ("POST", "/api/v1/jobs/{job_id}/transfer"): "transferJob",
     ("GET", "/api/v1/jobs/{job_id}/quarantine"): "listJobQuarantine",
     ("GET", "/api/v1/kpis/"): "getKpis",

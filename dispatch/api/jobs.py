@@ -11,6 +11,7 @@ from dispatch.api.errors import ProblemSchema
 from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.jobs import (
     AssignmentSchema,
+    CrewSchema,
     JobCreateSchema,
     JobDetailSchema,
     JobFilterSchema,
@@ -18,7 +19,7 @@ from dispatch.api.schemas.jobs import (
     TransferSchema,
     TransitionSchema,
 )
-from dispatch.jobs import service
+from dispatch.jobs import crews, service
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Field jobs: intake, dispatch, lifecycle")
 
@@ -76,8 +77,20 @@ class JobAssignment(MethodView):
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="an assignment rule failed; `rule` names it")
     def post(self, body, job_id):
-        """Give the job a technician and a start time (the point's manager or an admin)."""
+        """Give the job a technician and a start time (the point's manager or an admin); a crew job also
+        its helpers (`helper_ids`), booked for the same slot."""
         return service.assign_job(unit_of_work(), current_principal(), job_id, tz=settings().timezone, **body)
+
+
+@blp.route("/<uuid:job_id>/crew")
+class JobCrew(MethodView):
+    @blp.arguments(CrewSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="the job holds a slot: unschedule it first")
+    @blp.alt_response(403, schema=ProblemSchema, description="the point's manager or an HQ admin only")
+    def post(self, body, job_id):
+        """Say how many technicians the job needs on site together (a lead and helpers)."""
+        return crews.size_crew(unit_of_work(), current_principal(), job_id, **body)
 
 
 @blp.route("/<uuid:job_id>/transfer")

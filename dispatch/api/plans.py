@@ -41,13 +41,16 @@ class PointPlans(MethodView):
     @blp.arguments(RoutePlanCreateSchema)
     @blp.response(202, RoutePlanSummarySchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
-    @blp.alt_response(422, schema=ProblemSchema, description="the date is in the past or too far ahead")
+    @blp.alt_response(422, schema=ProblemSchema, description="the date is in the past or too far ahead, or "
+                                                              "date_to is before it or over a week after it")
     def post(self, body, point_id):
-        """Plan the point's day in the background; poll the plan (`Location`) until it is done."""
+        """Plan the point's day (or days: `date_to`, up to a week) in the background; poll the plan
+        (`Location`) until it is done."""
         plan = service.request_plan(
             unit_of_work(), task_queue(), current_principal(), point_id=point_id, day=body["date"],
             time_limit_s=body["time_limit_s"] or settings().solve_time_limit_s, seed=body["seed"],
-            timezone=settings().timezone,
+            timezone=settings().timezone, balance_weight=body["balance_weight"], wait_cost=body["wait_cost"],
+            last_day=body["date_to"],
         )
         return plan, {"Location": url_for("plans.PlanById", plan_id=plan.id)}
 

@@ -1,7 +1,7 @@
 """A technician's calendar: the booked visits, never two at once, with time to drive between.
 
 The calendar is not a table of its own: it is the technician's jobs that hold a slot (scheduled,
-en route, on site). Every way a slot is written (a manager's assignment, an applied route plan,
+en route, on site), as the lead or as a helper of a crew job (both are booked for the same slot). Every way a slot is written (a manager's assignment, an applied route plan,
 an urgent insertion) goes through :func:`dispatch.jobs.service.schedule_job`, which takes
 :func:`lock` before it writes and :func:`ensure_free` after, in the same transaction. So the
 calendar is one source of truth, and of two concurrent bookings for one technician the second
@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dispatch import geo
 from dispatch.errors import Conflict
-from dispatch.jobs.models import Job, JobStatus
+from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network.models import ServicePoint, Technician
 
 #: Statuses in which a job holds its technician's time.
@@ -55,11 +55,17 @@ def lock(session: Session, technician_id: uuid.UUID) -> None:
     session.execute(select(Technician.id).where(Technician.id == technician_id).with_for_update())
 
 
+def worked_by(technician_id: uuid.UUID):
+    """Jobs the technician works on: as the lead, or as a crew helper."""
+    helping = select(JobHelper.job_id).where(JobHelper.technician_id == technician_id)
+    return or_(Job.technician_id == technician_id, Job.id.in_(helping))
+
+
 def bookings(session: Session, technician_id: uuid.UUID, start: datetime, end: datetime) -> list[Booking]:
-    """The technician's booked visits overlapping ``[start, end)``, by start time."""
+    """The technician's booked visits (lead or helper) overlapping ``[start, end)``, by start time."""
     rows = session.execute(
         select(Job.id, Job.reference, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
-        .where(Job.technician_id == technician_id, Job.status.in_(BOOKED),
+        .where(worked_by(technician_id), Job.status.in_(BOOKED),
                Job.scheduled_start.is_not(None), Job.scheduled_start < end, Job.scheduled_end > start)
         .order_by(Job.scheduled_start, Job.id)
     ).all()
@@ -111,7 +117,7 @@ def _changed_bookings(session: Session, technician_id: uuid.UUID, job_ids: set[u
         return []
     rows = session.execute(
         select(Job.id, Job.reference, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
-        .where(Job.id.in_(job_ids), Job.technician_id == technician_id, Job.status.in_(BOOKED),
+        .where(Job.id.in_(job_ids), worked_by(technician_id), Job.status.in_(BOOKED),
                Job.scheduled_start.is_not(None))
     ).all()
     return [Booking(*row) for row in rows]

@@ -63,6 +63,7 @@ class Job(UuidPk, TimestampMixin, Base):
     scheduled_end: Mapped[datetime | None]
     duration_minutes: Mapped[int] = mapped_column(default=60)  # standard on-site time
     locked: Mapped[bool] = mapped_column(default=False)  # the manager pinned technician and slot
+    crew_size: Mapped[int] = mapped_column(default=1)  # technicians needed on site together (lead + helpers)
 
     sla_due_at: Mapped[datetime | None]  # technician on site by then
     sla_at_risk_at: Mapped[datetime | None]  # from then on, not yet on site = at risk
@@ -90,6 +91,10 @@ class Job(UuidPk, TimestampMixin, Base):
     events: Mapped[list[JobEvent]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="JobEvent.seq"
     )
+    #: The crew's helpers (the lead is ``technician``), booked for the same slot.
+    helpers: Mapped[list[JobHelper]] = relationship(
+        cascade="all, delete-orphan", order_by="JobHelper.technician_id", lazy="selectin"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -107,7 +112,22 @@ class Job(UuidPk, TimestampMixin, Base):
         CheckConstraint("window_end IS NULL OR window_start IS NULL OR window_end > window_start", name="window_order"),
         CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name="lon_range"),
+        CheckConstraint("crew_size BETWEEN 1 AND 4", name="crew_size_range"),
     )
+
+    @property
+    def helper_ids(self) -> list[uuid.UUID]:
+        return [helper.technician_id for helper in self.helpers]
+
+
+class JobHelper(Base):
+    """A technician who helps the lead on a crew job, booked for the job's slot (the calendar
+    counts it like the lead's)."""
+
+    __tablename__ = "job_helpers"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    technician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("technicians.id"), primary_key=True, index=True)
 
 
 class JobEvent(UuidPk, Base):

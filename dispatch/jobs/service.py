@@ -41,12 +41,13 @@ from dispatch.errors import (
     ValidationFailed,
 )
 from dispatch.geo import Location
-from dispatch.jobs import calendar, hooks, resolution, rules
+from dispatch.jobs import calendar, crews, hooks, resolution, rules
 from dispatch.jobs.models import (
     DispatchReason,
     EventKind,
     Job,
     JobEvent,
+    JobHelper,
     JobStatus,
     Priority,
     SlaStatus,
@@ -92,6 +93,11 @@ def _jsonable(value: Any) -> Any:
 def _require_aware(moment: datetime | None, field: str) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValidationFailed(field, "needs a time zone offset (e.g. 2026-11-24T09:00:00+08:00)")
+
+
+def is_point_manager(actor: Principal, job: Job) -> bool:
+    """True if ``actor`` manages the point the job belongs to."""
+    return _is_point_manager(actor, job)
 
 
 def _is_point_manager(actor: Principal, job: Job) -> bool:
@@ -178,13 +184,15 @@ def record_note(session: Session, job: Job, actor: Principal, *, reason: str, da
 
 
 def _scope(query, actor: Principal):
-    """Managers see their point's jobs, technicians the jobs assigned to them, HQ everything."""
+    """Managers see their point's jobs, technicians the jobs assigned to them (as the lead or a
+    crew helper), HQ everything."""
     if actor.is_hq:
         return query
     if actor.role == Role.TECHNICIAN:
         if actor.technician_id is None:
             return query.where(false())
-        return query.where(Job.technician_id == actor.technician_id)
+        helping = select(JobHelper.job_id).where(JobHelper.technician_id == actor.technician_id)
+        return query.where(or_(Job.technician_id == actor.technician_id, Job.id.in_(helping)))
     return query.where(Job.service_point_id == actor.service_point_id)
 
 
@@ -352,6 +360,7 @@ def create_job(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     description: str = "",
+    crew_size: int = 1,
 ) -> Job:
     """Take a job in (call centre or a point's manager) and dispatch it to the authorised point.
 
@@ -393,6 +402,7 @@ def create_job(
             product=product, address=address or who.address, lat=place.lat if place else None,
             lon=place.lon if place else None, description=description, reported_at=now,
             window_start=window_start, window_end=window_end, duration_minutes=product.minutes_for(type),
+            crew_size=crew_size,
             created_by=None if actor.user_id == SYSTEM.user_id else actor.user_id,
         )
         if target is not None:
@@ -477,6 +487,7 @@ def apply_transition(
             job.cancelled_at = now
         elif to == JobStatus.DISPATCHED:  # unschedule: the point plans it again
             job.technician, job.technician_id = None, None
+            job.helpers = []
             job.scheduled_start = job.scheduled_end = None
             job.locked = False
 
@@ -576,6 +587,7 @@ def transfer(session: Session, job: Job, point: ServicePoint, actor: Principal, 
     def apply() -> None:
         job.service_point, job.service_point_id = point, point.id
         job.technician, job.technician_id = None, None
+        job.helpers = []
         job.scheduled_start = job.scheduled_end = None
         job.locked = False
         job.dispatch_reason = DispatchReason.TRANSFER
@@ -604,8 +616,9 @@ def transition_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, to: 
 
 def assign_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, technician_id: uuid.UUID,
                scheduled_start: datetime, reason: str = "", locked: bool = False,
-               tz: ZoneInfo | str | None = None) -> Job:
-    """POST /jobs/{id}/assignment: the point's manager gives the job a technician and a slot."""
+               tz: ZoneInfo | str | None = None, helper_ids: list[uuid.UUID] | None = None) -> Job:
+    """POST /jobs/{id}/assignment: the point's manager gives the job a technician and a slot, and a
+    crew job its helpers (:mod:`dispatch.jobs.crews`)."""
     with uow:
         job = get_visible_job(uow.session, actor, job_id, for_update=True)
         technician = uow.session.scalar(select(Technician).where(Technician.id == technician_id).options(
@@ -613,7 +626,9 @@ def assign_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, technici
             selectinload(Technician.shifts), selectinload(Technician.shift_exceptions)))
         if technician is None:
             raise ValidationFailed("technician_id", f"no technician has the id {technician_id}", rule="same-point")
+        helpers = crews.load_technicians(uow.session, helper_ids or [], "helper_ids")
         schedule_job(uow.session, job, technician, scheduled_start, actor, reason=reason, locked=locked, tz=tz)
+        crews.book_helpers(uow.session, job, helpers, tz=clock_zone(tz))
         uow.commit()
     return job
 

@@ -132,6 +132,9 @@ class Technician(UuidPk, TimestampMixin, Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     break_minutes: Mapped[int] = mapped_column(default=30)
+    # The break starts between these local times (both or neither; none: the point's lunch window).
+    break_earliest: Mapped[time | None]
+    break_latest: Mapped[time | None]
     # What the customer checks at the door (GET /public/technicians/verify?badge=).
     badge: Mapped[str | None] = mapped_column(String(32), unique=True)
     photo_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
@@ -153,6 +156,11 @@ class Technician(UuidPk, TimestampMixin, Base):
         CheckConstraint(
             "start_location = 'point' OR (home_lat IS NOT NULL AND home_lon IS NOT NULL)",
             name="home_needs_location",
+        ),
+        CheckConstraint(
+            "(break_earliest IS NULL AND break_latest IS NULL) OR "
+            "(break_earliest IS NOT NULL AND break_latest IS NOT NULL AND break_earliest <= break_latest)",
+            name="break_window",
         ),
     )
 

@@ -352,6 +352,8 @@ def create_technician(
     home_lat: float | None = None,
     home_lon: float | None = None,
     break_minutes: int = 30,
+    break_earliest: time | None = None,
+    break_latest: time | None = None,
     skills: list[dict[str, Any]] | None = None,
     certifications: list[dict[str, Any]] | None = None,
     weekly_shifts: list[dict[str, Any]] | None = None,
@@ -365,6 +367,7 @@ def create_technician(
         technician = Technician(
             user_id=user.id, service_point_id=point.id, name=name, phone=phone, hired_on=hired_on,
             start_location=start_location, home_lat=home_lat, home_lon=home_lon, break_minutes=break_minutes,
+            break_earliest=break_earliest, break_latest=break_latest,
             skills=[Skill(category=c, job_type=t) for c, t in sorted(_skills(skills or []))],
             certifications=[_certification(c, f"certifications.{i}.expires_on")
                             for i, c in enumerate(certifications or [])],
@@ -395,7 +398,8 @@ def update_technician(
             point = _point_for_hiring(uow.session, actor, changes["service_point_id"])
             technician.service_point_id, technician.service_point = point.id, point
             technician.user.service_point_id = point.id
-        for name in ("name", "phone", "hired_on", "start_location", "home_lat", "home_lon", "break_minutes"):
+        for name in ("name", "phone", "hired_on", "start_location", "home_lat", "home_lon", "break_minutes",
+                     "break_earliest", "break_latest"):
             if name in changes:
                 setattr(technician, name, changes[name])
         if "name" in changes:

@@ -29,7 +29,7 @@ from dispatch.network import rules as network_rules
 from dispatch.network.models import ServicePoint, StartLocation
 from dispatch.network.models import Technician as TechnicianRow
 from dispatch.routing import Break, GreatCircleMatrix, Location, Pin, RoutingProblem, Technician, Visit
-from dispatch.routing.problem import MAX_PRIORITY
+from dispatch.routing.problem import MAX_PRIORITY, DayGoals
 
 #: Road distance over straight-line distance in towns (the matrix provider's circuity factor).
 #: Jobs waiting for a slot, and jobs with a slot on the day (re-planned unless locked).
@@ -129,11 +129,13 @@ def due_on_day(due_at: datetime | None, day_start: datetime, day_end: datetime, 
     return 0 if due_at <= day_start else _seconds(due_at, midnight)
 
 
-def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int) -> tuple[int, int, Break | None]:
+def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int,
+           lunch: tuple[time | None, time | None] = (None, None)) -> tuple[int, int, Break | None]:
     """The technician's working span and break on the day, in seconds since midnight.
 
-    One window: the shift, with a lunch break starting between 11:00 and 14:00 when the shift is
-    long enough. Several windows (a partial leave cuts the day): the span around the longest gap,
+    One window: the shift, with a lunch break starting anywhere in the technician's break window
+    (``lunch``; none set: between 11:00 and 14:00) when the shift is long enough: the planner
+    places it where it costs least. Several windows (a partial leave cuts the day): the span around the longest gap,
     and that gap becomes the break, so no work is planned in it. Overlapping windows (an extra
     shift over the usual one) count once.
     """
@@ -151,11 +153,16 @@ def _shift(windows: list[network_rules.ShiftWindow], break_minutes: int) -> tupl
     pause_s = max(0, break_minutes) * 60
     if pause_s == 0 or end - start < LUNCH_MIN_SHIFT_S + pause_s:
         return start, end, None
-    earliest = max(start, _clock_s(LUNCH_EARLIEST))
-    latest = min(end - pause_s, _clock_s(LUNCH_LATEST))
+    earliest = max(start, _clock_s(lunch[0] or LUNCH_EARLIEST))
+    latest = min(end - pause_s, _clock_s(lunch[1] or LUNCH_LATEST))
     if latest < earliest:
         earliest = latest = start + (end - start - pause_s) // 2
     return start, end, Break(earliest, latest, pause_s)
+
+
+def shift_and_break(windows: list[network_rules.ShiftWindow], row: TechnicianRow) -> tuple[int, int, Break | None]:
+    """:func:`_shift` for a technician's row: their break length and the window it floats in."""
+    return _shift(windows, row.break_minutes, (row.break_earliest, row.break_latest))
 
 
 def _from_now(start: int, end: int, pause: Break | None, now_s: int) -> tuple[int, int, Break | None]:
@@ -231,6 +238,7 @@ def read_day(
     seed: int,
     promised: Iterable[uuid.UUID] = (),
     meet_sla: Iterable[uuid.UUID] = (),
+    goals: DayGoals = DayGoals(),
 ) -> PlanningInput:
     """Build the planning input of ``point`` for ``day`` from the database (joins the caller's
     transaction; reads only).
@@ -241,7 +249,8 @@ def read_day(
     time is a cost on the time of day, and OR-Tools prices those with an LP once routes have
     breaks (a 60-job day with lunch breaks: 1,713 plans searched in 3 s, 71 with one due time).
     Master data the planner cannot take (e.g. a home address off the map) is a 422 naming what is
-    wrong.
+    wrong. ``goals`` are the plan's soft goals (waiting, workload balance). A crew job asks the
+    planner for ``crew_size`` technicians (:mod:`dispatch.routing.crews`).
     """
     day_start, day_end = _day_bounds(day, tz)
     meet_sla = set(meet_sla)
@@ -288,7 +297,7 @@ def read_day(
         windows = network_rules.shifts_on(row, day)
         if not windows:
             continue
-        start_s, end_s, pause = _shift(windows, row.break_minutes)
+        start_s, end_s, pause = shift_and_break(windows, row)
         if today:
             start_s, end_s, pause = _from_now(start_s, end_s, pause, now_s)
         if start_s >= end_s:
@@ -364,10 +373,11 @@ def read_day(
             sla_urgency=sla_urgency(job.sla_due_at, day_start),
             pin=pin,
             due_s=due_on_day(job.sla_due_at, day_start, day_end, midnight) if job.id in meet_sla else None,
+            crew_size=job.crew_size,
         ))
 
     provider = GreatCircleMatrix(circuity=geo.CIRCUITY, speed_kmh=point.travel_speed_kmh or geo.DEFAULT_SPEED_KMH)
-    problem = RoutingProblem.build(technicians, visits, provider) if technicians else None
+    problem = RoutingProblem.build(technicians, visits, provider, goals=goals) if technicians else None
     input_hash = _fingerprint({
         "service_point_id": point.id,
         "day": day,
@@ -377,6 +387,7 @@ def read_day(
         "off_plan": [asdict(item) for item in off_plan],
         "time_limit_s": time_limit_s,
         "seed": seed,
+        "goals": asdict(goals),
     })
     return PlanningInput(problem=problem, jobs=facts, off_plan=tuple(off_plan), input_hash=input_hash)
 

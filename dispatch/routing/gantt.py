@@ -47,6 +47,9 @@ class GanttRow:
     visits: tuple[GanttVisit, ...]
 
 
+DAY_S = 24 * 3600
+
+
 def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
@@ -139,10 +142,11 @@ def plan_gantt_svg(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> str
     actor.require(*READERS)
     with uow:
         plan = load_plan(uow.session, actor, plan_id, detail=True)
-        midnight = plan.local_time(0)
-        day_end = midnight + timedelta(days=1)
         rows = []
         for route in plan.routes:
+            base = route.day * DAY_S  # a plan over several days: each row is its own day
+            midnight = plan.local_time(base)
+            day_end = midnight + timedelta(days=1)
             visits = []
             for stop in route.stops:
                 job = stop.job
@@ -150,16 +154,20 @@ def plan_gantt_svg(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> str
                 if job.window_start is not None and job.window_end is not None \
                         and job.window_start < day_end and job.window_end > midnight:
                     window = (max(0, _seconds(job.window_start, midnight)),
-                              min(24 * 3600, _seconds(job.window_end, midnight)))
+                              min(DAY_S, _seconds(job.window_end, midnight)))
                 due = _seconds(job.sla_due_at, midnight) if job.sla_due_at is not None \
                     and midnight <= job.sla_due_at < day_end else None
-                visits.append(GanttVisit(job.reference, stop.arrival_s, stop.start_s, stop.finish_s, stop.travel_s,
-                                         window, due))
+                visits.append(GanttVisit(job.reference, stop.arrival_s - base, stop.start_s - base,
+                                         stop.finish_s - base, stop.travel_s, window, due))
+            label = route.technician.name if plan.days == 1 else f"{route.technician.name} {midnight:%a %d}"
             rows.append(GanttRow(
-                label=route.technician.name, shift=(route.shift_start_s, route.shift_end_s),
-                leave_s=route.start_s, return_s=route.end_s,
+                label=label, shift=(route.shift_start_s - base, route.shift_end_s - base),
+                leave_s=route.start_s - base, return_s=route.end_s - base,
                 return_travel_s=route.travel_s - sum(s.travel_s for s in route.stops),
-                break_=(route.break_start_s, route.break_s) if route.break_start_s is not None and route.break_s else None,
+                break_=(route.break_start_s - base, route.break_s)
+                if route.break_start_s is not None and route.break_s else None,
                 visits=tuple(visits)))
-        title = f"Route plan {plan.service_day.isoformat()}: the technicians' day"
+        last = plan.service_day + timedelta(days=plan.days - 1)
+        span = plan.service_day.isoformat() if plan.days == 1 else f"{plan.service_day.isoformat()}..{last.isoformat()}"
+        title = f"Route plan {span}: the technicians' day"
         return render_gantt(rows, title=title)

@@ -48,6 +48,11 @@ class RoutePlan(UuidPk, TimestampMixin, Base):
     applied_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     revision: Mapped[int] = mapped_column(default=0)  # bumped by every applied insertion
     insertions: Mapped[list[Any]] = mapped_column(default=list)  # what each insertion changed
+    # Soft goals the manager set for this plan (seconds of driving per second; 0: off).
+    balance_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    # Days covered, from service_day on (one problem: a job whose window spans days goes on its best one).
+    days: Mapped[int] = mapped_column(default=1)
 
     routes: Mapped[list[PlannedRoute]] = relationship(
         cascade="all, delete-orphan", order_by="PlannedRoute.position", lazy="raise"
@@ -60,6 +65,7 @@ class RoutePlan(UuidPk, TimestampMixin, Base):
         Index("ix_route_plans_point_day", "service_point_id", "service_day"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
         CheckConstraint("time_limit_s > 0", name="time_limit_positive"),
+        CheckConstraint("days BETWEEN 1 AND 7", name="days_range"),
     )
 
     def local_time(self, seconds: int | None) -> datetime | None:
@@ -89,6 +95,7 @@ class PlannedRoute(Base):
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("route_plans.id", ondelete="CASCADE"), primary_key=True)
     technician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("technicians.id"), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True, default=0)  # 0: the plan's service_day
     position: Mapped[int]  # order of the routes in the plan (colours on the map follow it)
     start_lat: Mapped[float] = mapped_column(Float)
     start_lon: Mapped[float] = mapped_column(Float)
@@ -110,13 +117,18 @@ class PlannedRoute(Base):
 
 
 class PlannedStop(Base):
-    """A job in a route: order, times (seconds since local midnight) and the leg that leads to it."""
+    """A job in a route: order, times (seconds since local midnight) and the leg that leads to it.
+
+    A crew job has one stop per member, all starting together: the lead's and the helpers'
+    (``helper``)."""
 
     __tablename__ = "planned_stops"
 
     plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"), primary_key=True, index=True)
-    technician_id: Mapped[uuid.UUID]
+    technician_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[int] = mapped_column(default=0)  # the route's day
+    helper: Mapped[bool] = mapped_column(default=False)
     sequence: Mapped[int]  # 1, 2, 3... within the route
     arrival_s: Mapped[int]
     start_s: Mapped[int]
@@ -132,10 +144,11 @@ class PlannedStop(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(
-            ["plan_id", "technician_id"], ["planned_routes.plan_id", "planned_routes.technician_id"],
+            ["plan_id", "technician_id", "day"],
+            ["planned_routes.plan_id", "planned_routes.technician_id", "planned_routes.day"],
             ondelete="CASCADE",
         ),
-        Index("ix_planned_stops_route_sequence", "plan_id", "technician_id", "sequence", unique=True),
+        Index("ix_planned_stops_route_sequence", "plan_id", "technician_id", "day", "sequence", unique=True),
     )
 
 

@@ -35,6 +35,7 @@ from ortools.constraint_solver import (
 )
 
 from dispatch.routing.backend import BackendOutcome, BackendRequest
+from dispatch.routing.ortools_goals import add_day_goals
 from dispatch.routing.problem import Place
 
 _STATUS_NAMES = dict(
@@ -99,10 +100,13 @@ class Model:
             len(node_location), len(problem.technicians), starts, ends
         )
         self.routing = pywrapcp.RoutingModel(self.manager)
+        #: The travel-matrix row of each node.
+        self.node_location = node_location
         self._add_costs(node_location)
         self._add_time(node_location)
         self._add_load()
         self._add_visit_rules()
+        add_day_goals(self)
 
     def index(self, v: int) -> int:
         """Routing index of planned visit ``v``."""

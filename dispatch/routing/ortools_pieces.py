@@ -277,7 +277,9 @@ def _solve_piece(
         distance_m=[[problem.travel.distance_m[i][j] for j in rows] for i in rows],
         duration_s=[[problem.travel.duration_s[i][j] for j in rows] for i in rows],
     )
-    sub_problem = RoutingProblem(tuple(sub_technicians), tuple(sub_visits), travel, problem.objective)
+    sub_problem = RoutingProblem(
+        tuple(sub_technicians), tuple(sub_visits), travel, problem.objective, problem.goals
+    )
     local_of_visit = {v: k for k, v in enumerate(visits)}
     local_of_technician = {t: k for k, t in enumerate(technicians)}
     started = time.perf_counter()

@@ -150,10 +150,13 @@ class Visit:
     demand: int = 0
     pin: Pin | None = None
     due_s: int | None = None
+    crew_size: int = 1
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("visit id must not be empty")
+        if self.crew_size < 1:
+            raise ValueError(f"visit {self.id}: crew_size must be >= 1, got {self.crew_size}")
         if self.due_s is not None and self.due_s < 0:
             raise ValueError(f"visit {self.id}: due_s must be >= 0, got {self.due_s}")
         if self.service_s < 0:
@@ -186,6 +189,28 @@ class Objective(str, Enum):
     DISTANCE = "distance"
 
 
+@dataclass(frozen=True, slots=True)
+class DayGoals:
+    """Soft goals of a field day on top of travel, in seconds of driving per second.
+
+    ``wait_cost``: a second a technician is on duty but neither driving nor
+    working (waiting on site for a window, or leaving earlier than needed)
+    costs this many seconds of driving. ``balance_weight``: a second of a
+    technician's work (driving plus service) above the fair share (the day's
+    service time over the technicians) costs this many seconds of driving.
+    Zero (the default, and the benchmarks') turns a goal off.
+    """
+
+    wait_cost: float = 0.0
+    balance_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.wait_cost < 0:
+            raise ValueError(f"wait_cost must be >= 0, got {self.wait_cost}")
+        if self.balance_weight < 0:
+            raise ValueError(f"balance_weight must be >= 0, got {self.balance_weight}")
+
+
 def locations_of(technicians: Sequence[Technician], visits: Sequence[Visit]) -> tuple[Place, ...]:
     """The distinct places of a problem, in the order its travel matrix must follow.
 
@@ -214,6 +239,7 @@ class RoutingProblem:
     visits: tuple[Visit, ...]
     travel: TravelMatrix
     objective: Objective = Objective.TRAVEL_TIME
+    goals: DayGoals = DayGoals()
     location_index: dict[Place, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -258,6 +284,7 @@ class RoutingProblem:
         visits: Sequence[Visit],
         provider: TravelMatrixProvider,
         objective: Objective = Objective.TRAVEL_TIME,
+        goals: DayGoals = DayGoals(),
     ) -> RoutingProblem:
         """Make a problem, asking ``provider`` for the matrix of its places."""
         places = locations_of(technicians, visits)
@@ -266,6 +293,7 @@ class RoutingProblem:
             visits=tuple(visits),
             travel=provider.matrix(places),
             objective=objective,
+            goals=goals,
         )
 
     def technician(self, technician_id: str) -> Technician:

@@ -24,6 +24,8 @@ class UnassignedReason(str, Enum):
     """Even alone in a route, no skilled technician can get there in the window and back in time."""
     PIN_INFEASIBLE = "pin_infeasible"
     """Pinned to a technician (and position) that cannot serve it in its window or skill."""
+    NO_CREW = "no_crew"
+    """Needs a crew: not enough technicians (one of them skilled) are free together in its window."""
     CAPACITY = "capacity"
     """Could be served alone, but not together with the visits that were kept (lack of time or
     load); the ones kept have a higher priority or urgency, or fit better."""
@@ -40,6 +42,10 @@ _HUMAN_TEXT = {
     UnassignedReason.PIN_INFEASIBLE: (
         "the technician (and position) it is pinned to cannot serve it in its time window"
     ),
+    UnassignedReason.NO_CREW: (
+        "it needs a crew of {size} technicians, one of them skilled, and no such crew is free together "
+        "in its time window"
+    ),
     UnassignedReason.CAPACITY: (
         "not enough technician time (or load) left once higher-priority visits were planned"
     ),
@@ -53,7 +59,9 @@ class Stop:
     ``arrival_s`` is when the technician gets there, ``start_s`` when service
     starts (later if they wait for the window), ``finish_s`` when it ends.
     ``travel_from_prev_s``/``distance_from_prev_m`` are the leg from the
-    previous stop (or the route start).
+    previous stop (or the route start). ``helper`` marks a crew visit's
+    stop of a technician who helps the lead (the lead's stop has ``False``;
+    every member of the crew starts at the same ``start_s``).
     """
 
     visit_id: str
@@ -62,6 +70,7 @@ class Stop:
     finish_s: int
     travel_from_prev_s: int
     distance_from_prev_m: int
+    helper: bool = False
 
     @property
     def wait_s(self) -> int:
@@ -133,8 +142,8 @@ class RoutingResult:
 
     @property
     def served_count(self) -> int:
-        """Number of visits in a route."""
-        return sum(len(route.stops) for route in self.routes)
+        """Number of visits in a route (a crew visit counts once)."""
+        return sum(1 for route in self.routes for stop in route.stops if not stop.helper)
 
     @property
     def used_routes(self) -> tuple[Route, ...]:

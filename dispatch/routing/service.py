@@ -34,7 +34,7 @@ from dispatch.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from dispatch.jobs import calendar
+from dispatch.jobs import calendar, crews
 from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
@@ -43,9 +43,12 @@ from dispatch.network.models import Technician as TechnicianRow
 from dispatch.ports import TaskQueue
 from dispatch.routing import RoutingResult
 from dispatch.routing.day import PlanningInput, read_day
+from dispatch.routing.days import MAX_DAYS, technician_and_day
+from dispatch.routing.problem import DayGoals
 from dispatch.routing.deadline import SolveCrashed, SolveTimeout, solve_within
 from dispatch.routing.models import PlannedRoute, PlannedStop, PlanStatus, RoutePlan, UnassignedJob
 from dispatch.routing.views import PlanView, detail_view, load_plan, load_point, summary_view
+from dispatch.routing.week import read_days
 from dispatch.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -74,8 +77,16 @@ def request_plan(
     time_limit_s: int,
     seed: int = 0,
     timezone: str,
+    balance_weight: float = 0.0,
+    wait_cost: float = 0.0,
+    last_day: date | None = None,
 ) -> PlanView:
-    """Queue a plan of the point's ``day`` and hand it to the background task.
+    """Queue a plan of the point's ``day`` (through ``last_day``: up to a week, one problem) and hand
+    it to the background task.
+
+    ``balance_weight`` and ``wait_cost`` are the manager's soft goals for the day
+    (:class:`~dispatch.routing.problem.DayGoals`): workload balance between technicians, and idle
+    time on duty.
 
     The same request while an identical plan (same inputs, time limit and seed) is queued or
     running returns that plan instead of starting a second one. A queued one is handed to the
@@ -93,13 +104,19 @@ def request_plan(
             raise ValidationFailed("date", f"{day.isoformat()} is in the past; plan today or a later day")
         if day > today + timedelta(days=MAX_DAYS_AHEAD):
             raise ValidationFailed("date", f"plans reach at most {MAX_DAYS_AHEAD} days ahead")
-        if not point.is_authorised_on(day):
-            raise RuleViolation(f"service point {point.code} is not authorised on {day.isoformat()}")
-        planning = read_day(session, point, day, tz, now=utcnow(), time_limit_s=time_limit_s, seed=seed)
+        days = _days(day, last_day, today)
+        for k in range(days):
+            if not point.is_authorised_on(day + timedelta(days=k)):
+                raise RuleViolation(f"service point {point.code} is not authorised on "
+                                    f"{(day + timedelta(days=k)).isoformat()}")
+        goals = DayGoals(wait_cost=wait_cost, balance_weight=balance_weight)
+        planning = read_days(session, point, day, days, tz, now=utcnow(), time_limit_s=time_limit_s, seed=seed,
+                             goals=goals)
         plan = session.scalar(
             select(RoutePlan).where(
                 RoutePlan.service_point_id == point.id,
                 RoutePlan.service_day == day,
+                RoutePlan.days == days,
                 RoutePlan.input_hash == planning.input_hash,
                 RoutePlan.status.in_((PlanStatus.QUEUED, PlanStatus.RUNNING)),
             )
@@ -108,7 +125,8 @@ def request_plan(
             plan = RoutePlan(service_point_id=point.id, service_day=day, timezone=timezone,
                              status=PlanStatus.QUEUED, input_hash=planning.input_hash,
                              time_limit_s=time_limit_s, seed=seed, requested_by=actor.user_id,
-                             stats={"jobs": len(planning.jobs)})
+                             stats={"jobs": len(planning.jobs)}, balance_weight=balance_weight,
+                             wait_cost=wait_cost, days=days)
             session.add(plan)
             session.flush()
         if plan.status == PlanStatus.QUEUED or plan.lease_expires_at < utcnow():
@@ -118,6 +136,20 @@ def request_plan(
         uow.commit()
         session.refresh(plan)  # the task may already have run (inline queue)
         return summary_view(plan, utcnow())
+
+
+def _days(first: date, last: date | None, today: date) -> int:
+    """How many days a plan from ``first`` through ``last`` covers (422 on ``date_to`` when the
+    range is backwards, longer than a week or too far ahead)."""
+    if last is None:
+        return 1
+    if last < first:
+        raise ValidationFailed("date_to", f"{last.isoformat()} is before date {first.isoformat()}")
+    if (last - first).days >= MAX_DAYS:
+        raise ValidationFailed("date_to", f"a plan covers at most {MAX_DAYS} days (a week)")
+    if last > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationFailed("date_to", f"plans reach at most {MAX_DAYS_AHEAD} days ahead")
+    return (last - first).days + 1
 
 
 def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
@@ -160,8 +192,8 @@ def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
         point = session.get(ServicePoint, plan.service_point_id)
         started = perf.perf_counter()
         try:
-            planning = read_day(session, point, plan.service_day, ZoneInfo(plan.timezone), now=now,
-                                time_limit_s=plan.time_limit_s, seed=plan.seed)
+            planning = read_days(session, point, plan.service_day, plan.days, ZoneInfo(plan.timezone), now=now,
+                                 time_limit_s=plan.time_limit_s, seed=plan.seed, goals=_goals(plan))
         except SQLAlchemyError:
             raise
         except Exception as exc:  # noqa: BLE001 - bad data is recorded on the plan, not retried
@@ -206,6 +238,10 @@ def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
         plan.lease_expires_at = None
         uow.commit()
         return plan.status.value
+
+
+def _goals(plan: RoutePlan) -> DayGoals:
+    return DayGoals(wait_cost=plan.wait_cost, balance_weight=plan.balance_weight)
 
 
 def _fail(plan: RoutePlan, error: str) -> None:
@@ -254,17 +290,18 @@ def _store(session: Session, plan: RoutePlan, planning: PlanningInput, result: R
     session.expire(plan, ["routes", "unassigned"])
     for position, route in enumerate(result.routes if result is not None else ()):
         technician = planning.problem.technician(route.technician_id)
+        technician_id, day = technician_and_day(route.technician_id)
         stops = []
         for sequence, stop in enumerate(route.stops, start=1):
             job = planning.jobs[stop.visit_id]
             stops.append(PlannedStop(
-                job_id=job.job_id, sequence=sequence, arrival_s=stop.arrival_s, start_s=stop.start_s,
+                job_id=job.job_id, day=day, helper=stop.helper, sequence=sequence, arrival_s=stop.arrival_s, start_s=stop.start_s,
                 finish_s=stop.finish_s, travel_s=stop.travel_from_prev_s, distance_m=stop.distance_from_prev_m,
                 lat=job.lat, lon=job.lon, job_version=job.version, pinned=job.pinned,
             ))
         pause = technician.break_
         session.add(PlannedRoute(
-            plan_id=plan.id, technician_id=uuid.UUID(route.technician_id), position=position,
+            plan_id=plan.id, technician_id=uuid.UUID(technician_id), day=day, position=position,
             start_lat=technician.start.lat, start_lon=technician.start.lon,
             end_lat=technician.end.lat, end_lon=technician.end.lon,
             shift_start_s=technician.shift_start_s, shift_end_s=technician.shift_end_s,
@@ -306,38 +343,47 @@ def _ensure_not_past(plan: RoutePlan) -> None:
 def _schedule(session: Session, actor: Principal, plan: RoutePlan, stops: Iterable[PlannedStop],
               jobs: Mapping[uuid.UUID, Job], technicians: Mapping[uuid.UUID, TechnicianRow],
               reason: str) -> list[uuid.UUID]:
-    """Give every job of ``stops`` its planned technician and start; returns the jobs that moved.
+    """Give every job of ``stops`` its planned technician (a crew job also its helpers) and start;
+    returns the jobs that moved.
 
     Pinned jobs (under way, or locked by the manager to their slot) are left as they are, and so
-    is a job that already has exactly this slot.
+    is a job that already has exactly this slot and crew.
     """
-    moved: list[uuid.UUID] = []
+    stops = list(stops)
+    helpers: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for stop in stops:
+        if stop.helper:
+            helpers.setdefault(stop.job_id, []).append(stop.technician_id)
+    leads = [stop for stop in stops if not stop.helper]
+    moving: list[PlannedStop] = []
     booked: dict[uuid.UUID, list[uuid.UUID]] = {}
     now = utcnow()
-    for stop in stops:
+    for stop in leads:
         job = jobs[stop.job_id]
         if stop.pinned:
             continue
         start = plan.local_time(stop.start_s)
+        crew = sorted(helpers.get(job.id, []))
         if job.status == JobStatus.SCHEDULED and job.technician_id == stop.technician_id \
-                and job.scheduled_start == start:
+                and job.scheduled_start == start and sorted(job.helper_ids) == crew:
             continue
         if job_rules.in_the_past(start, now):
             raise Conflict(f"the plan has job {job.reference} at {start.isoformat()}, already past; plan again",
                            changed_jobs=[job.reference])
-        booked.setdefault(stop.technician_id, []).append(job.id)
+        moving.append(stop)
+        for technician_id in (stop.technician_id, *crew):
+            booked.setdefault(technician_id, []).append(job.id)
     for technician_id in sorted(booked):
         calendar.lock(session, technician_id)  # one order for every writer: no deadlock between two applies
-    for stop in stops:
+    for stop in moving:
         job = jobs[stop.job_id]
-        if stop.pinned or job.id not in booked.get(stop.technician_id, ()):
-            continue
         jobs_service.schedule_job(session, job, technicians[stop.technician_id], plan.local_time(stop.start_s),
                                   actor, reason=reason, locked=job.locked, tz=plan.timezone, check_calendar=False)
-        moved.append(job.id)
+        crews.book_helpers(session, job, [technicians[t] for t in sorted(helpers.get(job.id, []))],
+                           tz=ZoneInfo(plan.timezone), check_calendar=False)
     for technician_id, job_ids in sorted(booked.items()):
         calendar.ensure_free(session, technician_id, job_ids, tz=ZoneInfo(plan.timezone))  # vs. what it left
-    return moved
+    return [stop.job_id for stop in moving]
 
 
 def _load_jobs(session: Session, job_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Job]:
@@ -456,6 +502,9 @@ def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id:
         if plan.status != PlanStatus.DONE or plan.applied_at is None:
             raise InvalidTransition(f"route plan {plan_id} is not applied; insert into an applied plan",
                                     current=plan.status.value if plan.applied_at is None else "applied")
+        if plan.days > 1:
+            raise InvalidTransition(f"route plan {plan_id} covers {plan.days} days; insert an urgent job into "
+                                    "the plan of its day", current="multi_day")
         job = jobs_service.get_visible_job(session, actor, job_id, with_events=False)
         if job.service_point_id != plan.service_point_id:
             raise ValidationFailed("job_id", "the job belongs to another service point")
@@ -466,12 +515,13 @@ def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id:
                                 .order_by(PlannedStop.technician_id, PlannedStop.sequence)).all()
         initial: dict[str, list[str]] = {}
         for stop in stops:
-            initial.setdefault(str(stop.technician_id), []).append(str(stop.job_id))
+            if not stop.helper:  # a crew's helpers follow its lead
+                initial.setdefault(str(stop.technician_id), []).append(str(stop.job_id))
         _ensure_not_past(plan)
         point = session.get(ServicePoint, plan.service_point_id)
         planning = read_day(session, point, plan.service_day, ZoneInfo(plan.timezone), now=utcnow(),
                             time_limit_s=time_limit_s, seed=plan.seed, promised=(stop.job_id for stop in stops),
-                            meet_sla=(job.id,))
+                            meet_sla=(job.id,), goals=_goals(plan))
         if str(job.id) not in planning.jobs:
             raise RuleViolation(f"job {job.reference} has no time window on {plan.service_day.isoformat()}")
         revision = plan.revision
@@ -504,7 +554,7 @@ def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id:
         technicians = _load_technicians(session, {stop.technician_id for stop in new_stops})
         moved = _schedule(session, actor, plan, new_stops, jobs, technicians,
                           reason=f"urgent insertion of {reference} into route plan {plan.id}")
-        placed = next(stop for stop in new_stops if stop.job_id == job_id)
+        placed = next(stop for stop in new_stops if stop.job_id == job_id and not stop.helper)
         now = utcnow()
         sla = _sla_outcome(jobs[job_id], plan.local_time(placed.start_s))
         rescheduled = tuple(j for j in moved if j != job_id)

@@ -8,7 +8,11 @@ getting back to the start place), the lunch break (it must still fit where it fi
 day adapter's window), and the job's SLA due time (no start after it while it can still be met).
 
 Each window is offered once, with the technician whose day it lengthens least (added driving,
-then the earliest start), and windows are ranked by that added driving. This is a cheap insertion
+then the earliest start), and windows are ranked by that added driving. A crew job (``crew_size``
+above one) needs its whole crew free together: a lead with the skill and certificate, and helpers
+(any technician of the point on shift: the skill counts for the crew, as in
+:mod:`dispatch.jobs.crews`) who can all be there at the same start, in :data:`CREW_STEP_S` steps
+through the window, each day keeping its break; the added driving is the crew's. This is a cheap insertion
 search over the calendar, not a solve: it answers in milliseconds and never moves a booked visit.
 
 Booking takes the point's row lock (so two bookings of one point run one after the other),
@@ -34,14 +38,14 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, RuleViolation, ValidationFailed
-from dispatch.jobs import calendar
+from dispatch.jobs import calendar, crews
 from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
-from dispatch.jobs.models import Job, JobStatus
+from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network import rules as network_rules
 from dispatch.network.models import JobType, Product, ProductCategory, ServicePoint, StartLocation
 from dispatch.network.models import Technician as TechnicianRow
-from dispatch.routing.day import _shift as shift_and_break
+from dispatch.routing.day import shift_and_break
 from dispatch.routing.views import load_point
 from dispatch.uow import UnitOfWork
 
@@ -52,6 +56,8 @@ MIN_SLOT_MINUTES, MAX_SLOT_MINUTES, SLOT_STEP_MINUTES = 30, 480, 15
 #: Who may ask for and book slots: the call centre (HQ admin) and the point's manager.
 BOOKERS = (Role.ADMIN, Role.MANAGER)
 DAY_S = 24 * 3600
+#: A crew's common start is looked for in steps of this many seconds through the window.
+CREW_STEP_S = 15 * 60
 
 
 class SlotTaken(Conflict):
@@ -70,6 +76,7 @@ class Work:
     duration_minutes: int
     sla_due_at: datetime | None = None
     job_id: uuid.UUID | None = None  # its own booking (if any) does not count against it
+    crew_size: int = 1  # technicians needed on site together (the lead and helpers)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class Slot:
     start_at: datetime  # the earliest start in the window for that technician
     added_travel_s: int
     added_km: float
+    helper_ids: tuple[uuid.UUID, ...] = ()  # a crew job's helpers, free at the same start
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ class Booked:
     scheduled_start: datetime
     added_travel_s: int
     added_km: float
+    helper_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,13 +215,16 @@ def _booked(session: Session, technician_ids: Iterable[uuid.UUID], start: dateti
     found: dict[uuid.UUID, list] = {i: [] for i in ids}
     if not ids:
         return found
+    booked = (Job.status.in_(calendar.BOOKED), Job.scheduled_start.is_not(None),
+              Job.scheduled_start < end, Job.scheduled_end > start)
     rows = session.execute(
         select(Job.technician_id, Job.id, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
-        .where(Job.technician_id.in_(ids), Job.status.in_(calendar.BOOKED), Job.scheduled_start.is_not(None),
-               Job.scheduled_start < end, Job.scheduled_end > start)
-        .order_by(Job.scheduled_start)
+        .where(Job.technician_id.in_(ids), *booked)
+    ).all() + session.execute(  # a crew helper's bookings hold the helper's day too
+        select(JobHelper.technician_id, Job.id, Job.scheduled_start, Job.scheduled_end, Job.lat, Job.lon)
+        .join(Job, Job.id == JobHelper.job_id).where(JobHelper.technician_id.in_(ids), *booked)
     ).all()
-    for technician_id, job_id, begin, finish, lat, lon in rows:
+    for technician_id, job_id, begin, finish, lat, lon in sorted(rows, key=lambda row: row[2]):
         if job_id != exclude:
             found[technician_id].append((begin, finish, lat, lon))
     return found
@@ -249,9 +261,9 @@ def offered(session: Session, point: ServicePoint, work: Work, first: date, last
         days: list[_Day] = []
         for row in rows:
             windows = network_rules.shifts_on(row, day)
-            if not windows or not network_rules.qualified(row, work.category, work.job_type, day):
+            if not windows:
                 continue
-            start_s, end_s, pause = shift_and_break(windows, row.break_minutes)
+            start_s, end_s, pause = shift_and_break(windows, row)
             home = (row.home_lat, row.home_lon) \
                 if row.start_location == StartLocation.HOME and row.home_lat is not None else (point.lat, point.lon)
             visits = [DayStop(_seconds(b, midnight), _seconds(e, midnight), lat, lon)
@@ -259,31 +271,66 @@ def offered(session: Session, point: ServicePoint, work: Work, first: date, last
                       if lat is not None and midnight <= b < midnight + timedelta(days=1)]
             stops = (DayStop(start_s, start_s, *home), *visits, DayStop(end_s, end_s, *home))
             days.append(_Day(row, stops, pause, speed))
-        if days:
+        leads = [d for d in days if network_rules.qualified(d.technician, work.category, work.job_type, day)]
+        if leads:
             first_s = min(d.stops[0].start_s for d in days)
             last_s = max(d.stops[-1].end_s for d in days)
+            gaps = {id(d): list(d.insertions(work, spot, earliest_s)) for d in days} if work.crew_size > 1 else {}
             best: dict[tuple[int, int], tuple[int, int, str, Slot]] = {}
-            for d in days:
+            for d in leads:
                 for k, lo, hi, added_s, added_km in d.insertions(work, spot, earliest_s):
                     for ws, we in _grid(slot_s, first_s, last_s):
                         start = max(lo, ws)
                         latest = min(hi, we)
                         if due is not None:
                             latest = min(latest, _seconds(due, midnight))
-                        if start > latest or not d.fits_break(k, start, work, spot):
+                        crew: tuple[_Day, ...] = ()
+                        if work.crew_size > 1:
+                            found = _crew_start(d, k, start, latest, work, spot, days, gaps)
+                            if found is None:
+                                continue
+                            start, crew, crew_s, crew_km = found
+                        elif start > latest or not d.fits_break(k, start, work, spot):
                             continue
-                        key = (added_s, start, d.technician.name)
+                        else:
+                            crew_s, crew_km = 0, 0.0
+                        key = (added_s + crew_s, start, d.technician.name)
                         if (ws, we) in best and best[(ws, we)][:3] <= key:
                             continue
                         best[(ws, we)] = (*key, Slot(
                             window_start=midnight + timedelta(seconds=ws), window_end=midnight + timedelta(seconds=we),
                             technician_id=d.technician.id, technician_name=d.technician.name,
-                            start_at=midnight + timedelta(seconds=start), added_travel_s=added_s,
-                            added_km=round(added_km, 2)))
+                            start_at=midnight + timedelta(seconds=start), added_travel_s=added_s + crew_s,
+                            added_km=round(added_km + crew_km, 2), helper_ids=tuple(h.technician.id for h in crew)))
             slots.extend(item[3] for item in best.values())
         day += timedelta(days=1)
     slots.sort(key=lambda s: (s.added_travel_s, s.window_start, s.technician_name))
     return Offer(slot_minutes=point.slot_minutes, slots=tuple(slots))
+
+
+def _crew_start(lead: _Day, k: int, start: int, latest: int, work: Work, spot: tuple[float, float],
+                days: Sequence[_Day], gaps: dict[int, list]) -> tuple[int, tuple[_Day, ...], int, float] | None:
+    """The earliest start in ``[start, latest]`` (in :data:`CREW_STEP_S` steps) at which the lead
+    (in its gap ``k``) and ``crew_size - 1`` helpers can all be there with their breaks kept: the
+    start, the helpers (least added driving first) and the driving and kilometres they add."""
+    need = work.crew_size - 1
+    at = start
+    while at <= latest:
+        if lead.fits_break(k, at, work, spot):
+            free = []
+            for other in days:
+                if other is lead:
+                    continue
+                fits = [(added_s, added_km) for j, lo, hi, added_s, added_km in gaps[id(other)]
+                        if lo <= at <= hi and other.fits_break(j, at, work, spot)]
+                if fits:
+                    free.append((*min(fits), other.technician.name, other))
+            if len(free) >= need:
+                chosen = sorted(free, key=lambda item: item[:3])[:need]
+                return at, tuple(item[3] for item in chosen), sum(item[0] for item in chosen), \
+                    sum(item[1] for item in chosen)
+        at = latest if latest - at < CREW_STEP_S and at < latest else at + CREW_STEP_S
+    return None
 
 
 def _range(first: date, last: date, tz: ZoneInfo) -> None:
@@ -300,7 +347,8 @@ def _work_of(job: Job) -> Work:
     if job.lat is None or job.lon is None:
         raise RuleViolation(f"job {job.reference} has no map location; no slot can be offered", rule="no-location")
     return Work(lat=job.lat, lon=job.lon, category=job.product.category, job_type=job.type,
-                duration_minutes=job.duration_minutes, sla_due_at=job.sla_due_at, job_id=job.id)
+                duration_minutes=job.duration_minutes, sla_due_at=job.sla_due_at, job_id=job.id,
+                crew_size=job.crew_size)
 
 
 def _bookable(job: Job) -> None:
@@ -329,7 +377,7 @@ def job_slots(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, first: da
 
 def prospective_slots(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, first: date, last: date,
                       lat: float, lon: float, job_type: JobType, product_sku: str, duration_minutes: int,
-                      timezone: str) -> Offer:
+                      timezone: str, crew_size: int = 1) -> Offer:
     """The windows a point could offer for a job not yet taken in (what the call centre quotes)."""
     actor.require(*BOOKERS)
     tz = ZoneInfo(timezone)
@@ -340,7 +388,8 @@ def prospective_slots(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *,
         product = session.scalar(select(Product).where(Product.sku == product_sku))
         if product is None:
             raise ValidationFailed("product_sku", f"no product {product_sku}")
-        work = Work(lat=lat, lon=lon, category=product.category, job_type=job_type, duration_minutes=duration_minutes)
+        work = Work(lat=lat, lon=lon, category=product.category, job_type=job_type, duration_minutes=duration_minutes,
+                    crew_size=crew_size)
         return offered(session, point, work, first, last, tz, now=utcnow())
 
 
@@ -393,7 +442,11 @@ def book(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, window_start: 
             session, job, technician, slot.start_at, actor, tz=tz,
             reason=f"the customer booked the window {slot.window_start:%H:%M}-{slot.window_end:%H:%M}",
         )
+        if job.crew_size > 1 or job.helpers:  # the crew is booked with its lead, each calendar checked
+            crews.book_helpers(session, job, crews.load_technicians(session, list(slot.helper_ids), "helper_ids"),
+                               tz=tz)
         uow.commit()
         return Booked(job_id=job.id, job_reference=job.reference, window_start=slot.window_start,
                       window_end=slot.window_end, technician_id=technician.id, technician_name=technician.name,
-                      scheduled_start=slot.start_at, added_travel_s=slot.added_travel_s, added_km=slot.added_km)
+                      scheduled_start=slot.start_at, added_travel_s=slot.added_travel_s, added_km=slot.added_km,
+                      helper_ids=slot.helper_ids)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from dispatch.routing import crews
 from dispatch.routing.backend import ENGINE, Backend, BackendOutcome, BackendRequest, SolveParams
 from dispatch.routing.problem import MAX_PRIORITY, Objective, RoutingProblem, Technician
 from dispatch.routing.result import (
@@ -106,6 +107,11 @@ def solve(
     if time_limit_s <= 0:
         raise ValueError(f"time_limit_s must be > 0, got {time_limit_s}")
     params = params or SolveParams()
+    if crews.needs_crews(problem):
+        return crews.solve_with_crews(
+            problem, time_limit_s, seed, initial_routes,
+            lambda split, limit, seed_, warm: solve(split, limit, seed_, warm, params),
+        )
     unassigned: dict[int, Unassigned] = {}
     allowed: dict[int, frozenset[int]] = {}
     planned: list[int] = []
@@ -189,7 +195,8 @@ def _schedule(
     """Time a route (visit indices in order) as early as possible; ``None`` if infeasible.
 
     Driving starts at the shift start; the departure is then moved as late as it can
-    go without delaying the first service. The break (if any) is taken in gap
+    go without delaying the first service (with the break first, it is taken before
+    leaving when it fits there). The break (if any) is taken in gap
     ``break_gap`` (0: before the first visit, ``len(visits)``: on the way back or
     after), as early as its window allows; ``None`` tries every gap, earliest first.
     A technician with no visits stays put: no driving, no break.
@@ -254,6 +261,16 @@ def _schedule(
         start_s = depart
     else:
         start_s = technician.shift_start_s
+        pause = technician.break_
+        assert pause is not None and break_start is not None
+        arrival, start, finish, leg_s, leg_m = raw[0]
+        depart = start - leg_s
+        before = min(pause.latest_start_s, depart - pause.duration_s)
+        if depart > start_s and before >= max(pause.earliest_start_s, start_s):
+            # The break is taken before leaving, and the technician leaves in time for the first
+            # visit instead of at the shift start (which left them waiting on site for hours).
+            raw[0] = (depart + leg_s, start, finish, leg_s, leg_m)
+            start_s, break_start = depart, before
     stops = tuple(
         Stop(
             visit_id=problem.visits[v].id,
@@ -266,6 +283,18 @@ def _schedule(
         for v, (arrival, start, finish, leg_s, leg_m) in zip(visits, raw)
     )
     return _Timing(stops, start_s, end_s, total_m, total_s, break_start)
+
+
+def schedule_route(problem: RoutingProblem, technician: Technician, visits: Sequence[int]) -> Route | None:
+    """The technician's route serving ``visits`` (indices, in order), timed as early as possible;
+    ``None`` if it breaks a window, the shift, the break or the load."""
+    timing = _schedule(problem, technician, visits)
+    if timing is None:
+        return None
+    return Route(
+        technician_id=technician.id, stops=timing.stops, start_s=timing.start_s, end_s=timing.end_s,
+        distance_m=timing.distance_m, travel_s=timing.travel_s, break_start_s=timing.break_start_s,
+    )
 
 
 def _precheck(problem: RoutingProblem, v: int) -> frozenset[int] | Unassigned:

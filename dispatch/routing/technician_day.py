@@ -32,7 +32,7 @@ from dispatch.jobs.models import Job
 from dispatch.network import rules as network_rules
 from dispatch.network.models import ServicePoint, StartLocation
 from dispatch.network.models import Technician as TechnicianRow
-from dispatch.routing.day import _shift as shift_and_break
+from dispatch.routing.day import shift_and_break
 from dispatch.routing.slots import DayStop, drive, first_break_start, km
 from dispatch.uow import UnitOfWork
 
@@ -86,7 +86,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
         if technician.start_location == StartLocation.HOME and technician.home_lat is not None \
         else (point.lat, point.lon)
     jobs = session.scalars(
-        select(Job).where(Job.technician_id == technician.id, Job.status.in_(calendar.BOOKED),
+        select(Job).where(calendar.worked_by(technician.id), Job.status.in_(calendar.BOOKED),
                           Job.scheduled_start >= midnight, Job.scheduled_start < midnight + timedelta(days=1))
         .order_by(Job.scheduled_start, Job.id)
     ).all()
@@ -95,7 +95,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
     shift_start_s = shift_end_s = None
     pause = None
     if windows:
-        shift_start_s, shift_end_s, pause = shift_and_break(windows, technician.break_minutes)
+        shift_start_s, shift_end_s, pause = shift_and_break(windows, technician)
     stops: list[RouteStop] = []
     here, free = home, None
     total_s, total_km = 0, 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +54,7 @@ class StopView:
     travel_s: int
     distance_m: int
     pinned: bool
+    helper: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class RouteView:
     return_travel_s: int
     return_distance_m: int
     stops: tuple[StopView, ...]
+    date: date | None = None  # the route's day (a plan may cover several)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,12 @@ class PlanView:
     applied_at: datetime | None
     revision: int
     insertions: list[Any]
+    balance_weight: float = 0.0
+    wait_cost: float = 0.0
     routes: tuple[RouteView, ...] = ()
     unassigned: tuple[UnassignedView, ...] = ()
+    days: int = 1
+    date_to: date | None = None  # the last day covered
 
 
 def summary_view(plan: RoutePlan, now: datetime) -> PlanView:
@@ -118,6 +124,8 @@ def summary_view(plan: RoutePlan, now: datetime) -> PlanView:
         input_hash=plan.input_hash, attempts=plan.attempts, error=plan.error, stats=plan.stats,
         requested_at=plan.created_at, finished_at=plan.finished_at, applied_at=plan.applied_at,
         revision=plan.revision, insertions=plan.insertions,
+        balance_weight=plan.balance_weight, wait_cost=plan.wait_cost,
+        days=plan.days, date_to=plan.service_day + timedelta(days=plan.days - 1),
     )
 
 
@@ -132,7 +140,7 @@ def detail_view(plan: RoutePlan, now: datetime) -> PlanView:
                 priority=stop.job.priority.value, location=Point(stop.lat, stop.lon),
                 arrival_at=at(stop.arrival_s), start_at=at(stop.start_s), finish_at=at(stop.finish_s),
                 wait_s=stop.start_s - stop.arrival_s, travel_s=stop.travel_s, distance_m=stop.distance_m,
-                pinned=stop.pinned,
+                pinned=stop.pinned, helper=stop.helper,
             )
             for stop in route.stops
         )
@@ -145,7 +153,7 @@ def detail_view(plan: RoutePlan, now: datetime) -> PlanView:
             distance_m=route.distance_m, travel_s=route.travel_s,
             return_travel_s=route.travel_s - sum(s.travel_s for s in stops),
             return_distance_m=route.distance_m - sum(s.distance_m for s in stops),
-            stops=stops,
+            stops=stops, date=plan.service_day + timedelta(days=route.day),
         ))
     unassigned = tuple(
         UnassignedView(
@@ -228,18 +236,20 @@ def plan_map_svg(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> str:
     view = get_plan(uow, actor, plan_id)
     with uow:
         districts = _districts(uow.session, view.service_point_id)
+    several = view.days > 1
     routes = [
         MapRoute(
-            label=route.technician_name,
+            label=f"{route.technician_name} {route.date:%a %d}" if several else route.technician_name,
             start=(route.start.lat, route.start.lon),
             end=(route.end.lat, route.end.lon),
             stops=tuple(MapStop(stop.sequence, stop.job_reference, (stop.location.lat, stop.location.lon),
-                                time=f"{stop.start_at:%H:%M}")
+                                time=f"{stop.start_at:%a %H:%M}" if several else f"{stop.start_at:%H:%M}")
                         for stop in route.stops),
         )
         for route in view.routes
     ]
     left_out = [MapStop(0, item.job_reference, (item.location.lat, item.location.lon), reason=item.detail or item.reason)
                 for item in view.unassigned if item.location is not None]
-    title = f"Route plan {view.date.isoformat()} ({view.status.value})"
+    span = f"{view.date.isoformat()}..{view.date_to.isoformat()}" if several else view.date.isoformat()
+    title = f"Route plan {span} ({view.status.value})"
     return render_plan_map(routes, left_out, title=title, districts=districts)

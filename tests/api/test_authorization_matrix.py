@@ -174,6 +174,7 @@ BODIES: dict[tuple[str, str], Body] = {
         "scheduled_start": datetime.combine(w.today + timedelta(days=1), datetime.min.time(),
                                             ZoneInfo("Asia/Shanghai")).replace(hour=10).isoformat()},
     ("POST", "/api/v1/jobs/{job_id}/transfer"): lambda w, ids: {"service_point_id": w.own_point_id, "reason": "matrix"},
+    ("POST", "/api/v1/jobs/{job_id}/crew"): lambda w, ids: {"crew_size": 2},
     ("PATCH", "/api/v1/maintenance-plans/{plan_id}"): lambda w, ids: {"interval_days": 120},
     ("POST", "/api/v1/notifications/{notification_id}/retry"): lambda w, ids: None,
     ("PATCH", "/api/v1/parts/{part_id}"): lambda w, ids: {"description": "matrix"},

@@ -42,6 +42,8 @@ class JobCreateSchema(Schema):
                                         metadata={"description": "start of the customer's requested window"})
     window_end = fields.AwareDateTime(load_default=None, allow_none=True)
     description = fields.String(load_default="", validate=validate.Length(max=4000))
+    crew_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=4),
+                               metadata={"description": "technicians needed on site together (a heavy unit: 2)"})
 
     @validates_schema
     def _window(self, data, **kwargs):
@@ -80,6 +82,14 @@ class AssignmentSchema(Schema):
                            metadata={"description": "required when the job changes technician"})
     locked = fields.Boolean(load_default=False,
                             metadata={"description": "pin technician and slot: route planning keeps them"})
+    helper_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=3),
+                             metadata={"description": "a crew job's helpers (crew_size - 1 of them); the "
+                                                      "technician is the lead"})
+
+
+class CrewSchema(Schema):
+    crew_size = fields.Integer(required=True, validate=validate.Range(min=1, max=4),
+                               metadata={"description": "technicians needed on site together"})
 
 
 class TransferSchema(Schema):
@@ -151,6 +161,8 @@ class JobSchema(Schema):
     scheduled_end = fields.DateTime(allow_none=True)
     duration_minutes = fields.Integer()
     locked = fields.Boolean()
+    crew_size = fields.Integer()
+    helper_ids = fields.List(fields.UUID(), metadata={"description": "the crew's helpers (the lead is technician_id)"})
     sla_due_at = fields.DateTime(allow_none=True)
     sla_target_hours = fields.Integer(allow_none=True)
     sla_status = fields.Enum(SlaStatus, by_value=True, allow_none=True,

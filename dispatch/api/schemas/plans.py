@@ -13,13 +13,26 @@ MAX_INSERTION_TIME_LIMIT_S = 30
 
 class RoutePlanCreateSchema(Schema):
     date = fields.Date(required=True, metadata={"description": "local day to plan (today re-plans the rest "
-                                                               "of the day)"})
+                                                               "of the day); the first day of a longer plan"})
+    date_to = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "the last day of a plan over several days (at most 7 in all): one solve, so a job whose "
+                       "window spans days goes on its best day; default: date alone"})
     time_limit_s = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_TIME_LIMIT_S),
         metadata={"description": "solver time limit; default: the server's DISPATCH_SOLVE_TIME_LIMIT_S"},
     )
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),
                           metadata={"description": "makes the search reproducible"})
+    balance_weight = fields.Float(
+        load_default=0.0, validate=validate.Range(min=0, max=10),
+        metadata={"description": "workload balance between technicians: a second of work above the fair "
+                                 "share costs this many seconds of driving (0: off)"},
+    )
+    wait_cost = fields.Float(
+        load_default=0.0, validate=validate.Range(min=0, max=10),
+        metadata={"description": "a second a technician is on duty but idle (waiting on site, leaving early) "
+                                 "costs this many seconds of driving (0: off; slows the search)"},
+    )
 
 
 class RoutePlanFilterSchema(Schema):
@@ -52,6 +65,10 @@ class RoutePlanSummarySchema(Schema):
     applied_at = fields.DateTime(allow_none=True)
     revision = fields.Integer(metadata={"description": "urgent insertions applied so far"})
     insertions = fields.List(fields.Dict())
+    balance_weight = fields.Float()
+    wait_cost = fields.Float()
+    days = fields.Integer(metadata={"description": "days covered, from date on"})
+    date_to = fields.Date(metadata={"description": "the last day covered (date for a one-day plan)"})
 
 
 class PlannedStopSchema(Schema):
@@ -67,6 +84,8 @@ class PlannedStopSchema(Schema):
     travel_s = fields.Integer(metadata={"description": "leg from the previous stop or the start place"})
     distance_m = fields.Integer()
     pinned = fields.Boolean(metadata={"description": "under way or locked by the manager"})
+    helper = fields.Boolean(metadata={"description": "a crew job's helper stop (the lead's stop has false; the "
+                                                     "crew starts together)"})
 
 
 class PlannedRouteSchema(Schema):
@@ -84,6 +103,7 @@ class PlannedRouteSchema(Schema):
     travel_s = fields.Integer()
     return_travel_s = fields.Integer(metadata={"description": "leg from the last stop to the end place"})
     return_distance_m = fields.Integer()
+    date = fields.Date(metadata={"description": "the route's day (a plan may cover several)"})
     stops = fields.List(fields.Nested(PlannedStopSchema))
 
 

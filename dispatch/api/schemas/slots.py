@@ -18,6 +18,8 @@ class ProspectiveSlotQuerySchema(SlotRangeSchema):
     job_type = fields.Enum(JobType, by_value=True, required=True)
     product_sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
     duration_minutes = fields.Integer(load_default=60, validate=validate.Range(min=5, max=600))
+    crew_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=4),
+                               metadata={"description": "technicians needed on site together (a crew job)"})
 
 
 class SlotSchema(Schema):
@@ -26,8 +28,10 @@ class SlotSchema(Schema):
     technician_id = fields.UUID(metadata={"description": "who would take it (tentative until planned)"})
     technician_name = fields.String()
     start_at = fields.DateTime(metadata={"description": "earliest start in the window for that technician"})
-    added_travel_s = fields.Integer(metadata={"description": "driving the visit adds to that technician's day"})
+    added_travel_s = fields.Integer(metadata={"description": "driving the visit adds to that technician's day "
+                                                             "(a crew job: to the crew's days)"})
     added_km = fields.Float()
+    helper_ids = fields.List(fields.UUID(), metadata={"description": "a crew job's helpers, free at the same start"})
 
 
 class OfferSchema(Schema):
@@ -50,6 +54,7 @@ class BookingSchema(Schema):
     scheduled_start = fields.DateTime()
     added_travel_s = fields.Integer()
     added_km = fields.Float()
+    helper_ids = fields.List(fields.UUID(), metadata={"description": "a crew job's helpers, booked with the lead"})
 
 
 class SlotLengthSchema(Schema):

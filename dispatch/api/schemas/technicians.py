@@ -1,12 +1,29 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from dispatch.api.deps import settings
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import Location, SearchFilterSchema, flatten_location
 from dispatch.clock import local_today
 from dispatch.network.enums import JobType, ProductCategory, ShiftExceptionKind, StartLocation
+
+
+class BreakWindowSchema(Schema):
+    earliest = fields.Time(required=True, metadata={"description": "local time, e.g. 11:00"})
+    latest = fields.Time(required=True, metadata={"description": "the break starts by then, e.g. 13:30"})
+
+    @validates_schema
+    def _order(self, data, **_):
+        if data.get("earliest") and data.get("latest") and data["latest"] < data["earliest"]:
+            raise ValidationError("must not be before earliest", field_name="latest")
+
+
+def _break_window(technician) -> dict[str, str] | None:
+    if technician.break_earliest is None or technician.break_latest is None:
+        return None
+    return {"earliest": technician.break_earliest.isoformat(timespec="minutes"),
+            "latest": technician.break_latest.isoformat(timespec="minutes")}
 
 
 class TechnicianSkillSchema(Schema):
@@ -63,6 +80,9 @@ class TechnicianSchema(Schema):
                   "returns": fields.Nested(LocationSchema)},
     )
     break_minutes = fields.Integer()
+    break_window = fields.Function(_break_window, metadata={
+        "description": "when the break may start ({earliest, latest}; null: the point's lunch window)",
+        "returns": fields.Nested(BreakWindowSchema, allow_none=True)})
     skills = fields.List(fields.Nested(TechnicianSkillSchema))
     certifications = fields.List(fields.Nested(TechnicianCertificationSchema))
     weekly_shifts = fields.List(fields.Nested(TechnicianWeeklyShiftSchema), attribute="shifts")
@@ -72,6 +92,10 @@ class TechnicianSchema(Schema):
 class _Flatten:
     @post_load
     def flatten(self, data, **_):
+        if "break_window" in data:
+            window = data.pop("break_window")
+            data["break_earliest"] = window["earliest"] if window else None
+            data["break_latest"] = window["latest"] if window else None
         return flatten_location(data, "home_location", "home_")
 
 
@@ -87,6 +111,9 @@ class TechnicianCreateSchema(_Flatten, Schema):
     start_location = fields.Enum(StartLocation, by_value=True, load_default=StartLocation.POINT)
     home_location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     break_minutes = fields.Integer(load_default=30, validate=validate.Range(min=0, max=180))
+    break_window = fields.Nested(BreakWindowSchema, load_default=None, allow_none=True,
+                                 metadata={"description": "when the break may start; the planner floats it "
+                                                          "there (default 11:00-14:00)"})
     skills = fields.List(fields.Nested(TechnicianSkillSchema), load_default=list)
     certifications = fields.List(fields.Nested(TechnicianCertificationSchema), load_default=list)
     weekly_shifts = fields.List(fields.Nested(TechnicianWeeklyShiftSchema), load_default=list)
@@ -101,6 +128,8 @@ class TechnicianUpdateSchema(_Flatten, Schema):
     start_location = fields.Enum(StartLocation, by_value=True)
     home_location = fields.Nested(LocationSchema, allow_none=True)
     break_minutes = fields.Integer(validate=validate.Range(min=0, max=180))
+    break_window = fields.Nested(BreakWindowSchema, allow_none=True,
+                                 metadata={"description": "when the break may start (null: the default window)"})
     skills = fields.List(fields.Nested(TechnicianSkillSchema), metadata={"description": "replaces the current skills"})
     weekly_shifts = fields.List(fields.Nested(TechnicianWeeklyShiftSchema),
                                 metadata={"description": "replaces the weekly pattern"})

@@ -19,7 +19,8 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
     seconds = problem.travel.duration_s
     metres = problem.travel.distance_m
 
-    routed = [stop.visit_id for route in result.routes for stop in route.stops]
+    routed = [stop.visit_id for route in result.routes for stop in route.stops if not stop.helper]
+    found += _crew_violations(problem, result)
     left_out = [item.visit_id for item in result.unassigned]
     for visit_id in set(routed + left_out):
         count = routed.count(visit_id) + left_out.count(visit_id)
@@ -68,9 +69,10 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
                 )
             if stop.finish_s != stop.start_s + visit.service_s:
                 found.append(f"{who}: {visit.id} does not last its service time")
-            if visit.required_skill is not None and visit.required_skill not in technician.skills:
+            lead = not stop.helper
+            if lead and visit.required_skill is not None and visit.required_skill not in technician.skills:
                 found.append(f"{who}: {technician.id} lacks {visit.required_skill} for {visit.id}")
-            if visit.pin is not None and visit.pin.locked:
+            if lead and visit.pin is not None and visit.pin.locked:
                 if visit.pin.technician_id != technician.id:
                     found.append(f"{who}: {visit.id} is locked to {visit.pin.technician_id}")
                 if visit.pin.position is not None:
@@ -80,7 +82,7 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
             at = here
             total_m += leg_m
             total_s += leg_s
-            load += visit.demand
+            load += visit.demand if lead else 0
         # Locked positions open the route in their order (a dropped one closes up).
         if [stop for stop, _, _ in positioned] != list(range(len(positioned))) or [
             pinned for _, pinned, _ in positioned
@@ -123,6 +125,33 @@ def violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
         )
         if not fits:
             found.append(f"{who}: no room for both the drive and the break at {begin}")
+    return found
+
+
+def _crew_violations(problem: RoutingProblem, result: RoutingResult) -> list[str]:
+    """A served visit has its whole crew: one lead and ``crew_size - 1`` helpers (work under way,
+    pinned to a position, may go on with its lead alone), each a different technician, all
+    starting together; an unserved one has no helper anywhere."""
+    found: list[str] = []
+    crews: dict[str, list[tuple[str, bool, int]]] = {}
+    for route in result.routes:
+        for stop in route.stops:
+            crews.setdefault(stop.visit_id, []).append((route.technician_id, stop.helper, stop.start_s))
+    for visit in problem.visits:
+        members = crews.get(visit.id, [])
+        helpers = sum(1 for _, helper, _ in members if helper)
+        if not members:
+            continue
+        if len(members) == helpers:
+            found.append(f"visit {visit.id} has helpers but no lead")
+            continue
+        under_way = visit.pin is not None and visit.pin.position is not None
+        if helpers != visit.crew_size - 1 and not (under_way and helpers == 0):
+            found.append(f"visit {visit.id} needs a crew of {visit.crew_size}, has {helpers + 1}")
+        if len({technician for technician, _, _ in members}) != len(members):
+            found.append(f"visit {visit.id}: one technician counted twice in its crew")
+        if len({start for _, _, start in members}) != 1:
+            found.append(f"visit {visit.id}: the crew does not start together {sorted(members)}")
     return found
 
 

@@ -1,0 +1,96 @@
+"""A plan over several days through HTTP (issue 19, 'a plan over several days is one request'): one
+solve puts a job whose window spans days on its best day, the plan is applied like a one-day plan
+(the calendar books every day), and the independent checker finds each booked day feasible."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from dispatch.network.models import JobType
+from tests.helpers import assert_problem
+from tests.plan_builders import local, make_job, next_workday, point
+from tests.schedule_check import calendar_violations
+
+MANAGER = "manager.hz01"
+KM_LAT, KM_LON = 1 / 111.0, 1 / 96.0
+
+
+@pytest.fixture
+def monday():
+    day = next_workday() + timedelta(days=7)  # past the demo's booked days
+    while day.weekday() != 0:  # three working days in a row: Monday to Wednesday
+        day += timedelta(days=1)
+    return day
+
+
+def request(api, session, body):
+    return api.post(f"/api/v1/service-points/{point(session, 'HZ01').id}/plans", as_=MANAGER, json=body)
+
+
+def lead_stops(plan):
+    return {stop["job_id"]: (route["date"], route["technician_id"], stop)
+            for route in plan["routes"] for stop in route["stops"] if not stop["helper"]}
+
+
+def test_a_week_plan_puts_a_job_spanning_days_on_its_best_day_and_books_every_day(api, session, monday):
+    hz = point(session, "HZ01")
+    east = (hz.lat, hz.lon + 14 * KM_LON)
+    west = (hz.lat, hz.lon - 14 * KM_LON)
+    first = make_job(session, "HZ01", monday, window=(9, 12), location=east, seed="md-east")
+    third = make_job(session, "HZ01", monday + timedelta(days=2), window=(9, 12), location=west, seed="md-west")
+    flexible = make_job(session, "HZ01", monday, window=None, location=(west[0] + 0.2 * KM_LAT, west[1]),
+                        seed="md-flexible")
+    flexible.window_start, flexible.window_end = local(monday, 8), local(monday + timedelta(days=2), 17)
+    crew = make_job(session, "HZ01", monday, window=(13, 17), sku="WH-EH60", job_type=JobType.INSTALL,
+                    minutes=90, crew_size=2, seed="md-crew")
+    session.commit()
+
+    answer = request(api, session, {"date": monday.isoformat(), "date_to": (monday + timedelta(days=2)).isoformat(),
+                                    "time_limit_s": 3})
+    assert answer.status_code == 202, answer.json
+    assert (answer.json["days"], answer.json["date_to"]) == (3, (monday + timedelta(days=2)).isoformat())
+    plan = api.get(answer.headers["Location"], as_=MANAGER).json
+    assert plan["status"] == "done", plan
+    placed = lead_stops(plan)
+    for job in (first, third, flexible, crew):
+        assert str(job.id) in placed, plan["unassigned"]
+    day_of = {job_id: date for job_id, (date, _, _) in placed.items()}
+    assert day_of[str(first.id)] == monday.isoformat()
+    assert day_of[str(third.id)] == day_of[str(flexible.id)] == (monday + timedelta(days=2)).isoformat()
+    assert len([s for r in plan["routes"] for s in r["stops"] if s["job_id"] == str(flexible.id)]) == 1
+    for route in plan["routes"]:
+        for stop in route["stops"]:
+            assert datetime.fromisoformat(stop["start_at"]).date().isoformat() == route["date"]
+
+    assert api.get(f"/api/v1/plans/{plan['id']}/gantt.svg", as_=MANAGER).status_code == 200
+    assert api.get(f"/api/v1/plans/{plan['id']}/map.svg", as_=MANAGER).status_code == 200
+    applied = api.post(f"/api/v1/plans/{plan['id']}/apply", as_=MANAGER)
+    assert applied.status_code == 200, applied.json
+    for job in (first, third, flexible, crew):
+        booked = api.get(f"/api/v1/jobs/{job.id}", as_=MANAGER).json
+        _, technician, stop = placed[str(job.id)]
+        assert (booked["status"], booked["technician_id"]) == ("scheduled", technician)
+        assert datetime.fromisoformat(booked["scheduled_start"]) == datetime.fromisoformat(stop["start_at"])
+    assert len(api.get(f"/api/v1/jobs/{crew.id}", as_=MANAGER).json["helper_ids"]) == 1
+    for k in range(3):
+        assert calendar_violations(session, "HZ01", monday + timedelta(days=k)) == []
+    again = api.post(f"/api/v1/plans/{plan['id']}/apply", as_=MANAGER)
+    assert_problem(again, 409)
+    urgent = make_job(session, "HZ01", monday, window=(9, 17), seed="md-urgent")
+    session.commit()
+    inserted = api.post(f"/api/v1/plans/{plan['id']}/insertions", as_=MANAGER, json={"job_id": str(urgent.id)})
+    assert_problem(inserted, 409)
+
+
+def test_a_bad_range_is_a_problem_naming_date_to(api, session, monday):
+    before = request(api, session, {"date": monday.isoformat(), "date_to": (monday - timedelta(days=1)).isoformat()})
+    assert_problem(before, 422, field="date_to")
+    too_long = request(api, session, {"date": monday.isoformat(), "date_to": (monday + timedelta(days=7)).isoformat()})
+    assert_problem(too_long, 422, field="date_to")
+    not_a_day = request(api, session, {"date": monday.isoformat(), "date_to": "next week"})
+    assert_problem(not_a_day, 422, field="date_to")
+    week = request(api, session, {"date": monday.isoformat(), "date_to": (monday + timedelta(days=6)).isoformat(),
+                                  "time_limit_s": 1})
+    assert week.status_code == 202 and week.json["days"] == 7
