@@ -21,7 +21,8 @@ from dispatch.api.schemas.customer import (
     RescheduleSchema,
     VisitSchema,
 )
-from dispatch.customers import visits
+from dispatch.api.schemas.slots import BookingCreateSchema, CustomerOfferSchema, SlotRangeSchema
+from dispatch.customers import booking, visits
 from dispatch.network.enums import JobType
 
 blp = Blueprint("customer_visits", __name__, url_prefix="/api/v1/customer",
@@ -65,6 +66,44 @@ class MyVisit(MethodView):
     def get(self, job_id):
         """Track the visit: status, technician (name, photo, badge), ETA window, on the way."""
         return visits.get_visit(unit_of_work(), current_customer(), job_id)
+
+
+@blp.route("/jobs/<uuid:job_id>/slots")
+class MyVisitSlots(MethodView):
+    @blp.arguments(SlotRangeSchema, location="query")
+    @blp.response(200, CustomerOfferSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(422, description="a range in the past, backwards or longer than two weeks")
+    def get(self, query, job_id):
+        """The time windows the point can offer for your visit, best first (none once it is under way)."""
+        return booking.visit_slots(unit_of_work(), current_customer(), job_id, first=query["first"],
+                                   last=query["last"], timezone=settings().timezone)
+
+
+@blp.route("/jobs/<uuid:job_id>/booking")
+class BookMyVisit(MethodView):
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, VisitSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(409, description="the window was taken meanwhile (`slot-taken`), or the visit is under way")
+    @blp.alt_response(422, description="not a window of the point's grid; or, moving a booked visit, inside the "
+                                       "point's notice or past its number of changes")
+    def post(self, body, job_id):
+        """Book one of the offered windows; a booked visit moves to the new window (a reschedule,
+        within the point's rules)."""
+        return booking.book_visit(unit_of_work(), current_customer(), job_id, timezone=settings().timezone, **body)
+
+
+@blp.route("/jobs/<uuid:job_id>/preferred-window")
+class PreferWindow(MethodView):
+    @blp.arguments(RescheduleSchema)
+    @blp.response(200, VisitSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(409, description="the visit is booked already (book another slot) or under way")
+    @blp.alt_response(422, description="a window that has passed or runs backwards")
+    def put(self, body, job_id):
+        """Say when suits you instead of booking a slot; the point plans the visit in that window."""
+        return booking.prefer_window(unit_of_work(), current_customer(), job_id, **body)
 
 
 @blp.route("/jobs/<uuid:job_id>/cancellation")
