@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from dispatch.api.deps import settings, task_queue, unit_of_work
 from dispatch.auth.enums import Role
@@ -20,11 +21,11 @@ from dispatch.errors import ValidationFailed
 from dispatch.jobs import service as jobs
 from dispatch.jobs.rules import JobStatus
 from dispatch.network import service_points, technicians
+from dispatch.routing import gantt
 from dispatch.routing import service as routing
 from dispatch.routing import views as plans
 from dispatch.stock import movements, replenishment
 
-DAY_START_H, DAY_END_H = 7, 21  # the timelines' span, local hours
 BOARD_STATUSES = [JobStatus.DISPATCHED, JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE,
                   JobStatus.ON_HOLD, JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.NEW]
 MAX_ROWS = 500
@@ -45,19 +46,13 @@ def _day(raw: str | None) -> date:
         return today()
 
 
-def _timeline(job_list, team) -> list[dict]:
-    """Each technician's scheduled jobs as bars: offset and width in % of the day's span."""
-    span = (DAY_END_H - DAY_START_H) * 60
-    rows = {t.id: {"technician": t, "bars": []} for t in team}
-    for job in job_list:
-        if job.technician_id not in rows or job.scheduled_start is None:
-            continue
-        start = job.scheduled_start.astimezone(zone())
-        minutes = start.hour * 60 + start.minute - DAY_START_H * 60
-        left = max(0.0, min(100.0, minutes / span * 100))
-        width = max(1.5, min(100.0 - left, job.duration_minutes / span * 100))
-        rows[job.technician_id]["bars"].append({"job": job, "left": round(left, 2), "width": round(width, 2)})
-    return list(rows.values())
+def _gantt(point_id: uuid.UUID, day: date) -> Markup:
+    """The technicians' booked day as the plan's Gantt picture (dispatch.routing.gantt), in the
+    console's language; inline, so its bars and labels are part of the page."""
+    svg = gantt.point_day_gantt_svg(unit_of_work(), principal(), point_id, day, timezone=settings().timezone,
+                                    title=gettext("Technicians' day") + " " + day.isoformat(),
+                                    legend={kind: gettext(text) for kind, text in gantt.LEGEND.items()})
+    return Markup(svg)  # noqa: S704 - built by render_gantt, every text in it escaped
 
 
 @bp.route("/board")
@@ -86,8 +81,7 @@ def point_board(point_id: uuid.UUID):
     return render_template(
         "console/board.html", point=point, day=day, today=today(), tomorrow=today() + timedelta(days=1),
         statuses=[s for s in BOARD_STATUSES if by_status.get(s)], by_status=by_status, queue=queue,
-        timeline=_timeline(day_jobs, team), hours=list(range(DAY_START_H, DAY_END_H + 1)),
-        span_h=DAY_END_H - DAY_START_H, plan=day_plans[0] if day_plans else None, nav="board",
+        gantt=_gantt(point.id, day), team=team, plan=day_plans[0] if day_plans else None, nav="board",
     )
 
 

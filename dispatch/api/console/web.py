@@ -115,7 +115,7 @@ def act(change: Callable[[], Any], done: str, back: str):
     except (NotFound, Forbidden):
         raise
     except DispatchError as error:
-        flash(error.detail, "error")  # a ValidationFailed's detail names its field
+        flash(gettext(error.msgid, **error.params), "error")  # in the console's language
     else:
         flash(done, "ok")
     return redirect(back)
