@@ -14,7 +14,7 @@ from flask import redirect, render_template, request, url_for
 
 from dispatch.api.console.board import MAX_ROWS, _day, _point
 from dispatch.api.console.i18n import gettext
-from dispatch.api.console.web import act, bp, form_uuid, principal
+from dispatch.api.console.web import act, bp, form_uuid, principal, say
 from dispatch.api.deps import settings, unit_of_work
 from dispatch.errors import DispatchError, ValidationFailed
 from dispatch.i18n import N_
@@ -74,8 +74,7 @@ def offer_slots(point_id: uuid.UUID):
     except (ValueError, DispatchError) as failure:
         if isinstance(failure, DispatchError) and failure.code == "not-found":
             raise
-        error = gettext(failure.msgid, **failure.params) if isinstance(failure, DispatchError) \
-            else gettext("Check the caller's details.")
+        error = say(failure) if isinstance(failure, DispatchError) else gettext("Check the caller's details.")
     return render_template("console/slots.html", point=point, day=day, queue=queue, products=products,
                            asked=asked, offer=offer, chosen=chosen, error=error, job_types=list(JobType),
                            nav="board")
