@@ -3,11 +3,14 @@ rating, and complaints. Another customer's ids answer 404."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dispatch.api.attachments import evidence_store
+from dispatch.api.blueprint import page_of
 from dispatch.api.deps import current_customer, settings, unit_of_work
 from dispatch.api.schemas.customer import (
     BillConfirmSchema,
@@ -37,11 +40,8 @@ class MyVisits(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Your visits, newest first."""
-        items, total = visits.list_visits(unit_of_work(), current_customer(),
-                                          offset=pagination_parameters.first_item,
-                                          limit=pagination_parameters.page_size)
-        pagination_parameters.item_count = total
-        return items
+        return page_of(pagination_parameters, functools.partial(visits.list_visits, unit_of_work(),
+                                                                current_customer()))
 
     @blp.arguments(FaultReportSchema)
     @blp.response(201, VisitSchema)
@@ -164,11 +164,8 @@ class MyComplaints(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Your complaints and where they stand."""
-        items, total = visits.list_complaints(unit_of_work(), current_customer(),
-                                              offset=pagination_parameters.first_item,
-                                              limit=pagination_parameters.page_size)
-        pagination_parameters.item_count = total
-        return items
+        return page_of(pagination_parameters, functools.partial(visits.list_complaints, unit_of_work(),
+                                                                current_customer()))
 
     @blp.arguments(CustomerComplaintCreateSchema)
     @blp.response(201, CustomerComplaintSchema)
