@@ -215,6 +215,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/customer/jobs/{job_id}/cancellation"): "cancelMyVisit",
     ("POST", "/api/v1/customer/jobs/{job_id}/reschedule"): "rescheduleMyVisit",
     ("GET", "/api/v1/customer/jobs/{job_id}/slots"): "listMyVisitSlots",
+    ("GET", "/api/v1/customer/units/{unit_id}/slots"): "listMyUnitSlots",
     ("POST", "/api/v1/customer/jobs/{job_id}/booking"): "bookMyVisit",
     ("PUT", "/api/v1/customer/jobs/{job_id}/preferred-window"): "setMyPreferredWindow",
     ("GET", "/api/v1/customer/jobs/{job_id}/bill"): "getMyBill",

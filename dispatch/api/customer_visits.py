@@ -46,17 +46,24 @@ class MyVisits(MethodView):
     @blp.arguments(FaultReportSchema)
     @blp.response(201, VisitSchema)
     @blp.alt_response(404, description="not one of your units")
+    @blp.alt_response(409, description="the slot picked is no longer offered (`slot-taken`); nothing was written")
     @blp.alt_response(422, description="no authorised point serves the place, or a bad window")
     def post(self, body):
-        """Report a fault (repair) or ask for maintenance for one of your units, with a preferred
-        window; it is dispatched to the authorised point like any other intake."""
-        job = visits.report_fault(unit_of_work(), current_customer(), unit_id=body["unit_id"],
-                                  type=JobType(body["type"].value), description=body["description"],
-                                  radius_km=settings().fallback_radius_km, tz=settings().timezone,
-                                  window_start=body["window_start"], window_end=body["window_end"],
-                                  address=body["address"], location=body["location"])
-        visit = visits.get_visit(unit_of_work(), current_customer(), job.id)
-        return visit, {"Location": url_for("customer_visits.MyVisit", job_id=job.id)}
+        """Report a fault (repair) or ask for maintenance for one of your units, with a slot picked
+        from the unit's offered slots (booked at once) or a preferred window; it is dispatched to
+        the authorised point like any other intake."""
+        report = {"unit_id": body["unit_id"], "type": JobType(body["type"].value), "description": body["description"],
+                  "address": body["address"], "location": body["location"]}
+        if body["slot"] is not None:
+            visit = booking.report_and_book(unit_of_work, current_customer(), slot=body["slot"],
+                                            radius_km=settings().fallback_radius_km, timezone=settings().timezone,
+                                            **report)
+        else:
+            job = visits.report_fault(unit_of_work(), current_customer(), radius_km=settings().fallback_radius_km,
+                                      tz=settings().timezone, window_start=body["window_start"],
+                                      window_end=body["window_end"], **report)
+            visit = visits.get_visit(unit_of_work(), current_customer(), job.id)
+        return visit, {"Location": url_for("customer_visits.MyVisit", job_id=visit.job.id)}
 
 
 @blp.route("/jobs/<uuid:job_id>")

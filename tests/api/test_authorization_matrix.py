@@ -837,7 +837,7 @@ def test_a_colleagues_objects_are_answered_like_missing_ones(route, pair, world)
 # Every customer route with an object id: the demo customer on another customer's object gets
 # exactly the answer for a missing id (404), and nothing is written; a staff token gets 401.
 
-CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint"}
+CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint", "unit_id": "unit"}
 SIGNATURE_PNG = "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAA="
 CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
     "cancellation": lambda: {"reason": "matrix"},
@@ -875,6 +875,8 @@ def test_a_customer_never_reaches_another_customers_objects(route, world):
             "job": session.scalar(select(Job.id).where(Job.customer_id != me.id).order_by(Job.reference).limit(1)),
             "complaint": session.scalar(select(Complaint.id).where(Complaint.customer_id != me.id)
                                         .order_by(Complaint.reference).limit(1)),
+            "unit": session.scalar(select(Unit.id).where(Unit.customer_id.is_not(None), Unit.customer_id != me.id)
+                                   .order_by(Unit.serial).limit(1)),
         }
         config = world.client.application.extensions["dispatch"].token_config
         token = auth_service.customer_token(config, me.id, me.token_version, 3600)

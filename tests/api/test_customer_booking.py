@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.jobs.models import Job
-from dispatch.network.models import Customer, ServicePoint, Technician
+from dispatch.network.models import Customer, JobType, ServicePoint, Technician
 from tests.api.test_slots_booking import only_one_technician_on
 from tests.customer_support import (  # noqa: F401  (fixtures)
     cust,
@@ -119,6 +119,37 @@ class TestPickASlot:
         assert book(cust, token, visit, offered(cust, token, visit)[0]).status_code == 201
         booked = cust.call("PUT", f"/api/v1/customer/jobs/{visit['id']}/preferred-window", token, json=window)
         assert "请选择其他时段" in assert_problem(booked, 409)["detail"]
+
+    def test_a_slot_picked_while_reporting_the_fault_is_booked_at_once(self, cust, api, session):
+        token = cust.sign_in()
+        unit = demo_units(session)[0]
+        point = hz01(session)
+        here = {"lat": point.lat + 0.01, "lon": point.lon + 0.01}
+        ask = f"/api/v1/customer/units/{unit.id}/slots?from={DAY}&to={DAY}&lat={here['lat']}&lon={here['lon']}"
+        answer = cust.get(ask, token)
+        assert answer.status_code == 200, answer.json
+        found = answer.json["slots"]
+        staff = api.get(f"/api/v1/service-points/{point.id}/slots?from={DAY}&to={DAY}&lat={here['lat']}"
+                        f"&lon={here['lon']}&job_type=repair&product_sku={unit.product.sku}"
+                        f"&duration_minutes={unit.product.minutes_for(JobType.REPAIR)}", as_="manager.hz01").json
+        assert found and [s["window_start"] for s in found] == [s["window_start"] for s in staff["slots"]]
+        report = {"unit_id": str(unit.id), "description": "漏水", "location": here}
+        night = datetime.fromisoformat(found[0]["window_start"]).replace(hour=2)
+        gone = {"window_start": night.isoformat(), "window_end": night.replace(hour=4).isoformat()}
+        before = len(cust.get("/api/v1/customer/jobs", token).json)
+        refused = cust.post("/api/v1/customer/jobs", token, json=report | {"slot": gone})
+        assert assert_problem(refused, 409, code="slot-taken")["title"] == "该时段已被约满"
+        assert len(cust.get("/api/v1/customer/jobs", token).json) == before  # nothing was written
+        both = report | {"slot": found[0], "window_start": found[0]["window_start"],
+                         "window_end": found[0]["window_end"]}
+        assert_problem(cust.post("/api/v1/customer/jobs", token, json=both), 422, field="slot")
+        booked = cust.post("/api/v1/customer/jobs", token, json=report | {"slot": found[0]})
+        assert booked.status_code == 201, booked.json
+        assert booked.json["status"] == "scheduled" and booked.json["window_start"] == found[0]["window_start"]
+        assert booked.json["technician"]["name"] and booked.headers["Location"].endswith(booked.json["id"])
+        other_token, other_unit = other_sign_in(cust, session)
+        assert_problem(cust.get(ask, other_token), 404)
+        assert_problem(cust.get(ask.replace(str(unit.id), str(other_unit.id)), token), 404)
 
     def test_another_customers_visit_answers_404_and_bad_asks_422(self, cust, session):
         token = cust.sign_in()

@@ -85,7 +85,7 @@ def job_list_other(api) -> str:
 
 def test_a_customer_picks_a_slot_moves_it_once_and_then_cancels(api, session, walk, settings, session_factory,
                                                                 uow_factory):
-    """The point allows one change per visit; the customer books a slot themselves, moves it once
+    """The point allows one change per visit; the customer picks a slot while reporting the fault, moves it once
     (the technician's route follows), is told in Chinese that a second move needs a call, and
     cancels in time. Another customer cannot read the first's slots."""
     from dispatch.app import create_app
@@ -100,13 +100,17 @@ def test_a_customer_picks_a_slot_moves_it_once_and_then_cancels(api, session, wa
     assert rules["max_reschedules"] == 1
 
     token = cust.sign_in()
-    visit = ok(cust.post(f"{API}/customer/jobs", token, json={
-        "unit_id": str(owned.id), "description": "净水器出水很慢", "location": here}), 201)
     day = next_working_day(api, MANAGER, SUITE_TODAY)
+    # While reporting the fault the customer sees the windows the point can offer, and picks one.
+    choice = ok(cust.get(f"{API}/customer/units/{owned.id}/slots?from={day}&to={day}"
+                         f"&lat={here['lat']}&lon={here['lon']}", token))["slots"]
+    booked = ok(cust.post(f"{API}/customer/jobs", token, json={
+        "unit_id": str(owned.id), "description": "净水器出水很慢", "location": here, "slot": choice[0]}), 201)
+    assert booked["status"] == "scheduled" and booked["technician"]["name"]
+    assert at(booked["window_start"]) == at(choice[0]["window_start"])
+    visit = booked
     offer = ok(cust.get(f"{API}/customer/jobs/{visit['id']}/slots?from={day}&to={day}", token))["slots"]
     assert len(offer) >= 2
-    booked = ok(cust.post(f"{API}/customer/jobs/{visit['id']}/booking", token, json=offer[0]), 201)
-    assert booked["status"] == "scheduled" and booked["technician"]["name"]
 
     # A second thought: the customer moves it to another offered window, once.
     moved = ok(cust.post(f"{API}/customer/jobs/{visit['id']}/booking", token, json=offer[-1]), 201)
