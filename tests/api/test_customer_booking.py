@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from dispatch.jobs.models import Job
 from dispatch.network.models import Customer, JobType, ServicePoint, Technician
+from tests.api.jobs_builders import own_hooks_only  # noqa: F401 - fixture (of live)
+from tests.api.test_jobs_concurrency import live  # noqa: F401 - fixture
 from tests.api.test_slots_booking import only_one_technician_on
 from tests.customer_support import (  # noqa: F401  (fixtures)
     cust,
@@ -242,3 +244,62 @@ class TestThePointsRules:
         assert_problem(rules(api, session, as_="tech.hz01.1", max_reschedules=3), 403)
         assert rules(api, session, as_="admin", max_reschedules=3).json["max_reschedules"] == 3
 
+
+
+@pytest.mark.postgres
+def test_two_customers_booking_the_last_window_at_once_cannot_both_win(live):
+    """Two customers' requests race for the only technician's 10:00-10:30 on their own database
+    (two connections): the point's row lock makes the second wait, see the first visit, answer 409."""
+    import threading
+
+    from dispatch.auth import service as auth_service
+    from tests.api.jobs_builders import TUESDAY
+    from tests.api.jobs_builders import local as at
+
+    new_client, technician_id = live
+    api = new_client()
+    app = api.client.application
+    config = app.extensions["dispatch"].token_config
+    day = TUESDAY.isoformat()
+    hz01 = next(p for p in api.get("/api/v1/service-points/?page_size=50", as_="admin").json if p["code"] == "HZ01")
+    for row in api.get(f"/api/v1/technicians/?service_point_id={hz01['id']}&page_size=50", as_="admin").json:
+        if row["id"] != technician_id:
+            assert api.post(f"/api/v1/technicians/{row['id']}/shift-exceptions", as_="manager.hz01",
+                            json={"on": day, "kind": "leave"}).status_code == 201
+    assert api.put(f"/api/v1/service-points/{hz01['id']}/slot-length", as_="manager.hz01",
+                   json={"minutes": 30}).status_code == 200
+    window = {"window_start": at(TUESDAY, 10).isoformat(), "window_end": at(TUESDAY, 10, 30).isoformat()}
+    for attempt in range(3):
+        visits, tokens = [], []
+        for n in range(2):
+            created = api.post("/api/v1/jobs/", as_="admin", json={
+                "type": "install", "product_sku": "WP-RO500", "region_code": "ZJ-HZ-XH",
+                "customer": {"name": f"Caller {attempt}-{n}", "phone": f"1360000{attempt}{n:03d}",
+                             "location": {"lat": 30.25, "lon": 120.14}}})
+            assert created.status_code == 201, created.json
+            customer_id = uuid.UUID(created.json["customer"]["id"])
+            tokens.append(auth_service.customer_token(config, customer_id, 1, 600))  # a first sign-in's token
+            visits.append(created.json)
+        for visit, token in zip(visits, tokens):
+            offered = new_client().client.get(f"/api/v1/customer/jobs/{visit['id']}/slots?from={day}&to={day}",
+                                              headers={"Authorization": f"Bearer {token}"})
+            assert offered.status_code == 200, offered.json
+            assert window["window_start"] in {s["window_start"] for s in offered.json["slots"]}, offered.json
+        barrier, answers = threading.Barrier(2), []
+
+        def take(client, visit, token):
+            barrier.wait()
+            answers.append(client.post(f"/api/v1/customer/jobs/{visit['id']}/booking", json=window,
+                                       headers={"Authorization": f"Bearer {token}"}).status_code)
+
+        threads = [threading.Thread(target=take, args=(new_client().client, v, t)) for v, t in zip(visits, tokens)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(answers) == [201, 409], answers
+        statuses = sorted(api.get(f"/api/v1/jobs/{v['id']}", as_="admin").json["status"] for v in visits)
+        assert statuses == ["dispatched", "scheduled"]
+        for visit in visits:  # free the window for the next round
+            api.post(f"/api/v1/jobs/{visit['id']}/transitions", as_="manager.hz01",
+                     json={"to": "cancelled", "reason": "next round"})
