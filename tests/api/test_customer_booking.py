@@ -14,7 +14,7 @@ from dispatch.jobs.models import Job
 from dispatch.network.models import Customer, JobType, ServicePoint, Technician
 from tests.api.jobs_builders import own_hooks_only  # noqa: F401 - fixture (of live)
 from tests.api.test_jobs_concurrency import live  # noqa: F401 - fixture
-from tests.api.test_slots_booking import only_one_technician_on
+from tests.api.test_slots_booking import only_one_technician_on, race_for_the_window
 from tests.customer_support import (  # noqa: F401  (fixtures)
     cust,
     customer_app,
@@ -250,8 +250,6 @@ class TestThePointsRules:
 def test_two_customers_booking_the_last_window_at_once_cannot_both_win(live):
     """Two customers' requests race for the only technician's 10:00-10:30 on their own database
     (two connections): the point's row lock makes the second wait, see the first visit, answer 409."""
-    import threading
-
     from dispatch.auth import service as auth_service
     from tests.api.jobs_builders import TUESDAY
     from tests.api.jobs_builders import local as at
@@ -285,21 +283,7 @@ def test_two_customers_booking_the_last_window_at_once_cannot_both_win(live):
                                               headers={"Authorization": f"Bearer {token}"})
             assert offered.status_code == 200, offered.json
             assert window["window_start"] in {s["window_start"] for s in offered.json["slots"]}, offered.json
-        barrier, answers = threading.Barrier(2), []
-
-        def take(client, visit, token):
-            barrier.wait()
-            answers.append(client.post(f"/api/v1/customer/jobs/{visit['id']}/booking", json=window,
-                                       headers={"Authorization": f"Bearer {token}"}).status_code)
-
-        threads = [threading.Thread(target=take, args=(new_client().client, v, t)) for v, t in zip(visits, tokens)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert sorted(answers) == [201, 409], answers
-        statuses = sorted(api.get(f"/api/v1/jobs/{v['id']}", as_="admin").json["status"] for v in visits)
-        assert statuses == ["dispatched", "scheduled"]
-        for visit in visits:  # free the window for the next round
-            api.post(f"/api/v1/jobs/{visit['id']}/transitions", as_="manager.hz01",
-                     json={"to": "cancelled", "reason": "next round"})
+        race_for_the_window(api, visits, [
+            lambda visit, token=token: new_client().client.post(
+                f"/api/v1/customer/jobs/{visit['id']}/booking", json=window,
+                headers={"Authorization": f"Bearer {token}"}).status_code for token in tokens])
