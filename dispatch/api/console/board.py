@@ -32,12 +32,12 @@ MAX_ROWS = 500
 INSERTION_TIME_LIMIT_S = 2  # the API's default: the manager waits for the answer
 
 
-def _point(point_id: uuid.UUID):
+def visible_point(point_id: uuid.UUID):
     """The point if the caller may see it (404 otherwise: the same rule as the API)."""
     return service_points.get_service_point(unit_of_work(), principal(), point_id)
 
 
-def _day(raw: str | None) -> date:
+def day_asked(raw: str | None) -> date:
     if not raw:
         return today()
     try:
@@ -67,8 +67,8 @@ def board():
 @bp.route("/points/<uuid:point_id>/board")
 def point_board(point_id: uuid.UUID):
     me, tz = principal(), settings().timezone
-    point = _point(point_id)
-    day = _day(request.args.get("day"))
+    point = visible_point(point_id)
+    day = day_asked(request.args.get("day"))
     day_jobs, _ = jobs.list_jobs(unit_of_work(), me, date=day, service_point_id=point.id, limit=MAX_ROWS, tz=tz)
     queue, _ = jobs.list_jobs(unit_of_work(), me, status=[JobStatus.DISPATCHED], service_point_id=point.id,
                               limit=MAX_ROWS, tz=tz)
@@ -87,7 +87,7 @@ def point_board(point_id: uuid.UUID):
 
 @bp.route("/points/<uuid:point_id>/plans", methods=["POST"])
 def request_plan(point_id: uuid.UUID):
-    day = _day(request.form.get("day"))
+    day = day_asked(request.form.get("day"))
     created = {}
 
     def request_it():
@@ -106,7 +106,7 @@ def request_plan(point_id: uuid.UUID):
 def plan(plan_id: uuid.UUID):
     me, tz = principal(), settings().timezone
     view = plans.get_plan(unit_of_work(), me, plan_id)
-    point = _point(view.service_point_id)
+    point = visible_point(view.service_point_id)
     waiting, _ = jobs.list_jobs(unit_of_work(), me, status=[JobStatus.DISPATCHED], date=view.date,
                                 service_point_id=point.id, limit=MAX_ROWS, tz=tz)
     return render_template("console/plan.html", plan=view, point=point, waiting=waiting, nav="board")
@@ -178,7 +178,7 @@ def reassign(job_id: uuid.UUID):
 @bp.route("/points/<uuid:point_id>/stock")
 def stock(point_id: uuid.UUID):
     me = principal()
-    point = _point(point_id)
+    point = visible_point(point_id)
     levels, _ = movements.list_levels(unit_of_work(), me, location=point.code, offset=0, limit=MAX_ROWS)
     moves = [m for m in replenishment.suggest(unit_of_work(), me)
              if m.destination.service_point_id == point.id]

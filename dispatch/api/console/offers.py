@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import redirect, render_template, request, url_for
 
-from dispatch.api.console.board import MAX_ROWS, _day, _point
+from dispatch.api.console.board import MAX_ROWS, day_asked, visible_point
 from dispatch.api.console.i18n import gettext
 from dispatch.api.console.web import act, bp, form_uuid, principal, say
 from dispatch.api.deps import settings, unit_of_work
@@ -52,8 +52,8 @@ def _when(name: str) -> datetime:
 def offer_slots(point_id: uuid.UUID):
     """The caller's question: a waiting job (``job_id``) or a new caller's place and job."""
     me, tz = principal(), settings().timezone
-    point = _point(point_id)
-    day = _day(request.args.get("day"))
+    point = visible_point(point_id)
+    day = day_asked(request.args.get("day"))
     queue, _ = jobs.list_jobs(unit_of_work(), me, status=[JobStatus.DISPATCHED], service_point_id=point.id,
                               limit=MAX_ROWS, tz=tz)
     products, _ = catalogue.list_products(unit_of_work(), me, offset=0, limit=200)
