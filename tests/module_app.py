@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from dispatch.app import create_app
@@ -42,3 +43,14 @@ class ModuleApp:
             finally:
                 self.use(None)
                 outer.rollback()
+
+    def customer_token(self, engine, phone: str = "13900000000") -> str:
+        """A session token of the demo customer (``phone``), signed as a real sign-in's would be."""
+        from dispatch.auth import service as auth_service
+        from dispatch.network.models import Customer
+
+        with sessionmaker(bind=engine)() as session:
+            me = session.scalar(select(Customer).where(Customer.phone == phone))
+            assert me is not None, f"no demo customer {phone}"
+            config = self.app.extensions["dispatch"].token_config
+            return auth_service.customer_token(config, me.id, me.token_version, 3600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import without_token
 from dispatch.api.deps import token_config, unit_of_work
 from dispatch.api.ratelimit import failed_login_budget, limit_auth
 from dispatch.api.schemas.auth import RefreshRequestSchema, TokenPairSchema, TokenRequestSchema
@@ -17,12 +18,9 @@ PUBLIC = {"auth.Token", "auth.Refresh"}
 
 @blp.route("/token")
 class Token(MethodView):
-    @blp.doc(security=[])
-    @blp.arguments(TokenRequestSchema)
-    @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="Unknown username or wrong password")
-    @blp.alt_response(429, description="Too many attempts for this username, or too many failed logins "
-                                       "from this address")
+    @without_token(blp, TokenRequestSchema, TokenPairSchema, failures={
+        401: "Unknown username or wrong password",
+        429: "Too many attempts for this username, or too many failed logins from this address"})
     def post(self, credentials):
         """Exchange a username and password for an access/refresh token pair."""
         limit_auth(credentials["username"])
@@ -32,10 +30,8 @@ class Token(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @blp.doc(security=[])
-    @blp.arguments(RefreshRequestSchema)
-    @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="Refresh token invalid, expired, revoked or reused")
+    @without_token(blp, RefreshRequestSchema, TokenPairSchema, failures={
+        401: "Refresh token invalid, expired, revoked or reused"})
     def post(self, body):
         """Rotate a refresh token (each one is good once; reuse revokes every session)."""
         limit_auth("refresh")

@@ -10,6 +10,8 @@ no If-Match (428), a stale one (412).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.exceptions import PreconditionRequired
@@ -23,3 +25,23 @@ class Blueprint(SmorestBlueprint):
         if request.method in self.METHODS_NEEDING_CHECK_ETAG and not request.if_match:
             raise PreconditionRequired
         super().check_etag(etag_data, etag_schema)
+
+
+def page_of(pagination_parameters, fetch: Callable[..., tuple[list, int]]) -> list:
+    """One page of a paginated list view: ``fetch(offset=, limit=)`` answers (items, total) for
+    the requested page, and flask-smorest is told the total (the X-Pagination header)."""
+    items, total = fetch(offset=pagination_parameters.first_item, limit=pagination_parameters.page_size)
+    pagination_parameters.item_count = total
+    return items
+
+
+def without_token(blp: SmorestBlueprint, body, answer, *, failures: dict[int, str], status: int = 200):
+    """The decorators of an operation called without a token (a sign-in or a token exchange):
+    no security requirement in the document, the body, the answer and the documented failures."""
+
+    def decorate(view):
+        for code, description in reversed(failures.items()):
+            view = blp.alt_response(code, description=description)(view)
+        return blp.doc(security=[])(blp.arguments(body)(blp.response(status, answer)(view)))
+
+    return decorate

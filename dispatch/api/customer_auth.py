@@ -7,6 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import without_token
 from dispatch.api.deps import current_customer, limiter, settings, task_queue, token_config, unit_of_work
 from dispatch.api.i18n import request_locale
 from dispatch.api.schemas.customer import (
@@ -29,10 +30,8 @@ PUBLIC = {"customer_auth.SignInCode", "customer_auth.Session"}
 
 @blp.route("/otp")
 class SignInCode(MethodView):
-    @blp.doc(security=[])
-    @blp.arguments(CodeRequestSchema)
-    @blp.response(202, CodeSentSchema)
-    @blp.alt_response(429, description="too many codes for this number or from this address")
+    @without_token(blp, CodeRequestSchema, CodeSentSchema, status=202, failures={
+        429: "too many codes for this number or from this address"})
     def post(self, body):
         """Text a 6-digit sign-in code to a phone number (the same answer whether or not the
         number belongs to a customer)."""
@@ -45,11 +44,9 @@ class SignInCode(MethodView):
 
 @blp.route("/session")
 class Session(MethodView):
-    @blp.doc(security=[])
-    @blp.arguments(SessionRequestSchema)
-    @blp.response(200, CustomerSessionSchema)
-    @blp.alt_response(401, description="the code is wrong, used, expired or was never sent")
-    @blp.alt_response(429, description="too many wrong codes from this address")
+    @without_token(blp, SessionRequestSchema, CustomerSessionSchema, failures={
+        401: "the code is wrong, used, expired or was never sent",
+        429: "too many wrong codes from this address"})
     def post(self, body):
         """Trade the code for a customer token (valid for DISPATCH_CUSTOMER_TOKEN_TTL_S)."""
         with limiter("otp_verify").failures(f"otp-verify:{request.remote_addr}", Unauthorized):

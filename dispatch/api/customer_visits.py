@@ -3,11 +3,14 @@ rating, and complaints. Another customer's ids answer 404."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dispatch.api.attachments import evidence_store
+from dispatch.api.blueprint import page_of
 from dispatch.api.deps import current_customer, settings, unit_of_work
 from dispatch.api.schemas.customer import (
     BillConfirmSchema,
@@ -21,7 +24,8 @@ from dispatch.api.schemas.customer import (
     RescheduleSchema,
     VisitSchema,
 )
-from dispatch.customers import visits
+from dispatch.api.schemas.slots import BookingCreateSchema, CustomerOfferSchema, SlotRangeSchema
+from dispatch.customers import booking, visits
 from dispatch.network.enums import JobType
 
 blp = Blueprint("customer_visits", __name__, url_prefix="/api/v1/customer",
@@ -36,26 +40,30 @@ class MyVisits(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Your visits, newest first."""
-        items, total = visits.list_visits(unit_of_work(), current_customer(),
-                                          offset=pagination_parameters.first_item,
-                                          limit=pagination_parameters.page_size)
-        pagination_parameters.item_count = total
-        return items
+        return page_of(pagination_parameters, functools.partial(visits.list_visits, unit_of_work(),
+                                                                current_customer()))
 
     @blp.arguments(FaultReportSchema)
     @blp.response(201, VisitSchema)
     @blp.alt_response(404, description="not one of your units")
+    @blp.alt_response(409, description="the slot picked is no longer offered (`slot-taken`); nothing was written")
     @blp.alt_response(422, description="no authorised point serves the place, or a bad window")
     def post(self, body):
-        """Report a fault (repair) or ask for maintenance for one of your units, with a preferred
-        window; it is dispatched to the authorised point like any other intake."""
-        job = visits.report_fault(unit_of_work(), current_customer(), unit_id=body["unit_id"],
-                                  type=JobType(body["type"].value), description=body["description"],
-                                  radius_km=settings().fallback_radius_km, tz=settings().timezone,
-                                  window_start=body["window_start"], window_end=body["window_end"],
-                                  address=body["address"], location=body["location"])
-        visit = visits.get_visit(unit_of_work(), current_customer(), job.id)
-        return visit, {"Location": url_for("customer_visits.MyVisit", job_id=job.id)}
+        """Report a fault (repair) or ask for maintenance for one of your units, with a slot picked
+        from the unit's offered slots (booked at once) or a preferred window; it is dispatched to
+        the authorised point like any other intake."""
+        report = {"unit_id": body["unit_id"], "type": JobType(body["type"].value), "description": body["description"],
+                  "address": body["address"], "location": body["location"]}
+        if body["slot"] is not None:
+            visit = booking.report_and_book(unit_of_work, current_customer(), slot=body["slot"],
+                                            radius_km=settings().fallback_radius_km, timezone=settings().timezone,
+                                            **report)
+        else:
+            job = visits.report_fault(unit_of_work(), current_customer(), radius_km=settings().fallback_radius_km,
+                                      tz=settings().timezone, window_start=body["window_start"],
+                                      window_end=body["window_end"], **report)
+            visit = visits.get_visit(unit_of_work(), current_customer(), job.id)
+        return visit, {"Location": url_for("customer_visits.MyVisit", job_id=visit.job.id)}
 
 
 @blp.route("/jobs/<uuid:job_id>")
@@ -65,6 +73,44 @@ class MyVisit(MethodView):
     def get(self, job_id):
         """Track the visit: status, technician (name, photo, badge), ETA window, on the way."""
         return visits.get_visit(unit_of_work(), current_customer(), job_id)
+
+
+@blp.route("/jobs/<uuid:job_id>/slots")
+class MyVisitSlots(MethodView):
+    @blp.arguments(SlotRangeSchema, location="query")
+    @blp.response(200, CustomerOfferSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(422, description="a range in the past, backwards or longer than two weeks")
+    def get(self, query, job_id):
+        """The time windows the point can offer for your visit, best first (none once it is under way)."""
+        return booking.visit_slots(unit_of_work(), current_customer(), job_id, first=query["first"],
+                                   last=query["last"], timezone=settings().timezone)
+
+
+@blp.route("/jobs/<uuid:job_id>/booking")
+class BookMyVisit(MethodView):
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, VisitSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(409, description="the window was taken meanwhile (`slot-taken`), or the visit is under way")
+    @blp.alt_response(422, description="not a window of the point's grid; or, moving a booked visit, inside the "
+                                       "point's notice or past its number of changes")
+    def post(self, body, job_id):
+        """Book one of the offered windows; a booked visit moves to the new window (a reschedule,
+        within the point's rules)."""
+        return booking.book_visit(unit_of_work(), current_customer(), job_id, timezone=settings().timezone, **body)
+
+
+@blp.route("/jobs/<uuid:job_id>/preferred-window")
+class PreferWindow(MethodView):
+    @blp.arguments(RescheduleSchema)
+    @blp.response(200, VisitSchema)
+    @blp.alt_response(404, description="not one of your visits")
+    @blp.alt_response(409, description="the visit is booked already (book another slot) or under way")
+    @blp.alt_response(422, description="a window that has passed or runs backwards")
+    def put(self, body, job_id):
+        """Say when suits you instead of booking a slot; the point plans the visit in that window."""
+        return booking.prefer_window(unit_of_work(), current_customer(), job_id, **body)
 
 
 @blp.route("/jobs/<uuid:job_id>/cancellation")
@@ -125,11 +171,8 @@ class MyComplaints(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Your complaints and where they stand."""
-        items, total = visits.list_complaints(unit_of_work(), current_customer(),
-                                              offset=pagination_parameters.first_item,
-                                              limit=pagination_parameters.page_size)
-        pagination_parameters.item_count = total
-        return items
+        return page_of(pagination_parameters, functools.partial(visits.list_complaints, unit_of_work(),
+                                                                current_customer()))
 
     @blp.arguments(CustomerComplaintCreateSchema)
     @blp.response(201, CustomerComplaintSchema)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dispatch.api.blueprint import page_of
 from dispatch.api.deps import current_principal, settings, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.idempotency import idempotent
@@ -31,12 +34,8 @@ class Jobs(MethodView):
     @blp.paginate()
     def get(self, filters, pagination_parameters):
         """List jobs (HQ: all; a manager: their point's; a technician: their own), filtered in SQL."""
-        items, total = service.list_jobs(
-            unit_of_work(), current_principal(), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size, tz=settings().timezone, **filters,
-        )
-        pagination_parameters.item_count = total
-        return items
+        return page_of(pagination_parameters, functools.partial(
+            service.list_jobs, unit_of_work(), current_principal(), tz=settings().timezone, **filters))
 
     @idempotent
     @blp.arguments(JobCreateSchema)

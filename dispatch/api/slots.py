@@ -10,6 +10,7 @@ from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.slots import (
     BookingCreateSchema,
     BookingSchema,
+    CustomerRulesSchema,
     OfferSchema,
     ProspectiveSlotQuerySchema,
     SlotLengthSchema,
@@ -64,3 +65,20 @@ class JobBooking(MethodView):
         """Book an offered window: the job gets the window and a tentative technician, whose calendar
         now holds the time (a second booking of the last free window is a 409)."""
         return slots.book(unit_of_work(), current_principal(), job_id, timezone=settings().timezone, **body)
+
+
+@blp.route("/service-points/<uuid:point_id>/customer-rules")
+class CustomerRules(MethodView):
+    @blp.response(200, CustomerRulesSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
+    def get(self, point_id):
+        """What the point's customers may do alone: cancel or move a booked visit until how many
+        hours before it, and how many times they may move one visit."""
+        return slots.customer_rules(unit_of_work(), current_principal(), point_id)
+
+    @blp.arguments(CustomerRulesSchema)
+    @blp.response(200, CustomerRulesSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
+    def put(self, body, point_id):
+        """Set the point's customer rules (the fields left out keep their value)."""
+        return slots.set_customer_rules(unit_of_work(), current_principal(), point_id, **body)

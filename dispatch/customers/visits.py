@@ -30,6 +30,7 @@ from dispatch.i18n import N_
 from dispatch.jobs import service as jobs
 from dispatch.jobs.models import EventKind, Job, JobStatus
 from dispatch.network.models import JobType, ServicePoint
+from dispatch.routing import slots
 from dispatch.sop.models import Checklist, SopStep, StepResult
 from dispatch.sop.rules import StepKind
 from dispatch.sop.storage import EvidenceStore
@@ -102,12 +103,46 @@ def _notice_ok(job: Job, hours: int, now: datetime) -> bool:
     return job.scheduled_start is None or job.scheduled_start - now >= timedelta(hours=hours)
 
 
-def _visit(session: Session, job: Job) -> Visit:
-    now = utcnow()
+def point_rules(session: Session, job: Job) -> slots.CustomerRules:
     point = job.service_point or (session.get(ServicePoint, job.service_point_id) if job.service_point_id else None)
-    cancel_hours = point.customer_cancel_notice_hours if point else 2
-    move_hours = point.customer_reschedule_notice_hours if point else 4
-    left = max(0, (point.customer_max_reschedules if point else 2) - _reschedules(job))
+    return slots.rules_of(point)
+
+
+def check_cancel(job: Job, rules: slots.CustomerRules, now: datetime) -> None:
+    """409 once the work started; 422 inside the point's cancel notice of a booked visit."""
+    if job.status not in CANCELLABLE:
+        raise Conflict(N_("the visit is {status}; it can no longer be cancelled here, call the point"),
+                       params={"status": job.status.value}, current=job.status.value)
+    if not _notice_ok(job, rules.cancel_notice_hours, now):
+        raise RuleViolation(N_("a booked visit is cancelled at least {hours} hours ahead; call the point"),
+                            params={"hours": rules.cancel_notice_hours}, reason="too-late")
+
+
+def check_move(job: Job, rules: slots.CustomerRules, now: datetime) -> None:
+    """409 once the visit cannot move; 422 past the point's number of changes or inside its notice."""
+    if job.status not in MOVABLE:
+        raise Conflict(N_("the visit is {status}; it can no longer be moved here, call the point"),
+                       params={"status": job.status.value}, current=job.status.value)
+    if _reschedules(job) >= rules.max_reschedules:
+        raise RuleViolation(N_("this visit was moved {count} times already; call the point"),
+                            params={"count": rules.max_reschedules}, reason="too-many-changes")
+    if not _notice_ok(job, rules.reschedule_notice_hours, now):
+        raise RuleViolation(N_("a booked visit is moved at least {hours} hours ahead; call the point"),
+                            params={"hours": rules.reschedule_notice_hours}, reason="too-late")
+
+
+def mark_reschedule(session: Session, job: Job, *, window_start: datetime, window_end: datetime,
+                    apply=None) -> None:
+    """Note on the job that the customer moved it (what counts against the point's rule)."""
+    mark: dict[str, Any] = {RESCHEDULE_MARK: True, "window_start": window_start.isoformat(),
+                            "window_end": window_end.isoformat()}
+    jobs.record_note(session, job, SYSTEM, reason="the customer asked for another window", data=mark, apply=apply)
+
+
+def as_visit(session: Session, job: Job) -> Visit:
+    now = utcnow()
+    rules = point_rules(session, job)
+    left = max(0, rules.max_reschedules - _reschedules(job))
     technician = job.technician if job.status not in (JobStatus.CANCELLED,) else None
     eta_start = eta_end = None
     if job.scheduled_start is not None and job.status in (JobStatus.SCHEDULED, JobStatus.EN_ROUTE):
@@ -118,8 +153,8 @@ def _visit(session: Session, job: Job) -> Visit:
         technician_name=technician.name if technician else None,
         technician_photo_url=(technician.photo_url or None) if technician else None,
         technician_badge=technician.badge if technician else None, reschedules_left=left,
-        can_cancel=job.status in CANCELLABLE and _notice_ok(job, cancel_hours, now),
-        can_reschedule=job.status in MOVABLE and left > 0 and _notice_ok(job, move_hours, now),
+        can_cancel=job.status in CANCELLABLE and _notice_ok(job, rules.cancel_notice_hours, now),
+        can_reschedule=job.status in MOVABLE and left > 0 and _notice_ok(job, rules.reschedule_notice_hours, now),
     )
 
 
@@ -129,30 +164,23 @@ def list_visits(uow: UnitOfWork, who: CustomerPrincipal, *, offset: int = 0, lim
         total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
         items = uow.session.scalars(query.options(*jobs.JOB_LOADS, selectinload(Job.events))
                                     .order_by(Job.reported_at.desc(), Job.id).offset(offset).limit(limit)).all()
-        return [_visit(uow.session, j) for j in items], total
+        return [as_visit(uow.session, j) for j in items], total
 
 
 def get_visit(uow: UnitOfWork, who: CustomerPrincipal, job_id: uuid.UUID) -> Visit:
     with uow:
-        return _visit(uow.session, own_job(uow.session, who, job_id))
+        return as_visit(uow.session, own_job(uow.session, who, job_id))
 
 
 def cancel_visit(uow: UnitOfWork, who: CustomerPrincipal, job_id: uuid.UUID, *, reason: str) -> Visit:
     """Cancel before the work starts and at least the point's notice before a booked slot."""
     with uow:
         job = own_job(uow.session, who, job_id, lock=True)
-        point = job.service_point
-        if job.status not in CANCELLABLE:
-            raise Conflict(N_("the visit is {status}; it can no longer be cancelled here, call the point"),
-                           params={"status": job.status.value}, current=job.status.value)
-        hours = point.customer_cancel_notice_hours if point else 2
-        if not _notice_ok(job, hours, utcnow()):
-            raise RuleViolation(N_("a booked visit is cancelled at least {hours} hours ahead; call the point"),
-                                params={"hours": hours}, reason="too-late")
+        check_cancel(job, point_rules(uow.session, job), utcnow())
         jobs.apply_transition(uow.session, job, JobStatus.CANCELLED, SYSTEM,
                               reason=f"cancelled by the customer: {reason.strip() or '-'}")
         uow.commit()
-        return _visit(uow.session, job)
+        return as_visit(uow.session, job)
 
 
 def reschedule_visit(uow: UnitOfWork, who: CustomerPrincipal, job_id: uuid.UUID, *, window_start: datetime,
@@ -167,30 +195,16 @@ def reschedule_visit(uow: UnitOfWork, who: CustomerPrincipal, job_id: uuid.UUID,
     with uow:
         session = uow.session
         job = own_job(session, who, job_id, lock=True)
-        point = job.service_point
-        if job.status not in MOVABLE:
-            raise Conflict(N_("the visit is {status}; it can no longer be moved here, call the point"),
-                           params={"status": job.status.value}, current=job.status.value)
-        hours = point.customer_reschedule_notice_hours if point else 4
-        allowed = point.customer_max_reschedules if point else 2
-        if _reschedules(job) >= allowed:
-            raise RuleViolation(N_("this visit was moved {count} times already; call the point"),
-                                params={"count": allowed}, reason="too-many-changes")
-        if not _notice_ok(job, hours, now):
-            raise RuleViolation(N_("a booked visit is moved at least {hours} hours ahead; call the point"),
-                                params={"hours": hours}, reason="too-late")
-        mark: dict[str, Any] = {RESCHEDULE_MARK: True, "window_start": window_start.isoformat(),
-                                "window_end": window_end.isoformat()}
+        check_move(job, point_rules(session, job), now)
 
         def new_window() -> None:
             job.window_start, job.window_end = window_start, window_end
 
         if job.status == JobStatus.SCHEDULED:
             jobs.apply_transition(session, job, JobStatus.DISPATCHED, SYSTEM, reason="the customer asked for another time")
-        jobs.record_note(session, job, SYSTEM, reason="the customer asked for another window", data=mark,
-                         apply=new_window)
+        mark_reschedule(session, job, window_start=window_start, window_end=window_end, apply=new_window)
         uow.commit()
-        return _visit(session, job)
+        return as_visit(session, job)
 
 
 # --- the bill -----------------------------------------------------------------------------------

@@ -10,13 +10,20 @@ start, "]" at its end) and an SLA due time falling on the day is a red mark with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from xml.sax.saxutils import escape, quoteattr
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from dispatch.auth.principal import Principal
-from dispatch.routing.views import READERS, load_plan
+from dispatch.i18n import N_
+from dispatch.network.models import Technician
+from dispatch.routing import technician_day
+from dispatch.routing.views import READERS, load_plan, load_point
 from dispatch.uow import UnitOfWork
 
 LABEL_W, ROW_H, TOP, RIGHT = 170, 44, 64, 24
@@ -54,8 +61,13 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def render_gantt(rows: Sequence[GanttRow], *, title: str) -> str:
-    """The SVG document for ``rows``."""
+LEGEND = {"travel": N_("driving"), "work": N_("on site"), "break": N_("break"), "idle": N_("waiting"),
+          "sla": N_("SLA due"), "window": N_("[ ] customer window")}
+
+
+def render_gantt(rows: Sequence[GanttRow], *, title: str, legend: Mapping[str, str] | None = None) -> str:
+    """The SVG document for ``rows``; ``legend`` gives the legend's texts (English by default)."""
+    legend = {**LEGEND, **(legend or {})}
     first = min((r.shift[0] for r in rows), default=8 * 3600)
     last = max((max(r.shift[1], r.return_s) for r in rows), default=18 * 3600)
     first, last = first // 3600 * 3600, -(-last // 3600) * 3600
@@ -120,13 +132,13 @@ def render_gantt(rows: Sequence[GanttRow], *, title: str) -> str:
         parts += marks + dues
         parts.append("</g>")
     legend_y = TOP + ROW_H * len(rows) + 28
-    for k, (kind, text) in enumerate((("travel", "driving"), ("work", "on site"), ("break", "break"),
-                                      ("idle", "waiting"), ("sla", "SLA due"))):
+    for k, kind in enumerate(("travel", "work", "break", "idle", "sla")):
+        text = escape(legend[kind])
         lx = LABEL_W + k * 150
         fill = "url(#idle)" if kind == "idle" else COLOURS[kind]
         parts.append(f'<rect x="{lx}" y="{legend_y - 11}" width="14" height="14" fill="{fill}" stroke="#888888"/>')
         parts.append(f'<text x="{lx + 20}" y="{legend_y + 1}" font-size="12">{text}</text>')
-    parts.append(f'<text x="{LABEL_W + 5 * 150}" y="{legend_y + 1}" font-size="12">[ ] customer window</text>')
+    parts.append(f'<text x="{LABEL_W + 5 * 150}" y="{legend_y + 1}" font-size="12">{escape(legend["window"])}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -171,3 +183,44 @@ def plan_gantt_svg(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> str
         span = plan.service_day.isoformat() if plan.days == 1 else f"{plan.service_day.isoformat()}..{last.isoformat()}"
         title = f"Route plan {span}: the technicians' day"
         return render_gantt(rows, title=title)
+
+
+def _route_row(route: technician_day.DayRoute, midnight: datetime) -> GanttRow:
+    """A technician's booked day (their calendar, as their route reads it) as a Gantt row."""
+    day_end = midnight + timedelta(days=1)
+    visits = []
+    for stop in route.stops:
+        window = None
+        if stop.window_start is not None and stop.window_end is not None \
+                and stop.window_start < day_end and stop.window_end > midnight:
+            window = (max(0, _seconds(stop.window_start, midnight)), min(24 * 3600, _seconds(stop.window_end, midnight)))
+        visits.append(GanttVisit(stop.job_reference, _seconds(stop.arrival_at, midnight),
+                                 _seconds(stop.start_at, midnight), _seconds(stop.finish_at, midnight),
+                                 stop.travel_from_prev_s, window, None))
+    shift = (_seconds(route.shift_start_at, midnight), _seconds(route.shift_end_at, midnight)) \
+        if route.shift_start_at else (8 * 3600, 8 * 3600)
+    leave = _seconds(route.leave_at, midnight) if route.leave_at else shift[0]
+    back = _seconds(route.return_at, midnight) if route.return_at else shift[1]
+    return_travel = route.travel_s - sum(s.travel_from_prev_s for s in route.stops)
+    pause = (_seconds(route.break_start_at, midnight), route.break_minutes * 60) \
+        if route.break_start_at and route.break_minutes else None
+    return GanttRow(label=route.technician_name, shift=shift, leave_s=leave, return_s=back,
+                    return_travel_s=return_travel, break_=pause, visits=tuple(visits))
+
+
+def point_day_gantt_svg(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, day, *, timezone: str,
+                        title: str, legend: Mapping[str, str] | None = None) -> str:
+    """The point's technicians' booked day as the same Gantt picture as a plan's: one row per
+    active technician, from their calendar (what the dispatch board shows, plan or no plan)."""
+    actor.require(*READERS)
+    tz = ZoneInfo(timezone)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+    with uow:
+        session = uow.session
+        point = load_point(session, actor, point_id)
+        team = session.scalars(select(Technician).where(Technician.service_point_id == point.id,
+                                                        Technician.active.is_(True))
+                               .options(selectinload(Technician.shifts), selectinload(Technician.shift_exceptions))
+                               .order_by(Technician.name, Technician.id)).all()
+        rows = [_route_row(technician_day.day_route(session, row, day, tz), midnight) for row in team]
+    return render_gantt(rows, title=title, legend=legend)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, RuleViolation, ValidationFailed
+from dispatch.i18n import N_
 from dispatch.jobs import calendar, crews
 from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
@@ -62,7 +63,7 @@ CREW_STEP_S = 15 * 60
 
 class SlotTaken(Conflict):
     code = "slot-taken"
-    title = "The window is no longer free"
+    title = N_("The window is no longer free")
 
 
 @dataclass(frozen=True)
@@ -333,19 +334,21 @@ def _crew_start(lead: _Day, k: int, start: int, latest: int, work: Work, spot: t
     return None
 
 
-def _range(first: date, last: date, tz: ZoneInfo) -> None:
+def check_range(first: date, last: date, tz: ZoneInfo) -> None:
+    """422 for a range that starts in the past, runs backwards or is longer than two weeks."""
     today = utcnow().astimezone(tz).date()
     if first < today:
-        raise ValidationFailed("from", f"{first.isoformat()} is in the past")
+        raise ValidationFailed("from", N_("{day} is in the past"), params={"day": first.isoformat()})
     if last < first:
-        raise ValidationFailed("to", "must not be before from")
+        raise ValidationFailed("to", N_("must not be before from"))
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise ValidationFailed("to", f"ask for at most {MAX_RANGE_DAYS} days at once")
+        raise ValidationFailed("to", N_("ask for at most {days} days at once"), params={"days": MAX_RANGE_DAYS})
 
 
 def _work_of(job: Job) -> Work:
     if job.lat is None or job.lon is None:
-        raise RuleViolation(f"job {job.reference} has no map location; no slot can be offered", rule="no-location")
+        raise RuleViolation(N_("job {reference} has no map location; no slot can be offered"),
+                            params={"reference": job.reference}, rule="no-location")
     return Work(lat=job.lat, lon=job.lon, category=job.product.category, job_type=job.type,
                 duration_minutes=job.duration_minutes, sla_due_at=job.sla_due_at, job_id=job.id,
                 crew_size=job.crew_size)
@@ -353,10 +356,19 @@ def _work_of(job: Job) -> Work:
 
 def _bookable(job: Job) -> None:
     if job.status not in job_rules.ASSIGNABLE:
-        raise Conflict(f"job {job.reference} is {job.status.value}; only dispatched, scheduled or on-hold jobs "
-                       "are given a slot", current=job.status.value)
+        raise Conflict(N_("job {reference} is {status}; only dispatched, scheduled or on-hold jobs are given a slot"),
+                       params={"reference": job.reference, "status": job.status.value}, current=job.status.value)
     if job.service_point_id is None:
-        raise Conflict(f"job {job.reference} has no service point yet", current=job.status.value)
+        raise Conflict(N_("job {reference} has no service point yet"), params={"reference": job.reference},
+                       current=job.status.value)
+
+
+def offer_for(session: Session, job: Job, first: date, last: date, tz: ZoneInfo) -> Offer:
+    """The windows offered for ``job`` (none for a job under way or finished: it needs no slot)."""
+    point = session.get(ServicePoint, job.service_point_id) if job.service_point_id else None
+    if point is None or job.status not in job_rules.ASSIGNABLE:
+        return Offer(slot_minutes=point.slot_minutes if point else 0, slots=())
+    return offered(session, point, _work_of(job), first, last, tz, now=utcnow())
 
 
 def job_slots(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, first: date, last: date,
@@ -365,14 +377,11 @@ def job_slots(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, first: da
     finished: it needs no slot any more)."""
     actor.require(*BOOKERS)
     tz = ZoneInfo(timezone)
-    _range(first, last, tz)
+    check_range(first, last, tz)
     with uow:
         session = uow.session
         job = jobs_service.get_visible_job(session, actor, job_id, with_events=False)
-        point = session.get(ServicePoint, job.service_point_id) if job.service_point_id else None
-        if point is None or job.status not in job_rules.ASSIGNABLE:
-            return Offer(slot_minutes=point.slot_minutes if point else 0, slots=())  # under way or done
-        return offered(session, point, _work_of(job), first, last, tz, now=utcnow())
+        return offer_for(session, job, first, last, tz)
 
 
 def prospective_slots(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, first: date, last: date,
@@ -381,7 +390,7 @@ def prospective_slots(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *,
     """The windows a point could offer for a job not yet taken in (what the call centre quotes)."""
     actor.require(*BOOKERS)
     tz = ZoneInfo(timezone)
-    _range(first, last, tz)
+    check_range(first, last, tz)
     with uow:
         session = uow.session
         point = load_point(session, actor, point_id)
@@ -406,47 +415,117 @@ def set_slot_length(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, m
         return minutes
 
 
+@dataclass(frozen=True)
+class CustomerRules:
+    """What a customer may do alone with a visit of the point (else they call the point)."""
+
+    cancel_notice_hours: int
+    reschedule_notice_hours: int
+    max_reschedules: int
+
+
+#: Bounds of the customer rules a point may set.
+MAX_NOTICE_HOURS, MAX_RESCHEDULES = 168, 10
+
+
+def rules_of(point: ServicePoint | None) -> CustomerRules:
+    """The point's rules (the defaults for a job that has no point yet)."""
+    if point is None:
+        return CustomerRules(cancel_notice_hours=2, reschedule_notice_hours=4, max_reschedules=2)
+    return CustomerRules(cancel_notice_hours=point.customer_cancel_notice_hours,
+                         reschedule_notice_hours=point.customer_reschedule_notice_hours,
+                         max_reschedules=point.customer_max_reschedules)
+
+
+def customer_rules(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID) -> CustomerRules:
+    actor.require(*BOOKERS)
+    with uow:
+        return rules_of(load_point(uow.session, actor, point_id))
+
+
+#: The rules' names and the point's columns that hold them, with their highest value.
+RULE_COLUMNS = {"cancel_notice_hours": ("customer_cancel_notice_hours", MAX_NOTICE_HOURS),
+                "reschedule_notice_hours": ("customer_reschedule_notice_hours", MAX_NOTICE_HOURS),
+                "max_reschedules": ("customer_max_reschedules", MAX_RESCHEDULES)}
+
+
+def set_customer_rules(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, **given: int | None) -> CustomerRules:
+    """The point's manager (or HQ) sets how late a customer may cancel or move a booked visit
+    alone, and how many times one visit may be moved; the rules not given stay as they are."""
+    actor.require(*BOOKERS)
+    for name, value in given.items():
+        if name not in RULE_COLUMNS:
+            raise ValidationFailed(name, N_("unknown field"))
+        if value is not None and not 0 <= value <= RULE_COLUMNS[name][1]:
+            raise ValidationFailed(name, N_("between 0 and {top}"), params={"top": RULE_COLUMNS[name][1]})
+    with uow:
+        point = load_point(uow.session, actor, point_id)
+        for name, value in given.items():
+            if value is not None:
+                setattr(point, RULE_COLUMNS[name][0], value)
+        uow.commit()
+        return rules_of(point)
+
+
+def check_window(window_start: datetime, window_end: datetime) -> None:
+    for name, value in (("window_start", window_start), ("window_end", window_end)):
+        if value.tzinfo is None:
+            raise ValidationFailed(name, N_("needs a time zone offset"))
+    if window_end <= window_start:
+        raise ValidationFailed("window_end", N_("must be after window_start"))
+
+
+def book_job(session: Session, job: Job, actor: Principal, *, window_start: datetime, window_end: datetime,
+             tz: ZoneInfo, reason: str, before: Callable[[Job], None] | None = None) -> Booked:
+    """Book ``job`` (locked by the caller) on an offered window, inside the point's row lock. No
+    commit. ``before`` runs once the point is locked, before anything changes (the customer's rules).
+
+    The point lock makes two bookings of one point run one after the other; the windows are
+    computed again inside it, so of two callers taking the last window the second gets 409
+    ``slot-taken``; :func:`jobs_service.schedule_job` then checks the technician's calendar too."""
+    check_window(window_start, window_end)
+    _bookable(job)
+    day = window_start.astimezone(tz).date()
+    point = session.scalar(select(ServicePoint).where(ServicePoint.id == job.service_point_id).with_for_update())
+    if window_end - window_start != timedelta(minutes=point.slot_minutes):
+        raise ValidationFailed("window_end", N_("the point offers {minutes}-minute windows"),
+                               params={"minutes": point.slot_minutes})
+    if day < utcnow().astimezone(tz).date():
+        raise ValidationFailed("window_start", N_("the window is in the past"))
+    if before is not None:
+        before(job)
+    offer = offered(session, point, _work_of(job), day, day, tz, now=utcnow())
+    slot = next((s for s in offer.slots if s.window_start == window_start and s.window_end == window_end), None)
+    if slot is None:
+        begin, end = window_start.astimezone(tz), window_end.astimezone(tz)
+        raise SlotTaken(N_("no technician can serve job {reference} between {start} and {end} any more; "
+                           "ask for the slots again"),
+                        params={"reference": job.reference, "start": f"{begin:%Y-%m-%d %H:%M}", "end": f"{end:%H:%M}"})
+    technician = session.get(TechnicianRow, slot.technician_id)
+    job.window_start, job.window_end = slot.window_start, slot.window_end
+    jobs_service.schedule_job(session, job, technician, slot.start_at, actor, tz=tz,
+                              reason=f"{reason} {slot.window_start.astimezone(tz):%H:%M}-"
+                                     f"{slot.window_end.astimezone(tz):%H:%M}")
+    if job.crew_size > 1 or job.helpers:  # the crew is booked with its lead, each calendar checked
+        crews.book_helpers(session, job, crews.load_technicians(session, list(slot.helper_ids), "helper_ids"),
+                           tz=tz)
+    return Booked(job_id=job.id, job_reference=job.reference, window_start=slot.window_start,
+                  window_end=slot.window_end, technician_id=technician.id, technician_name=technician.name,
+                  scheduled_start=slot.start_at, added_travel_s=slot.added_travel_s, added_km=slot.added_km,
+                  helper_ids=slot.helper_ids)
+
+
 def book(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, window_start: datetime, window_end: datetime,
          timezone: str) -> Booked:
     """Give the job the window and its technician (tentatively: not locked, so the planner may still
     improve the day within the window), in one transaction; 409 ``slot-taken`` when the window is no
     longer offered, 422 when it is not a window of the point's grid."""
     actor.require(*BOOKERS)
-    tz = ZoneInfo(timezone)
-    for name, value in (("window_start", window_start), ("window_end", window_end)):
-        if value.tzinfo is None:
-            raise ValidationFailed(name, "needs a time zone offset")
-    if window_end <= window_start:
-        raise ValidationFailed("window_end", "must be after window_start")
-    day = window_start.astimezone(tz).date()
+    check_window(window_start, window_end)
     with uow:
         session = uow.session
         job = jobs_service.get_visible_job(session, actor, job_id, with_events=False, for_update=True)
-        _bookable(job)
-        # One booking of a point at a time: the second waits here and then sees the first's visit.
-        point = session.scalar(select(ServicePoint).where(ServicePoint.id == job.service_point_id).with_for_update())
-        if window_end - window_start != timedelta(minutes=point.slot_minutes):
-            raise ValidationFailed("window_end", f"the point offers {point.slot_minutes}-minute windows")
-        if day < utcnow().astimezone(tz).date():
-            raise ValidationFailed("window_start", "the window is in the past")
-        offer = offered(session, point, _work_of(job), day, day, tz, now=utcnow())
-        slot = next((s for s in offer.slots
-                     if s.window_start == window_start and s.window_end == window_end), None)
-        if slot is None:
-            begin, end = window_start.astimezone(tz), window_end.astimezone(tz)
-            raise SlotTaken(f"no technician can serve job {job.reference} between {begin:%Y-%m-%d %H:%M} "
-                            f"and {end:%H:%M} any more; ask for the slots again")
-        technician = session.get(TechnicianRow, slot.technician_id)
-        job.window_start, job.window_end = slot.window_start, slot.window_end
-        jobs_service.schedule_job(
-            session, job, technician, slot.start_at, actor, tz=tz,
-            reason=f"the customer booked the window {slot.window_start:%H:%M}-{slot.window_end:%H:%M}",
-        )
-        if job.crew_size > 1 or job.helpers:  # the crew is booked with its lead, each calendar checked
-            crews.book_helpers(session, job, crews.load_technicians(session, list(slot.helper_ids), "helper_ids"),
-                               tz=tz)
+        booked = book_job(session, job, actor, window_start=window_start, window_end=window_end,
+                          tz=ZoneInfo(timezone), reason="the customer booked the window")
         uow.commit()
-        return Booked(job_id=job.id, job_reference=job.reference, window_start=slot.window_start,
-                      window_end=slot.window_end, technician_id=technician.id, technician_name=technician.name,
-                      scheduled_start=slot.start_at, added_travel_s=slot.added_travel_s, added_km=slot.added_km,
-                      helper_ids=slot.helper_ids)
+        return booked

@@ -183,6 +183,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/jobs/{job_id}/booking"): lambda w, ids: {
         "window_start": _tomorrow_at(w, 10).isoformat(), "window_end": _tomorrow_at(w, 12).isoformat()},
     ("PUT", "/api/v1/service-points/{point_id}/slot-length"): lambda w, ids: {"minutes": 120},
+    ("PUT", "/api/v1/service-points/{point_id}/customer-rules"): lambda w, ids: {"max_reschedules": 3},
     ("POST", "/api/v1/service-points/{point_id}/replans"): lambda w, ids: {
         "kind": "no_show", "job_id": ids["job"], "time_limit_s": 1},
     ("POST", "/api/v1/replans/{replan_id}/confirm"): lambda w, ids: None,
@@ -837,7 +838,7 @@ def test_a_colleagues_objects_are_answered_like_missing_ones(route, pair, world)
 # Every customer route with an object id: the demo customer on another customer's object gets
 # exactly the answer for a missing id (404), and nothing is written; a staff token gets 401.
 
-CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint"}
+CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint", "unit_id": "unit"}
 SIGNATURE_PNG = "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAA="
 CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
     "cancellation": lambda: {"reason": "matrix"},
@@ -845,6 +846,13 @@ CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
     "reschedule": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
                            "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
     "confirmation": lambda: {"total": "0.00", "signer_name": "matrix", "signature": SIGNATURE_PNG},
+    "booking": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
+                        "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
+    "preferred-window": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
+                                 "window_end": (utcnow() + timedelta(days=3, hours=3)).isoformat()},
+}
+CUSTOMER_QUERIES: dict[str, Callable[[], str]] = {
+    "slots": lambda: "?from={0}&to={0}".format(utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)),
 }
 
 
@@ -868,6 +876,8 @@ def test_a_customer_never_reaches_another_customers_objects(route, world):
             "job": session.scalar(select(Job.id).where(Job.customer_id != me.id).order_by(Job.reference).limit(1)),
             "complaint": session.scalar(select(Complaint.id).where(Complaint.customer_id != me.id)
                                         .order_by(Complaint.reference).limit(1)),
+            "unit": session.scalar(select(Unit.id).where(Unit.customer_id.is_not(None), Unit.customer_id != me.id)
+                                   .order_by(Unit.serial).limit(1)),
         }
         config = world.client.application.extensions["dispatch"].token_config
         token = auth_service.customer_token(config, me.id, me.token_version, 3600)
@@ -879,9 +889,92 @@ def test_a_customer_never_reaches_another_customers_objects(route, world):
         theirs = theirs.replace("{" + name + "}", str(others[CUSTOMER_KINDS[name]]))
         missing = missing.replace("{" + name + "}", str(uuid.uuid4()))
     body = CUSTOMER_BODIES[path.rsplit("/", 1)[-1]]() if method in WRITES else None
+    query = CUSTOMER_QUERIES.get(path.rsplit("/", 1)[-1], lambda: "")()
+    theirs, missing = theirs + query, missing + query
     foreign, nobody = world.send(method, theirs, "customer:demo", body), world.send(method, missing, "customer:demo", body)
     assert foreign.code != "validation-error", foreign.body
     assert foreign.status == nobody.status == 404, (foreign.status, nobody.status, foreign.body)
     assert foreign.body["title"] == nobody.body["title"] and foreign.writes == []
     staff = world.send(method, theirs, "admin", body)
     assert staff.status == 401, staff.body
+
+
+# Customer routes without an id in the path: another customer's ids in the body answer 404 like a
+# missing one and write nothing; the lists show only the caller's own objects; a staff token gets
+# 401 on every customer route and a customer token 401 on every staff route.
+
+CUSTOMER_BODY_IDS = [
+    ("POST", "/api/v1/customer/jobs", "unit", lambda unit: {"unit_id": unit, "description": "matrix"}),
+    ("POST", "/api/v1/customer/complaints", "unit",
+     lambda unit: {"category": "after_sales", "summary": "matrix", "unit_id": unit}),
+    ("POST", "/api/v1/customer/complaints", "job",
+     lambda job: {"category": "after_sales", "summary": "matrix", "job_id": job}),
+]
+
+
+def _customer_world(world) -> tuple[Customer, dict[str, str]]:
+    from dispatch.auth import service as auth_service
+
+    with sessionmaker(bind=world.connection, join_transaction_mode="create_savepoint")() as session:
+        me = session.scalar(select(Customer).where(Customer.phone == "13900000000"))
+        others = {
+            "job": str(session.scalar(select(Job.id).where(Job.customer_id != me.id).order_by(Job.reference).limit(1))),
+            "unit": str(session.scalar(select(Unit.id).where(Unit.customer_id.is_not(None), Unit.customer_id != me.id)
+                                       .order_by(Unit.serial).limit(1))),
+        }
+        config = world.client.application.extensions["dispatch"].token_config
+        world.tokens["customer:demo"] = auth_service.customer_token(config, me.id, me.token_version, 3600)
+        session.expunge(me)
+    return me, others
+
+
+@pytest.mark.parametrize(("method", "path", "kind", "body"), [pytest.param(*row, id=f"{row[0]} {row[1]} {row[2]}")
+                                                              for row in CUSTOMER_BODY_IDS])
+def test_another_customers_ids_in_a_body_answer_like_missing_ones(world, method, path, kind, body):
+    _, others = _customer_world(world)
+    foreign = world.send(method, path, "customer:demo", body(others[kind]))
+    nobody = world.send(method, path, "customer:demo", body(str(uuid.uuid4())))
+    assert foreign.status == nobody.status == 404, (foreign.status, foreign.body)
+    assert foreign.body["title"] == nobody.body["title"] and foreign.writes == []
+
+
+def test_a_customers_lists_hold_only_their_own_objects(world):
+    me, _ = _customer_world(world)
+    with sessionmaker(bind=world.connection, join_transaction_mode="create_savepoint")() as session:
+        own_units = {str(i) for i in session.scalars(select(Unit.id).where(Unit.customer_id == me.id))}
+        own_jobs = {str(i) for i in session.scalars(select(Job.id).where(Job.customer_id == me.id))}
+        own_complaints = {str(i) for i in session.scalars(select(Complaint.id).where(Complaint.customer_id == me.id))}
+    for path, own in (("/api/v1/customer/units/?page_size=100", own_units),
+                      ("/api/v1/customer/jobs?page_size=100", own_jobs),
+                      ("/api/v1/customer/complaints?page_size=100", own_complaints)):
+        answer = world.send("GET", path, "customer:demo")
+        assert answer.status == 200, (path, answer.body)
+        assert {row["id"] for row in answer.body} <= own, path
+    assert own_units, "the demo customer owns a unit"
+    assert world.send("GET", "/api/v1/customer/me", "customer:demo").body["id"] == str(me.id)
+
+
+TYPED_PARAMS = {"number": "1", "category": "after_sales", "job_type": "repair"}
+
+
+def test_staff_and_customer_tokens_never_cross(world):
+    """Every customer route refuses a staff token and every staff route a customer token (401)."""
+    _customer_world(world)
+    methods = {"get", "post", "put", "patch", "delete"}
+    every = sorted((m.upper(), path) for path, item in _document()["paths"].items() for m in item if m in methods)
+    customer = [r for r in every if r[1].startswith(CUSTOMER_PREFIX)
+                and r[1] not in ("/api/v1/customer/otp", "/api/v1/customer/session")]
+    # not behind a staff token: the public pages, the rating link, sign-in and refresh (their own
+    # credentials in the body), the SMS provider's signed delivery receipts, the probes
+    no_token = (CUSTOMER_PREFIX, PUBLIC_PREFIX, "/api/v1/feedback/", "/api/v1/openapi", "/api/v1/auth/token",
+                "/api/v1/auth/refresh", "/api/v1/notifications/receipts", "/healthz", "/readyz")
+    staff = [r for r in every if not r[1].startswith(no_token)]
+    assert len(customer) >= 15 and len(staff) > 100
+    crossed = [(r, "admin") for r in customer] + [(r, "customer:demo") for r in staff]
+    wrong = []
+    for (method, path), caller in crossed:
+        url = re.sub(r"\{(\w+)\}", lambda m: TYPED_PARAMS.get(m[1], str(uuid.uuid4())), path)
+        answer = world.send(method, url, caller, {} if method in WRITES else None)
+        if answer.status != 401 or answer.writes:
+            wrong.append((method, path, caller, answer.status, answer.writes))
+    assert wrong == [], "\n".join(map(str, wrong))

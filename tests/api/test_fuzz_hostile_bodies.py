@@ -6,7 +6,8 @@ type (numbers as strings, ``1.5`` where an integer goes, huge integers, lists, o
 
 Every answer is below 500 and a 4xx is ``application/problem+json``; text-level abuse is
 refused by the request guard with 400/422 before any view runs, so nothing is written. Run as an
-HQ admin (who reaches the most validators) and as a technician; ``DISPATCH_FUZZ_EXAMPLES``
+HQ admin (who reaches the most validators) and as a technician, and the customer routes as the
+demo customer (a staff token gets no further than 401 there); ``DISPATCH_FUZZ_EXAMPLES``
 examples per operation and kind (default 3)."""
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ def _resolve(schema: dict) -> dict:
 def _operations() -> list:
     found = []
     for path, item in DOCUMENT["paths"].items():
-        if path.startswith("/api/v1/customer/"):
-            continue  # customer routes take customer tokens only (not exercised here; see the report)
         for method, operation in item.items():
             content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
             if "application/json" in content:
@@ -150,7 +149,17 @@ def wrong_types(properties: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]
 def logged_in(base_settings, tmp_path_factory, engine) -> tuple[ModuleApp, dict[str, str]]:
     """One app for the module (see tests/module_app.py) and the roles' tokens."""
     app = ModuleApp(base_settings.with_(upload_dir=tmp_path_factory.mktemp("fuzz-hostile"), access_token_ttl_s=3600))
-    return app, app.log_in(engine, ROLES)
+    return app, app.log_in(engine, ROLES) | {CUSTOMER: app.customer_token(engine)}
+
+
+CUSTOMER = "customer:demo"
+
+
+def callers(path: str, tokens: dict[str, str]) -> dict[str, str]:
+    """Who sends the bodies: the demo customer on the customer routes, the staff roles elsewhere."""
+    if path.startswith("/api/v1/customer/"):
+        return {CUSTOMER: tokens[CUSTOMER]}
+    return {role: token for role, token in tokens.items() if role != CUSTOMER}
 
 
 @pytest.fixture
@@ -186,6 +195,9 @@ def _send(client, method: str, url: str, token: str, data: bytes):
 
 def test_every_json_operation_is_fuzzed():
     assert len(OPERATIONS) > 50
+    paths = {param.values[1] for param in OPERATIONS}
+    assert {"/api/v1/customer/jobs/{job_id}/booking", "/api/v1/customer/jobs",
+            "/api/v1/customer/me"} <= paths  # the customer routes too, with a customer token
 
 
 @pytest.mark.parametrize("method, path, properties", OPERATIONS)
@@ -198,7 +210,7 @@ def test_hostile_json_text_is_refused_before_any_view_and_writes_nothing(method,
     @given(abuse=hostile_text(properties))
     def refused(abuse):
         kind, text = abuse
-        for role, token in tokens.items():
+        for role, token in callers(path, tokens).items():
             del writes[:]
             response = _send(client, method, url, token, text.encode("utf-8"))
             note = (kind, role, text[:120], response.status_code, response.get_data(as_text=True)[:300])
@@ -218,7 +230,7 @@ def test_bodies_of_wrong_types_and_huge_numbers_never_answer_5xx(method, path, p
               suppress_health_check=list(HealthCheck))
     @given(body=wrong_types(properties))
     def answered(body):
-        for role, token in tokens.items():
+        for role, token in callers(path, tokens).items():
             response = _send(client, method, url, token, json.dumps(body).encode())
             note = (role, body, response.status_code, response.get_data(as_text=True)[:300])
             assert response.status_code < 500, note

@@ -1,6 +1,7 @@
 """Property-based fuzzing of every operation in the OpenAPI document (schemathesis), as each
 role: never a 5xx, and every response's status code, content type and body match what the
-document says for that operation.
+document says for that operation. The customer routes are called with the demo customer's token
+(and a staff one, which they refuse).
 
 Each operation is one test, run on the demo data and rolled back. Schemathesis generates valid
 and invalid requests (``DISPATCH_FUZZ_EXAMPLES`` per operation, default 3, derandomized so CI
@@ -72,9 +73,19 @@ def module_app(base_settings, tmp_path_factory) -> ModuleApp:
     return ModuleApp(base_settings.with_(upload_dir=tmp_path_factory.mktemp("fuzz-uploads"), access_token_ttl_s=3600))
 
 
+CUSTOMER = "customer:demo"
+
+
 @pytest.fixture(scope="module")
 def tokens(module_app, engine) -> dict[str, str]:
-    return module_app.log_in(engine, ROLES)
+    return module_app.log_in(engine, ROLES) | {CUSTOMER: module_app.customer_token(engine)}
+
+
+def callers(path: str, tokens: dict[str, str]) -> dict[str, str]:
+    """The demo customer on the customer routes (plus a staff role: 401), the staff roles elsewhere."""
+    if path.startswith("/api/v1/customer/"):
+        return {CUSTOMER: tokens[CUSTOMER], "admin": tokens["admin"]}
+    return {role: token for role, token in tokens.items() if role != CUSTOMER}
 
 
 @pytest.fixture
@@ -91,6 +102,8 @@ def test_the_fuzz_covers_every_operation_but_the_solver_launches():
     fuzzed = {tuple(param.id.split(" ", 1)) for param in OPERATIONS}
     assert documented - fuzzed == SOLVER_LAUNCHING
     assert len(fuzzed) > 100
+    assert {("POST", "/api/v1/customer/jobs/{job_id}/booking"), ("GET", "/api/v1/customer/jobs/{job_id}/slots"),
+            ("PUT", "/api/v1/customer/jobs/{job_id}/preferred-window")} <= fuzzed
 
 
 def _check_pagination_header(response, document: dict) -> None:
@@ -118,7 +131,7 @@ def test_no_server_error_and_every_response_matches_the_document(operation, fuzz
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=strategy)
     def every_role_gets_a_documented_answer(case):
-        for role, token in tokens.items():
+        for role, token in callers(operation.path, tokens).items():
             response = case.call(app=fuzz_app, headers={"Authorization": f"Bearer {token}"})
             try:
                 case.validate_response(response, checks=CHECKS)

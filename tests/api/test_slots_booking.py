@@ -203,21 +203,28 @@ def test_two_agents_booking_the_last_window_at_once_cannot_both_win(live):
         clients = [new_client(), new_client()]
         for client in clients:
             client.token("manager.hz01")
-        barrier, answers = threading.Barrier(2), []
+        race_for_the_window(api, jobs, [
+            lambda job, client=client: client.post(f"/api/v1/jobs/{job['id']}/booking", as_="manager.hz01",
+                                                   json=window).status_code for client in clients])
 
-        def take(client, job):
-            barrier.wait()
-            answers.append(client.post(f"/api/v1/jobs/{job['id']}/booking", as_="manager.hz01",
-                                       json=window).status_code)
 
-        threads = [threading.Thread(target=take, args=pair) for pair in zip(clients, jobs)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert sorted(answers) == [201, 409], answers
-        statuses = sorted(api.get(f"/api/v1/jobs/{job['id']}", as_="admin").json["status"] for job in jobs)
-        assert statuses == ["dispatched", "scheduled"]
-        for job in jobs:  # free the window for the next round
-            api.post(f"/api/v1/jobs/{job['id']}/transitions", as_="manager.hz01",
-                     json={"to": "cancelled", "reason": "next round"})
+def race_for_the_window(api, jobs: list[dict], bookers: list) -> None:
+    """Each booker books its job at the same moment (a barrier): exactly one wins, the other job
+    keeps waiting; then both are cancelled to free the window for the next round."""
+    barrier, answers = threading.Barrier(len(jobs)), []
+
+    def take(book, job):
+        barrier.wait()
+        answers.append(book(job))
+
+    threads = [threading.Thread(target=take, args=pair) for pair in zip(bookers, jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [201, 409], answers
+    statuses = sorted(api.get(f"/api/v1/jobs/{job['id']}", as_="admin").json["status"] for job in jobs)
+    assert statuses == ["dispatched", "scheduled"]
+    for job in jobs:
+        api.post(f"/api/v1/jobs/{job['id']}/transitions", as_="manager.hz01",
+                 json={"to": "cancelled", "reason": "next round"})

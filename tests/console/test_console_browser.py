@@ -99,6 +99,65 @@ def test_a_manager_plans_and_applies_a_day_then_reassigns_a_job(browser, live_se
     assert colleague["name"] in browser.find_element(By.ID, "job-technician").text
 
 
+def test_a_manager_offers_slots_to_callers_from_the_board_and_the_gantt_shows_the_visit(browser, live_server, api,
+                                                                                          session):
+    """A waiting job: from the queue to its ranked slots, booked with one click; a new caller:
+    place, job type and product, then their name and the slot they chose. The board's timeline is
+    the Gantt picture, with the booked visit as a work bar."""
+    from axe_selenium_python import Axe
+
+    hz01 = point_id(api, "HZ01")
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    unit = caller_unit(session, "HZ01", covered=True, on=day)
+    taken = take_in(api, repair_call(unit, day, (9, 17), "the filter light blinks")).json
+    sign_in(browser, live_server, MANAGER)
+    browser.get(f"{live_server}/console/points/{hz01}/board?day={day.isoformat()}")
+    browser.find_element(By.CSS_SELECTOR, f"a[href*='job_id={taken['id']}']").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "slots")))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#slots tr.slot")
+    ranked = api.get(f"/api/v1/jobs/{taken['id']}/slots?from={day}&to={day}", as_=MANAGER).json["slots"]
+    assert [r.get_attribute("data-start") for r in rows] == [s["window_start"] for s in ranked]
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}')
+    assert results["violations"] == [], axe.report(results["violations"])
+    screenshot(browser, "manager-slots")
+    submit(browser, "book-1")
+    assert "时段已预约" in flash(browser)
+    booked = job(api, taken["id"], MANAGER)
+    assert booked["status"] == "scheduled" and booked["technician_id"] == ranked[0]["technician_id"]
+
+    browser.get(f"{live_server}/console/points/{hz01}/board?day={day.isoformat()}")
+    bars = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#gantt rect.work title')).map(t => t.textContent)")
+    assert any(b.startswith(taken["reference"] + " ") for b in bars), bars
+    lanes = browser.find_elements(By.CSS_SELECTOR, "#gantt g.technician")
+    assert len(lanes) >= 2  # a row per technician of the point
+    screenshot(browser, "manager-board-gantt")
+
+    # a new caller: where and what, the ranked slots, then who they are and the slot they chose
+    browser.find_element(By.ID, "offer-slots").click()
+    point = api.get(f"/api/v1/service-points/{hz01}", as_=MANAGER).json
+    browser.find_element(By.ID, "lat").send_keys(str(point["location"]["lat"] + 0.01))
+    browser.find_element(By.ID, "lon").send_keys(str(point["location"]["lon"]))
+    Select(browser.find_element(By.ID, "job_type")).select_by_value("install")
+    Select(browser.find_element(By.ID, "product_sku")).select_by_value("WP-RO500")
+    browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, "caller-day"),
+                           day.isoformat())
+    submit(browser, "show-caller-slots")
+    wait(browser).until(ec.presence_of_element_located((By.ID, "slots")))
+    browser.find_element(By.ID, "name").send_keys("王女士")
+    browser.find_element(By.ID, "phone").send_keys("13712340000")
+    browser.find_element(By.ID, "address").send_keys("9 Canal Street")
+    submit(browser, "book-1")
+    flash(browser)
+    said = " ".join(f.text for f in browser.find_elements(By.CSS_SELECTOR, ".flash"))
+    assert "来电工单已受理" in said and "时段已预约" in said
+    new_id = browser.current_url.rsplit("/", 1)[-1]
+    created = job(api, new_id, MANAGER)
+    assert created["status"] == "scheduled" and created["type"] == "install"
+
+
 def test_another_points_manager_cannot_open_the_first_points_pages(browser, live_server, api):
     hz01 = point_id(api, "HZ01")
     some_job = api.get(f"/api/v1/jobs?service_point_id={hz01}&page_size=1", as_=MANAGER).json[0]

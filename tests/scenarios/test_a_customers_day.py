@@ -81,3 +81,55 @@ def test_a_customer_activates_reports_a_fault_and_follows_the_visit(api, session
 
 def job_list_other(api) -> str:
     return ok(api.get(f"{API}/jobs/?page_size=1&status=dispatched", as_=MANAGER))[0]["id"]
+
+
+def test_a_customer_picks_a_slot_moves_it_once_and_then_cancels(api, session, walk, settings, session_factory,
+                                                                uow_factory):
+    """The point allows one change per visit; the customer picks a slot while reporting the fault, moves it once
+    (the technician's route follows), is told in Chinese that a second move needs a call, and
+    cancels in time. Another customer cannot read the first's slots."""
+    from dispatch.app import create_app
+
+    cust = CustomerClient(create_app(settings, session_factory=session_factory,
+                                     task_queue=RecordingTaskQueue()).test_client(), uow_factory, settings)
+    owned, _ = demo_units(session)
+    hz = session.scalar(select(ServicePoint).where(ServicePoint.code == "HZ01"))
+    here = {"lat": hz.lat + 0.01, "lon": hz.lon}
+    rules = ok(api.put(f"{API}/service-points/{hz.id}/customer-rules", as_=MANAGER,
+                       json={"max_reschedules": 1, "reschedule_notice_hours": 12, "cancel_notice_hours": 6}))
+    assert rules["max_reschedules"] == 1
+
+    token = cust.sign_in()
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    # While reporting the fault the customer sees the windows the point can offer, and picks one.
+    choice = ok(cust.get(f"{API}/customer/units/{owned.id}/slots?from={day}&to={day}"
+                         f"&lat={here['lat']}&lon={here['lon']}", token))["slots"]
+    booked = ok(cust.post(f"{API}/customer/jobs", token, json={
+        "unit_id": str(owned.id), "description": "净水器出水很慢", "location": here, "slot": choice[0]}), 201)
+    assert booked["status"] == "scheduled" and booked["technician"]["name"]
+    assert at(booked["window_start"]) == at(choice[0]["window_start"])
+    visit = booked
+    offer = ok(cust.get(f"{API}/customer/jobs/{visit['id']}/slots?from={day}&to={day}", token))["slots"]
+    assert len(offer) >= 2
+
+    # A second thought: the customer moves it to another offered window, once.
+    moved = ok(cust.post(f"{API}/customer/jobs/{visit['id']}/booking", token, json=offer[-1]), 201)
+    assert moved["window_start"] == offer[-1]["window_start"] and moved["reschedules_left"] == 0
+    staff = ok(api.get(f"{API}/jobs/{visit['id']}", as_=MANAGER))
+    tech = username_of(api, staff["technician_id"], MANAGER)
+    stops = ok(api.get(f"{API}/technicians/me/route?date={day}", as_=tech))["stops"]
+    [stop] = [s for s in stops if s["job_id"] == visit["id"]]
+    assert at(offer[-1]["window_start"]) <= at(stop["start_at"]) <= at(offer[-1]["window_end"])
+    again = cust.post(f"{API}/customer/jobs/{visit['id']}/booking", token, json=offer[0])
+    assert again.status_code == 422 and "请致电服务网点" in again.json["detail"]
+
+    # Another customer cannot even read the slots of this visit.
+    other_phone = "13900009999"
+    assert cust.get(f"{API}/customer/jobs/{visit['id']}/slots?from={day}&to={day}",
+                    cust.sign_in(other_phone)).status_code == 404
+
+    # The customer cancels in time; the technician's day no longer holds the visit.
+    cancelled = ok(cust.post(f"{API}/customer/jobs/{visit['id']}/cancellation", token, json={"reason": "修好了"}))
+    assert cancelled["status"] == "cancelled"
+    stops = ok(api.get(f"{API}/technicians/me/route?date={day}", as_=tech))["stops"]
+    assert visit["id"] not in {s["job_id"] for s in stops}

@@ -1,6 +1,6 @@
 """The console over HTTP, role by role: HZ01's manager takes the board of the next working day,
-plans it, applies the plan, inserts the morning's urgent call and moves a job to a colleague with
-a reason; the stock page and its suggestions; HQ's reviewer works through a sampled checklist;
+plans it, applies the plan, inserts the morning's urgent call, moves a job to a colleague with
+a reason and offers a caller the ranked slots of the day, booking one (the board's Gantt shows it); the stock page and its suggestions; HQ's reviewer works through a sampled checklist;
 HQ downloads the KPIs. Each change is then read back through the API."""
 
 from __future__ import annotations
@@ -78,7 +78,22 @@ def test_the_manager_and_the_reviewer_work_their_day_in_the_console(app, api, se
     assert any(e["reason"] == "customer asked for later" for e in after["events"])
     refused = manager.submit(f"/console/jobs/{booked['id']}/assignment", technician_id=colleague["id"],
                              scheduled_start="not a time", reason="x")
-    assert Console.flash(refused) == "error: scheduled_start: give a date and time"
+    assert Console.flash(refused) == "error: scheduled_start: 请填写日期和时间"  # in the console's language
+
+    # --- a caller asks "when can you come?": slots offered on the board, one booked --------------
+    caller = caller_unit(session, "HZ01", covered=True, on=day, skip=(unit.serial, urgent_unit.serial))
+    waiting = take_in(api, repair_call(caller, day, (9, 17), "filter light blinking")).json
+    board = manager.page(f"/console/points/{hz01}/board?day={day.isoformat()}")
+    assert f"job_id={waiting['id']}" in board.replace("&amp;", "&")
+    offered = manager.page(f"/console/points/{hz01}/slots?job_id={waiting['id']}&day={day.isoformat()}")
+    ranked = ok(api.get(f"{API}/jobs/{waiting['id']}/slots?from={day}&to={day}", as_=MANAGER))["slots"]
+    assert re.findall(r'<tr class="slot" data-start="([^"]+)">', offered) == [s["window_start"] for s in ranked]
+    taken_slot = manager.submit(f"/console/jobs/{waiting['id']}/booking", point_id=hz01, day=day.isoformat(),
+                                window_start=ranked[0]["window_start"], window_end=ranked[0]["window_end"])
+    assert Console.flash(taken_slot) == "ok: 时段已预约。"
+    assert job(api, waiting["id"], MANAGER)["technician_id"] == ranked[0]["technician_id"]
+    gantt = manager.page(f"/console/points/{hz01}/board?day={day.isoformat()}")
+    assert re.search(rf'<rect class="work"[^>]*><title>{waiting["reference"]} ', gantt)  # a bar of the Gantt
 
     # --- stock at the point and its vans -------------------------------------------------------
     stock = manager.page(f"/console/points/{hz01}/stock")

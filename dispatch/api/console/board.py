@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from dispatch.api.deps import settings, task_queue, unit_of_work
 from dispatch.auth.enums import Role
@@ -20,23 +21,23 @@ from dispatch.errors import ValidationFailed
 from dispatch.jobs import service as jobs
 from dispatch.jobs.rules import JobStatus
 from dispatch.network import service_points, technicians
+from dispatch.routing import gantt
 from dispatch.routing import service as routing
 from dispatch.routing import views as plans
 from dispatch.stock import movements, replenishment
 
-DAY_START_H, DAY_END_H = 7, 21  # the timelines' span, local hours
 BOARD_STATUSES = [JobStatus.DISPATCHED, JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE,
                   JobStatus.ON_HOLD, JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.NEW]
 MAX_ROWS = 500
 INSERTION_TIME_LIMIT_S = 2  # the API's default: the manager waits for the answer
 
 
-def _point(point_id: uuid.UUID):
+def visible_point(point_id: uuid.UUID):
     """The point if the caller may see it (404 otherwise: the same rule as the API)."""
     return service_points.get_service_point(unit_of_work(), principal(), point_id)
 
 
-def _day(raw: str | None) -> date:
+def day_asked(raw: str | None) -> date:
     if not raw:
         return today()
     try:
@@ -45,19 +46,13 @@ def _day(raw: str | None) -> date:
         return today()
 
 
-def _timeline(job_list, team) -> list[dict]:
-    """Each technician's scheduled jobs as bars: offset and width in % of the day's span."""
-    span = (DAY_END_H - DAY_START_H) * 60
-    rows = {t.id: {"technician": t, "bars": []} for t in team}
-    for job in job_list:
-        if job.technician_id not in rows or job.scheduled_start is None:
-            continue
-        start = job.scheduled_start.astimezone(zone())
-        minutes = start.hour * 60 + start.minute - DAY_START_H * 60
-        left = max(0.0, min(100.0, minutes / span * 100))
-        width = max(1.5, min(100.0 - left, job.duration_minutes / span * 100))
-        rows[job.technician_id]["bars"].append({"job": job, "left": round(left, 2), "width": round(width, 2)})
-    return list(rows.values())
+def _gantt(point_id: uuid.UUID, day: date) -> Markup:
+    """The technicians' booked day as the plan's Gantt picture (dispatch.routing.gantt), in the
+    console's language; inline, so its bars and labels are part of the page."""
+    svg = gantt.point_day_gantt_svg(unit_of_work(), principal(), point_id, day, timezone=settings().timezone,
+                                    title=gettext("Technicians' day") + " " + day.isoformat(),
+                                    legend={kind: gettext(text) for kind, text in gantt.LEGEND.items()})
+    return Markup(svg)  # noqa: S704 - built by render_gantt, every text in it escaped
 
 
 @bp.route("/board")
@@ -72,8 +67,8 @@ def board():
 @bp.route("/points/<uuid:point_id>/board")
 def point_board(point_id: uuid.UUID):
     me, tz = principal(), settings().timezone
-    point = _point(point_id)
-    day = _day(request.args.get("day"))
+    point = visible_point(point_id)
+    day = day_asked(request.args.get("day"))
     day_jobs, _ = jobs.list_jobs(unit_of_work(), me, date=day, service_point_id=point.id, limit=MAX_ROWS, tz=tz)
     queue, _ = jobs.list_jobs(unit_of_work(), me, status=[JobStatus.DISPATCHED], service_point_id=point.id,
                               limit=MAX_ROWS, tz=tz)
@@ -86,14 +81,13 @@ def point_board(point_id: uuid.UUID):
     return render_template(
         "console/board.html", point=point, day=day, today=today(), tomorrow=today() + timedelta(days=1),
         statuses=[s for s in BOARD_STATUSES if by_status.get(s)], by_status=by_status, queue=queue,
-        timeline=_timeline(day_jobs, team), hours=list(range(DAY_START_H, DAY_END_H + 1)),
-        span_h=DAY_END_H - DAY_START_H, plan=day_plans[0] if day_plans else None, nav="board",
+        gantt=_gantt(point.id, day), team=team, plan=day_plans[0] if day_plans else None, nav="board",
     )
 
 
 @bp.route("/points/<uuid:point_id>/plans", methods=["POST"])
 def request_plan(point_id: uuid.UUID):
-    day = _day(request.form.get("day"))
+    day = day_asked(request.form.get("day"))
     created = {}
 
     def request_it():
@@ -112,7 +106,7 @@ def request_plan(point_id: uuid.UUID):
 def plan(plan_id: uuid.UUID):
     me, tz = principal(), settings().timezone
     view = plans.get_plan(unit_of_work(), me, plan_id)
-    point = _point(view.service_point_id)
+    point = visible_point(view.service_point_id)
     waiting, _ = jobs.list_jobs(unit_of_work(), me, status=[JobStatus.DISPATCHED], date=view.date,
                                 service_point_id=point.id, limit=MAX_ROWS, tz=tz)
     return render_template("console/plan.html", plan=view, point=point, waiting=waiting, nav="board")
@@ -184,7 +178,7 @@ def reassign(job_id: uuid.UUID):
 @bp.route("/points/<uuid:point_id>/stock")
 def stock(point_id: uuid.UUID):
     me = principal()
-    point = _point(point_id)
+    point = visible_point(point_id)
     levels, _ = movements.list_levels(unit_of_work(), me, location=point.code, offset=0, limit=MAX_ROWS)
     moves = [m for m in replenishment.suggest(unit_of_work(), me)
              if m.destination.service_point_id == point.id]

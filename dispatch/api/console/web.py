@@ -18,7 +18,7 @@ from dispatch.auth import service as auth_service
 from dispatch.network.technicians import technician_id_of
 from dispatch.auth.enums import Role
 from dispatch.api.console.i18n import COOKIE, LOCALES, current_locale, gettext
-from dispatch.errors import DispatchError, Forbidden, NotFound, Unauthorized
+from dispatch.errors import DispatchError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -107,6 +107,13 @@ def csrf_failed(error: CSRFError):
                            message=gettext("The form has expired; please try again.")), 400
 
 
+def say(error: DispatchError) -> str:
+    """A refused change in the console's language (a field's problem keeps naming the field)."""
+    if isinstance(error, ValidationFailed):
+        return f"{error.field}: {gettext(error.reason, **error.reason_params)}"
+    return gettext(error.msgid, **error.params)
+
+
 def act(change: Callable[[], Any], done: str, back: str):
     """Run one service call for a form: on success say ``done``; a refused change (a rule, a
     conflict, bad input) is shown as the service worded it. Either way back to ``back``."""
@@ -115,7 +122,7 @@ def act(change: Callable[[], Any], done: str, back: str):
     except (NotFound, Forbidden):
         raise
     except DispatchError as error:
-        flash(error.detail, "error")  # a ValidationFailed's detail names its field
+        flash(say(error), "error")
     else:
         flash(done, "ok")
     return redirect(back)

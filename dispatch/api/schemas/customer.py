@@ -139,12 +139,38 @@ class WindowMixin(Schema):
             raise ValidationError("give both ends of the window", "window_end")
 
 
+class SlotChoiceSchema(Schema):
+    window_start = fields.AwareDateTime(required=True)
+    window_end = fields.AwareDateTime(required=True)
+
+
 class FaultReportSchema(WindowMixin):
     unit_id = fields.UUID(required=True)
     type = fields.Enum(CustomerJobType, by_value=True, load_default=CustomerJobType.REPAIR)
     description = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     address = fields.String(load_default="", validate=validate.Length(max=300))
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+    slot = fields.Nested(SlotChoiceSchema, load_default=None, allow_none=True, metadata={
+        "description": "a window from GET /customer/units/{unit_id}/slots: the visit is booked on it "
+                       "(instead of window_start/window_end, a preferred window)"})
+
+    @validates_schema
+    def _slot_or_window(self, data, **kwargs):
+        if data.get("slot") is not None and data.get("window_start") is not None:
+            raise ValidationError("pick a slot or give a preferred window, not both", "slot")
+
+
+class UnitSlotQuerySchema(Schema):
+    first = fields.Date(required=True, data_key="from", metadata={"description": "first local day"})
+    last = fields.Date(required=True, data_key="to", metadata={"description": "last local day (at most 14 days)"})
+    type = fields.Enum(CustomerJobType, by_value=True, load_default=CustomerJobType.REPAIR)
+    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
+
+    @validates_schema
+    def _both(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("give both lat and lon, or neither (your saved location)", "lon")
 
 
 class RescheduleSchema(Schema):

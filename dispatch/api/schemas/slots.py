@@ -59,3 +59,22 @@ class BookingSchema(Schema):
 
 class SlotLengthSchema(Schema):
     minutes = fields.Integer(required=True, strict=True, metadata={"description": "30..480, a multiple of 15"})
+
+
+class CustomerRulesSchema(Schema):
+    cancel_notice_hours = fields.Integer(strict=True, validate=validate.Range(min=0, max=168), metadata={
+        "description": "a customer cancels a booked visit alone at least this many hours before it"})
+    reschedule_notice_hours = fields.Integer(strict=True, validate=validate.Range(min=0, max=168), metadata={
+        "description": "a customer moves a booked visit alone at least this many hours before it"})
+    max_reschedules = fields.Integer(strict=True, validate=validate.Range(min=0, max=10), metadata={
+        "description": "how many times a customer may move one visit"})
+
+
+class CustomerSlotSchema(Schema):
+    window_start = fields.DateTime()
+    window_end = fields.DateTime()
+
+
+class CustomerOfferSchema(Schema):
+    slot_minutes = fields.Integer(metadata={"description": "the length of the point's windows"})
+    slots = fields.List(fields.Nested(CustomerSlotSchema), metadata={"description": "best first"})
