@@ -42,7 +42,7 @@ from dispatch.i18n import N_
 from dispatch.jobs import calendar, crews
 from dispatch.jobs import rules as job_rules
 from dispatch.jobs import service as jobs_service
-from dispatch.jobs.models import Job, JobHelper, JobStatus
+from dispatch.jobs.models import Job, JobHelper
 from dispatch.network import rules as network_rules
 from dispatch.network.models import JobType, Product, ProductCategory, ServicePoint, StartLocation
 from dispatch.network.models import Technician as TechnicianRow
