@@ -159,6 +159,8 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
+    ("POST", "/api/v1/complaints/{complaint_id}/answer"): lambda w, ids: {"accepted": True},
+    ("POST", "/api/v1/complaints/{complaint_id}/satisfaction"): lambda w, ids: {"score": 4},
     ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
     ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
     ("POST", "/api/v1/jobs/{job_id}/rating-link"): lambda w, ids: None,
@@ -844,6 +846,8 @@ CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
     "reschedule": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
                            "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
     "confirmation": lambda: {"total": "0.00", "signer_name": "matrix", "signature": SIGNATURE_PNG},
+    "answer": lambda: {"accepted": True},
+    "satisfaction": lambda: {"score": 4},
 }
 
 
