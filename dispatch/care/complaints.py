@@ -169,11 +169,14 @@ def create_complaint(uow: UnitOfWork, actor: Principal, *, category: ComplaintCa
 def _assign_owner(session: Session, complaint: Complaint) -> None:
     complaint.owner = rules.complaint_owner(complaint.category, complaint.service_point_id, complaint.about_point,
                                             complaint.escalated_at is not None)
-    complaint.owner_user_id = None
-    if complaint.owner == ComplaintOwner.POINT:
-        complaint.owner_user_id = session.scalar(
-            select(User.id).where(User.service_point_id == complaint.service_point_id, User.role == Role.MANAGER,
-                                  User.is_active.is_(True)).order_by(User.username).limit(1))
+    complaint.owner_user_id = (point_manager(session, complaint.service_point_id)
+                               if complaint.owner == ComplaintOwner.POINT else None)
+
+
+def point_manager(session: Session, service_point_id: uuid.UUID) -> uuid.UUID | None:
+    """The point's (first active) manager: who owns the point's complaints and worklists."""
+    return session.scalar(select(User.id).where(User.service_point_id == service_point_id, User.role == Role.MANAGER,
+                                                User.is_active.is_(True)).order_by(User.username).limit(1))
 
 
 def ensure_handler(actor: Principal, complaint: Complaint) -> None:
