@@ -110,28 +110,43 @@ def _seed_complaints(ctx: SeedContext) -> int:
     return added + _seed_near_deadline(ctx, admin_id, existing)
 
 
+NEAR_DEADLINE_COMPLAINTS = [
+    # reference, hours left, about the point itself, channel, summary
+    (NEAR_DEADLINE, 4, False, ComplaintChannel.WEIBO, "Posted on Weibo: the technician has not come back to finish"),
+    ("CP-DEMO-008", 18, True, ComplaintChannel.EMAIL, "The point's technician was rude and smoked indoors"),
+]
+
+
 def _seed_near_deadline(ctx: SeedContext, admin_id, existing: set[str]) -> int:
+    """HZ01's manager owns the first; HQ the second (it is about the point itself)."""
     session = ctx.session
     job = session.scalar(select(Job).where(Job.reference.like("DEMO-HZ01-%"), Job.unit_id.is_not(None))
                          .order_by(Job.reference).limit(1))
-    if NEAR_DEADLINE in existing or job is None:
+    if job is None:
         return 0
     category = ComplaintCategory.AFTER_SALES
     hours = rules.DEFAULT_RESOLVE_HOURS[category]
-    received = utcnow() - timedelta(hours=hours - 4)
-    complaint = Complaint(
-        reference=NEAR_DEADLINE, category=category, status=S.INVESTIGATING, customer_id=job.customer_id,
-        unit_id=job.unit_id, job_id=job.id, service_point_id=job.service_point_id, channel=ComplaintChannel.WEIBO,
-        summary="Posted on Weibo: the technician has not come back to finish", received_at=received,
-        description="Public post picked up by the social media desk.", created_by=admin_id,
-        due_at=rules.complaint_due_at(received, hours), owner=ComplaintOwner.POINT,
-        owner_user_id=care_complaints.point_manager(session, job.service_point_id))
-    for index, status in enumerate(FLOW[:3]):
-        complaint.events.append(ComplaintEvent(kind="received" if index == 0 else "transition",
-                                               from_status=FLOW[index - 1] if index else None, to_status=status,
-                                               note="", actor_id=admin_id, at=received + timedelta(hours=index)))
-    session.add(complaint)
-    return 1
+    added = 0
+    for reference, left, about_point, channel, summary in NEAR_DEADLINE_COMPLAINTS:
+        if reference in existing:
+            continue
+        received = utcnow() - timedelta(hours=hours - left)
+        owner = rules.complaint_owner(category, job.service_point_id, about_point, False)
+        complaint = Complaint(
+            reference=reference, category=category, status=S.INVESTIGATING, customer_id=job.customer_id,
+            unit_id=job.unit_id, job_id=job.id, service_point_id=job.service_point_id, channel=channel,
+            about_point=about_point, summary=summary, received_at=received, created_by=admin_id,
+            description="Picked up by the social media and e-mail desk.",
+            due_at=rules.complaint_due_at(received, hours), owner=owner,
+            owner_user_id=care_complaints.point_manager(session, job.service_point_id)
+            if owner == ComplaintOwner.POINT else None)
+        for index, status in enumerate(FLOW[:3]):
+            complaint.events.append(ComplaintEvent(kind="received" if index == 0 else "transition",
+                                                   from_status=FLOW[index - 1] if index else None, to_status=status,
+                                                   note="", actor_id=admin_id, at=received + timedelta(hours=index)))
+        session.add(complaint)
+        added += 1
+    return added
 
 
 def _seed_compensation(session) -> int:
