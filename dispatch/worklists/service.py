@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.audit_log import service as audit_log
@@ -177,13 +178,16 @@ def refresh_in(session: Session, *, tz: ZoneInfo) -> dict[str, int]:
     for occasion in candidates:
         if occasion.key in existing:
             continue
-        session.add(WorklistItem(
-            kind=occasion.kind, subject_id=occasion.subject_id, cycle=occasion.cycle,
-            service_point_id=occasion.service_point_id, queue=occasion.queue, job_id=occasion.job_id,
-            customer_id=occasion.customer_id, title=occasion.title, due_at=occasion.due_at,
-            status=WorklistStatus.OPEN, created_at=now))
+        try:
+            with session.begin_nested():  # a concurrent run opened it first: keep theirs, go on
+                session.add(WorklistItem(
+                    kind=occasion.kind, subject_id=occasion.subject_id, cycle=occasion.cycle,
+                    service_point_id=occasion.service_point_id, queue=occasion.queue, job_id=occasion.job_id,
+                    customer_id=occasion.customer_id, title=occasion.title, due_at=occasion.due_at,
+                    status=WorklistStatus.OPEN, created_at=now))
+        except IntegrityError:
+            continue
         opened += 1
-    session.flush()
     return {"opened": opened, "cleared": cleared}
 
 
