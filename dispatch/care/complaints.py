@@ -261,6 +261,7 @@ def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.U
             raise ValidationFailed("resolution_type" if resolution_type is not None else "amount",
                                    "a resolution type and amount go with a proposal (solution_proposed)")
         if to_status == ComplaintStatus.SOLUTION_PROPOSED:
+            _update_offer(session, complaint)
             amount = _proposal_amount(complaint, resolution_type, amount)
         if (to_status == ComplaintStatus.RESOLVED and complaint.status == ComplaintStatus.SOLUTION_PROPOSED
                 and complaint.customer_answer != CustomerAnswer.ACCEPTED):
@@ -299,6 +300,16 @@ def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.U
                note=note)
         uow.commit()
         return get_complaint(uow, actor, complaint.id)
+
+
+def _update_offer(session: Session, complaint: Complaint) -> None:
+    """The late-visit offer as of the proposal: the visit may have come (late) after the complaint."""
+    if complaint.job_id is None:
+        return
+    job = session.get(Job, complaint.job_id)
+    late = rules.minutes_late(job.sla_due_at, job.arrived_at, utcnow())
+    complaint.minutes_late = late
+    complaint.compensation_offer = rules.compensation_for(late, compensation_tiers(session))
 
 
 def _proposal_amount(complaint: Complaint, resolution_type: ResolutionType | None,

@@ -186,3 +186,21 @@ def test_hq_records_satisfaction_taken_on_the_phone_only_after_closure(api, sess
     assert_problem(api.post(path, as_="admin", json={"score": 3}), 409)
     assert_problem(api.post(path, as_="manager.nb01", json={"score": 3}), 404)
     assert_problem(api.post(path, as_="admin", json={"score": 0}), 422, field="score")
+
+
+def test_the_offer_follows_a_visit_that_came_late_after_the_complaint(api, session):
+    api.put("/api/v1/complaints/compensation-tiers", as_="admin",
+            json={"tiers": [{"min_minutes_late": 30, "amount": "30.00"}]})
+    job = _job(session)
+    job.sla_due_at, job.arrived_at = utcnow() + timedelta(hours=2), None  # not due yet when the customer calls
+    session.commit()
+    complaint = _complain(api, job, summary="Nobody has come yet").json
+    assert complaint["compensation_offer"] is None and complaint["minutes_late"] is None
+    _to_investigation(api, complaint, as_="manager.hz01")
+    job = session.get(Job, job.id)
+    job.sla_due_at, job.arrived_at = utcnow() - timedelta(hours=2), utcnow() - timedelta(minutes=45)
+    session.commit()
+    proposed = _move(api, complaint, "solution_proposed", as_="manager.hz01", note="Sorry",
+                     resolution_type="compensation")
+    assert proposed.status_code == 200, proposed.json
+    assert (proposed.json["minutes_late"], proposed.json["compensation_amount"]) == (75, "30.00")
