@@ -14,5 +14,6 @@ from dispatch.sop import models as sop_models  # noqa: F401
 from dispatch.stock import models as stock_models  # noqa: F401
 from dispatch.sync import models as sync_models  # noqa: F401
 from dispatch.warranty import models as warranty_models  # noqa: F401
+from dispatch.worklists import models as worklists_models  # noqa: F401
 
 metadata = Base.metadata

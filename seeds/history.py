@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import User
+from dispatch.care import complaints as care_complaints
 from dispatch.care import maintenance
 from dispatch.care import rules as care_rules
 from dispatch.care.models import (
@@ -32,8 +33,12 @@ from dispatch.care.models import (
     CallbackOutcome,
     Complaint,
     ComplaintCategory,
+    ComplaintChannel,
     ComplaintEvent,
+    ComplaintOwner,
     ComplaintStatus,
+    CustomerAnswer,
+    ResolutionType,
     Rating,
     RatingSource,
 )
@@ -229,6 +234,15 @@ class _History:
             complaint.escalated_at = due + timedelta(minutes=5)
             complaint.events.append(ComplaintEvent(kind="escalated", from_status=reached, to_status=reached,
                                                    note="deadline missed", at=complaint.escalated_at))
+        complaint.channel = ComplaintChannel.PHONE
+        complaint.owner = care_rules.complaint_owner(category, job.service_point_id, False,
+                                                     complaint.escalated_at is not None)
+        if reached == ComplaintStatus.SOLUTION_PROPOSED:
+            complaint.resolution_type = ResolutionType.REPAIR
+        elif flow.index(reached) > flow.index(ComplaintStatus.SOLUTION_PROPOSED):
+            complaint.resolution_type, complaint.customer_answer = ResolutionType.REPAIR, CustomerAnswer.ACCEPTED
+        if complaint.owner == ComplaintOwner.POINT:
+            complaint.owner_user_id = care_complaints.point_manager(self.session, job.service_point_id)
         self.session.add(complaint)
         self.count("complaints")
 

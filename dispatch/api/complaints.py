@@ -10,14 +10,18 @@ from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.idempotency import idempotent
 from dispatch.api.schemas.complaints import (
+    CompensationTierSchema,
+    CompensationTiersSchema,
     ComplaintCreateSchema,
     ComplaintFilterSchema,
     ComplaintSchema,
     ComplaintTransitionSchema,
     DeadlineSchema,
     DeadlineUpdateSchema,
+    ProposalAnswerSchema,
+    SatisfactionSchema,
 )
-from dispatch.care import complaints
+from dispatch.care import complaint_answers, complaints
 from dispatch.care.enums import ComplaintCategory
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
@@ -66,6 +70,42 @@ class ComplaintTransitions(MethodView):
         """Move the complaint along received -> classified -> investigating -> solution_proposed ->
         resolved -> closed."""
         return complaints.transition_complaint(unit_of_work(), current_principal(), complaint_id, **body)
+
+
+@blp.route("/<uuid:complaint_id>/answer")
+class ComplaintAnswer(MethodView):
+    @blp.arguments(ProposalAnswerSchema)
+    @blp.response(200, ComplaintSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="no proposal waiting for the customer's answer")
+    def post(self, body, complaint_id):
+        """Record the customer's answer to the proposal, taken on the phone: accepted (the owner
+        may resolve it) or rejected (back to the investigation)."""
+        return complaint_answers.answer_proposal(unit_of_work(), current_principal(), complaint_id, **body)
+
+
+@blp.route("/<uuid:complaint_id>/satisfaction")
+class ComplaintSatisfaction(MethodView):
+    @blp.arguments(SatisfactionSchema)
+    @blp.response(200, ComplaintSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="not closed yet, or answered already")
+    def post(self, body, complaint_id):
+        """Record the customer's satisfaction (1-5) with a closed complaint's handling, taken on the phone."""
+        return complaint_answers.record_satisfaction(unit_of_work(), current_principal(), complaint_id, **body)
+
+
+@blp.route("/compensation-tiers")
+class CompensationTiers(MethodView):
+    @blp.response(200, CompensationTierSchema(many=True))
+    def get(self):
+        """HQ's late-visit compensation rule: from so many minutes late against the SLA, this amount."""
+        return complaint_answers.list_compensation_tiers(unit_of_work(), current_principal())
+
+    @blp.arguments(CompensationTiersSchema)
+    @blp.response(200, CompensationTierSchema(many=True))
+    @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
+    def put(self, body):
+        """Replace the late-visit compensation rule (applies to complaints received from now on)."""
+        return complaint_answers.set_compensation_tiers(unit_of_work(), current_principal(), body["tiers"])
 
 
 @blp.route("/deadlines")

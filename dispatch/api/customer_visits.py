@@ -12,6 +12,8 @@ from flask_smorest import Blueprint
 from dispatch.api.attachments import evidence_store
 from dispatch.api.blueprint import page_of
 from dispatch.api.deps import current_customer, settings, unit_of_work
+from dispatch.api.errors import ProblemSchema
+from dispatch.api.schemas.complaints import ProposalAnswerSchema, SatisfactionSchema
 from dispatch.api.schemas.customer import (
     BillConfirmSchema,
     CancelSchema,
@@ -189,3 +191,25 @@ class MyComplaint(MethodView):
     def get(self, complaint_id):
         """Follow one of your complaints."""
         return visits.get_complaint(unit_of_work(), current_customer(), complaint_id)
+
+
+@blp.route("/complaints/<uuid:complaint_id>/answer")
+class MyComplaintAnswer(MethodView):
+    @blp.arguments(ProposalAnswerSchema)
+    @blp.response(200, CustomerComplaintSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="not one of your complaints")
+    @blp.alt_response(409, schema=ProblemSchema, description="no proposal is waiting for your answer")
+    def post(self, body, complaint_id):
+        """Accept or decline what we propose to settle your complaint."""
+        return visits.answer_complaint_proposal(unit_of_work(), current_customer(), complaint_id, **body)
+
+
+@blp.route("/complaints/<uuid:complaint_id>/satisfaction")
+class MyComplaintSatisfaction(MethodView):
+    @blp.arguments(SatisfactionSchema)
+    @blp.response(200, CustomerComplaintSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="not one of your complaints")
+    @blp.alt_response(409, schema=ProblemSchema, description="not closed yet, or answered already")
+    def post(self, body, complaint_id):
+        """Say how satisfied you are (1-5) with how a closed complaint was handled."""
+        return visits.rate_complaint_handling(unit_of_work(), current_customer(), complaint_id, **body)

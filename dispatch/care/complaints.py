@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,17 +14,23 @@ from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.care import notifications, rules
+from dispatch.auth.models import User
 from dispatch.care.models import (
+    CompensationTier,
     Complaint,
     ComplaintCategory,
+    ComplaintChannel,
     ComplaintDeadline,
     ComplaintEvent,
+    ComplaintOwner,
     ComplaintStatus,
+    CustomerAnswer,
+    ResolutionType,
 )
 from dispatch.care.templates import Template
 from dispatch.clock import utcnow
 from dispatch.db import page
-from dispatch.errors import NotFound, PreconditionFailed, ValidationFailed
+from dispatch.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.jobs.models import Job
 from dispatch.network.models import Customer, ServicePoint, Unit
 from dispatch.uow import UnitOfWork
@@ -78,7 +85,8 @@ def _event(session: Session, complaint: Complaint, actor: Principal, *, kind: st
                                note=note, actor_id=actor.user_id if actor is not SYSTEM else None, at=at))
     audit_log.append(session, kind=f"complaint.{kind}", subject_id=complaint.id,
                      payload={"reference": complaint.reference, "from": from_status, "to": to_status,
-                              "category": complaint.category.value, "note": note},
+                              "category": complaint.category.value, "owner": complaint.owner.value,
+                              "note": note},
                      actor_id=actor.user_id if actor is not SYSTEM else None)
 
 
@@ -117,9 +125,12 @@ def _linked_point(session: Session, actor: Principal, *, customer_id: uuid.UUID,
 def create_complaint(uow: UnitOfWork, actor: Principal, *, category: ComplaintCategory, customer_id: uuid.UUID,
                      summary: str, description: str = "", unit_id: uuid.UUID | None = None,
                      job_id: uuid.UUID | None = None, service_point_id: uuid.UUID | None = None,
-                     received_at: datetime | None = None, intake_note: str = "") -> Complaint:
-    """Record a complaint; its deadline comes from the category's table entry. The customer
-    channel files as :data:`SYSTEM` after checking the customer owns the unit and job."""
+                     received_at: datetime | None = None, intake_note: str = "",
+                     channel: ComplaintChannel = ComplaintChannel.PHONE, about_point: bool = False) -> Complaint:
+    """Record a complaint; its deadline comes from the category's table entry, its owner from the
+    category and the point (:func:`rules.complaint_owner`), and a linked visit that was late
+    against its SLA gets HQ's compensation offer. The customer channel files as :data:`SYSTEM`
+    after checking the customer owns the unit and job."""
     actor.require(*HANDLERS)
     now = utcnow()
     received_at = received_at or now
@@ -129,19 +140,54 @@ def create_complaint(uow: UnitOfWork, actor: Principal, *, category: ComplaintCa
         session = uow.session
         point = _linked_point(session, actor, customer_id=customer_id, unit_id=unit_id, job_id=job_id,
                               service_point_id=service_point_id)
+        if about_point and point is None:
+            raise ValidationFailed("about_point", "name the service point (or link its job) the complaint is about")
+        late = offer = None
+        if job_id is not None:
+            job = session.get(Job, job_id)
+            late = rules.minutes_late(job.sla_due_at, job.arrived_at, received_at)
+            offer = rules.compensation_for(late, compensation_tiers(session))
         complaint = Complaint(
+            channel=channel, about_point=about_point, minutes_late=late, compensation_offer=offer,
             reference=_reference(received_at), category=category, status=ComplaintStatus.RECEIVED,
             customer_id=customer_id, unit_id=unit_id, job_id=job_id, service_point_id=point,
             summary=summary.strip(), description=description.strip(), received_at=received_at,
             due_at=rules.complaint_due_at(received_at, resolve_within_hours(session, category)),
             created_by=None if actor is SYSTEM else actor.user_id,
         )
+        _assign_owner(session, complaint)
         session.add(complaint)
         session.flush()
+        if offer is not None:
+            intake_note = f"{intake_note} (visit {late} min late against its SLA: {offer} offered)".strip()
         _event(session, complaint, actor, kind="received", at=now, from_status=None,
                to_status=ComplaintStatus.RECEIVED, note=intake_note)
         uow.commit()
         return get_complaint(uow, actor, complaint.id)
+
+
+def _assign_owner(session: Session, complaint: Complaint) -> None:
+    complaint.owner = rules.complaint_owner(complaint.category, complaint.service_point_id, complaint.about_point,
+                                            complaint.escalated_at is not None)
+    complaint.owner_user_id = (point_manager(session, complaint.service_point_id)
+                               if complaint.owner == ComplaintOwner.POINT else None)
+
+
+def point_manager(session: Session, service_point_id: uuid.UUID) -> uuid.UUID | None:
+    """The point's (first active) manager: who owns the point's complaints and worklists."""
+    return session.scalar(select(User.id).where(User.service_point_id == service_point_id, User.role == Role.MANAGER,
+                                                User.is_active.is_(True)).order_by(User.username).limit(1))
+
+
+def ensure_handler(actor: Principal, complaint: Complaint) -> None:
+    """A complaint on HQ's desk (about the point itself, an HQ category, escalated) is not the
+    point's to handle."""
+    if complaint.owner == ComplaintOwner.HQ and not actor.is_admin:
+        raise Forbidden(f"complaint {complaint.reference} is on HQ's desk")
+
+
+def compensation_tiers(session: Session) -> dict[int, Decimal]:
+    return {row.min_minutes_late: row.amount for row in session.scalars(select(CompensationTier))}
 
 
 def _load(session: Session, complaint_id: uuid.UUID, *, lock: bool = False) -> Complaint | None:
@@ -165,6 +211,7 @@ def list_complaints(uow: UnitOfWork, actor: Principal, *, status: ComplaintStatu
                     category: ComplaintCategory | None = None, escalated: bool | None = None,
                     overdue: bool | None = None, service_point_id: uuid.UUID | None = None,
                     customer_id: uuid.UUID | None = None, job_id: uuid.UUID | None = None,
+                    owner: ComplaintOwner | None = None, channel: ComplaintChannel | None = None,
                     offset: int = 0, limit: int = 50) -> tuple[list[Complaint], int]:
     """Complaints, the most urgent deadline first; ``overdue``/``escalated`` are HQ's work queue."""
     actor.require(*READERS)
@@ -175,7 +222,8 @@ def list_complaints(uow: UnitOfWork, actor: Principal, *, status: ComplaintStatu
         if point is not None:
             query = query.where(Complaint.service_point_id == point)
         for column, value in ((Complaint.status, status), (Complaint.category, category),
-                              (Complaint.customer_id, customer_id), (Complaint.job_id, job_id)):
+                              (Complaint.customer_id, customer_id), (Complaint.job_id, job_id),
+                              (Complaint.owner, owner), (Complaint.channel, channel)):
             if value is not None:
                 query = query.where(column == value)
         if escalated is not None:
@@ -189,8 +237,12 @@ def list_complaints(uow: UnitOfWork, actor: Principal, *, status: ComplaintStatu
 
 def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.UUID, *, to_status: ComplaintStatus,
                          note: str = "", category: ComplaintCategory | None = None,
+                         resolution_type: ResolutionType | None = None, amount: Decimal | None = None,
                          expected_version: int | None = None) -> Complaint:
-    """Move a complaint along its flow (classification may correct the category and its deadline)."""
+    """Move a complaint along its flow (classification may correct the category, its deadline and
+    its owner). A proposal names its type (with an amount for a refund or compensation) and goes
+    to the customer; it is resolved only once the customer accepted it (:func:`answer_proposal`).
+    Closing asks the customer how satisfied they are."""
     actor.require(*HANDLERS)
     note = note.strip()
     with uow:
@@ -204,6 +256,17 @@ def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.U
         rules.check_complaint_transition(complaint.status, to_status, complaint.reference)
         if to_status in rules.HQ_ONLY_MOVES:
             actor.require(Role.ADMIN)
+        ensure_handler(actor, complaint)
+        if (resolution_type is not None or amount is not None) and to_status != ComplaintStatus.SOLUTION_PROPOSED:
+            raise ValidationFailed("resolution_type" if resolution_type is not None else "amount",
+                                   "a resolution type and amount go with a proposal (solution_proposed)")
+        if to_status == ComplaintStatus.SOLUTION_PROPOSED:
+            _update_offer(session, complaint)
+            amount = _proposal_amount(complaint, resolution_type, amount)
+        if (to_status == ComplaintStatus.RESOLVED and complaint.status == ComplaintStatus.SOLUTION_PROPOSED
+                and complaint.customer_answer != CustomerAnswer.ACCEPTED):
+            raise Conflict(f"complaint {complaint.reference}: the customer has not accepted the proposal yet",
+                           current=complaint.status.value)
         if to_status in rules.NOTE_REQUIRED and not note:
             raise ValidationFailed("note", f"say what was {'proposed' if to_status == ComplaintStatus.SOLUTION_PROPOSED else 'done'}")
         if category is not None and to_status != ComplaintStatus.CLASSIFIED:
@@ -213,20 +276,64 @@ def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.U
             note = f"{note} (category {complaint.category.value} -> {category.value})".strip()
             complaint.category = category
             complaint.due_at = rules.complaint_due_at(complaint.received_at, resolve_within_hours(session, category))
+            before = complaint.owner
+            _assign_owner(session, complaint)
+            if complaint.owner != before:
+                note = f"{note} (owner {before.value} -> {complaint.owner.value})".strip()
         if to_status in (ComplaintStatus.SOLUTION_PROPOSED, ComplaintStatus.RESOLVED):
             complaint.resolution = note
+        if to_status == ComplaintStatus.SOLUTION_PROPOSED:
+            complaint.resolution_type, complaint.compensation_amount = resolution_type, amount
+            complaint.customer_answer = complaint.customer_answered_at = None
+            note = f"{note} [{resolution_type.value}{f' {amount}' if amount is not None else ''}]"
+            _tell_customer(session, complaint, Template.COMPLAINT_PROPOSAL, {"resolution": complaint.resolution})
         if to_status == ComplaintStatus.RESOLVED:
             complaint.resolved_at = now
         elif to_status == ComplaintStatus.INVESTIGATING:
             complaint.resolved_at = None  # reopened: the proposal or resolution was turned down
         elif to_status == ComplaintStatus.CLOSED:
-            complaint.closed_at = now
+            complaint.closed_at = complaint.satisfaction_asked_at = now
+            _tell_customer(session, complaint, Template.COMPLAINT_SATISFACTION, {})
         previous = complaint.status
         complaint.status = to_status
         _event(session, complaint, actor, kind="transition", at=now, from_status=previous, to_status=to_status,
                note=note)
         uow.commit()
         return get_complaint(uow, actor, complaint.id)
+
+
+def _update_offer(session: Session, complaint: Complaint) -> None:
+    """The late-visit offer as of the proposal: the visit may have come (late) after the complaint."""
+    if complaint.job_id is None:
+        return
+    job = session.get(Job, complaint.job_id)
+    late = rules.minutes_late(job.sla_due_at, job.arrived_at, utcnow())
+    complaint.minutes_late = late
+    complaint.compensation_offer = rules.compensation_for(late, compensation_tiers(session))
+
+
+def _proposal_amount(complaint: Complaint, resolution_type: ResolutionType | None,
+                     amount: Decimal | None) -> Decimal | None:
+    """The amount a proposal carries: given for a refund; for compensation given, or HQ's late-visit
+    offer when none is given; never for the other types."""
+    if resolution_type is None:
+        raise ValidationFailed("resolution_type", "say what kind of resolution is proposed")
+    if resolution_type not in rules.AMOUNT_TYPES:
+        if amount is not None:
+            raise ValidationFailed("amount", f"a {resolution_type.value} carries no amount")
+        return None
+    if amount is None and resolution_type == ResolutionType.COMPENSATION:
+        amount = complaint.compensation_offer
+    if amount is None:
+        raise ValidationFailed("amount", f"a {resolution_type.value} needs an amount")
+    return amount
+
+
+def _tell_customer(session: Session, complaint: Complaint, template: str, facts: dict[str, object]) -> None:
+    customer = session.get(Customer, complaint.customer_id)
+    notifications.notify_customer(session, customer, template, {"reference": complaint.reference,
+                                                                "complaint_id": str(complaint.id)} | facts,
+                                  service_point_id=complaint.service_point_id)
 
 
 # --- escalation (the hourly task) -------------------------------------------------------------
@@ -249,8 +356,11 @@ def escalate_overdue(uow: UnitOfWork) -> list[str]:
             if not rules.needs_escalation(complaint.status, complaint.due_at, complaint.escalated_at, now):
                 continue
             complaint.escalated_at = now
+            before = complaint.owner
+            _assign_owner(session, complaint)  # the supervisor (HQ) takes it over
             _event(session, complaint, SYSTEM, kind="escalated", at=now, from_status=complaint.status,
-                   to_status=complaint.status, note=f"deadline {complaint.due_at.isoformat()} missed")
+                   to_status=complaint.status,
+                   note=f"deadline {complaint.due_at.isoformat()} missed; owner {before.value} -> hq")
             notifications.notify_hq(session, Template.COMPLAINT_ESCALATED, {
                 "reference": complaint.reference, "category": complaint.category.value,
                 "summary": complaint.summary, "due_at": complaint.due_at.isoformat(),

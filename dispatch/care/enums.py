@@ -52,3 +52,33 @@ class ComplaintStatus(StrEnum):
     SOLUTION_PROPOSED = "solution_proposed"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+class ComplaintChannel(StrEnum):
+    """How the complaint reached us."""
+
+    PHONE = "phone"
+    ONLINE = "online"  # the customer channel (account, web form)
+    EMAIL = "email"
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+
+
+class ComplaintOwner(StrEnum):
+    """Whose desk the complaint is on."""
+
+    POINT = "point"  # the service point's manager
+    HQ = "hq"  # HQ's call centre and its supervisors
+
+
+class ResolutionType(StrEnum):
+    EXPLANATION = "explanation"
+    REPAIR = "repair"
+    REPLACEMENT = "replacement"
+    PARTIAL_REFUND = "partial_refund"
+    COMPENSATION = "compensation"
+
+
+class CustomerAnswer(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"

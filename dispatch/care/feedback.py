@@ -72,7 +72,7 @@ def feedback_request(uow: UnitOfWork, secret_key: str, token: str) -> FeedbackRe
         )
 
 
-def _open_callback_item(session: Session, job: Job, rating: Rating) -> None:
+def open_callback_item(session: Session, job: Job, rating: Rating) -> None:
     """A low rating puts a callback on the point's worklist, due within the deadline (once per job)."""
     if not rules.needs_callback(rating.score):
         return
@@ -114,7 +114,7 @@ def _rate(uow: UnitOfWork, job_id: uuid.UUID, *, score: int, comment: str, sourc
         rating = Rating(id=uuid.uuid4(), job_id=job.id, score=score, comment=comment.strip(),
                         source=source, created_at=utcnow())
         uow.session.add(rating)
-        _open_callback_item(uow.session, job, rating)
+        open_callback_item(uow.session, job, rating)
         uow.commit()  # the unique job_id turns a concurrent second rating into Conflict
         return rating
 
@@ -133,35 +133,43 @@ def record_callback(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, out
     a low one opens a callback item. The call counts as an attempt on the job's open items, and
     one that reaches the customer closes them.
     """
+    with uow:
+        callback = log_callback(uow.session, actor, job_id, outcome=outcome, satisfied=satisfied, score=score,
+                                comment=comment)
+        uow.commit()
+        return callback
+
+
+def log_callback(session: Session, actor: Principal, job_id: uuid.UUID, *, outcome: CallbackOutcome,
+                 satisfied: bool | None = None, score: int | None = None, comment: str = "") -> Callback:
+    """:func:`record_callback` inside the caller's transaction (the worklists' "done" uses it)."""
     actor.require(Role.ADMIN, Role.MANAGER)
     if outcome != CallbackOutcome.REACHED and (score is not None or satisfied is not None):
         raise ValidationFailed("score" if score is not None else "satisfied",
                                f"only a reached customer gives an answer (outcome was {outcome.value})")
-    with uow:
-        job = _job(uow.session, job_id, lock=True)
-        actor.ensure_point(job.service_point_id, f"job {job_id}")
-        if job.status not in RATEABLE:
-            raise Conflict(f"job {job.reference} is {job.status.value}; callbacks follow completed visits",
-                           current=job.status.value)
-        now = utcnow()
-        callback = Callback(id=uuid.uuid4(), job_id=job.id, outcome=outcome, satisfied=satisfied, score=score,
-                            comment=comment.strip(), actor_id=actor.user_id, at=now)
-        uow.session.add(callback)
-        uow.session.flush()
-        items = uow.session.scalars(select(CallbackItem).where(CallbackItem.job_id == job.id,
-                                                               CallbackItem.status == CallbackItemStatus.OPEN)
-                                    .with_for_update()).all()
-        for item in items:
-            item.attempts += 1
-            if outcome == CallbackOutcome.REACHED:
-                item.status, item.closed_at, item.callback_id = CallbackItemStatus.DONE, now, callback.id
-        if score is not None and _rating_of(uow.session, job.id) is None:
-            rating = Rating(id=uuid.uuid4(), job_id=job.id, score=score, comment=comment.strip(),
-                            source=RatingSource.CALLBACK, recorded_by=actor.user_id, created_at=now)
-            uow.session.add(rating)
-            _open_callback_item(uow.session, job, rating)
-        uow.commit()
-        return callback
+    job = _job(session, job_id, lock=True)
+    actor.ensure_point(job.service_point_id, f"job {job_id}")
+    if job.status not in RATEABLE:
+        raise Conflict(f"job {job.reference} is {job.status.value}; callbacks follow completed visits",
+                       current=job.status.value)
+    now = utcnow()
+    callback = Callback(id=uuid.uuid4(), job_id=job.id, outcome=outcome, satisfied=satisfied, score=score,
+                        comment=comment.strip(), actor_id=actor.user_id, at=now)
+    session.add(callback)
+    session.flush()
+    items = session.scalars(select(CallbackItem).where(CallbackItem.job_id == job.id,
+                                                       CallbackItem.status == CallbackItemStatus.OPEN)
+                            .with_for_update()).all()
+    for item in items:
+        item.attempts += 1
+        if outcome == CallbackOutcome.REACHED:
+            item.status, item.closed_at, item.callback_id = CallbackItemStatus.DONE, now, callback.id
+    if score is not None and _rating_of(session, job.id) is None:
+        rating = Rating(id=uuid.uuid4(), job_id=job.id, score=score, comment=comment.strip(),
+                        source=RatingSource.CALLBACK, recorded_by=actor.user_id, created_at=now)
+        session.add(rating)
+        open_callback_item(session, job, rating)
+    return callback
 
 
 def list_callbacks(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> list[Callback]:

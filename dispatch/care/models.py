@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -17,10 +18,14 @@ from dispatch.care.enums import (
     CallbackOutcome,
     CallbackItemStatus,
     ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOwner,
     ComplaintStatus,
+    CustomerAnswer,
+    ResolutionType,
 )
 from dispatch.clock import utcnow
-from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+from dispatch.db import Base, Money, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs.models import Job  # noqa: F401 - the relationships below name it
 from dispatch.network.models import Unit
 
@@ -201,6 +206,21 @@ class Complaint(UuidPk, TimestampMixin, Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[ComplaintChannel] = mapped_column(str_enum(ComplaintChannel), default=ComplaintChannel.PHONE)
+    about_point: Mapped[bool] = mapped_column(default=False)  # the complaint is about the point itself
+    owner: Mapped[ComplaintOwner] = mapped_column(str_enum(ComplaintOwner), default=ComplaintOwner.HQ, index=True)
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))  # the point's manager
+    resolution_type: Mapped[ResolutionType | None] = mapped_column(str_enum(ResolutionType))
+    compensation_amount: Mapped[Decimal | None] = mapped_column(Money)  # refund or compensation proposed
+    # What HQ's rule offers for a linked visit that was late against its SLA (set at intake).
+    compensation_offer: Mapped[Decimal | None] = mapped_column(Money)
+    minutes_late: Mapped[int | None]
+    customer_answer: Mapped[CustomerAnswer | None] = mapped_column(str_enum(CustomerAnswer))
+    customer_answered_at: Mapped[datetime | None]
+    satisfaction_asked_at: Mapped[datetime | None]
+    satisfaction_score: Mapped[int | None]
+    satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
+    satisfaction_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list[ComplaintEvent]] = relationship(
@@ -208,6 +228,11 @@ class Complaint(UuidPk, TimestampMixin, Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("satisfaction_score IS NULL OR satisfaction_score BETWEEN 1 AND 5",
+                        name="satisfaction_range"),
+        CheckConstraint("compensation_amount IS NULL OR compensation_amount > 0", name="compensation_positive"),
+    )
 
 
 class ComplaintEvent(UuidPk, Base):
@@ -237,3 +262,18 @@ class ComplaintDeadline(Base):
     updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (CheckConstraint("resolve_within_hours > 0", name="hours_positive"),)
+
+
+class CompensationTier(Base):
+    """HQ's rule for a visit late against its SLA: from this many minutes late, this amount is
+    offered to a customer who complains about the visit (the highest tier reached applies)."""
+
+    __tablename__ = "compensation_tiers"
+
+    min_minutes_late: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (CheckConstraint("min_minutes_late > 0", name="minutes_positive"),
+                      CheckConstraint("amount > 0", name="amount_positive"))

@@ -4,10 +4,11 @@ messages announce, the complaint handling flow and its deadlines. No database he
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dispatch.care.models import ComplaintCategory, ComplaintStatus
+from dispatch.care.models import ComplaintCategory, ComplaintOwner, ComplaintStatus, ResolutionType
 from dispatch.care.templates import Template
 from dispatch.errors import InvalidTransition
 
@@ -164,3 +165,43 @@ def needs_escalation(status: ComplaintStatus, due_at: datetime, escalated_at: da
                      now: datetime) -> bool:
     """Past its deadline, still open, and not escalated yet (escalation happens once)."""
     return escalated_at is None and is_overdue(status, due_at, now)
+
+
+# --- complaint ownership, resolutions and compensation ----------------------------------------
+
+POINT_CATEGORIES = frozenset({ComplaintCategory.AFTER_SALES, ComplaintCategory.DELIVERY,
+                              ComplaintCategory.PRODUCT_QUALITY})
+"""Categories a point can put right itself (its visits, its deliveries, the unit it serves);
+orders and payments are HQ's business wherever the customer lives."""
+
+
+def complaint_owner(category: ComplaintCategory, service_point_id: object | None, about_point: bool,
+                    escalated: bool) -> ComplaintOwner:
+    """The point's manager owns what their point can put right; HQ owns a complaint about the
+    point itself (a manager does not judge their own point), one with no point, one of an HQ
+    category, and every escalated one (the supervisor takes it over)."""
+    if escalated or about_point or service_point_id is None or category not in POINT_CATEGORIES:
+        return ComplaintOwner.HQ
+    return ComplaintOwner.POINT
+
+
+AMOUNT_TYPES = frozenset({ResolutionType.PARTIAL_REFUND, ResolutionType.COMPENSATION})
+"""Resolutions that pay the customer something: they carry an amount, the others never do."""
+
+
+def minutes_late(sla_due_at: datetime | None, arrived_at: datetime | None, now: datetime) -> int | None:
+    """How late the visit was against its SLA (not yet on site counts up to now); None when on time
+    or without an SLA."""
+    if sla_due_at is None:
+        return None
+    late = ((arrived_at or now) - sla_due_at).total_seconds() // 60
+    return int(late) if late > 0 else None
+
+
+def compensation_for(late: int | None, tiers: dict[int, Decimal]) -> Decimal | None:
+    """The amount of the highest tier (minutes late -> amount) the lateness reaches."""
+    if late is None:
+        return None
+    reached = [minutes for minutes in tiers if minutes <= late]
+    return tiers[max(reached)] if reached else None
+

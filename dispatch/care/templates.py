@@ -21,6 +21,8 @@ class Template:
     COMPLAINT_ESCALATED = "complaint_escalated"
     SIGN_IN_CODE = "sign_in_code"
     ACTIVATION_FLAGGED = "activation_flagged"
+    COMPLAINT_PROPOSAL = "complaint_proposal"
+    COMPLAINT_SATISFACTION = "complaint_satisfaction"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -113,5 +115,17 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Self-activation of {serial} to review"), serial=p["serial"]),
             t(N_("Unit {serial} was activated by its customer and needs a look: {flags}."),
               serial=p["serial"], flags=", ".join(p["flags"])),
+        )
+    if template == Template.COMPLAINT_PROPOSAL:
+        return Rendered(
+            t(N_("Our proposal for complaint {reference}"), reference=p["reference"]),
+            t(N_("About your complaint {reference} we propose: {resolution}. Please accept or decline it in "
+                 "your account, or tell us when we call."), reference=p["reference"], resolution=p["resolution"]),
+        )
+    if template == Template.COMPLAINT_SATISFACTION:
+        return Rendered(
+            t(N_("How did we handle complaint {reference}?"), reference=p["reference"]),
+            t(N_("Your complaint {reference} is closed. How satisfied are you with how we handled it (1-5)? "
+                 "Answer in your account."), reference=p["reference"]),
         )
     raise KeyError(template)

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.principal import SYSTEM, CustomerPrincipal
+from dispatch.care import complaint_answers
 from dispatch.care import complaints as care_complaints
 from dispatch.care import feedback
-from dispatch.care.models import Complaint, ComplaintCategory
+from dispatch.care.models import Complaint, ComplaintCategory, ComplaintChannel
 from dispatch.clock import utcnow
 from dispatch.customers.models import BillConfirmation
 from dispatch.customers.units import own_unit
@@ -290,7 +291,8 @@ def file_complaint(uow: UnitOfWork, who: CustomerPrincipal, *, category: Complai
             own_job(uow.session, who, job_id)
     return care_complaints.create_complaint(uow, SYSTEM, category=category, customer_id=who.customer_id,
                                             summary=summary, description=description, unit_id=unit_id,
-                                            job_id=job_id, intake_note="filed by the customer in their account")
+                                            job_id=job_id, intake_note="filed by the customer in their account",
+                                            channel=ComplaintChannel.ONLINE)
 
 
 def list_complaints(uow: UnitOfWork, who: CustomerPrincipal, *, offset: int = 0,
@@ -304,3 +306,15 @@ def get_complaint(uow: UnitOfWork, who: CustomerPrincipal, complaint_id: uuid.UU
         if complaint is None or complaint.customer_id != who.customer_id:
             raise NotFound(N_("complaint {id} does not exist"), params={"id": complaint_id})
     return care_complaints.get_complaint(uow, SYSTEM, complaint_id)
+
+
+def answer_complaint_proposal(uow: UnitOfWork, who: CustomerPrincipal, complaint_id: uuid.UUID, *, accepted: bool,
+                              note: str = "") -> Complaint:
+    return complaint_answers.answer_proposal(uow, SYSTEM, complaint_id, accepted=accepted, note=note,
+                                             customer_id=who.customer_id)
+
+
+def rate_complaint_handling(uow: UnitOfWork, who: CustomerPrincipal, complaint_id: uuid.UUID, *, score: int,
+                            comment: str = "") -> Complaint:
+    return complaint_answers.record_satisfaction(uow, SYSTEM, complaint_id, score=score, comment=comment,
+                                                 customer_id=who.customer_id)

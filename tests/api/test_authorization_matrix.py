@@ -66,6 +66,8 @@ from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
 from dispatch.uow import UnitOfWork
 from dispatch.warranty.models import FaultCause
+from dispatch.worklists.enums import WorklistKind, WorklistQueue
+from dispatch.worklists.models import WorklistItem
 from tests.module_app import ModuleApp
 from tests.plan_builders import RecordingTaskQueue, principal
 
@@ -87,6 +89,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("checklists", "checklist_id"): ("checklist", POINT),
     ("claims", "claim_id"): ("claim", POINT),
     ("complaints", "complaint_id"): ("complaint", POINT),
+    ("worklist-items", "item_id"): ("worklist_item", POINT),
     ("maintenance-plans", "plan_id"): ("maintenance_plan", POINT),
     ("notifications", "notification_id"): ("notification", POINT),
     ("service-points", "point_id"): ("service_point", POINT),
@@ -159,6 +162,9 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
+    ("POST", "/api/v1/complaints/{complaint_id}/answer"): lambda w, ids: {"accepted": True},
+    ("POST", "/api/v1/worklist-items/{item_id}/done"): lambda w, ids: {"outcome": "handled", "note": "matrix"},
+    ("POST", "/api/v1/complaints/{complaint_id}/satisfaction"): lambda w, ids: {"score": 4},
     ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
     ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
     ("POST", "/api/v1/jobs/{job_id}/rating-link"): lambda w, ids: None,
@@ -344,6 +350,9 @@ def build_world(session, api, today: date) -> World:
                                     ("complaint", Complaint, ()), ("audit_lot", AuditLot, ()),
                                     ("audit", Audit, (Audit.status == AuditStatus.FINAL,))):
         world.own[kind], world.foreign[kind] = at(model, *conditions, what=kind)
+    world.own["worklist_item"], world.foreign["worklist_item"] = at(  # on the point's own list
+        WorklistItem, WorklistItem.kind == WorklistKind.CLAIM_OLD_PART, WorklistItem.queue == WorklistQueue.POINT,
+        what="worklist item")
     world.own["audit"] = str(_first(session, select(Audit.id).where(  # technicians read their own final ones
         Audit.technician_id == tech, Audit.status == AuditStatus.FINAL).order_by(Audit.id), "final audit of tech.hz01.1"))
 
@@ -706,7 +715,7 @@ FILTER_EXEMPT = {
 }
 SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
           "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location",
-          "replan")
+          "replan", "worklist_item")
 
 
 def _filters() -> list[tuple[str, str]]:
@@ -850,6 +859,8 @@ CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
                         "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
     "preferred-window": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
                                  "window_end": (utcnow() + timedelta(days=3, hours=3)).isoformat()},
+    "answer": lambda: {"accepted": True},
+    "satisfaction": lambda: {"score": 4},
 }
 CUSTOMER_QUERIES: dict[str, Callable[[], str]] = {
     "slots": lambda: "?from={0}&to={0}".format(utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)),

@@ -76,16 +76,22 @@ def test_a_complaint_goes_through_the_handling_flow_with_the_right_hands(api, se
     assert _at(classified.json["due_at"]) - _at(classified.json["received_at"]) == timedelta(hours=72)
     assert_problem(move("investigating", as_="manager.nb01"), 404)
     assert move("investigating", as_="manager.hz01").status_code == 200
-    assert_problem(move("solution_proposed", as_="manager.hz01"), 422, field="note")
-    proposed = move("solution_proposed", as_="manager.hz01", note="Replace the housing free of charge")
+    assert_problem(move("solution_proposed", as_="manager.hz01", resolution_type="replacement"), 422, field="note")
+    assert_problem(move("solution_proposed", as_="manager.hz01", note="Replace it"), 422, field="resolution_type")
+    proposed = move("solution_proposed", as_="manager.hz01", note="Replace the housing free of charge",
+                    resolution_type="replacement")
     assert proposed.json["resolution"] == "Replace the housing free of charge"
+    assert proposed.json["resolution_type"] == "replacement" and proposed.json["compensation_amount"] is None
+    assert_problem(move("resolved", as_="manager.hz01", note="Housing replaced on site"), 409)
+    accepted = api.post(f"/api/v1/complaints/{complaint['id']}/answer", as_="manager.hz01", json={"accepted": True})
+    assert accepted.status_code == 200 and accepted.json["customer_answer"] == "accepted"
     resolved = move("resolved", as_="manager.hz01", note="Housing replaced on site")
     assert resolved.json["resolved_at"] is not None
     assert_problem(move("closed", as_="manager.hz01"), 403)
     closed = move("closed", note="Customer confirmed on the phone")
     assert closed.json["status"] == "closed" and closed.json["closed_at"] is not None
     assert [e["to_status"] for e in closed.json["events"]] == [
-        "received", "classified", "investigating", "solution_proposed", "resolved", "closed"]
+        "received", "classified", "investigating", "solution_proposed", "solution_proposed", "resolved", "closed"]
     assert_problem(move("investigating"), 409)
 
 
@@ -123,7 +129,11 @@ def test_a_complaint_past_its_deadline_is_escalated_once_and_hq_is_told(api, ses
     done = _complain(api, job, received_at=(utcnow() - timedelta(hours=60)).isoformat()).json
     for to, note in (("classified", ""), ("investigating", ""), ("solution_proposed", "Revisit"),
                      ("resolved", "Revisited")):
-        api.post(f"/api/v1/complaints/{done['id']}/transitions", as_="admin", json={"to_status": to, "note": note})
+        extra = {"resolution_type": "repair"} if to == "solution_proposed" else {}
+        if to == "resolved":
+            api.post(f"/api/v1/complaints/{done['id']}/answer", as_="admin", json={"accepted": True})
+        api.post(f"/api/v1/complaints/{done['id']}/transitions", as_="admin",
+                 json={"to_status": to, "note": note} | extra)
     overdue = {c["id"] for c in api.get("/api/v1/complaints/?overdue=true&page_size=100", as_="admin").json}
     assert late["id"] in overdue and on_time["id"] not in overdue and done["id"] not in overdue
 

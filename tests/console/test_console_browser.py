@@ -214,9 +214,9 @@ def test_a_reviewer_gives_verdicts_on_a_sampled_checklist(browser, live_server, 
 
 
 MAIN_PAGES = {
-    MANAGER: ["/console/board", "/console/board?day=tomorrow", "/console/kpis"],
+    MANAGER: ["/console/board", "/console/board?day=tomorrow", "/console/kpis", "/console/worklists"],
     REVIEWER: ["/console/audits", "/console/scorecards", "/console/flagged-points", "/console/network",
-               "/console/kpis", "/console/audit-log?verify=1"],
+               "/console/kpis", "/console/audit-log?verify=1", "/console/worklists"],
 }
 
 
@@ -281,3 +281,23 @@ def test_each_main_page_answers_for_its_role(browser, live_server, api):
     assert browser.find_element(By.CSS_SELECTOR, "#verification .badge").text == "哈希链完整。"
     screenshot(browser, "hq-audit-log")
     assert uuid.UUID(point_id(api, "HZ01"))
+
+
+def test_a_manager_calls_back_an_unhappy_customer_from_the_worklist(browser, live_server, api):
+    [item] = api.get("/api/v1/worklist-items/?kind=low_rating_callback", as_=MANAGER).json
+    sign_in(browser, live_server, MANAGER)
+    browser.find_element(By.LINK_TEXT, "待办清单").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "lists")))
+    browser.find_element(By.CSS_SELECTOR, "tr[data-kind=low_rating_callback] a").click()
+    row = wait(browser).until(ec.presence_of_element_located((By.ID, f"item-{item['id']}")))
+    assert item["title"] in row.text
+    screenshot(browser, "manager-worklists")
+    Select(browser.find_element(By.ID, f"outcome-{item['id']}")).select_by_value("reached")
+    Select(browser.find_element(By.ID, f"satisfied-{item['id']}")).select_by_value("no")
+    Select(browser.find_element(By.ID, f"score-{item['id']}")).select_by_value("2")
+    browser.find_element(By.ID, f"note-{item['id']}").send_keys("revisit booked for Monday")
+    submit(browser, f"done-{item['id']}")
+    assert "已完成" in flash(browser)
+    assert not browser.find_elements(By.ID, f"item-{item['id']}")
+    calls = api.get(f"/api/v1/jobs/{item['job_id']}/callbacks", as_=MANAGER).json
+    assert [(c["outcome"], c["satisfied"], c["score"]) for c in calls][-1] == ("reached", False, 2)

@@ -109,3 +109,28 @@ def test_sign_in_redirects_only_inside_the_console(console):
     answer = console.post("/console/sign-in?next=//evil.example/x", data={
         "csrf_token": csrf_of(page), "username": "manager.hz01", "password": PASSWORD})
     assert answer.headers["Location"].endswith("/console/")
+
+
+def test_a_manager_works_the_worklist_page_and_another_point_cannot_touch_it(console, api):
+    items = api.get("/api/v1/worklist-items/?kind=certificate_expiry", as_="manager.hz01").json
+    item = items[0]
+    sign_in(console, "manager.hz02")
+    page = console.get("/console/worklists").get_data(as_text=True)
+    assert item["id"] not in page
+    answer = console.post(f"/console/worklists/{item['id']}/done",
+                          data={"csrf_token": csrf_of(page), "outcome": "handled"})
+    assert answer.status_code == 404
+    console.post("/console/sign-out", data={"csrf_token": csrf_of(page)})
+
+    sign_in(console, "manager.hz01")
+    page = console.get("/console/worklists?kind=certificate_expiry").get_data(as_text=True)
+    assert item["id"] in page and item["title"] in page and "证书即将到期" in page
+    refused = console.post(f"/console/worklists/{item['id']}/done", follow_redirects=True,
+                           data={"csrf_token": csrf_of(page), "outcome": "reached"})
+    assert "outcome" in refused.get_data(as_text=True)  # the service's reason, flashed
+    done = console.post(f"/console/worklists/{item['id']}/done", follow_redirects=True,
+                        data={"csrf_token": csrf_of(page), "outcome": "handled", "note": "course booked",
+                              "next": "/console/worklists?kind=certificate_expiry"})
+    assert "已完成" in done.get_data(as_text=True) and item["id"] not in done.get_data(as_text=True)
+    shown = api.get(f"/api/v1/worklist-items/{item['id']}", as_="manager.hz01").json
+    assert (shown["status"], shown["outcome"], shown["note"]) == ("done", "handled", "course booked")

@@ -497,3 +497,35 @@ def a_booked_job_and_a_free_colleague(api, session, manager: str, point: str, af
         except AssertionError:
             continue
     raise AssertionError(f"nobody else at {point} has a free hour on {day}")
+
+
+# --- a repair that fits a warranty part ---------------------------------------------------------
+
+VALVE = "VLV-SOL-IN"  # the RO models' inlet valve: a warranty part
+
+
+def repair_with_a_valve(api, walk, unit, day, hour: int, cause: str, note: str,
+                        manager: str = "manager.hz01") -> tuple[dict, dict]:
+    """Call centre takes the call, the manager books, the technician fits a valve and records the cause."""
+    taken = take_in(api, repair_call(unit, day, (9, 18), "no water from the purifier tap")).json
+    worker = team(api, manager)[0]
+    tech = worker["username"]
+    start = free_hour(api, manager, worker["id"], day, earliest=hour)
+    book(api, manager, taken["id"], worker["id"], start)
+    walk.to(max(start - timedelta(minutes=15), walk.now))
+    transition(api, taken["id"], "en_route", tech, walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+    stock_take(api, f"VAN-{tech}", VALVE, 1, as_=manager)
+    walk.to(start + timedelta(minutes=40))
+    fitted = ok(api.post(f"{API}/jobs/{taken['id']}/parts", as_=tech, json={"part_sku": VALVE, "quantity": 1}), 201)
+    [claim] = fitted["claims"]
+    walk.to(start + timedelta(minutes=58))
+    fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
+    refused = api.post(f"{API}/jobs/{taken['id']}/transitions", as_=tech, json={"to": "completed"})
+    assert refused.status_code == 409 and refused.json["code"] == "fault-cause-missing", refused.json
+    assert "fault cause" in refused.json["detail"]
+    record_fault_cause(api, taken["id"], cause, tech, note=note)
+    walk.to(start + timedelta(minutes=60))
+    assert transition(api, taken["id"], "completed", tech, walk.now)["status"] == "completed"
+    return taken, ok(api.get(f"{API}/claims/{claim['id']}", as_=manager))

@@ -23,40 +23,15 @@ from tests.scenarios.steps import (
     ok,
     record_fault_cause,
     repair_call,
+    repair_with_a_valve,
     stock_take,
     take_in,
     team,
     transition,
+    VALVE,
 )
 
 MANAGER = "manager.hz01"
-VALVE = "VLV-SOL-IN"  # the RO models' inlet valve: a warranty part
-
-
-def repair_with_a_valve(api, walk, unit, day, hour: int, cause: str, note: str) -> tuple[dict, dict]:
-    """Call centre takes the call, the manager books, the technician fits a valve and records the cause."""
-    taken = take_in(api, repair_call(unit, day, (9, 18), "no water from the purifier tap")).json
-    worker = team(api, MANAGER)[0]
-    tech = worker["username"]
-    start = free_hour(api, MANAGER, worker["id"], day, earliest=hour)
-    book(api, MANAGER, taken["id"], worker["id"], start)
-    walk.to(max(start - timedelta(minutes=15), walk.now))
-    transition(api, taken["id"], "en_route", tech, walk.now)
-    walk.to(start)
-    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
-    stock_take(api, f"VAN-{tech}", VALVE, 1, as_=MANAGER)
-    walk.to(start + timedelta(minutes=40))
-    fitted = ok(api.post(f"{API}/jobs/{taken['id']}/parts", as_=tech, json={"part_sku": VALVE, "quantity": 1}), 201)
-    [claim] = fitted["claims"]
-    walk.to(start + timedelta(minutes=58))
-    fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
-    refused = assert_problem(api.post(f"{API}/jobs/{taken['id']}/transitions", as_=tech, json={"to": "completed"}),
-                             409, code="fault-cause-missing")
-    assert "fault cause" in refused["detail"]
-    record_fault_cause(api, taken["id"], cause, tech, note=note)
-    walk.to(start + timedelta(minutes=60))
-    assert transition(api, taken["id"], "completed", tech, walk.now)["status"] == "completed"
-    return taken, ok(api.get(f"{API}/claims/{claim['id']}", as_=MANAGER))
 
 
 def test_the_warranty_desk_stops_misuse_repeat_claims_missing_parts_and_wrong_dealers(api, session, walk):

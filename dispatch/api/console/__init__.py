@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dispatch.api.console import board, hq, offers, review, signin  # noqa: F401  (routes on the blueprint)
+from dispatch.api.console import board, hq, offers, review, signin, worklists  # noqa: F401  (routes on the blueprint)
 from dispatch.api.console.web import bp
 
 SESSION_HOURS = 10  # a working day
