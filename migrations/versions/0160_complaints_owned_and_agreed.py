@@ -1,7 +1,7 @@
 """care: complaints with an intake channel, an owner, an agreed resolution and satisfaction
 
 Revision ID: 0160
-Revises: 0110
+Revises: 0121
 Create Date: 2026-12-05 18:30:00
 
 A complaint records how it came in (phone, online, e-mail, WeChat, Weibo), whose desk it is on
