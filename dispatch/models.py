@@ -4,6 +4,7 @@ from dispatch.audit_log import models as audit_log_models  # noqa: F401
 from dispatch.audits import models as audits_models  # noqa: F401
 from dispatch.auth import models as auth_models  # noqa: F401
 from dispatch.care import models as care_models  # noqa: F401
+from dispatch.correction import models as correction_models  # noqa: F401
 from dispatch.customers import models as customers_models  # noqa: F401
 from dispatch.db import Base
 from dispatch.idempotency import models as idempotency_models  # noqa: F401

@@ -27,6 +27,7 @@ STEPS = [
     "seeds.care",
     "seeds.history",
     "seeds.audits",
+    "seeds.correction",
     "seeds.customers",
     "seeds.warranty",
 ]
