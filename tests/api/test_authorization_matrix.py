@@ -57,6 +57,8 @@ from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
+from dispatch.correction.enums import PlanStatus
+from dispatch.correction.models import CorrectiveAction, CorrectivePlan
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -87,6 +89,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("checklists", "checklist_id"): ("checklist", POINT),
     ("claims", "claim_id"): ("claim", POINT),
     ("complaints", "complaint_id"): ("complaint", POINT),
+    ("corrective-plans", "corrective_plan_id"): ("corrective_plan", POINT),
     ("maintenance-plans", "plan_id"): ("maintenance_plan", POINT),
     ("notifications", "notification_id"): ("notification", POINT),
     ("service-points", "point_id"): ("service_point", POINT),
@@ -159,6 +162,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/answers"): lambda w, ids: {
+        "action_id": ids["corrective_action"], "answer": "matrix", "evidence": [ids["attachment"]]},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/reaudit"): lambda w, ids: None,
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/reaudit/verdicts"): lambda w, ids: {
+        "checklist_id": ids["checklist"], "verdict": "conforming"},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/decision"): lambda w, ids: {
+        "outcome": "extend", "note": "matrix", "deadline": (w.today + timedelta(days=60)).isoformat()},
     ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
     ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
     ("POST", "/api/v1/jobs/{job_id}/rating-link"): lambda w, ids: None,
@@ -379,6 +389,13 @@ def build_world(session, api, today: date) -> World:
         session.add(proposal)
         session.flush()
         getattr(world, side)["replan"] = str(proposal.id)
+        corrective = CorrectivePlan(service_point_id=point_id, status=PlanStatus.OPEN, findings="matrix",
+                                    grounds=[], deadline=today + timedelta(days=14), opened_at=utcnow(),
+                                    actions=[CorrectiveAction(seq=1, requirement="matrix")], items=[])
+        session.add(corrective)
+        session.flush()
+        getattr(world, side)["corrective_plan"] = str(corrective.id)
+        getattr(world, side)["corrective_action"] = str(corrective.actions[0].id)
         getattr(world, side)["notification"] = str(message.id)
     world.part_sku = _first(session, select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku), "part")
     catalogue = {
