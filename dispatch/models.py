@@ -14,6 +14,7 @@ from dispatch.routing import models as routing_models  # noqa: F401
 from dispatch.sop import models as sop_models  # noqa: F401
 from dispatch.stock import models as stock_models  # noqa: F401
 from dispatch.sync import models as sync_models  # noqa: F401
+from dispatch.training import models as training_models  # noqa: F401
 from dispatch.warranty import models as warranty_models  # noqa: F401
 
 metadata = Base.metadata

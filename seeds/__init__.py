@@ -30,6 +30,7 @@ STEPS = [
     "seeds.correction",
     "seeds.customers",
     "seeds.warranty",
+    "seeds.training",
 ]
 
 DEMO_PASSWORD = "demo1234"

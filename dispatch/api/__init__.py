@@ -116,6 +116,7 @@ BLUEPRINTS = (
     "technician_routes",
     "technicians",
     "tracing",
+    "training",
     "units",
     "users",
     "warranty_kpis",

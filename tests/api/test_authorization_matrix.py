@@ -66,6 +66,7 @@ from dispatch.audits.models import Audit, AuditLot, AuditStatus
 from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
+from dispatch.training.models import Course
 from dispatch.uow import UnitOfWork
 from dispatch.warranty.models import FaultCause
 from tests.module_app import ModuleApp
@@ -218,6 +219,10 @@ BODIES: dict[tuple[str, str], Body] = {
         "name": "Heater safety", "category": "water_heater", "issued_on": (w.today - timedelta(days=10)).isoformat(),
         "expires_on": (w.today + timedelta(days=365)).isoformat()},
     ("DELETE", "/api/v1/technicians/{technician_id}/certifications/{certification_id}"): lambda w, ids: None,
+    ("POST", "/api/v1/technicians/{technician_id}/course-results"): lambda w, ids: {
+        "course_id": ids["course"], "held_on": w.today.isoformat(), "attended": True, "exam_score": 90},
+    ("POST", "/api/v1/technicians/{technician_id}/assessments"): lambda w, ids: {
+        "category": "water_heater", "job_type": "install", "assessed_on": w.today.isoformat(), "score": 90},
     ("POST", "/api/v1/technicians/{technician_id}/shift-exceptions"): lambda w, ids: {
         "on": (w.today + timedelta(days=9)).isoformat(), "kind": "leave", "reason": "matrix"},
     ("DELETE", "/api/v1/technicians/{technician_id}/shift-exceptions/{exception_id}"): lambda w, ids: None,
@@ -408,6 +413,7 @@ def build_world(session, api, today: date) -> World:
         "job_type": "repair",
         "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
         "trade_partner": "DL-HZ-01",
+        "course": str(_first(session, select(Course.id).order_by(Course.code), "training course")),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))
