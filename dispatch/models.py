@@ -9,6 +9,7 @@ from dispatch.customers import models as customers_models  # noqa: F401
 from dispatch.db import Base
 from dispatch.idempotency import models as idempotency_models  # noqa: F401
 from dispatch.jobs import models as jobs_models  # noqa: F401
+from dispatch.kpis import models as kpis_models  # noqa: F401
 from dispatch.network import models as network_models  # noqa: F401
 from dispatch.routing import models as routing_models  # noqa: F401
 from dispatch.sop import models as sop_models  # noqa: F401

@@ -31,6 +31,7 @@ STEPS = [
     "seeds.customers",
     "seeds.warranty",
     "seeds.training",
+    "seeds.kpis",
 ]
 
 DEMO_PASSWORD = "demo1234"

@@ -727,7 +727,7 @@ FILTER_EXEMPT = {
 }
 SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
           "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location",
-          "replan")
+          "replan", "corrective_plan")
 
 
 def _filters() -> list[tuple[str, str]]:
