@@ -24,7 +24,7 @@ from dispatch.clock import local_day_span, utcnow, zone
 from dispatch.errors import ValidationFailed
 from dispatch.jobs.models import Job
 from dispatch.kpis import rules
-from dispatch.kpis.service import _counts, _Filter, _job_scope, _point, _technician
+from dispatch.kpis.service import _counts, _Filter, _job_scope, resolve_scope
 from dispatch.stock.models import LabourRate, PartUsage
 from dispatch.uow import UnitOfWork
 
@@ -113,10 +113,7 @@ def kpi_series(uow: UnitOfWork, actor: Principal, *, interval: Interval, count: 
     date_to = date_to or utcnow().astimezone(tz).date()
     with uow:
         session = uow.session
-        point = _point(session, actor, service_point)
-        tech = _technician(session, actor, technician)
-        if point is not None and tech is not None and tech.service_point_id != point.id:
-            raise ValidationFailed("technician", f"the technician does not work for {point.code}")
+        point, tech = resolve_scope(session, actor, service_point, technician)
         spans = periods(interval, count + 1, date_to)
         computed = []
         for span in spans:
