@@ -85,7 +85,7 @@ def grounds_for(session: Session, point: ServicePoint, *, tz: ZoneInfo, now: dat
             "sla_compliance": card.sla_compliance, "threshold": SLA_THRESHOLD, "jobs": card.sla_jobs}})
     start, end = local_midnight(date_from, tz), local_midnight(date_to + timedelta(days=1), tz)
     jobs_count = session.scalar(select(func.count()).select_from(Job).where(
-        Job.service_point_id == point.id, Job.created_at >= start, Job.created_at < end)) or 0
+        Job.service_point_id == point.id, Job.reported_at >= start, Job.reported_at < end)) or 0
     complaints = session.scalar(select(func.count()).select_from(Complaint).where(
         Complaint.service_point_id == point.id, Complaint.received_at >= start, Complaint.received_at < end)) or 0
     if jobs_count and complaints * 100 / jobs_count > COMPLAINTS_PER_100:

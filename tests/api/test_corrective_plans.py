@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from dispatch.audit_log.models import LogEntry
 from dispatch.audits import sampling
+from dispatch.care.models import Complaint, ComplaintCategory, ComplaintStatus
 from dispatch.jobs.models import Job, JobStatus
-from dispatch.network.models import Coverage, ServicePoint
+from dispatch.network.models import Coverage, Customer, ServicePoint
 from tests.api.audit_builders import WEEK, AuditWorld, local
 from tests.helpers import assert_problem
 from tests.unit.sop.evidence_images import jpeg
@@ -89,6 +90,27 @@ def test_a_plan_is_opened_only_for_a_flagged_point_and_only_once(world):
             "service_point_id": str(world.point_id("NB01")), "findings": "again", "actions": ["y"],
             "deadline": DEADLINE.isoformat()})
         assert_problem(again, 409)
+
+
+def test_a_complaint_rate_above_the_threshold_is_ground_enough(world, session_factory):
+    """HZ02 kept its SLA on both visits, but one complaint over two jobs is 50 per 100."""
+    for hour in (10, 11):
+        world.sla_job("HZ02", due_at=local(0, hour), arrived_at=local(0, hour - 1))
+    with session_factory() as session:
+        customer = session.scalar(select(Customer).order_by(Customer.phone).limit(1))
+        session.add(Complaint(reference="CP-CORR-1", category=ComplaintCategory.AFTER_SALES,
+                              status=ComplaintStatus.RECEIVED, customer_id=customer.id,
+                              service_point_id=world.point_id("HZ02"), summary="rude on the phone",
+                              received_at=local(0, 15), due_at=local(2, 15)))
+        session.commit()
+    with world.at(OPENED_AT):
+        response = world.api.post(PLANS, as_="reviewer", json={
+            "service_point_id": str(world.point_id("HZ02")), "findings": "complaints", "actions": ["call back"],
+            "deadline": DEADLINE.isoformat()})
+    assert response.status_code == 201, response.json
+    [ground] = response.json["grounds"]
+    assert ground["code"] == "complaints"
+    assert (ground["detail"]["complaints"], ground["detail"]["jobs"], ground["detail"]["per_100_jobs"]) == (1, 2, 50.0)
 
 
 def test_only_the_points_manager_sees_and_answers_and_the_reaudit_decides(world, session_factory):
