@@ -162,6 +162,8 @@ def test_a_reviewer_reads_the_flagged_points_corrective_plan(browser, live_serve
     browser.get(f"{live_server}/console/flagged-points")
     row = browser.find_element(By.ID, "corrective-plans").text
     assert "SZ02" in row and "1 / 3" in row  # one of three actions answered
+    flagged = browser.find_element(By.ID, "flagged").text  # the flagged SZ02 links to its open plan
+    assert "SZ02" in flagged and plan["deadline"] in flagged
     browser.find_element(By.CSS_SELECTOR, "a.plan-link").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "plan-summary")))
     assert browser.current_url.endswith(f"/console/corrective-plans/{plan['id']}")

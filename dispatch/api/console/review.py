@@ -21,6 +21,7 @@ from dispatch.audits import scorecards as audit_scorecards
 from dispatch.audits.enums import AuditStatus, FindingCode
 from dispatch.audits.sampling import Verdict
 from dispatch.correction import service as correction
+from dispatch.correction.enums import OPEN_STATUSES
 
 QUEUE_ROWS = 200
 CONFORMS = "conforms"
@@ -89,7 +90,8 @@ def scorecards():
 def flagged_points():
     cards = audit_scorecards.list_flagged_points(unit_of_work(), principal(), tz=settings().timezone)
     plans, _ = correction.list_plans(unit_of_work(), principal(), offset=0, limit=QUEUE_ROWS)
-    return render_template("console/flagged.html", cards=cards, plans=plans, nav="flagged")
+    open_plans = {p.service_point_id: p for p in plans if p.status in OPEN_STATUSES}
+    return render_template("console/flagged.html", cards=cards, plans=plans, open_plans=open_plans, nav="flagged")
 
 
 @bp.route("/corrective-plans/<uuid:plan_id>")
