@@ -29,7 +29,7 @@ from dispatch.uow import UnitOfWork
 
 def _month(label: str) -> tuple[date, date]:
     year, _, month = label.partition("-")
-    if not (year.isdigit() and month.isdigit() and 1 <= int(month) <= 12 and len(year) == 4):
+    if not (year.isdigit() and month.isdigit() and 1 <= int(month) <= 12 and 2000 <= int(year) <= 2199):
         raise ValidationFailed("month", "a month like 2026-11")
     [span] = periods("month", 1, date(int(year), int(month), 1))
     return span.date_from, span.date_to

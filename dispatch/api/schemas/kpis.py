@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
+from dispatch.api.schemas.stock import MONEY, PRICE
 from dispatch.kpis.enums import Incentive
 
 
@@ -65,6 +67,7 @@ class KpiSeriesFilterSchema(Schema):
     periods = fields.Integer(load_default=8, validate=validate.Range(min=1, max=26),
                              metadata={"description": "how many periods (weeks: 26 at most, months: 24)"})
     date_to = fields.Date(data_key="to", load_default=None,
+                          validate=validate.Range(min=date(2000, 1, 1), max=date(2199, 12, 31)),
                           metadata={"description": "a day of the last period (default: today)"})
     service_point = fields.String(load_default=None, metadata={"description": "point id or code (HQ)"})
     technician = fields.String(load_default=None, metadata={"description": "technician id or username"})
@@ -94,15 +97,14 @@ class KpiSeriesSchema(Schema):
     points = fields.List(fields.Nested(TrendPointSchema))
 
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = validate.Regexp(r"^2[01]\d{2}-(0[1-9]|1[0-2])$")
 
 
 class EvaluationCreateSchema(Schema):
     service_point_id = fields.UUID(required=True)
     month = fields.String(required=True, validate=MONTH, metadata={"description": "a finished month, 2026-11"})
     incentive = fields.Enum(Incentive, by_value=True, required=True)
-    amount = fields.Decimal(load_default=Decimal("0"), places=2, as_string=True,
-                            validate=validate.Range(min=0, max=Decimal("9999999999.99")))
+    amount = fields.Decimal(load_default=Decimal("0"), places=2, validate=PRICE, metadata=MONEY)
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -121,7 +123,7 @@ class EvaluationSchema(Schema):
     score = fields.Float(allow_none=True)
     kpis = fields.Dict()
     incentive = fields.Enum(Incentive, by_value=True)
-    amount = fields.Decimal(places=2, as_string=True)
+    amount = fields.Decimal(places=2, as_string=True, metadata=MONEY)
     note = fields.String()
     decided_by = fields.UUID(allow_none=True)
     decided_at = fields.DateTime()
