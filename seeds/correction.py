@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import User
 from dispatch.clock import utcnow
-from dispatch.correction.enums import ActionStatus, PlanStatus
+from dispatch.correction.enums import CorrectiveActionStatus, CorrectivePlanStatus
 from dispatch.correction.models import CorrectiveAction, CorrectivePlan
 from dispatch.correction.service import grounds_for
 from dispatch.network.models import ServicePoint
@@ -35,7 +35,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     reviewer = session.scalar(select(User.id).where(User.username == "reviewer"))
     manager = session.scalar(select(User.id).where(User.username == f"manager.{POINT.lower()}"))
     opened_at = now - timedelta(days=3)
-    plan = CorrectivePlan(service_point_id=point.id, status=PlanStatus.OPEN, findings=FINDINGS,
+    plan = CorrectivePlan(service_point_id=point.id, status=CorrectivePlanStatus.OPEN, findings=FINDINGS,
                           grounds=grounds or [{"code": "scorecard", "detail": {"reasons": ["demo"]}}],
                           deadline=ctx.today + timedelta(days=11), opened_by=reviewer, opened_at=opened_at,
                           actions=[CorrectiveAction(seq=i + 1, requirement=text) for i, text in enumerate(ACTIONS)],
@@ -49,7 +49,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                            .order_by(Attachment.id).limit(1))
     if photo is not None:
         first = plan.actions[0]
-        first.status, first.answer, first.evidence = (ActionStatus.ANSWERED, "Training held on Monday; sheet attached.",
+        first.status, first.answer, first.evidence = (CorrectiveActionStatus.ANSWERED, "Training held on Monday; sheet attached.",
                                                       [str(photo)])
         first.answered_by, first.answered_at = manager, opened_at + timedelta(days=2)
         audit_log.append(session, kind="correction.answered", subject_id=plan.id, actor_id=manager, payload={

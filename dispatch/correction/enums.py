@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class PlanStatus(StrEnum):
+class CorrectivePlanStatus(StrEnum):
     OPEN = "open"  # actions waiting for the manager's answers, the deadline not yet passed or re-audited
     REAUDIT = "reaudit"  # the targeted sample is drawn; reviewers give verdicts, HQ decides
     CLOSED = "closed"  # corrected: the re-audit accepted the point's work
@@ -13,17 +13,17 @@ class PlanStatus(StrEnum):
     REVOKED = "revoked"  # HQ revoked it and handed its regions to another point
 
 
-OPEN_STATUSES = (PlanStatus.OPEN, PlanStatus.REAUDIT)
+OPEN_STATUSES = (CorrectivePlanStatus.OPEN, CorrectivePlanStatus.REAUDIT)
 
 
-class Outcome(StrEnum):
+class CorrectiveOutcome(StrEnum):
     CLOSE = "close"
     EXTEND = "extend"
     SUSPEND = "suspend"
     REVOKE = "revoke"
 
 
-class ActionStatus(StrEnum):
+class CorrectiveActionStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.audits import sampling
 from dispatch.audits.sampling import LotDecision, Verdict
-from dispatch.correction.enums import ActionStatus, Outcome, PlanStatus
+from dispatch.correction.enums import CorrectiveActionStatus, CorrectiveOutcome, CorrectivePlanStatus
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import ServicePoint
 
@@ -34,7 +34,7 @@ class CorrectivePlan(UuidPk, TimestampMixin, Base):
     __tablename__ = "corrective_plans"
 
     service_point_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_points.id"), index=True)
-    status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus), default=PlanStatus.OPEN, index=True)
+    status: Mapped[CorrectivePlanStatus] = mapped_column(str_enum(CorrectivePlanStatus), default=CorrectivePlanStatus.OPEN, index=True)
     findings: Mapped[str] = mapped_column(Text)
     grounds: Mapped[list[Any]] = mapped_column(default=list)  # [{"code": "scorecard", "detail": {...}}]
     deadline: Mapped[date]  # last local day to correct; the re-audit samples work completed after it
@@ -50,7 +50,7 @@ class CorrectivePlan(UuidPk, TimestampMixin, Base):
     accept_number: Mapped[int | None]
     reject_number: Mapped[int | None]
 
-    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    outcome: Mapped[CorrectiveOutcome | None] = mapped_column(str_enum(CorrectiveOutcome))
     decision_note: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
@@ -91,7 +91,7 @@ class CorrectiveAction(UuidPk, Base):
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("corrective_plans.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int]
     requirement: Mapped[str] = mapped_column(Text)
-    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus), default=ActionStatus.OPEN)
+    status: Mapped[CorrectiveActionStatus] = mapped_column(str_enum(CorrectiveActionStatus), default=CorrectiveActionStatus.OPEN)
     answer: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[Any]] = mapped_column(default=list)  # attachment ids (strings)
     answered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

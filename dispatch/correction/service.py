@@ -41,7 +41,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.care.models import Complaint
 from dispatch.clock import local_midnight, utcnow, zone
-from dispatch.correction.enums import OPEN_STATUSES, ActionStatus, Ground, Outcome, PlanStatus
+from dispatch.correction.enums import OPEN_STATUSES, CorrectiveActionStatus, Ground, CorrectiveOutcome, CorrectivePlanStatus
 from dispatch.correction.models import CorrectiveAction, CorrectivePlan, ReauditItem
 from dispatch.db import page
 from dispatch.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
@@ -108,7 +108,7 @@ def _scope(query, actor: Principal):
 
 
 def list_plans(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int,
-               service_point_id: uuid.UUID | None = None, status: PlanStatus | None = None,
+               service_point_id: uuid.UUID | None = None, status: CorrectivePlanStatus | None = None,
                open_only: bool = False) -> tuple[list[CorrectivePlan], int]:
     """Plans, newest first (HQ: every point; a manager: their own point's)."""
     query = _scope(select(CorrectivePlan), actor)
@@ -142,7 +142,7 @@ def get_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> Correctiv
 # --- writes ------------------------------------------------------------------------------------------
 
 
-def _ensure_status(plan: CorrectivePlan, *allowed: PlanStatus, doing: str) -> None:
+def _ensure_status(plan: CorrectivePlan, *allowed: CorrectivePlanStatus, doing: str) -> None:
     if plan.status not in allowed:
         raise InvalidTransition(f"the corrective plan is {plan.status.value}; it cannot {doing}",
                                 current_status=plan.status.value, allowed_from=[s.value for s in allowed])
@@ -173,7 +173,7 @@ def open_plan(uow: UnitOfWork, actor: Principal, *, service_point_id: uuid.UUID,
         if not grounds:
             raise RuleViolation(f"service point {point.code} is not flagged (scorecard, SLA and complaint "
                                 "rates are within bounds); a corrective plan needs grounds")
-        plan = CorrectivePlan(service_point=point, status=PlanStatus.OPEN, findings=findings.strip(),
+        plan = CorrectivePlan(service_point=point, status=CorrectivePlanStatus.OPEN, findings=findings.strip(),
                               grounds=grounds, deadline=deadline, opened_by=_user(actor), opened_at=now,
                               actions=[CorrectiveAction(seq=i + 1, requirement=text.strip())
                                        for i, text in enumerate(actions)], items=[])
@@ -195,7 +195,7 @@ def answer_action(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, action_
         action = next((a for a in plan.actions if a.id == action_id), None)
         if action is None:
             raise NotFound(f"corrective action {action_id} does not exist")
-        _ensure_status(plan, PlanStatus.OPEN, doing="take answers any more")
+        _ensure_status(plan, CorrectivePlanStatus.OPEN, doing="take answers any more")
         if not answer.strip():
             raise ValidationFailed("answer", "say what the point did")
         ids = list(dict.fromkeys(evidence))
@@ -207,7 +207,7 @@ def answer_action(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, action_
             if found.get(attachment_id, "missing") != plan.service_point_id:
                 raise ValidationFailed(f"evidence.{i}", f"no attachment {attachment_id} was uploaded at this point")
         action.answer, action.evidence = answer.strip(), [str(i) for i in ids]
-        action.status, action.answered_by, action.answered_at = ActionStatus.ANSWERED, _user(actor), utcnow()
+        action.status, action.answered_by, action.answered_at = CorrectiveActionStatus.ANSWERED, _user(actor), utcnow()
         plan.updated_at = utcnow()
         _log(session, plan, "answered", actor, action_id=str(action.id), seq=action.seq, answer=action.answer,
              evidence=action.evidence)
@@ -222,7 +222,7 @@ def draw_reaudit(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, tz: Z
     with uow:
         session = uow.session
         plan = _visible(session, actor, plan_id, for_update=True)
-        _ensure_status(plan, PlanStatus.OPEN, doing="be re-audited")
+        _ensure_status(plan, CorrectivePlanStatus.OPEN, doing="be re-audited")
         after = local_midnight(plan.deadline + timedelta(days=1), tz)
         if now < after:
             raise RuleViolation(f"the deadline ({plan.deadline.isoformat()}) has not passed yet",
@@ -238,7 +238,7 @@ def draw_reaudit(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, tz: Z
         plan.reaudit_seed, plan.reaudit_frame_sha256 = seed.hex(), sampling.frame_sha256(frame)
         plan.reaudit_drawn_at, plan.frame_size, plan.sample_size = now, len(frame), rules.sample_size
         plan.accept_number, plan.reject_number = rules.accept, rules.reject
-        plan.status = PlanStatus.REAUDIT
+        plan.status = CorrectivePlanStatus.REAUDIT
         for item in ranking:
             if item.selected:
                 plan.items.append(ReauditItem(round=plan.round, checklist_id=uuid.UUID(item.checklist_id),
@@ -260,7 +260,7 @@ def judge_item(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, checklist_
         item = next((i for i in plan.current_items if i.checklist_id == checklist_id), None)
         if item is None:
             raise NotFound(f"checklist {checklist_id} is not in this plan's re-audit")
-        _ensure_status(plan, PlanStatus.REAUDIT, doing="take verdicts")
+        _ensure_status(plan, CorrectivePlanStatus.REAUDIT, doing="take verdicts")
         item.verdict, item.note, item.reviewer_id, item.judged_at = verdict, note, _user(actor), utcnow()
         plan.updated_at = utcnow()
         _log(session, plan, "reaudit.verdict", actor, round=plan.round, checklist_id=str(checklist_id),
@@ -276,7 +276,7 @@ def _open_jobs(session: Session, point_id: uuid.UUID) -> list[Job]:
                                 .order_by(Job.reference).with_for_update(of=Job)).all())
 
 
-def decide(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, outcome: Outcome, note: str,
+def decide(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, outcome: CorrectiveOutcome, note: str,
            tz: ZoneInfo | str, deadline: date | None = None,
            successor_point_id: uuid.UUID | None = None) -> CorrectivePlan:
     """An admin's decision (see the module doc); one transaction with every consequence."""
@@ -293,26 +293,26 @@ def decide(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, outcome: Ou
         if result is not None:
             payload["reaudit"] = {"judged": result.judged, "defects": result.defects, "critical": result.critical,
                                   "decision": result.decision.value if result.decision else None}
-        if outcome == Outcome.CLOSE:
+        if outcome == CorrectiveOutcome.CLOSE:
             if result is None or result.decision != LotDecision.ACCEPTED:
                 raise RuleViolation("a plan closes only when its re-audit accepted the point's work "
                                     "(every verdict given, defects within the acceptance number)",
                                     reaudit=payload.get("reaudit"))
-            plan.status = PlanStatus.CLOSED
-        elif outcome == Outcome.EXTEND:
+            plan.status = CorrectivePlanStatus.CLOSED
+        elif outcome == CorrectiveOutcome.EXTEND:
             if deadline is None:
                 raise ValidationFailed("deadline", "an extension needs the new deadline")
             if deadline <= max(plan.deadline, utcnow().astimezone(tz).date()):
                 raise ValidationFailed("deadline", "must be later than the current deadline and today")
             payload["previous_deadline"], payload["deadline"] = plan.deadline.isoformat(), deadline.isoformat()
-            plan.deadline, plan.status = deadline, PlanStatus.OPEN
+            plan.deadline, plan.status = deadline, CorrectivePlanStatus.OPEN
             if plan.reaudit_drawn_at is not None:
                 plan.round += 1
             plan.reaudit_drawn_at = plan.reaudit_seed = plan.reaudit_frame_sha256 = None
             plan.frame_size = plan.sample_size = plan.accept_number = plan.reject_number = None
-        elif outcome == Outcome.SUSPEND:
+        elif outcome == CorrectiveOutcome.SUSPEND:
             service_points.suspend_in(session, actor, plan.service_point_id, reason=f"corrective plan: {note}")
-            plan.status = PlanStatus.SUSPENDED
+            plan.status = CorrectivePlanStatus.SUSPENDED
         else:
             if successor_point_id is None:
                 raise ValidationFailed("successor_point_id", "say which point takes over the regions")
@@ -324,7 +324,7 @@ def decide(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID, *, outcome: Ou
                 jobs.transfer(session, job, successor, actor, tz=tz,
                               reason=f"{point.code} revoked after its corrective plan; {successor.code} took over")
                 moved.append(job.reference)
-            plan.status, plan.successor_point_id = PlanStatus.REVOKED, successor.id
+            plan.status, plan.successor_point_id = CorrectivePlanStatus.REVOKED, successor.id
             payload |= {"successor_point_id": str(successor.id), "successor_code": successor.code,
                         "jobs_transferred": moved}
         plan.outcome, plan.decision_note = outcome, note

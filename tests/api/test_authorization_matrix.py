@@ -57,7 +57,7 @@ from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
-from dispatch.correction.enums import PlanStatus
+from dispatch.correction.enums import CorrectivePlanStatus
 from dispatch.correction.models import CorrectiveAction, CorrectivePlan
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
@@ -394,7 +394,7 @@ def build_world(session, api, today: date) -> World:
         session.add(proposal)
         session.flush()
         getattr(world, side)["replan"] = str(proposal.id)
-        corrective = CorrectivePlan(service_point_id=point_id, status=PlanStatus.OPEN, findings="matrix",
+        corrective = CorrectivePlan(service_point_id=point_id, status=CorrectivePlanStatus.OPEN, findings="matrix",
                                     grounds=[], deadline=today + timedelta(days=14), opened_at=utcnow(),
                                     actions=[CorrectiveAction(seq=1, requirement="matrix")], items=[])
         session.add(corrective)

@@ -7,7 +7,7 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from dispatch.audits.sampling import LotDecision, Verdict
-from dispatch.correction.enums import ActionStatus, Outcome, PlanStatus
+from dispatch.correction.enums import CorrectiveActionStatus, CorrectiveOutcome, CorrectivePlanStatus
 
 TEXT = validate.Length(min=1, max=2000)
 DAYS = validate.Range(min=date(2000, 1, 1), max=date(2199, 12, 31))
@@ -39,7 +39,7 @@ class ReauditVerdictSchema(Schema):
 
 
 class CorrectiveDecisionSchema(Schema):
-    outcome = fields.Enum(Outcome, by_value=True, required=True)
+    outcome = fields.Enum(CorrectiveOutcome, by_value=True, required=True)
     note = fields.String(required=True, validate=TEXT)
     deadline = fields.Date(load_default=None, allow_none=True, validate=DAYS,
                            metadata={"description": "extend: the new deadline"})
@@ -49,7 +49,7 @@ class CorrectiveDecisionSchema(Schema):
 
 class CorrectivePlanFilterSchema(Schema):
     service_point_id = fields.UUID()
-    status = fields.Enum(PlanStatus, by_value=True)
+    status = fields.Enum(CorrectivePlanStatus, by_value=True)
     open_only = fields.Boolean(data_key="open", load_default=False,
                                metadata={"description": "only plans not decided yet (open or re-audit)"})
 
@@ -61,7 +61,7 @@ class CorrectiveActionSchema(Schema):
     id = fields.UUID()
     seq = fields.Integer()
     requirement = fields.String()
-    status = fields.Enum(ActionStatus, by_value=True)
+    status = fields.Enum(CorrectiveActionStatus, by_value=True)
     answer = fields.String()
     evidence = fields.List(fields.String())
     answered_by = fields.UUID(allow_none=True)
@@ -96,7 +96,7 @@ class CorrectivePlanSchema(Schema):
     id = fields.UUID()
     service_point_id = fields.UUID()
     service_point_code = fields.String(attribute="service_point.code")
-    status = fields.Enum(PlanStatus, by_value=True)
+    status = fields.Enum(CorrectivePlanStatus, by_value=True)
     findings = fields.String()
     grounds = fields.List(fields.Nested(CorrectiveGroundSchema))
     deadline = fields.Date()
@@ -113,7 +113,7 @@ class CorrectivePlanSchema(Schema):
     reject_number = fields.Integer(allow_none=True)
     reaudit_items = fields.List(fields.Nested(ReauditItemSchema), attribute="items")
     reaudit = fields.Nested(ReauditResultSchema, allow_none=True)
-    outcome = fields.Enum(Outcome, by_value=True, allow_none=True)
+    outcome = fields.Enum(CorrectiveOutcome, by_value=True, allow_none=True)
     decision_note = fields.String()
     decided_by = fields.UUID(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
@@ -104,7 +103,8 @@ class EvaluationCreateSchema(Schema):
     service_point_id = fields.UUID(required=True)
     month = fields.String(required=True, validate=MONTH, metadata={"description": "a finished month, 2026-11"})
     incentive = fields.Enum(Incentive, by_value=True, required=True)
-    amount = fields.Decimal(load_default=Decimal("0"), places=2, validate=PRICE, metadata=MONEY)
+    amount = fields.Decimal(required=True, places=2, validate=PRICE, metadata=MONEY | {
+        "description": "decimal string, 2 places; 0 when the incentive is none"})
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
