@@ -27,9 +27,12 @@ STEPS = [
     "seeds.care",
     "seeds.history",
     "seeds.audits",
+    "seeds.correction",
     "seeds.customers",
     "seeds.warranty",
     "seeds.worklists",
+    "seeds.training",
+    "seeds.kpis",
 ]
 
 DEMO_PASSWORD = "demo1234"

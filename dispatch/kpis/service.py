@@ -232,6 +232,17 @@ def _technician(session: Session, actor: Principal, ref: str | None) -> Technici
     return technician
 
 
+def resolve_scope(session: Session, actor: Principal, service_point: str | None,
+                  technician: str | None) -> tuple[ServicePoint | None, Technician | None]:
+    """The point and technician a report is about (ids, codes or usernames; 404 when not the
+    caller's to see; 422 when the technician works elsewhere)."""
+    point = _point(session, actor, service_point)
+    tech = _technician(session, actor, technician)
+    if point is not None and tech is not None and tech.service_point_id != point.id:
+        raise ValidationFailed("technician", f"the technician does not work for {point.code}")
+    return point, tech
+
+
 def _ranking(session: Session, f: _Filter, group: Group) -> list[RankingEntry]:
     counts = _counts(session, f, group)
     names: dict[uuid.UUID, tuple[str | None, str]]
@@ -266,10 +277,7 @@ def kpi_report(uow: UnitOfWork, actor: Principal, *, date_from: date | None = No
         raise ValidationFailed("from", f"the period is at most {MAX_PERIOD_DAYS} days")
     with uow:
         session = uow.session
-        point = _point(session, actor, service_point)
-        tech = _technician(session, actor, technician)
-        if point is not None and tech is not None and tech.service_point_id != point.id:
-            raise ValidationFailed("technician", f"the technician does not work for {point.code}")
+        point, tech = resolve_scope(session, actor, service_point, technician)
         start, end = local_day_span(date_from, date_to, tz)
         f = _Filter(start=start, end=end,
                     service_point_id=point.id if point else None, technician_id=tech.id if tech else None)

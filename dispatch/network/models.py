@@ -177,6 +177,21 @@ class Skill(Base):
     job_type: Mapped[JobType] = mapped_column(str_enum(JobType), primary_key=True)
 
 
+class SkillHold(Base):
+    """A skill withdrawn by a failed assessment (考核): it cannot be given back by editing the
+    technician, only by a passed re-assessment (:mod:`dispatch.training` writes these rows)."""
+
+    __tablename__ = "technician_skill_holds"
+
+    technician_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("technicians.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[ProductCategory] = mapped_column(str_enum(ProductCategory), primary_key=True)
+    job_type: Mapped[JobType] = mapped_column(str_enum(JobType), primary_key=True)
+    since: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Certification(UuidPk, Base):
     """A certificate for a product category; expired from the day after ``expires_on``."""
 

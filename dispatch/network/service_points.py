@@ -372,9 +372,9 @@ ALLOWED_FROM = {
 PAST = {"authorise": "authorised", "suspend": "suspended", "reinstate": "reinstated", "revoke": "revoked"}
 
 
-def _transition(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, action: str) -> ServicePoint:
+def _transition(session: Session, actor: Principal, point_id: uuid.UUID, action: str) -> ServicePoint:
     actor.require(Role.ADMIN)
-    point = _locked(uow.session, point_id)
+    point = _locked(session, point_id)
     if point.status not in ALLOWED_FROM[action]:
         allowed = [s.value for s in ALLOWED_FROM[action]]
         raise InvalidTransition(
@@ -400,7 +400,7 @@ def authorise(
     The point's whole coverage is checked for exclusivity over the new period.
     """
     with uow:
-        point = _transition(uow, actor, point_id, "authorise")
+        point = _transition(uow.session, actor, point_id, "authorise")
         today = local_today(tz)
         valid_from = valid_from or today
         if valid_until is not None and valid_until < valid_from:
@@ -421,17 +421,23 @@ def authorise(
 def suspend(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, reason: str) -> ServicePoint:
     """Stop an active point from serving (its coverage is kept for reinstatement)."""
     with uow:
-        point = _transition(uow, actor, point_id, "suspend")
-        point.status = AuthorisationStatus.SUSPENDED
-        _record(uow.session, point, actor, AuthorisationStatus.ACTIVE, reason)
+        point = suspend_in(uow.session, actor, point_id, reason=reason)
         uow.commit()
+    return point
+
+
+def suspend_in(session: Session, actor: Principal, point_id: uuid.UUID, *, reason: str) -> ServicePoint:
+    """:func:`suspend` inside the caller's transaction (HQ's corrective decisions use it)."""
+    point = _transition(session, actor, point_id, "suspend")
+    point.status = AuthorisationStatus.SUSPENDED
+    _record(session, point, actor, AuthorisationStatus.ACTIVE, reason)
     return point
 
 
 def reinstate(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, tz: str, reason: str = "") -> ServicePoint:
     """Let a suspended point serve again, unless another point took over its regions meanwhile."""
     with uow:
-        point = _transition(uow, actor, point_id, "reinstate")
+        point = _transition(uow.session, actor, point_id, "reinstate")
         ensure_exclusive(uow.session, point, _coverage_pairs(point), valid_from=point.valid_from,
                          valid_until=point.valid_until, today=local_today(tz))
         point.status = AuthorisationStatus.ACTIVE
@@ -443,9 +449,44 @@ def reinstate(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, tz: str
 def revoke(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, reason: str) -> ServicePoint:
     """End the authorisation for good (a revoked point is never reinstated)."""
     with uow:
-        point = _transition(uow, actor, point_id, "revoke")
-        before = point.status
-        point.status = AuthorisationStatus.REVOKED
-        _record(uow.session, point, actor, before, reason)
+        point = revoke_in(uow.session, actor, point_id, reason=reason)
         uow.commit()
     return point
+
+
+def revoke_in(session: Session, actor: Principal, point_id: uuid.UUID, *, reason: str) -> ServicePoint:
+    """:func:`revoke` inside the caller's transaction."""
+    point = _transition(session, actor, point_id, "revoke")
+    before = point.status
+    point.status = AuthorisationStatus.REVOKED
+    _record(session, point, actor, before, reason)
+    return point
+
+
+def hand_over_coverage(session: Session, actor: Principal, point: ServicePoint, successor_id: uuid.UUID, *,
+                       tz: str, reason: str) -> ServicePoint:
+    """Re-authorise a revoked point's regions to ``successor_id`` (an active point authorised for
+    the same categories), in the caller's transaction; exclusivity is checked as for any
+    coverage change. The revoked point keeps its coverage rows as a record."""
+    actor.require(Role.ADMIN)
+    if successor_id == point.id:
+        raise ValidationFailed("successor_point_id", "the successor must be another point")
+    successor = session.scalars(select(ServicePoint).where(ServicePoint.id == successor_id).with_for_update()
+                                .execution_options(populate_existing=True).options(*_DETAIL)).one_or_none()
+    if successor is None:
+        raise ValidationFailed("successor_point_id", f"no service point has the id {successor_id}")
+    today = local_today(tz)
+    if not successor.is_authorised_on(today):
+        raise ValidationFailed("successor_point_id", f"{successor.code} is not an authorised point today")
+    missing = sorted({c.category.value for c in point.coverage} - set(successor.categories or []))
+    if missing:
+        raise ValidationFailed("successor_point_id",
+                               f"{successor.code} is not authorised for {', '.join(missing)}")
+    added = _coverage_pairs(point) - _coverage_pairs(successor)
+    ensure_exclusive(session, successor, added, valid_from=successor.valid_from,
+                     valid_until=successor.valid_until, today=today)
+    successor.coverage = list(successor.coverage) + [Coverage(region_id=r, category=c) for r, c in sorted(
+        added, key=lambda pair: (str(pair[0]), pair[1].value))]
+    successor.updated_at = utcnow()
+    _record(session, successor, actor, successor.status, f"took over the regions of {point.code}: {reason}")
+    return successor

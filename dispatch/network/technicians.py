@@ -31,6 +31,7 @@ from dispatch.network.models import (
     ShiftException,
     ShiftExceptionKind,
     Skill,
+    SkillHold,
     StartLocation,
     Technician,
     WeeklyShift,
@@ -113,6 +114,30 @@ def _for_management(session: Session, actor: Principal, technician_id: uuid.UUID
     technician = _load(session, actor, technician_id, for_update=True)
     check_version(technician, expected_version, f"technician {technician.name}")
     return technician
+
+
+def load_for_management(session: Session, actor: Principal, technician_id: uuid.UUID) -> Technician:
+    """A technician the caller may change, locked, in the caller's transaction (admin: any;
+    manager: own point; anyone else 403): training records results through it."""
+    return _for_management(session, actor, technician_id)
+
+
+def load_visible(session: Session, actor: Principal, technician_id: uuid.UUID) -> Technician:
+    """A technician the caller may read (HQ; the point's manager; the technician), else 404."""
+    return _load(session, actor, technician_id)
+
+
+def _refuse_held(session: Session, technician_id: uuid.UUID | None,
+                 added: set[tuple[ProductCategory, JobType]]) -> None:
+    """A skill lost in a failed assessment comes back only with a passed re-assessment."""
+    if technician_id is None or not added:
+        return
+    held = {(ProductCategory(c), JobType(t)) for c, t in session.execute(
+        select(SkillHold.category, SkillHold.job_type).where(SkillHold.technician_id == technician_id)).all()}
+    blocked = sorted(f"{c.value}:{t.value}" for c, t in added & held)
+    if blocked:
+        raise ValidationFailed("skills", f"{', '.join(blocked)} was withdrawn after a failed assessment; "
+                                         "it returns with a passed re-assessment")
 
 
 def _touch(technician: Technician) -> None:
@@ -413,6 +438,7 @@ def update_technician(
             wanted = _skills(changes["skills"])
             kept = [s for s in technician.skills if (s.category, s.job_type) in wanted]
             have = {(s.category, s.job_type) for s in kept}
+            _refuse_held(uow.session, technician.id, wanted - have)
             technician.skills = kept + [Skill(category=c, job_type=t) for c, t in sorted(wanted - have)]
         if "weekly_shifts" in changes:
             wanted_shifts = {s.weekday: s for s in _weekly_shifts(changes["weekly_shifts"])}

@@ -1,7 +1,7 @@
 """care: complaints with an intake channel, an owner, an agreed resolution and satisfaction
 
 Revision ID: 0160
-Revises: 0121
+Revises: 0152
 Create Date: 2026-12-05 18:30:00
 
 A complaint records how it came in (phone, online, e-mail, WeChat, Weibo), whose desk it is on
@@ -18,7 +18,7 @@ from alembic import op
 import dispatch.db
 
 revision = "0160"
-down_revision = "0121"
+down_revision = "0152"
 branch_labels = None
 depends_on = None
 

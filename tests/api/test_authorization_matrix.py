@@ -57,6 +57,8 @@ from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
+from dispatch.correction.enums import CorrectivePlanStatus
+from dispatch.correction.models import CorrectiveAction, CorrectivePlan
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -64,6 +66,7 @@ from dispatch.audits.models import Audit, AuditLot, AuditStatus
 from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
+from dispatch.training.models import Course
 from dispatch.uow import UnitOfWork
 from dispatch.warranty.models import FaultCause
 from dispatch.worklists.enums import WorklistKind, WorklistQueue
@@ -90,6 +93,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("claims", "claim_id"): ("claim", POINT),
     ("complaints", "complaint_id"): ("complaint", POINT),
     ("worklist-items", "item_id"): ("worklist_item", POINT),
+    ("corrective-plans", "corrective_plan_id"): ("corrective_plan", POINT),
     ("maintenance-plans", "plan_id"): ("maintenance_plan", POINT),
     ("notifications", "notification_id"): ("notification", POINT),
     ("service-points", "point_id"): ("service_point", POINT),
@@ -165,6 +169,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/complaints/{complaint_id}/answer"): lambda w, ids: {"accepted": True},
     ("POST", "/api/v1/worklist-items/{item_id}/done"): lambda w, ids: {"outcome": "handled", "note": "matrix"},
     ("POST", "/api/v1/complaints/{complaint_id}/satisfaction"): lambda w, ids: {"score": 4},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/answers"): lambda w, ids: {
+        "action_id": ids["corrective_action"], "answer": "matrix", "evidence": [ids["attachment"]]},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/reaudit"): lambda w, ids: None,
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/reaudit/verdicts"): lambda w, ids: {
+        "checklist_id": ids["checklist"], "verdict": "conforming"},
+    ("POST", "/api/v1/corrective-plans/{corrective_plan_id}/decision"): lambda w, ids: {
+        "outcome": "extend", "note": "matrix", "deadline": (w.today + timedelta(days=60)).isoformat()},
     ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, ids: {"address": "8 Matrix Road"},
     ("POST", "/api/v1/jobs/{job_id}/callbacks"): lambda w, ids: {"outcome": "reached", "satisfied": True, "score": 5},
     ("POST", "/api/v1/jobs/{job_id}/rating-link"): lambda w, ids: None,
@@ -216,6 +227,10 @@ BODIES: dict[tuple[str, str], Body] = {
         "name": "Heater safety", "category": "water_heater", "issued_on": (w.today - timedelta(days=10)).isoformat(),
         "expires_on": (w.today + timedelta(days=365)).isoformat()},
     ("DELETE", "/api/v1/technicians/{technician_id}/certifications/{certification_id}"): lambda w, ids: None,
+    ("POST", "/api/v1/technicians/{technician_id}/course-results"): lambda w, ids: {
+        "course_id": ids["course"], "held_on": w.today.isoformat(), "attended": True, "exam_score": 90},
+    ("POST", "/api/v1/technicians/{technician_id}/assessments"): lambda w, ids: {
+        "category": "water_heater", "job_type": "install", "assessed_on": w.today.isoformat(), "score": 90},
     ("POST", "/api/v1/technicians/{technician_id}/shift-exceptions"): lambda w, ids: {
         "on": (w.today + timedelta(days=9)).isoformat(), "kind": "leave", "reason": "matrix"},
     ("DELETE", "/api/v1/technicians/{technician_id}/shift-exceptions/{exception_id}"): lambda w, ids: None,
@@ -390,6 +405,13 @@ def build_world(session, api, today: date) -> World:
         session.add(proposal)
         session.flush()
         getattr(world, side)["replan"] = str(proposal.id)
+        corrective = CorrectivePlan(service_point_id=point_id, status=CorrectivePlanStatus.OPEN, findings="matrix",
+                                    grounds=[], deadline=today + timedelta(days=14), opened_at=utcnow(),
+                                    actions=[CorrectiveAction(seq=1, requirement="matrix")], items=[])
+        session.add(corrective)
+        session.flush()
+        getattr(world, side)["corrective_plan"] = str(corrective.id)
+        getattr(world, side)["corrective_action"] = str(corrective.actions[0].id)
         getattr(world, side)["notification"] = str(message.id)
     world.part_sku = _first(session, select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku), "part")
     catalogue = {
@@ -402,6 +424,7 @@ def build_world(session, api, today: date) -> World:
         "job_type": "repair",
         "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
         "trade_partner": "DL-HZ-01",
+        "course": str(_first(session, select(Course.id).order_by(Course.code), "training course")),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))
@@ -715,7 +738,7 @@ FILTER_EXEMPT = {
 }
 SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
           "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location",
-          "replan", "worklist_item")
+          "replan", "worklist_item", "corrective_plan")
 
 
 def _filters() -> list[tuple[str, str]]:

@@ -213,6 +213,32 @@ def test_a_reviewer_gives_verdicts_on_a_sampled_checklist(browser, live_server, 
     screenshot(browser, "reviewer-scorecards")
 
 
+def test_a_reviewer_reads_the_flagged_points_corrective_plan(browser, live_server, api):
+    """The demo's SZ02 is under correction: the flagged points page lists its plan, whose page
+    shows the findings, the actions with the manager's answer and its evidence photo."""
+    [plan] = api.get("/api/v1/corrective-plans?open=true", as_=REVIEWER).json
+    sign_in(browser, live_server, REVIEWER)
+    browser.get(f"{live_server}/console/flagged-points")
+    row = browser.find_element(By.ID, "corrective-plans").text
+    assert "SZ02" in row and "1 / 3" in row  # one of three actions answered
+    flagged = browser.find_element(By.ID, "flagged").text  # the flagged SZ02 links to its open plan
+    assert "SZ02" in flagged and plan["deadline"] in flagged
+    browser.find_element(By.CSS_SELECTOR, "a.plan-link").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "plan-summary")))
+    assert browser.current_url.endswith(f"/console/corrective-plans/{plan['id']}")
+    assert browser.find_element(By.ID, "plan-status").text == "待处理"
+    actions = browser.find_element(By.ID, "actions").text
+    assert plan["actions"][0]["answer"] in actions and plan["actions"][2]["requirement"] in actions
+    evidence = browser.find_element(By.CSS_SELECTOR, "#actions a").get_attribute("href")
+    assert evidence.endswith(f"/console/attachments/{plan['actions'][0]['evidence'][0]}")
+    screenshot(browser, "reviewer-corrective-plan")
+    # another point's manager is kept out
+    sign_in(browser, live_server, OTHER_MANAGER)
+    browser.get(f"{live_server}/console/corrective-plans/{plan['id']}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "未找到"
+    assert not browser.find_elements(By.ID, "plan-summary")
+
+
 MAIN_PAGES = {
     MANAGER: ["/console/board", "/console/board?day=tomorrow", "/console/kpis", "/console/worklists"],
     REVIEWER: ["/console/audits", "/console/scorecards", "/console/flagged-points", "/console/network",

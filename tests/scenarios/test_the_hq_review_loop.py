@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from tests.dates import SUITE_TODAY, TZ, local
 from tests.helpers import assert_problem
 from tests.scenarios.steps import (
+    ADMIN,
     API,
     Phone,
     REVIEWER,
@@ -159,6 +160,65 @@ def test_a_spot_check_of_the_days_work_reaches_the_lot_the_scorecard_and_the_kpi
     assert (day_kpis["mean_on_site_minutes"], day_kpis["mean_travel_minutes"]) == (60.0, 15.0)
     [row] = [r for r in kpis_csv(api, REVIEWER, day, day, service_point="HZ01") if r["name"] == worker["name"]]
     assert (row["audits"], row["audit_pass_rate"]) == ("1", "0.0")
+
+    # --- HQ acts on the flag: a corrective plan (整改), answered, re-audited, closed ------------
+    correct_the_point(api, session, walk, hz01)
+
+
+def repair_day(api, session, walk, day: date, worker: dict, description: str) -> str:
+    """One repair at HZ01 on ``day``, done online by ``worker``; its checklist id."""
+    unit = caller_unit(session, "HZ01", covered=True, on=day)
+    taken = take_in(api, repair_call(unit, day, (9, 17), description)).json
+    tech = worker["username"]
+    start = free_hour(api, MANAGER, worker["id"], day)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    walk.to(start - timedelta(minutes=15))
+    transition(api, taken["id"], "en_route", tech, walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+    walk.to(start + timedelta(minutes=58))
+    fill_repair_checklist(api, taken["id"], tech, start, taken["location"], pressure=(0.3,))
+    walk.to(start + timedelta(minutes=60))
+    record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech)
+    transition(api, taken["id"], "completed", tech, walk.now)
+    return ok(api.get(f"{API}/jobs/{taken['id']}/checklist", as_=MANAGER))["id"]
+
+
+def correct_the_point(api, session, walk, hz01: str) -> None:
+    # --- reviewer: opens the plan on the scorecard's grounds, with a deadline --------------------
+    deadline = walk.now.astimezone(TZ).date() + timedelta(days=2)
+    plan = ok(api.post(f"{API}/corrective-plans", as_=REVIEWER, json={
+        "service_point_id": hz01, "findings": "fault photos do not show the fault",
+        "actions": ["Retrain the team on the repair SOP's photo steps"], "deadline": deadline.isoformat()}), 201)
+    assert "scorecard" in {g["code"] for g in plan["grounds"]}
+    url = f"{API}/corrective-plans/{plan['id']}"
+    assert_problem(api.get(url, as_=OTHER_MANAGER), 404)
+
+    # --- manager: answers the action with the training sheet --------------------------------
+    walk.by(hours=3)
+    sheet = upload(api, photo(taken=walk.now, place=None), as_=MANAGER, filename="training.jpg")
+    [action] = ok(api.get(url, as_=MANAGER))["actions"]
+    answered = ok(api.post(f"{url}/answers", as_=MANAGER, json={
+        "action_id": action["id"], "answer": "training held, sheet attached", "evidence": [sheet["id"]]}))
+    assert answered["actions"][0]["status"] == "answered"
+
+    # --- after the deadline: a day's repair, then the targeted re-audit of that work only --------
+    day = next_working_day(api, MANAGER, deadline)
+    walk.to(max(local(day - timedelta(days=1), 16), walk.now))
+    checklist_id = repair_day(api, session, walk, day, team(api, MANAGER)[1], "purifier drips after filter change")
+    walk.by(hours=2)
+    drawn = ok(api.post(f"{url}/reaudit", as_=REVIEWER))
+    assert (drawn["status"], drawn["frame_size"]) == ("reaudit", 1)
+    assert [i["checklist_id"] for i in drawn["reaudit_items"]] == [checklist_id]
+    judged = ok(api.post(f"{url}/reaudit/verdicts", as_=REVIEWER, json={
+        "checklist_id": checklist_id, "verdict": "conforming", "note": "the photo shows the fitting"}))
+    assert judged["reaudit"]["decision"] == "accepted"
+
+    # --- admin: the point is corrected; the manager sees the outcome -----------------------------
+    assert_problem(api.post(f"{url}/decision", as_=MANAGER, json={"outcome": "close", "note": "x"}), 403)
+    ok(api.post(f"{url}/decision", as_=ADMIN, json={"outcome": "close", "note": "evidence in order again"}))
+    seen = ok(api.get(url, as_=MANAGER))
+    assert (seen["status"], seen["outcome"], seen["decision_note"]) == ("closed", "close", "evidence in order again")
 
 
 def test_a_visit_synced_after_its_lot_froze_is_reviewed_in_the_next_lot_as_a_late_sync(api, session, walk):

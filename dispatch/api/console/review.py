@@ -1,5 +1,5 @@
 """The HQ reviewer's pages: the open audit queue, one audit step by step beside its SOP rules
-with the evidence, verdicts, scorecards with their confidence bounds, and the flagged points."""
+with the evidence, verdicts, scorecards with their confidence bounds, the flagged points and their corrective plans."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from dispatch.audits import review
 from dispatch.audits import scorecards as audit_scorecards
 from dispatch.audits.enums import AuditStatus, FindingCode
 from dispatch.audits.sampling import Verdict
+from dispatch.correction import service as correction
+from dispatch.correction.enums import OPEN_STATUSES
 
 QUEUE_ROWS = 200
 CONFORMS = "conforms"
@@ -87,4 +89,14 @@ def scorecards():
 @bp.route("/flagged-points")
 def flagged_points():
     cards = audit_scorecards.list_flagged_points(unit_of_work(), principal(), tz=settings().timezone)
-    return render_template("console/flagged.html", cards=cards, nav="flagged")
+    plans, _ = correction.list_plans(unit_of_work(), principal(), offset=0, limit=QUEUE_ROWS)
+    open_plans = {p.service_point_id: p for p in plans if p.status in OPEN_STATUSES}
+    return render_template("console/flagged.html", cards=cards, plans=plans, open_plans=open_plans, nav="flagged")
+
+
+@bp.route("/corrective-plans/<uuid:plan_id>")
+def corrective_plan(plan_id: uuid.UUID):
+    """One corrective plan: grounds, findings, actions with the manager's answers and evidence,
+    the re-audit's sample with its verdicts, and HQ's decision (same scoping as the API)."""
+    plan = correction.get_plan(unit_of_work(), principal(), plan_id)
+    return render_template("console/corrective_plan.html", plan=plan, nav="flagged")
