@@ -29,6 +29,7 @@ STEPS = [
     "seeds.audits",
     "seeds.customers",
     "seeds.warranty",
+    "seeds.remedies",
 ]
 
 DEMO_PASSWORD = "demo1234"

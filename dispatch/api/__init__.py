@@ -103,6 +103,7 @@ BLUEPRINTS = (
     "products",
     "public",
     "regions",
+    "remedies",
     "replans",
     "scorecards",
     "self_activations",

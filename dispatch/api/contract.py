@@ -242,6 +242,15 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/journey-events/flags"): "listFlaggedActivations",
     ("GET", "/api/v1/units/{serial}/journey"): "getUnitJourney",
     ("GET", "/api/v1/kpis/warranty/"): "getWarrantyKpis",
+    ("GET", "/api/v1/statutory-periods"): "listStatutoryPeriods",
+    ("PUT", "/api/v1/statutory-periods/{category}"): "setStatutoryPeriods",
+    ("GET", "/api/v1/remedy-requests"): "listRemedyRequests",
+    ("POST", "/api/v1/remedy-requests"): "fileRemedyRequest",
+    ("GET", "/api/v1/remedy-requests/{request_id}"): "getRemedyRequest",
+    ("POST", "/api/v1/remedy-requests/{request_id}/decision"): "decideRemedyRequest",
+    ("GET", "/api/v1/replacement-suggestions"): "listReplacementSuggestions",
+    ("GET", "/api/v1/unit-returns"): "listUnitReturns",
+    ("POST", "/api/v1/unit-returns/{return_id}/receipt"): "receiveUnitReturn",
 }
 
 

@@ -21,6 +21,8 @@ class Template:
     COMPLAINT_ESCALATED = "complaint_escalated"
     SIGN_IN_CODE = "sign_in_code"
     ACTIVATION_FLAGGED = "activation_flagged"
+    REPLACEMENT_SUGGESTED = "replacement_suggested"
+    REMEDY_DECIDED = "remedy_decided"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -114,4 +116,28 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Unit {serial} was activated by its customer and needs a look: {flags}."),
               serial=p["serial"], flags=", ".join(p["flags"])),
         )
+    if template == Template.REPLACEMENT_SUGGESTED:
+        return Rendered(
+            t(N_("Replace unit {serial}?"), serial=p["serial"]),
+            t(N_("Unit {serial} was repaired twice for the same defect {code} within its warranty (visits "
+                 "{first} and {second}): replacing it is suggested."),
+              serial=p["serial"], code=p["code"], first=p["first"], second=p["second"]),
+        )
+    if template == Template.REMEDY_DECIDED:
+        return _remedy(p, t)
     raise KeyError(template)
+
+
+def _remedy(p: dict[str, Any], t) -> Rendered:
+    if not p["approved"]:
+        return Rendered(t(N_("Your request for {serial}"), serial=p["serial"]),
+                        t(N_("We cannot refund or replace your unit {serial}: {reason}. We will repair it under "
+                             "its warranty."), serial=p["serial"], reason=p["reason"]))
+    if p["kind"] == "replace":
+        return Rendered(t(N_("Your unit {serial} will be replaced"), serial=p["serial"]),
+                        t(N_("Your unit {serial} will be replaced by a new unit {replacement_serial}, under "
+                             "warranty until {until}. We will collect the old unit."), serial=p["serial"],
+                          replacement_serial=p["replacement_serial"], until=_day(p["warranty_until"])))
+    return Rendered(t(N_("Your unit {serial} will be refunded"), serial=p["serial"]),
+                    t(N_("Your refund for unit {serial} is approved. We will collect the unit and refund the "
+                         "purchase price."), serial=p["serial"]))

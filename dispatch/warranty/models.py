@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-from dispatch.network.models import ProductCategory, Unit
-from dispatch.warranty.enums import FaultKind, JourneyFlag, JourneyKind, PartnerKind
+from dispatch.network.models import Customer, ProductCategory, Unit
+from dispatch.warranty.enums import FaultKind, JourneyFlag, JourneyKind, PartnerKind, RemedyKind, RemedyStatus
 
 
 class FaultCause(UuidPk, TimestampMixin, Base):
@@ -80,3 +81,72 @@ class JourneyEvent(UuidPk, Base):
     unit: Mapped[Unit] = relationship()
 
     __table_args__ = (UniqueConstraint("unit_id", "kind", "partner_id", "on", name="journey_step"),)
+
+
+class StatutoryPeriods(Base):
+    """HQ's 三包 periods for a product category, in days from the purchase: within ``refund_days`` a
+    defect may be refunded or the unit replaced, within ``replace_days`` replaced; after that it is
+    repaired (a replacement only when the same fault came back, see :class:`ReplacementSuggestion`)."""
+
+    __tablename__ = "statutory_periods"
+
+    category: Mapped[ProductCategory] = mapped_column(str_enum(ProductCategory), primary_key=True)
+    refund_days: Mapped[int]
+    replace_days: Mapped[int]
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (CheckConstraint("refund_days >= 0 AND replace_days >= refund_days", name="periods_ordered"),)
+
+
+class RemedyRequest(UuidPk, Base):
+    """A point's request to refund or replace a unit (三包), with the fault cause and photo evidence;
+    HQ decides. An approval closes the unit's warranty, expects the unit back at HQ and, for a
+    replacement, binds the new unit to the customer with the remaining warranty."""
+
+    __tablename__ = "remedy_requests"
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    kind: Mapped[RemedyKind] = mapped_column(str_enum(RemedyKind))
+    status: Mapped[RemedyStatus] = mapped_column(str_enum(RemedyStatus), index=True)
+    fault_cause_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fault_causes.id"))
+    evidence: Mapped[list[Any]]  # attachment ids (photos of the fault)
+    note: Mapped[str] = mapped_column(Text, default="")
+    days_since_purchase: Mapped[int]
+    grounds: Mapped[str] = mapped_column(String(32))  # refund_period | replace_period | repeat_fault
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    replacement_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"))
+    unit_return_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit_returns.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    replacement_unit: Mapped[Unit | None] = relationship(foreign_keys=[replacement_unit_id], lazy="joined")
+    fault_cause: Mapped[FaultCause] = relationship(lazy="joined")
+    customer: Mapped[Customer] = relationship()
+
+
+class ReplacementSuggestion(UuidPk, Base):
+    """The same defect repaired a second time on a unit within its warranty: HQ is told that the
+    unit should rather be replaced (and a replace request is allowed after the replace period)."""
+
+    __tablename__ = "replacement_suggestions"
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    fault_cause_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fault_causes.id"))
+    first_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
+    second_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    at: Mapped[datetime]
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    fault_cause: Mapped[FaultCause] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("unit_id", "fault_cause_id", name="one_suggestion_per_fault"),)

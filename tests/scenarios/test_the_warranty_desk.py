@@ -21,12 +21,15 @@ from tests.scenarios.steps import (
     free_hour,
     next_working_day,
     ok,
+    photo,
     record_fault_cause,
     repair_call,
     stock_take,
     take_in,
     team,
     transition,
+    unit_by_serial,
+    upload,
 )
 
 MANAGER = "manager.hz01"
@@ -116,3 +119,60 @@ def test_the_warranty_desk_stops_misuse_repeat_claims_missing_parts_and_wrong_de
     [hz01_claims] = [o for o in day_kpis["claims_by_point"] if o["key"] == "HZ01"]
     assert hz01_claims["rejections"].get("misuse", 0) >= 1 and hz01_claims["rejections"].get("hq_decision", 0) >= 1
     assert hz01_claims["approved"] >= 1
+
+
+def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnight(api, session, walk):
+    """三包: a purifier bought nine days ago fails; the technician finds a defect and asks for a replacement
+    with photos (a refund is past its seven days); HQ approves with a new unit of the same model, which
+    carries the old card's remaining warranty; the old unit comes back to HQ; the customer is texted."""
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    walk.to(max(local(day, 8), walk.now))
+    owner = caller_unit(session, "HZ01", covered=True, on=day).customer_id
+    made = day - timedelta(days=120)
+    product = ok(api.get(f"{API}/products/?page_size=100", as_=ADMIN))
+    ro500 = next(p["id"] for p in product if p["sku"] == "WP-RO500")
+    serials = [f"RO{made.year}{9700000 + n:07d}" for n in (1, 2)]
+    for serial in serials:
+        ok(api.post(f"{API}/units/", as_=ADMIN, json={"serial": serial, "product_id": ro500,
+                                                      "manufactured_on": str(made)}), 201)
+    failed, spare = serials
+    ok(api.post(f"{API}/units/{failed}/activation", as_=ADMIN, json={
+        "customer_id": str(owner), "sales_channel": "retail", "purchased_on": str(day - timedelta(days=9))}), 201)
+
+    # --- the call, the visit, the cause and the request -------------------------------------------
+    taken = take_in(api, repair_call(unit_by_serial(session, failed), day, (9, 18), "purifier stops, then floods")).json
+    worker = team(api, MANAGER)[0]
+    tech = worker["username"]
+    start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    walk.to(start - timedelta(minutes=10))
+    transition(api, taken["id"], "en_route", tech, walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+    record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech, note="valve coil open after 9 days")
+    photos = [upload(api, photo(taken=walk.now, place=taken["location"]), as_=tech)["id"] for _ in range(2)]
+    body = {"job_id": taken["id"], "fault_cause_code": "WP-VLV-STUCK", "evidence": photos, "note": "9 days old"}
+    assert_problem(api.post(f"{API}/remedy-requests", as_=tech, json=body | {"kind": "refund"}), 409,
+                   code="outside-statutory-period")
+    request = ok(api.post(f"{API}/remedy-requests", as_=tech, json=body | {"kind": "replace"}), 201)
+    assert (request["grounds"], request["days_since_purchase"]) == ("replace_period", 9)
+
+    # --- HQ decides: the replacement carries the remaining warranty, the old unit comes back -------
+    walk.to(local(day, 15))
+    waiting = ok(api.get(f"{API}/remedy-requests?status=pending&page_size=100", as_=MANAGER))
+    assert request["id"] in {r["id"] for r in waiting}
+    assert any(r["grounds"] == "repeat_fault" for r in waiting)  # the demo's unit repaired twice for one fault
+    until = ok(api.get(f"{API}/units/{failed}/warranty", as_=ADMIN))["warranty_until"]
+    approved = ok(api.post(f"{API}/remedy-requests/{request['id']}/decision", as_=ADMIN,
+                           json={"approve": True, "replacement_serial": spare}))
+    assert approved["replacement_serial"] == spare
+    assert ok(api.get(f"{API}/units/{failed}/warranty", as_=ADMIN))["coverage"]["status"] == "closed"
+    assert ok(api.get(f"{API}/units/{spare}/warranty", as_=ADMIN))["warranty_until"] == until
+    texted = ok(api.get(f"{API}/notifications?template=remedy_decided&job_id={taken['id']}", as_=MANAGER))
+    assert [m["payload"]["replacement_serial"] for m in texted] == [spare]
+    walk.to(local(day + timedelta(days=1), 10))
+    [back] = [r for r in ok(api.get(f"{API}/unit-returns?status=expected&page_size=100", as_=ADMIN))
+              if r["serial"] == failed]
+    assert ok(api.post(f"{API}/unit-returns/{back['id']}/receipt", as_=ADMIN, json={"note": "valve coil open"}))[
+        "status"] == "received"
+    assert ok(api.get(f"{API}/replacement-suggestions?page_size=100", as_=REVIEWER))  # the demo's repeat faults

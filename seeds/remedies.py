@@ -1,0 +1,119 @@
+"""Demo 三包 data: HQ's periods per category, and for units the demo repaired twice within their
+warranty (both times for a product defect, recorded here as the same fault) a replacement
+suggestion and a replace request (grounds: the repeat fault), at HZ01 and NB02: one approved (the
+replacement bound to the customer with the remaining warranty, the old unit expected back at HQ)
+and one waiting for HQ."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from dispatch.care import maintenance
+from dispatch.clock import utcnow
+from dispatch.jobs.models import Job, JobStatus
+from dispatch.network import rules
+from dispatch.network.models import (
+    Activation,
+    JobType,
+    ProductCategory,
+    ServicePoint,
+    Unit,
+)
+from dispatch.sop.models import Attachment
+from dispatch.stock.enums import UnitReturnStatus
+from dispatch.stock.models import UnitReturn
+from dispatch.warranty.enums import FaultKind, RemedyKind, RemedyStatus
+from dispatch.warranty.models import (
+    JobFaultCause,
+    JourneyEvent,
+    RemedyRequest,
+    ReplacementSuggestion,
+    StatutoryPeriods,
+)
+from seeds import SeedContext
+
+PERIODS = {ProductCategory.WATER_PURIFIER: (7, 15), ProductCategory.WATER_HEATER: (7, 15)}
+POINTS = ("HZ01", "NB02")
+
+
+def _twice_repaired(ctx: SeedContext, point: ServicePoint) -> list[tuple[Unit, Job, Job, JobFaultCause]]:
+    session = ctx.session
+    done = [JobStatus.COMPLETED, JobStatus.CLOSED]
+    unit_ids = session.scalars(select(Job.unit_id).where(
+        Job.service_point_id == point.id, Job.type == JobType.REPAIR, Job.status.in_(done), Job.unit_id.is_not(None))
+        .group_by(Job.unit_id).having(func.count() >= 2).order_by(Job.unit_id)).all()
+    found = []
+    for unit_id in unit_ids:
+        unit = session.get(Unit, unit_id)
+        if not rules.in_warranty(unit, ctx.today):
+            continue
+        first, second = session.scalars(select(Job).where(
+            Job.unit_id == unit_id, Job.type == JobType.REPAIR, Job.status.in_(done))
+            .order_by(Job.reported_at).limit(2)).all()
+        causes = [session.get(JobFaultCause, job.id) for job in (first, second)]
+        if any(c is None or c.fault_cause.kind != FaultKind.DEFECT for c in causes):
+            continue
+        if causes[1].fault_cause_id != causes[0].fault_cause_id:
+            causes[1].fault_cause_id, causes[1].fault_cause = causes[0].fault_cause_id, causes[0].fault_cause
+        found.append((unit, first, second, causes[0]))
+    return found[:2]
+
+
+def _approve(ctx: SeedContext, request: RemedyRequest, unit: Unit) -> None:
+    session, now = ctx.session, utcnow()
+    new = session.scalar(select(Unit).where(Unit.product_id == unit.product_id, Unit.customer_id.is_(None),
+                                            Unit.warranty_closed_on.is_(None),
+                                            Unit.id.not_in(select(JourneyEvent.unit_id)))  # not a traced serial
+                         .order_by(Unit.serial).limit(1))
+    if new is None:
+        return
+    new.customer_id, new.purchased_on, new.sales_channel, new.activated_at = (
+        unit.customer_id, unit.purchased_on, unit.sales_channel or "retail", now)
+    session.add(Activation(unit_id=new.id, customer_id=unit.customer_id, purchased_on=unit.purchased_on,
+                           sales_channel=new.sales_channel, activated_at=now,
+                           reason=f"三包 replacement of {unit.serial}"))
+    request.replacement_unit_id = new.id
+    unit.warranty_closed_on = ctx.today
+    back = UnitReturn(unit_id=unit.id, service_point_id=request.service_point_id, status=UnitReturnStatus.EXPECTED,
+                      reason=f"{request.kind.value} under 三包", reference=f"remedy {request.id}", created_at=now,
+                      note="")
+    session.add(back)
+    session.flush()
+    request.unit_return_id, request.status = back.id, RemedyStatus.APPROVED
+    request.decided_at, request.decision_reason = now, "demo: the same defect came back"
+
+
+def seed(ctx: SeedContext) -> dict[str, int]:
+    session = ctx.session
+    added = {"statutory_periods": 0, "replacement_suggestions": 0, "remedy_requests": 0}
+    for category, (refund, replace) in PERIODS.items():
+        if session.get(StatutoryPeriods, category) is None:
+            session.add(StatutoryPeriods(category=category, refund_days=refund, replace_days=replace, version=1))
+            added["statutory_periods"] += 1
+    if session.scalar(select(RemedyRequest.id).limit(1)) is not None:
+        return {k: v for k, v in added.items() if v}
+    for code in POINTS:
+        point = session.scalar(select(ServicePoint).where(ServicePoint.code == code))
+        photo = session.scalar(select(Attachment.id).where(Attachment.service_point_id == point.id)
+                               .order_by(Attachment.id).limit(1)) if point else None
+        if point is None or photo is None:
+            continue
+        for index, (unit, first, second, cause) in enumerate(_twice_repaired(ctx, point)):
+            session.add(ReplacementSuggestion(unit_id=unit.id, fault_cause_id=cause.fault_cause_id,
+                                              first_job_id=first.id, second_job_id=second.id,
+                                              service_point_id=point.id, at=utcnow()))
+            request = RemedyRequest(unit_id=unit.id, job_id=second.id, customer_id=unit.customer_id,
+                                    service_point_id=point.id, kind=RemedyKind.REPLACE,
+                                    status=RemedyStatus.PENDING, fault_cause_id=cause.fault_cause_id,
+                                    evidence=[str(photo)], note="demo: the same fault again",
+                                    days_since_purchase=(ctx.today - unit.purchased_on).days, grounds="repeat_fault",
+                                    requested_at=utcnow(), decision_reason="")
+            session.add(request)
+            session.flush()
+            if index == 0:
+                _approve(ctx, request, unit)
+            added["replacement_suggestions"] += 1
+            added["remedy_requests"] += 1
+    session.flush()
+    added["maintenance_plans"] = maintenance.ensure_plans(session, today=ctx.today, tz=ctx.tz)  # the new units'
+    return {k: v for k, v in added.items() if v}
