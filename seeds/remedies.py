@@ -1,10 +1,13 @@
-"""Demo 三包 data: HQ's periods per category, and for units the demo repaired twice within their
-warranty (both times for a product defect, recorded here as the same fault) a replacement
-suggestion and a replace request (grounds: the repeat fault), at HZ01 and NB02: one approved (the
-replacement bound to the customer with the remaining warranty, the old unit expected back at HQ)
-and one waiting for HQ."""
+"""Demo 三包 data and service contracts: HQ's periods per category; for units the demo repaired twice
+within their warranty (both times for a product defect, recorded here as the same fault) a
+replacement suggestion and a replace request (grounds: the repeat fault), at HZ01 and NB02: one
+approved (the replacement bound to the customer with the remaining warranty, the old unit expected
+back at HQ) and one waiting for HQ; and at HZ01 and NB01 an annual package and an extended warranty."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -14,6 +17,7 @@ from dispatch.jobs.models import Job, JobStatus
 from dispatch.network import rules
 from dispatch.network.models import (
     Activation,
+    Customer,
     JobType,
     ProductCategory,
     ServicePoint,
@@ -21,13 +25,21 @@ from dispatch.network.models import (
 )
 from dispatch.sop.models import Attachment
 from dispatch.stock.enums import UnitReturnStatus
-from dispatch.stock.models import UnitReturn
-from dispatch.warranty.enums import FaultKind, RemedyKind, RemedyStatus
+from dispatch.stock.models import Part, UnitReturn
+from dispatch.warranty.enums import (
+    ContractKind,
+    ContractStatus,
+    FaultKind,
+    RemedyKind,
+    RemedyStatus,
+)
 from dispatch.warranty.models import (
+    ContractPart,
     JobFaultCause,
     JourneyEvent,
     RemedyRequest,
     ReplacementSuggestion,
+    ServiceContract,
     StatutoryPeriods,
 )
 from seeds import SeedContext
@@ -91,6 +103,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
             session.add(StatutoryPeriods(category=category, refund_days=refund, replace_days=replace, version=1))
             added["statutory_periods"] += 1
     if session.scalar(select(RemedyRequest.id).limit(1)) is not None:
+        added |= _contracts(ctx)
         return {k: v for k, v in added.items() if v}
     for code in POINTS:
         point = session.scalar(select(ServicePoint).where(ServicePoint.code == code))
@@ -116,4 +129,53 @@ def seed(ctx: SeedContext) -> dict[str, int]:
             added["remedy_requests"] += 1
     session.flush()
     added["maintenance_plans"] = maintenance.ensure_plans(session, today=ctx.today, tz=ctx.tz)  # the new units'
+    added |= _contracts(ctx)
     return {k: v for k, v in added.items() if v}
+
+
+# --- service contracts ---------------------------------------------------------------------------
+
+CONTRACT_POINTS = ("HZ01", "NB01")
+
+
+def _contracts(ctx: SeedContext) -> dict[str, int]:
+    """Per point: an annual package (2 visits, 2 PP cartridges) on an out-of-warranty purifier whose
+    maintenance plan follows it, and an extended warranty on one whose factory warranty ends soon; one
+    package ends within the month (its reminder is due)."""
+    session, now = ctx.session, utcnow()
+    if session.scalar(select(ServiceContract.id).limit(1)) is not None:
+        return {}
+    pp = session.scalar(select(Part).where(Part.sku == "FLT-PP-S1"))
+    added = 0
+    for code in CONTRACT_POINTS:
+        point = session.scalar(select(ServicePoint).where(ServicePoint.code == code))
+        units = [u for u in session.scalars(select(Unit).join(Customer, Customer.id == Unit.customer_id).where(
+            Customer.service_point_id == point.id, Unit.warranty_closed_on.is_(None)).order_by(Unit.serial))
+            if u.product.category == ProductCategory.WATER_PURIFIER]
+        expired = [u for u in units if not rules.in_warranty(u, ctx.today)]
+        ending = [u for u in units if rules.in_warranty(u, ctx.today)
+                  and rules.warranty_until(u) <= ctx.today + timedelta(days=365)]
+        if expired and pp is not None:
+            unit = expired[-1]  # the last: tests take the first out-of-warranty unit as one without a contract
+            starts = ctx.today - timedelta(days=345 if code == "HZ01" else 30)  # HZ01's ends within the month
+            package = ServiceContract(
+                reference=f"SC-{added + 1:06d}", unit_id=unit.id, customer_id=unit.customer_id,
+                service_point_id=point.id, kind=ContractKind.ANNUAL_SERVICE, status=ContractStatus.ACTIVE,
+                starts_on=starts, ends_on=rules.add_months(starts, 12) - timedelta(days=1), price=Decimal("360.00"),
+                included_visits=2, visits_used=0, sold_at=now, version=1)
+            package.parts.append(ContractPart(part_id=pp.id, sku=pp.sku, quantity=2, used=0))
+            session.add(package)
+            maintenance.follow_contract(session, unit.id, interval_days=182, starts_on=starts, today=ctx.today,
+                                        service_point_id=point.id)
+            added += 1
+        if ending:
+            unit = ending[-1]
+            starts = rules.warranty_until(unit) + timedelta(days=1)
+            session.add(ServiceContract(
+                reference=f"SC-{added + 1:06d}", unit_id=unit.id, customer_id=unit.customer_id,
+                service_point_id=point.id, kind=ContractKind.EXTENDED_WARRANTY, status=ContractStatus.ACTIVE,
+                starts_on=starts, ends_on=rules.add_months(starts, 24) - timedelta(days=1), price=Decimal("299.00"),
+                included_visits=0, visits_used=0, sold_at=now, version=1))
+            added += 1
+    session.flush()
+    return {"service_contracts": added}

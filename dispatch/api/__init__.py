@@ -85,6 +85,7 @@ BLUEPRINTS = (
     "checklists",
     "claims",
     "complaints",
+    "contracts",
     "customer_auth",
     "customer_units",
     "customer_visits",

@@ -251,6 +251,10 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/replacement-suggestions"): "listReplacementSuggestions",
     ("GET", "/api/v1/unit-returns"): "listUnitReturns",
     ("POST", "/api/v1/unit-returns/{return_id}/receipt"): "receiveUnitReturn",
+    ("GET", "/api/v1/service-contracts"): "listServiceContracts",
+    ("POST", "/api/v1/service-contracts"): "sellServiceContract",
+    ("GET", "/api/v1/service-contracts/{contract_id}"): "getServiceContract",
+    ("POST", "/api/v1/service-contracts/reminders"): "requestContractReminders",
 }
 
 

@@ -23,6 +23,7 @@ class Template:
     ACTIVATION_FLAGGED = "activation_flagged"
     REPLACEMENT_SUGGESTED = "replacement_suggested"
     REMEDY_DECIDED = "remedy_decided"
+    CONTRACT_EXPIRING = "contract_expiring"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -125,6 +126,13 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
         )
     if template == Template.REMEDY_DECIDED:
         return _remedy(p, t)
+    if template == Template.CONTRACT_EXPIRING:
+        return Rendered(
+            t(N_("Your service contract {reference} ends soon"), reference=p["reference"]),
+            t(N_("Your service contract {reference} for unit {serial} ends on {day}. Call us to renew it and "
+                 "keep your visits and parts covered."), reference=p["reference"], serial=p["serial"],
+              day=_day(p["ends_on"])),
+        )
     raise KeyError(template)
 
 

@@ -406,3 +406,18 @@ class UnitReturn(UuidPk, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class BillCover(Base):
+    """A third party that pays part of a job's bill: a service contract (sold by the warranty
+    domain) covering the visit's labour and up to a quantity of each included part. Written by
+    the contract's owner; the bill reads it and never charges the customer for what it covers."""
+
+    __tablename__ = "bill_covers"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(64))  # e.g. "contract SC-000123"
+    labour: Mapped[bool]
+    parts: Mapped[dict[str, Any]]  # part id -> quantity covered
+    warranty_parts: Mapped[bool] = mapped_column(default=False)  # every warranty-covered part (extended warranty)
+    at: Mapped[datetime]

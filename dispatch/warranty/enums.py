@@ -41,3 +41,13 @@ class RemedyStatus(StrEnum):
     PENDING = "pending"  # filed by the point, waiting for HQ
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class ContractKind(StrEnum):
+    ANNUAL_SERVICE = "annual_service"  # 包年: a year of visits and listed parts, prepaid
+    EXTENDED_WARRANTY = "extended_warranty"  # repairs after the factory warranty: labour and warranty parts
+
+
+class ContractStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"

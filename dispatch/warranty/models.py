@@ -1,10 +1,12 @@
 """Tables of the warranty domain: the fault cause catalogue and each repair's cause, trade partners
-(agents, dealers) and the dated journey of every serial."""
+(agents, dealers) and the dated journey of every serial, 三包 periods, requests and suggestions,
+and the service contracts sold per unit."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
@@ -12,7 +14,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import Customer, ProductCategory, Unit
-from dispatch.warranty.enums import FaultKind, JourneyFlag, JourneyKind, PartnerKind, RemedyKind, RemedyStatus
+from dispatch.warranty.enums import (
+    ContractKind,
+    ContractStatus,
+    FaultKind,
+    JourneyFlag,
+    JourneyKind,
+    PartnerKind,
+    RemedyKind,
+    RemedyStatus,
+)
 
 
 class FaultCause(UuidPk, TimestampMixin, Base):
@@ -150,3 +161,58 @@ class ReplacementSuggestion(UuidPk, Base):
     fault_cause: Mapped[FaultCause] = relationship(lazy="joined")
 
     __table_args__ = (UniqueConstraint("unit_id", "fault_cause_id", name="one_suggestion_per_fault"),)
+
+
+class ServiceContract(UuidPk, Base):
+    """A service contract sold for one unit: an annual service package (包年: ``included_visits``
+    visits and the parts listed) or an extended warranty (repair labour and warranty parts after the
+    factory warranty). Jobs of the unit inside the period are billed to it, not to the customer."""
+
+    __tablename__ = "service_contracts"
+
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    kind: Mapped[ContractKind] = mapped_column(str_enum(ContractKind))
+    status: Mapped[ContractStatus] = mapped_column(str_enum(ContractStatus), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date] = mapped_column(index=True)
+    price: Mapped[Decimal]
+    included_visits: Mapped[int]  # annual service: visits (labour) included; extended warranty: 0 = unlimited
+    visits_used: Mapped[int] = mapped_column(default=0)
+    sold_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    sold_at: Mapped[datetime]
+    reminded_on: Mapped[date | None]  # the expiry reminder was queued that day
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    parts: Mapped[list[ContractPart]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                     order_by="ContractPart.part_id")
+
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_ordered"),
+                      CheckConstraint("included_visits >= 0 AND visits_used >= 0", name="visits_not_negative"))
+
+
+class ContractPart(Base):
+    """A part an annual service package includes, and how many were fitted under it so far."""
+
+    __tablename__ = "contract_parts"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_contracts.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int]
+    used: Mapped[int] = mapped_column(default=0)
+
+
+class ContractJob(Base):
+    """A job billed to a contract, and what it used of it once completed."""
+
+    __tablename__ = "contract_jobs"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_contracts.id"), index=True)
+    booked: Mapped[bool] = mapped_column(default=False)  # the visit and parts were counted (job completed)
+    at: Mapped[datetime]

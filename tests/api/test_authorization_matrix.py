@@ -65,7 +65,7 @@ from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, UnitReturn, WarrantyClaim
 from dispatch.uow import UnitOfWork
-from dispatch.warranty.models import FaultCause, RemedyRequest
+from dispatch.warranty.models import FaultCause, RemedyRequest, ServiceContract
 from tests.module_app import ModuleApp
 from tests.plan_builders import RecordingTaskQueue, principal
 
@@ -112,6 +112,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("statutory-periods", "category"): ("product_category", CATALOGUE),
     ("remedy-requests", "request_id"): ("remedy_request", POINT),
     ("unit-returns", "return_id"): ("unit_return", POINT),
+    ("service-contracts", "contract_id"): ("service_contract", POINT),
 }
 
 EXEMPT = {
@@ -347,7 +348,8 @@ def build_world(session, api, today: date) -> World:
     for kind, model, conditions in (("attachment", Attachment, ()), ("claim", WarrantyClaim, ()),
                                     ("complaint", Complaint, ()), ("audit_lot", AuditLot, ()),
                                     ("audit", Audit, (Audit.status == AuditStatus.FINAL,)),
-                                    ("remedy_request", RemedyRequest, ()), ("unit_return", UnitReturn, ())):
+                                    ("remedy_request", RemedyRequest, ()), ("unit_return", UnitReturn, ()),
+                                    ("service_contract", ServiceContract, ())):
         world.own[kind], world.foreign[kind] = at(model, *conditions, what=kind)
     world.own["audit"] = str(_first(session, select(Audit.id).where(  # technicians read their own final ones
         Audit.technician_id == tech, Audit.status == AuditStatus.FINAL).order_by(Audit.id), "final audit of tech.hz01.1"))

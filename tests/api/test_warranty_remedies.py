@@ -27,12 +27,12 @@ MADE = TODAY - timedelta(days=200)
 REQUESTS = "/api/v1/remedy-requests"
 
 
-def new_unit(api, session, n: int, *, bought_days_ago: int | None = None, sku: str = "WP-RO500") -> str:
+def new_unit(api, session, n: int, *, bought_days_ago: int | None = None, sku: str = "WP-RO500", made=MADE) -> str:
     """A new unit of the model; bought (activated to an HZ01 customer) that many days ago, if given."""
     product = session.scalar(select(Product).where(Product.sku == sku))
-    serial = f"RO{MADE.year}{9800000 + n:07d}"
+    serial = f"RO{made.year}{9800000 + n:07d}"
     created = api.post("/api/v1/units/", as_="admin", json={"serial": serial, "product_id": str(product.id),
-                                                            "manufactured_on": MADE.isoformat()})
+                                                            "manufactured_on": made.isoformat()})
     assert created.status_code == 201, created.json
     if bought_days_ago is not None:
         owner = session.scalar(select(Unit.customer_id).where(Unit.serial == unit_serial(session, covered=True)))

@@ -5,7 +5,7 @@ activation by the wrong dealer is flagged; the warranty KPIs show the causes and
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.dates import SUITE_TODAY, local
 from tests.helpers import assert_problem
@@ -121,6 +121,19 @@ def test_the_warranty_desk_stops_misuse_repeat_claims_missing_parts_and_wrong_de
     assert hz01_claims["approved"] >= 1
 
 
+def on_site(api, walk, unit, day, description: str) -> tuple[dict, str, datetime]:
+    """The call is taken, the manager books the first technician at ten or later, who arrives on time."""
+    taken = take_in(api, repair_call(unit, day, (9, 18), description)).json
+    worker = team(api, MANAGER)[0]
+    start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    walk.to(start - timedelta(minutes=10))
+    transition(api, taken["id"], "en_route", worker["username"], walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", worker["username"], walk.now, location=taken["location"])
+    return taken, worker["username"], start
+
+
 def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnight(api, session, walk):
     """三包: a purifier bought nine days ago fails; the technician finds a defect and asks for a replacement
     with photos (a refund is past its seven days); HQ approves with a new unit of the same model, which
@@ -140,15 +153,7 @@ def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnigh
         "customer_id": str(owner), "sales_channel": "retail", "purchased_on": str(day - timedelta(days=9))}), 201)
 
     # --- the call, the visit, the cause and the request -------------------------------------------
-    taken = take_in(api, repair_call(unit_by_serial(session, failed), day, (9, 18), "purifier stops, then floods")).json
-    worker = team(api, MANAGER)[0]
-    tech = worker["username"]
-    start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
-    book(api, MANAGER, taken["id"], worker["id"], start)
-    walk.to(start - timedelta(minutes=10))
-    transition(api, taken["id"], "en_route", tech, walk.now)
-    walk.to(start)
-    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+    taken, tech, _start = on_site(api, walk, unit_by_serial(session, failed), day, "purifier stops, then floods")
     record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech, note="valve coil open after 9 days")
     photos = [upload(api, photo(taken=walk.now, place=taken["location"]), as_=tech)["id"] for _ in range(2)]
     body = {"job_id": taken["id"], "fault_cause_code": "WP-VLV-STUCK", "evidence": photos, "note": "9 days old"}
@@ -176,3 +181,37 @@ def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnigh
     assert ok(api.post(f"{API}/unit-returns/{back['id']}/receipt", as_=ADMIN, json={"note": "valve coil open"}))[
         "status"] == "received"
     assert ok(api.get(f"{API}/replacement-suggestions?page_size=100", as_=REVIEWER))  # the demo's repeat faults
+
+
+def test_the_warranty_desk_bills_an_annual_package_not_the_customer(api, session, walk):
+    """包年: the manager sells an annual package (two visits, two PP cartridges) for a purifier out of
+    warranty; a repair under it costs the customer nothing for what is included; HQ's morning run
+    reminds the customers whose contract ends within the month (the demo's HZ01 package)."""
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    walk.to(max(local(day, 8), walk.now))
+    unit = caller_unit(session, "HZ01", covered=False, on=day)
+    contract = ok(api.post(f"{API}/service-contracts", as_=MANAGER, json={
+        "serial": unit.serial, "kind": "annual_service", "price": "360.00", "included_visits": 2,
+        "parts": [{"part_sku": "FLT-PP-S1", "quantity": 2}]}), 201)
+    assert contract["ends_on"] > str(day)
+    plans = ok(api.get(f"{API}/maintenance-plans?unit_id={unit.id}", as_=ADMIN))
+    assert [p["interval_days"] for p in plans] == [182]  # the plan follows the package's two visits
+
+    taken, tech, start = on_site(api, walk, unit, day, "water tastes of plastic")
+    stock_take(api, f"VAN-{tech}", "FLT-PP-S1", 2, as_=MANAGER)
+    ok(api.post(f"{API}/jobs/{taken['id']}/parts", as_=tech, json={"part_sku": "FLT-PP-S1", "quantity": 1}), 201)
+    walk.to(start + timedelta(minutes=50))
+    fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
+    record_fault_cause(api, taken["id"], "WP-PMP-NOISE", tech)
+    walk.to(start + timedelta(minutes=55))
+    charged = bill(api, taken["id"], MANAGER)
+    assert charged["total"] == "0.00"
+    assert {line["paid_by"] for line in charged["lines"]} == {f"contract {contract['reference']}"}
+    assert transition(api, taken["id"], "completed", tech, walk.now)["status"] == "completed"
+    used = ok(api.get(f"{API}/service-contracts/{contract['id']}", as_=MANAGER))
+    assert (used["visits_used"], used["parts"][0]["used"]) == (1, 1)
+
+    walk.to(local(day, 19))
+    ok(api.post(f"{API}/service-contracts/reminders", as_=ADMIN, json={"days_ahead": 30}), 202)
+    reminders = ok(api.get(f"{API}/notifications?template=contract_expiring&page_size=100", as_=ADMIN))
+    assert reminders and contract["reference"] not in {m["payload"]["reference"] for m in reminders}
