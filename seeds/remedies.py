@@ -6,7 +6,7 @@ back at HQ) and one waiting for HQ; and at HZ01 and NB01 an annual package and a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from dispatch.network.models import (
     Activation,
     Customer,
     JobType,
+    Product,
     ProductCategory,
     ServicePoint,
     Unit,
@@ -26,10 +27,12 @@ from dispatch.network.models import (
 from dispatch.sop.models import Attachment
 from dispatch.stock.enums import UnitReturnStatus
 from dispatch.stock.models import Part, UnitReturn
+from dispatch.warranty import recalls
 from dispatch.warranty.enums import (
     ContractKind,
     ContractStatus,
     FaultKind,
+    RecallStatus,
     RemedyKind,
     RemedyStatus,
 )
@@ -37,6 +40,7 @@ from dispatch.warranty.models import (
     ContractPart,
     JobFaultCause,
     JourneyEvent,
+    RecallCampaign,
     RemedyRequest,
     ReplacementSuggestion,
     ServiceContract,
@@ -103,7 +107,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
             session.add(StatutoryPeriods(category=category, refund_days=refund, replace_days=replace, version=1))
             added["statutory_periods"] += 1
     if session.scalar(select(RemedyRequest.id).limit(1)) is not None:
-        added |= _contracts(ctx)
+        added |= _contracts(ctx) | _recall(ctx)
         return {k: v for k, v in added.items() if v}
     for code in POINTS:
         point = session.scalar(select(ServicePoint).where(ServicePoint.code == code))
@@ -129,7 +133,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
             added["remedy_requests"] += 1
     session.flush()
     added["maintenance_plans"] = maintenance.ensure_plans(session, today=ctx.today, tz=ctx.tz)  # the new units'
-    added |= _contracts(ctx)
+    added |= _contracts(ctx) | _recall(ctx)
     return {k: v for k, v in added.items() if v}
 
 
@@ -179,3 +183,28 @@ def _contracts(ctx: SeedContext) -> dict[str, int]:
             added += 1
     session.flush()
     return {"service_contracts": added}
+
+
+def _recall(ctx: SeedContext) -> dict[str, int]:
+    """A recall of the RO-800's inlet valve for the units made in one year, defined and not launched
+    (a reviewer launches it and watches the jobs open)."""
+    session = ctx.session
+    if session.scalar(select(RecallCampaign.id).where(RecallCampaign.code == "RC-RO800-VALVE")) is not None:
+        return {}
+    part = session.scalar(select(Part).where(Part.sku == "VLV-SOL-IN"))
+    product = session.scalar(select(Product).where(Product.sku == "WP-RO800"))
+    if part is None or product is None:
+        return {}
+    first_made = session.scalar(select(func.min(Unit.manufactured_on)).where(
+        Unit.product_id == product.id, Unit.customer_id.is_not(None)))
+    if first_made is None:
+        return {}
+    made_from = date(first_made.year, 1, 1)  # the year the first sold RO-800s were made
+    campaign = RecallCampaign(code="RC-RO800-VALVE", title="inlet valve coil may overheat", part_id=part.id,
+                              part_sku=part.sku, product_id=product.id, made_from=made_from,
+                              made_to=date(made_from.year, 12, 31), status=RecallStatus.DRAFT, total=0, processed=0,
+                              opened=0, failed=0, created_at=utcnow(), version=1)
+    session.add(campaign)
+    session.flush()
+    campaign.total = session.scalar(select(func.count()).select_from(recalls.affected(campaign).subquery()))
+    return {"recall_campaigns": 1}

@@ -103,6 +103,7 @@ BLUEPRINTS = (
     "plans",
     "products",
     "public",
+    "recalls",
     "regions",
     "remedies",
     "replans",

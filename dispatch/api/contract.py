@@ -255,6 +255,11 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/service-contracts"): "sellServiceContract",
     ("GET", "/api/v1/service-contracts/{contract_id}"): "getServiceContract",
     ("POST", "/api/v1/service-contracts/reminders"): "requestContractReminders",
+    ("GET", "/api/v1/recall-campaigns"): "listRecallCampaigns",
+    ("POST", "/api/v1/recall-campaigns"): "createRecallCampaign",
+    ("GET", "/api/v1/recall-campaigns/{campaign_id}"): "getRecallCampaign",
+    ("POST", "/api/v1/recall-campaigns/{campaign_id}/launch"): "launchRecallCampaign",
+    ("GET", "/api/v1/recall-campaigns/{campaign_id}/points"): "listRecallPointProgress",
 }
 
 

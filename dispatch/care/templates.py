@@ -24,6 +24,7 @@ class Template:
     REPLACEMENT_SUGGESTED = "replacement_suggested"
     REMEDY_DECIDED = "remedy_decided"
     CONTRACT_EXPIRING = "contract_expiring"
+    RECALL_OPENED = "recall_opened"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -126,6 +127,13 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
         )
     if template == Template.REMEDY_DECIDED:
         return _remedy(p, t)
+    if template == Template.RECALL_OPENED:
+        return Rendered(
+            t(N_("Free safety recall for your unit {serial}"), serial=p["serial"]),
+            t(N_("Recall {code}: we will replace the {part} of your unit {serial} free of charge ({title}). Visit "
+                 "{reference} is opened; the service point will call you to agree a time."),
+              code=p["code"], part=p["part"], serial=p["serial"], title=p["title"], reference=p["reference"]),
+        )
     if template == Template.CONTRACT_EXPIRING:
         return Rendered(
             t(N_("Your service contract {reference} ends soon"), reference=p["reference"]),

@@ -51,3 +51,9 @@ class ContractKind(StrEnum):
 class ContractStatus(StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
+
+
+class RecallStatus(StrEnum):
+    DRAFT = "draft"  # defined by HQ, not launched
+    RUNNING = "running"  # the background task is opening jobs
+    DONE = "done"  # every affected unit was processed (jobs opened, or a failure recorded)

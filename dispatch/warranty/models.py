@@ -21,6 +21,7 @@ from dispatch.warranty.enums import (
     JourneyFlag,
     JourneyKind,
     PartnerKind,
+    RecallStatus,
     RemedyKind,
     RemedyStatus,
 )
@@ -215,4 +216,45 @@ class ContractJob(Base):
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_contracts.id"), index=True)
     booked: Mapped[bool] = mapped_column(default=False)  # the visit and parts were counted (job completed)
+    at: Mapped[datetime]
+
+
+class RecallCampaign(UuidPk, Base):
+    """HQ's recall of a part: over a serial range, or a model made within a date range; a background
+    task opens a job per affected activated unit (idempotently, in batches) and counts its progress."""
+
+    __tablename__ = "recall_campaigns"
+
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id"))
+    part_sku: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
+    serial_from: Mapped[str | None] = mapped_column(String(64))
+    serial_to: Mapped[str | None] = mapped_column(String(64))
+    made_from: Mapped[date | None]
+    made_to: Mapped[date | None]
+    status: Mapped[RecallStatus] = mapped_column(str_enum(RecallStatus), index=True)
+    total: Mapped[int] = mapped_column(default=0)  # affected activated units when launched
+    processed: Mapped[int] = mapped_column(default=0)
+    opened: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    launched_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class RecallUnit(Base):
+    """One affected unit of a campaign: claimed once (the task's idempotency), with its job, or why not."""
+
+    __tablename__ = "recall_units"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recall_campaigns.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"))
+    failure: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]

@@ -65,7 +65,7 @@ from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, UnitReturn, WarrantyClaim
 from dispatch.uow import UnitOfWork
-from dispatch.warranty.models import FaultCause, RemedyRequest, ServiceContract
+from dispatch.warranty.models import FaultCause, RecallCampaign, RemedyRequest, ServiceContract
 from tests.module_app import ModuleApp
 from tests.plan_builders import RecordingTaskQueue, principal
 
@@ -113,6 +113,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("remedy-requests", "request_id"): ("remedy_request", POINT),
     ("unit-returns", "return_id"): ("unit_return", POINT),
     ("service-contracts", "contract_id"): ("service_contract", POINT),
+    ("recall-campaigns", "campaign_id"): ("recall_campaign", CATALOGUE),
 }
 
 EXEMPT = {
@@ -163,6 +164,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/statutory-periods/{category}"): lambda w, ids: {"refund_days": 7, "replace_days": 15},
     ("POST", "/api/v1/remedy-requests/{request_id}/decision"): lambda w, ids: {"approve": False, "reason": "matrix"},
     ("POST", "/api/v1/unit-returns/{return_id}/receipt"): lambda w, ids: {"note": "matrix"},
+    ("POST", "/api/v1/recall-campaigns/{campaign_id}/launch"): lambda w, ids: None,
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
@@ -401,6 +403,7 @@ def build_world(session, api, today: date) -> World:
         "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
         "trade_partner": "DL-HZ-01",
         "product_category": "water_purifier",
+        "recall_campaign": str(_first(session, select(RecallCampaign.id).order_by(RecallCampaign.code), "recall")),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))

@@ -215,3 +215,23 @@ def test_the_warranty_desk_bills_an_annual_package_not_the_customer(api, session
     ok(api.post(f"{API}/service-contracts/reminders", as_=ADMIN, json={"days_ahead": 30}), 202)
     reminders = ok(api.get(f"{API}/notifications?template=contract_expiring&page_size=100", as_=ADMIN))
     assert reminders and contract["reference"] not in {m["payload"]["reference"] for m in reminders}
+
+
+def test_the_warranty_desk_runs_a_recall_and_follows_it_per_point(api, walk):
+    """HQ launches the demo's recall of the RO-800 inlet valve (a model and a year of manufacture): the
+    background task opens one job per activated unit and texts each customer; HQ reads the progress and
+    the completion per point, each manager their own point's share; launching again is refused."""
+    walk.to(max(local(next_working_day(api, MANAGER, SUITE_TODAY), 9), walk.now))
+    [campaign] = [c for c in ok(api.get(f"{API}/recall-campaigns", as_=REVIEWER)) if c["code"] == "RC-RO800-VALVE"]
+    assert campaign["status"] == "draft" and campaign["total"] > 0
+    ok(api.post(f"{API}/recall-campaigns/{campaign['id']}/launch", as_=ADMIN), 202)
+    done = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}", as_=REVIEWER))
+    assert done["status"] == "done" and done["processed"] == done["total"] == done["opened"] + done["failed"]
+    assert done["opened"] > 0
+    per_point = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}/points", as_=REVIEWER))
+    assert sum(p["opened"] for p in per_point) == done["opened"] and all(p["open"] == p["opened"] for p in per_point)
+    texted = ok(api.get(f"{API}/notifications?template=recall_opened&page_size=100", as_=ADMIN))
+    assert len([m for m in texted if m["payload"]["code"] == "RC-RO800-VALVE"]) == done["opened"]
+    mine = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}/points", as_=MANAGER))
+    assert {p["code"] for p in mine} <= {"HZ01"}
+    assert_problem(api.post(f"{API}/recall-campaigns/{campaign['id']}/launch", as_=ADMIN), 409)

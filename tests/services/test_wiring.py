@@ -78,9 +78,10 @@ def test_every_task_the_services_name_is_listed_and_resolves_to_a_function():
     from dispatch import queueing
     from dispatch.care import feedback, maintenance
     from dispatch.routing import service as routing_service
-    from dispatch.warranty import contracts
+    from dispatch.warranty import contracts, recalls
 
-    named = {routing_service.PLAN_ROUTES_TASK, maintenance.GENERATE_TASK, feedback.DELIVER_TASK, contracts.REMIND_TASK}
+    named = {routing_service.PLAN_ROUTES_TASK, maintenance.GENERATE_TASK, feedback.DELIVER_TASK, contracts.REMIND_TASK,
+             recalls.RUN_TASK}
     assert named == set(queueing.TASKS)
     assert all(inspect.isfunction(queueing.resolve(task)) for task in queueing.TASKS)
     with pytest.raises(ValueError, match="unknown task"):
