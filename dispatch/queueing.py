@@ -25,6 +25,8 @@ TASKS = frozenset({
     "workers.care_tasks.generate_maintenance_jobs",
     "workers.care_tasks.deliver_notifications",
     "workers.worklist_tasks.refresh_worklists",
+    "workers.warranty_tasks.remind_expiring_contracts",
+    "workers.warranty_tasks.run_recall",
 })
 """Every task a service may enqueue, by its dotted path into ``workers`` (the services name them
 in constants, e.g. ``routing.service.PLAN_ROUTES_TASK``). On RQ, enqueueing another name fails

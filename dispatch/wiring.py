@@ -32,6 +32,7 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
     care_hooks.follow_the_customer,  # messages to the customer, rating link, callbacks
     care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
     care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
+    warranty_hooks.bill_jobs_under_contract,  # a unit under a service contract: the contract pays
 )
 """Run after the change is flushed, in the same transaction, in this order."""
 

@@ -33,6 +33,7 @@ STEPS = [
     "seeds.worklists",
     "seeds.training",
     "seeds.kpis",
+    "seeds.remedies",
 ]
 
 DEMO_PASSWORD = "demo1234"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from rq import cron
 
 from dispatch import wiring
-from workers import audit_tasks, care_tasks, sync_tasks, worklist_tasks
+from workers import audit_tasks, care_tasks, sync_tasks, warranty_tasks, worklist_tasks
 
 wiring.install()  # the cron entry, like every process that writes, installs the hooks and the feed
 
@@ -37,5 +37,7 @@ cron.register(audit_tasks.draw_audit_samples, QUEUE, cron="30 0 * * *", job_time
               name="draw-audit-samples")
 cron.register(worklist_tasks.refresh_worklists, QUEUE, cron="*/15 * * * *", job_timeout=900,
               name="refresh-worklists")
+cron.register(warranty_tasks.remind_expiring_contracts, QUEUE, cron="0 9 * * *", job_timeout=1800,
+              name="remind-expiring-contracts")
 cron.register(sync_tasks.prune_sync_history, QUEUE, cron="15 3 * * *", job_timeout=1800,
               name="prune-sync-history")

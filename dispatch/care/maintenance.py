@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -75,6 +75,24 @@ def ensure_plans(session: Session, *, today: date, tz: ZoneInfo) -> int:
                                     last_done_on=_last_maintenance_on(session, unit_id, tz)))
     session.flush()
     return len(missing)
+
+
+def follow_contract(session: Session, unit_id: uuid.UUID, *, interval_days: int, starts_on: date,
+                    today: date, service_point_id: uuid.UUID | None = None) -> MaintenancePlan:
+    """A service contract sets the unit's maintenance rhythm (no commit): the plan takes the contract's
+    interval and falls due one interval after the last maintenance, or after the contract starts."""
+    if interval_days <= 0:
+        raise ValidationFailed("included_visits", "a maintenance rhythm needs at least one visit")
+    plan = session.scalar(select(MaintenancePlan).where(MaintenancePlan.unit_id == unit_id).with_for_update())
+    if plan is None:
+        plan = MaintenancePlan(unit_id=unit_id, interval_days=interval_days, next_due_on=starts_on, last_done_on=None)
+        session.add(plan)
+    anchor = max(plan.last_done_on or starts_on, starts_on - timedelta(days=interval_days))
+    plan.interval_days, plan.active = interval_days, True
+    plan.service_point_id = plan.service_point_id or service_point_id
+    plan.next_due_on = rules.first_due_on(anchor, interval_days, max(today, starts_on))
+    session.flush()
+    return plan
 
 
 def sync_plans(uow: UnitOfWork, *, today: date, tz: ZoneInfo) -> dict[str, int]:

@@ -23,6 +23,10 @@ class Template:
     ACTIVATION_FLAGGED = "activation_flagged"
     COMPLAINT_PROPOSAL = "complaint_proposal"
     COMPLAINT_SATISFACTION = "complaint_satisfaction"
+    REPLACEMENT_SUGGESTED = "replacement_suggested"
+    REMEDY_DECIDED = "remedy_decided"
+    CONTRACT_EXPIRING = "contract_expiring"
+    RECALL_OPENED = "recall_opened"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -128,4 +132,42 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Your complaint {reference} is closed. How satisfied are you with how we handled it (1-5)? "
                  "Answer in your account."), reference=p["reference"]),
         )
+    if template == Template.REPLACEMENT_SUGGESTED:
+        return Rendered(
+            t(N_("Replace unit {serial}?"), serial=p["serial"]),
+            t(N_("Unit {serial} was repaired twice for the same defect {code} within its warranty (visits "
+                 "{first} and {second}): replacing it is suggested."),
+              serial=p["serial"], code=p["code"], first=p["first"], second=p["second"]),
+        )
+    if template == Template.REMEDY_DECIDED:
+        return _remedy(p, t)
+    if template == Template.RECALL_OPENED:
+        return Rendered(
+            t(N_("Free safety recall for your unit {serial}"), serial=p["serial"]),
+            t(N_("Recall {code}: we will replace the {part} of your unit {serial} free of charge ({title}). Visit "
+                 "{reference} is opened; the service point will call you to agree a time."),
+              code=p["code"], part=p["part"], serial=p["serial"], title=p["title"], reference=p["reference"]),
+        )
+    if template == Template.CONTRACT_EXPIRING:
+        return Rendered(
+            t(N_("Your service contract {reference} ends soon"), reference=p["reference"]),
+            t(N_("Your service contract {reference} for unit {serial} ends on {day}. Call us to renew it and "
+                 "keep your visits and parts covered."), reference=p["reference"], serial=p["serial"],
+              day=_day(p["ends_on"])),
+        )
     raise KeyError(template)
+
+
+def _remedy(p: dict[str, Any], t) -> Rendered:
+    if not p["approved"]:
+        return Rendered(t(N_("Your request for {serial}"), serial=p["serial"]),
+                        t(N_("We cannot refund or replace your unit {serial}: {reason}. We will repair it under "
+                             "its warranty."), serial=p["serial"], reason=p["reason"]))
+    if p["kind"] == "replace":
+        return Rendered(t(N_("Your unit {serial} will be replaced"), serial=p["serial"]),
+                        t(N_("Your unit {serial} will be replaced by a new unit {replacement_serial}, under "
+                             "warranty until {until}. We will collect the old unit."), serial=p["serial"],
+                          replacement_serial=p["replacement_serial"], until=_day(p["warranty_until"])))
+    return Rendered(t(N_("Your unit {serial} will be refunded"), serial=p["serial"]),
+                    t(N_("Your refund for unit {serial} is approved. We will collect the unit and refund the "
+                         "purchase price."), serial=p["serial"]))

@@ -1,6 +1,7 @@
-"""Warranty KPIs: the top fault causes per model and per point (with the misuse share), and claim
-outcomes with the rejections by reason, over a period of local days (repairs by completion day,
-claims by job date). HQ sees every point; a manager their own."""
+"""Warranty KPIs: the top fault causes per model and per point (with the misuse share), claim
+outcomes with the rejections by reason, and 三包 requests with the replacements and refunds
+granted, over a period of local days (repairs by completion day, claims by job date, requests by
+the day filed). HQ sees every point; a manager their own."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from dispatch.jobs.models import Job
 from dispatch.network.models import Product, ServicePoint
 from dispatch.stock.models import ClaimStatus, WarrantyClaim
 from dispatch.uow import UnitOfWork
-from dispatch.warranty.enums import FaultKind
-from dispatch.warranty.models import FaultCause, JobFaultCause
+from dispatch.warranty.enums import FaultKind, RemedyKind, RemedyStatus
+from dispatch.warranty.models import FaultCause, JobFaultCause, RemedyRequest
 
 MAX_PERIOD_DAYS = 366
 
@@ -56,6 +57,18 @@ class ClaimOutcome:
     rejections: dict[str, int] = field(default_factory=dict)  # by rejection code
 
 
+@dataclass
+class RemedyOutcome:
+    """三包 requests filed in the period (by the day filed) and what HQ made of them."""
+
+    key: str  # a point's code, or "total"
+    requested: int = 0
+    pending: int = 0
+    replaced: int = 0  # replacements approved
+    refunded: int = 0  # refunds approved
+    rejected: int = 0
+
+
 @dataclass(frozen=True)
 class WarrantyKpis:
     date_from: date
@@ -65,6 +78,8 @@ class WarrantyKpis:
     by_point: list[CauseGroup]
     claims: ClaimOutcome
     claims_by_point: list[ClaimOutcome]
+    remedies: RemedyOutcome
+    remedies_by_point: list[RemedyOutcome]
 
 
 def _groups(rows, names: dict, limit: int) -> list[CauseGroup]:
@@ -125,7 +140,29 @@ def warranty_kpis(uow: UnitOfWork, actor: Principal, *, date_from: date, date_to
                 if status == ClaimStatus.REJECTED:
                     outcome.rejected_amount += Decimal(amount)
                     outcome.rejections[rejection.value] = outcome.rejections.get(rejection.value, 0) + n
+        remedies, remedies_by_point = _remedies(session, start, end, point_id)
         return WarrantyKpis(date_from=date_from, date_to=date_to, service_point_id=point_id,
                             by_model=_groups(reorder(by_model), products, limit),
                             by_point=_groups(reorder(by_point), points, limit),
-                            claims=total, claims_by_point=sorted(per_point.values(), key=lambda o: o.key))
+                            claims=total, claims_by_point=sorted(per_point.values(), key=lambda o: o.key),
+                            remedies=remedies, remedies_by_point=remedies_by_point)
+
+
+def _remedies(session, start: datetime, end: datetime,
+              point_id: uuid.UUID | None) -> tuple[RemedyOutcome, list[RemedyOutcome]]:
+    query = (select(ServicePoint.code, RemedyRequest.kind, RemedyRequest.status, func.count())
+             .join(ServicePoint, ServicePoint.id == RemedyRequest.service_point_id)
+             .where(RemedyRequest.requested_at >= start, RemedyRequest.requested_at < end)
+             .group_by(ServicePoint.code, RemedyRequest.kind, RemedyRequest.status))
+    if point_id is not None:
+        query = query.where(RemedyRequest.service_point_id == point_id)
+    total, per_point = RemedyOutcome("total"), {}
+    for code, kind, status, n in session.execute(query):
+        for outcome in (total, per_point.setdefault(code, RemedyOutcome(code))):
+            outcome.requested += n
+            if status == RemedyStatus.APPROVED:
+                name = "replaced" if kind == RemedyKind.REPLACE else "refunded"
+            else:
+                name = status.value
+            setattr(outcome, name, getattr(outcome, name) + n)
+    return total, sorted(per_point.values(), key=lambda o: o.key)

@@ -296,6 +296,8 @@ class Unit(UuidPk, TimestampMixin, Base):
     # The region of the point of sale (from the distributor's records), when known: a customer's
     # activation far from it is flagged for HQ.
     sold_region_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("regions.id"))
+    # The day HQ closed the warranty (the unit was replaced or refunded under 三包); none after it.
+    warranty_closed_on: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
 
     product: Mapped[Product] = relationship()

@@ -111,9 +111,13 @@ def warranty_until(unit: Unit) -> date | None:
     return date.fromordinal(end.toordinal() - 1)
 
 
+def _closed(unit: Unit, on: date) -> bool:
+    return unit.warranty_closed_on is not None and on >= unit.warranty_closed_on
+
+
 def in_warranty(unit: Unit, on: date) -> bool:
     until = warranty_until(unit)
-    return until is not None and unit.purchased_on <= on <= until
+    return until is not None and unit.purchased_on <= on <= until and not _closed(unit, on)
 
 
 class WarrantyStatus(StrEnum):
@@ -121,6 +125,7 @@ class WarrantyStatus(StrEnum):
     NOT_STARTED = "not_started"  # before the purchase date
     IN_WARRANTY = "in_warranty"
     EXPIRED = "expired"
+    CLOSED = "closed"  # HQ replaced or refunded the unit (三包): its card no longer covers anything
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ def warranty_coverage(unit: Unit, on: date) -> WarrantyCoverage:
         status = WarrantyStatus.NOT_STARTED
     elif on > until:
         status = WarrantyStatus.EXPIRED
+    elif _closed(unit, on):
+        status = WarrantyStatus.CLOSED
     else:
         status = WarrantyStatus.IN_WARRANTY
     covered = status == WarrantyStatus.IN_WARRANTY

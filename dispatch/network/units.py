@@ -269,6 +269,20 @@ def _bind(session: Session, actor: Principal, unit: Unit, owner: Customer, *, pu
     return card
 
 
+def bind_card(session: Session, actor: Principal, unit: Unit, owner: Customer, *, purchased_on: date,
+              sales_channel: str, reason: str) -> Activation:
+    """Bind an unsold unit to a customer for another domain's decision (no commit): a 三包
+    replacement carries the old unit's purchase date, so the warranty runs on unchanged."""
+    if unit.customer_id is not None:
+        raise Conflict(f"unit {unit.serial} is bound to a customer already")
+    card = _bind(session, actor, unit, owner, purchased_on=purchased_on,
+                 sales_channel=SalesChannel(sales_channel).value, reason=reason)
+    audit_log.append(session, kind="unit.activation", subject_id=unit.id, actor_id=card.actor_id, seal=[card, unit],
+                     payload={"serial": unit.serial, "customer_id": owner.id, "purchased_on": purchased_on,
+                              "sales_channel": card.sales_channel, "reason": reason})
+    return card
+
+
 def activate_unit(
     uow: UnitOfWork,
     actor: Principal,

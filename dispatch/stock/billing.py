@@ -5,7 +5,9 @@ if that is lower) and the labour rate table, never from a request. A manager may
 price (goodwill); a price above list is refused with 422. When the job's warranty covers labour
 or parts, those lines cost the customer nothing (consumables the warranty does not cover are
 still billed). Coverage is the job's own warranty decision, fixed at intake for repairs of a
-registered unit; jobs without one (installs, maintenance) are chargeable.
+registered unit; jobs without one (installs, maintenance) are chargeable. A job under a service
+contract has a :class:`BillCover`: the contract pays the labour and the parts it includes (up to
+their quantity), and those lines cost the customer nothing either (``paid_by`` names the payer).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dispatch.jobs.models import Job, JobStatus
 from dispatch.stock import rules
 from dispatch.stock.catalogue import resolve_part
 from dispatch.stock.ledger import actor_id_of
-from dispatch.stock.models import BILLING_CURRENCY, BillPriceOverride, LabourRate, Part, PartUsage
+from dispatch.stock.models import BILLING_CURRENCY, BillCover, BillPriceOverride, LabourRate, Part, PartUsage
 from dispatch.uow import UnitOfWork
 
 FINAL = frozenset({JobStatus.CLOSED, JobStatus.CANCELLED})
@@ -81,10 +83,14 @@ def _overrides(session: Session, job: Job) -> list[BillPriceOverride]:
 def compute(session: Session, job: Job) -> JobBill:
     """The bill of ``job`` as of now (joins the caller's transaction)."""
     overrides = _overrides(session, job)
+    row = session.get(BillCover, job.id)
+    cover = None if row is None else rules.Cover(
+        payer=row.payer, labour=row.labour, parts={uuid.UUID(k): int(v) for k, v in row.parts.items()},
+        warranty_parts=row.warranty_parts)
     bill = rules.compute_bill(
         job_type=job.type.value, labour_rate=_labour_rate(session, job), labour_covered=bool(job.labour_covered),
         parts_covered=bool(job.parts_covered), parts=_chargeable_parts(session, job),
-        overrides={o.part_id: o.unit_price for o in overrides}, currency=BILLING_CURRENCY,
+        overrides={o.part_id: o.unit_price for o in overrides}, currency=BILLING_CURRENCY, cover=cover,
     )
     return JobBill(job=job, bill=bill, overrides=overrides)
 

@@ -43,3 +43,8 @@ class ClaimStatus(StrEnum):
     HELD = "held"  # a check asks for a human look (e.g. a repeat claim): waiting for HQ's review
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class UnitReturnStatus(StrEnum):
+    EXPECTED = "expected"  # a whole unit is to come back to HQ (replaced or refunded under 三包)
+    RECEIVED = "received"  # HQ has it in its defective stock

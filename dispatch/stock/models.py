@@ -18,7 +18,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-from dispatch.network.models import JobType, Product
+from dispatch.network.models import JobType, Product, Unit
 from dispatch.stock.enums import (
     BILLING_CURRENCY,
     LocationKind,
@@ -26,6 +26,7 @@ from dispatch.stock.enums import (
     TransferStatus,
     ReservationStatus,
     ClaimStatus,
+    UnitReturnStatus,
 )
 from dispatch.stock.rules import ClaimRejection, is_low
 
@@ -385,3 +386,38 @@ class ClaimPolicy(Base):
     updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (CheckConstraint("repeat_window_days >= 0", name="repeat_window_not_negative"),)
+
+
+class UnitReturn(UuidPk, Base):
+    """A whole defective unit on its way back to HQ (a unit replaced or refunded under 三包): the
+    unit is not a spare part, so it has no stock level; HQ confirms it has it in hand."""
+
+    __tablename__ = "unit_returns"
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(120), default="")  # what sent it back (e.g. the request)
+    status: Mapped[UnitReturnStatus] = mapped_column(str_enum(UnitReturnStatus), index=True)
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    received_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class BillCover(Base):
+    """A third party that pays part of a job's bill: a service contract (sold by the warranty
+    domain) covering the visit's labour and up to a quantity of each included part. Written by
+    the contract's owner; the bill reads it and never charges the customer for what it covers."""
+
+    __tablename__ = "bill_covers"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(64))  # e.g. "contract SC-000123"
+    labour: Mapped[bool]
+    parts: Mapped[dict[str, Any]]  # part id -> quantity covered
+    warranty_parts: Mapped[bool] = mapped_column(default=False)  # every warranty-covered part (extended warranty)
+    at: Mapped[datetime]

@@ -50,6 +50,7 @@ class BillLine:
     unit_price: Decimal  # after a manager's reduction; never above list_unit_price
     covered: bool  # warranty pays: the customer is charged 0 for this line
     amount: Decimal
+    paid_by: str = "customer"  # "customer", "warranty", or the third party that pays (a service contract)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,21 @@ def check_price_override(unit_price: Decimal, list_price: Decimal, field: str) -
                                       "price can be billed", list_price=str(list_price))
 
 
+@dataclass(frozen=True)
+class Cover:
+    """A third party paying for a job's labour and up to ``parts[part_id]`` of each part (or, with
+    ``warranty_parts``, every part the warranty would cover)."""
+
+    payer: str
+    labour: bool
+    parts: Mapping[uuid.UUID, int]
+    warranty_parts: bool = False
+
+
+def _paid_by(warranty: bool, cover: bool, payer: str) -> str:
+    return "warranty" if warranty else payer if cover else "customer"
+
+
 def compute_bill(
     *,
     job_type: str,
@@ -82,6 +98,7 @@ def compute_bill(
     parts: Sequence[ChargeablePart],
     overrides: Mapping[uuid.UUID | None, Decimal],
     currency: str,
+    cover: Cover | None = None,
 ) -> Bill:
     """Labour from the rate table plus parts at list price; warranty-covered lines cost 0.
 
@@ -90,22 +107,36 @@ def compute_bill(
     fell after the override was set.
     """
     lines: list[BillLine] = []
+    payer = cover.payer if cover is not None else "customer"
     labour_list = money(labour_rate)
     labour_unit = min(money(overrides.get(None, labour_list)), labour_list)
+    by_contract = cover is not None and cover.labour and not labour_covered
     lines.append(BillLine(
         kind="labour", part_id=None, sku=None, description=f"labour: {job_type}", quantity=1,
-        list_unit_price=labour_list, unit_price=labour_unit, covered=labour_covered,
-        amount=Decimal("0.00") if labour_covered else labour_unit,
+        list_unit_price=labour_list, unit_price=labour_unit, covered=labour_covered or by_contract,
+        amount=Decimal("0.00") if labour_covered or by_contract else labour_unit,
+        paid_by=_paid_by(labour_covered, by_contract, payer),
     ))
+    allowance = dict(cover.parts) if cover is not None else {}
     for part in sorted(parts, key=lambda p: (p.sku, p.list_price)):
         list_price = money(part.list_price)
         unit = min(money(overrides.get(part.part_id, list_price)), list_price)
         covered = parts_covered and part.warranty_covered
-        lines.append(BillLine(
-            kind="part", part_id=part.part_id, sku=part.sku, description=part.name, quantity=part.quantity,
-            list_unit_price=list_price, unit_price=unit, covered=covered,
-            amount=Decimal("0.00") if covered else money(unit * part.quantity),
-        ))
+        contract_qty = 0
+        if not covered and cover is not None:
+            contract_qty = part.quantity if cover.warranty_parts and part.warranty_covered else \
+                min(part.quantity, allowance.get(part.part_id, 0))
+            allowance[part.part_id] = allowance.get(part.part_id, 0) - contract_qty
+        for quantity, by_contract in ((contract_qty, True), (part.quantity - contract_qty, False)):
+            if quantity <= 0:
+                continue
+            free = covered or by_contract
+            lines.append(BillLine(
+                kind="part", part_id=part.part_id, sku=part.sku, description=part.name, quantity=quantity,
+                list_unit_price=list_price, unit_price=unit, covered=free,
+                amount=Decimal("0.00") if free else money(unit * quantity),
+                paid_by=_paid_by(covered, by_contract, payer),
+            ))
     return Bill(currency=currency, labour_covered=labour_covered, parts_covered=parts_covered, lines=tuple(lines))
 
 

@@ -30,8 +30,10 @@ from dispatch.network.models import JobType, Product, ProductCategory
 from dispatch.stock import claims
 from dispatch.stock.ledger import actor_id_of
 from dispatch.uow import UnitOfWork
+from dispatch.warranty import contracts
 from dispatch.warranty.enums import FaultKind
 from dispatch.warranty.models import FaultCause, JobFaultCause
+from dispatch.warranty.suggestions import suggest_if_repeat
 
 OPEN_FOR_CAUSE = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
 """A cause is recorded (or corrected) while the repair is under way; completion fixes it."""
@@ -190,6 +192,8 @@ def record(session: Session, actor: Principal, job: Job, *, code: str | None = N
         job.labour_covered, job.parts_covered = row.intake_labour_covered, row.intake_parts_covered
         claims.reopen_after_fault(session, job, detail=detail, actor_id=actor_id_of(actor))
     session.flush()
+    suggest_if_repeat(session, job, cause)
+    contracts.refresh_cover(session, job)
     audit_log.append(session, kind="warranty.job_fault_cause", subject_id=job.id, actor_id=actor_id_of(actor),
                      payload={"reference": job.reference, "code": cause.code, "kind": cause.kind.value,
                               "note": row.note, "labour_covered": job.labour_covered,

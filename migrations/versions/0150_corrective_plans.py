@@ -1,7 +1,7 @@
 """correction: corrective-action plans for flagged points, their actions and targeted re-audits
 
 Revision ID: 0150
-Revises: 0121
+Revises: 0142
 Create Date: 2026-12-05 18:30:00
 
 HQ's plan for a flagged point (grounds, findings, deadline, the re-audit's seed and plan, the
@@ -17,7 +17,7 @@ from alembic import op
 import dispatch.db
 
 revision = "0150"
-down_revision = "0121"
+down_revision = "0142"
 branch_labels = None
 depends_on = None
 

@@ -39,7 +39,8 @@ def technician(session, username: str) -> Technician:
 
 def units(session, point_code: str, *, category: ProductCategory | None = None, activated: bool = True,
           in_warranty_on: date | None = None, covered: bool | None = None) -> list[Unit]:
-    """Units of customers living in ``point_code``'s districts, by serial."""
+    """Units of customers living in ``point_code``'s districts, by serial (not those HQ took back under
+    三包: their card is closed)."""
     rows = session.scalars(select(Unit).options(selectinload(Unit.product), selectinload(Unit.customer))
                            .order_by(Unit.serial)).all()
     found = []
@@ -48,7 +49,7 @@ def units(session, point_code: str, *, category: ProductCategory | None = None, 
             continue
         if unit.customer is not None and not unit.customer.address.endswith(DISTRICTS[point_code]):
             continue
-        if unit.customer is None:
+        if unit.customer is None or unit.warranty_closed_on is not None:
             continue
         if category is not None and unit.product.category != category:
             continue

@@ -65,10 +65,10 @@ from dispatch.routing import service as routing
 from dispatch.audits.models import Audit, AuditLot, AuditStatus
 from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
-from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
+from dispatch.stock.models import Part, StockLevel, StockLocation, UnitReturn, WarrantyClaim
 from dispatch.training.models import Course
 from dispatch.uow import UnitOfWork
-from dispatch.warranty.models import FaultCause
+from dispatch.warranty.models import FaultCause, RecallCampaign, RemedyRequest, ServiceContract
 from dispatch.worklists.enums import WorklistKind, WorklistQueue
 from dispatch.worklists.models import WorklistItem
 from tests.module_app import ModuleApp
@@ -116,6 +116,11 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("labour-rates", "job_type"): ("job_type", CATALOGUE),
     ("fault-causes", "cause_id"): ("fault_cause", CATALOGUE),
     ("trade-partners", "code"): ("trade_partner", CATALOGUE),
+    ("statutory-periods", "category"): ("product_category", CATALOGUE),
+    ("remedy-requests", "request_id"): ("remedy_request", POINT),
+    ("unit-returns", "return_id"): ("unit_return", POINT),
+    ("service-contracts", "contract_id"): ("service_contract", POINT),
+    ("recall-campaigns", "campaign_id"): ("recall_campaign", CATALOGUE),
 }
 
 EXEMPT = {
@@ -163,6 +168,10 @@ BODIES: dict[tuple[str, str], Body] = {
                                                                          "reason": "matrix"},
     ("PATCH", "/api/v1/fault-causes/{cause_id}"): lambda w, ids: {"symptom": "matrix"},
     ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
+    ("PUT", "/api/v1/statutory-periods/{category}"): lambda w, ids: {"refund_days": 7, "replace_days": 15},
+    ("POST", "/api/v1/remedy-requests/{request_id}/decision"): lambda w, ids: {"approve": False, "reason": "matrix"},
+    ("POST", "/api/v1/unit-returns/{return_id}/receipt"): lambda w, ids: {"note": "matrix"},
+    ("POST", "/api/v1/recall-campaigns/{campaign_id}/launch"): lambda w, ids: None,
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
@@ -363,7 +372,9 @@ def build_world(session, api, today: date) -> World:
     world.foreign["user"] = str(users["tech.nb01.1"])
     for kind, model, conditions in (("attachment", Attachment, ()), ("claim", WarrantyClaim, ()),
                                     ("complaint", Complaint, ()), ("audit_lot", AuditLot, ()),
-                                    ("audit", Audit, (Audit.status == AuditStatus.FINAL,))):
+                                    ("audit", Audit, (Audit.status == AuditStatus.FINAL,)),
+                                    ("remedy_request", RemedyRequest, ()), ("unit_return", UnitReturn, ()),
+                                    ("service_contract", ServiceContract, ())):
         world.own[kind], world.foreign[kind] = at(model, *conditions, what=kind)
     world.own["worklist_item"], world.foreign["worklist_item"] = at(  # on the point's own list
         WorklistItem, WorklistItem.kind == WorklistKind.CLAIM_OLD_PART, WorklistItem.queue == WorklistQueue.POINT,
@@ -425,6 +436,8 @@ def build_world(session, api, today: date) -> World:
         "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
         "trade_partner": "DL-HZ-01",
         "course": str(_first(session, select(Course.id).order_by(Course.code), "training course")),
+        "product_category": "water_purifier",
+        "recall_campaign": str(_first(session, select(RecallCampaign.id).order_by(RecallCampaign.code), "recall")),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch import clock
 from dispatch.jobs import hooks
 from dispatch.stock.job_hooks import keep_reservations_in_step
 from dispatch.warranty.job_hooks import refuse_completion_without_fault_cause
-from tests.api.jobs_builders import TUESDAY, assign, create_job, free_start, move, technician
+from tests.api.jobs_builders import (
+    MONDAY,
+    TUESDAY,
+    assign,
+    create_job,
+    free_start,
+    move,
+    technician,
+)
 from tests.api.test_stock_jobs import unit_serial
 
 VALVE, PP = "VLV-SOL-IN", "FLT-PP-S1"
@@ -17,12 +26,24 @@ TECH, MANAGER = "tech.hz01.1", "manager.hz01"
 DEFECT, MISUSE, HEATER_DEFECT = "WP-VLV-STUCK", "WP-MEM-SCALE", "WH-THS-FAIL"
 
 
-@pytest.fixture
-def warranty_hooks(monkeypatch):
-    """The lifecycle with the warranty completion gate and stock reservations only."""
+def _only_warranty_hooks(monkeypatch) -> None:
     monkeypatch.setattr(hooks, "_before", [refuse_completion_without_fault_cause])
     monkeypatch.setattr(hooks, "_after", [keep_reservations_in_step])
     monkeypatch.setattr(hooks, "_loaded", True)
+
+
+@pytest.fixture
+def warranty_hooks(monkeypatch):
+    """The lifecycle with the warranty completion gate and stock reservations only."""
+    _only_warranty_hooks(monkeypatch)
+
+
+@pytest.fixture
+def warranty_desk(monkeypatch):
+    """The warranty tests' preamble: those hooks, on the suite's Monday morning."""
+    _only_warranty_hooks(monkeypatch)
+    with clock.frozen(MONDAY):
+        yield
 
 
 def repair_on_site(api, session, *, serial: str | None = None, covered: bool = True, tech: str = TECH) -> dict:

@@ -5,7 +5,7 @@ activation by the wrong dealer is flagged; the warranty KPIs show the causes and
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.dates import SUITE_TODAY, local
 from tests.helpers import assert_problem
@@ -21,6 +21,7 @@ from tests.scenarios.steps import (
     free_hour,
     next_working_day,
     ok,
+    photo,
     record_fault_cause,
     repair_call,
     repair_with_a_valve,
@@ -29,6 +30,8 @@ from tests.scenarios.steps import (
     team,
     transition,
     VALVE,
+    unit_by_serial,
+    upload,
 )
 
 MANAGER = "manager.hz01"
@@ -91,3 +94,119 @@ def test_the_warranty_desk_stops_misuse_repeat_claims_missing_parts_and_wrong_de
     [hz01_claims] = [o for o in day_kpis["claims_by_point"] if o["key"] == "HZ01"]
     assert hz01_claims["rejections"].get("misuse", 0) >= 1 and hz01_claims["rejections"].get("hq_decision", 0) >= 1
     assert hz01_claims["approved"] >= 1
+
+
+def on_site(api, walk, unit, day, description: str) -> tuple[dict, str, datetime]:
+    """The call is taken, the manager books the first technician at ten or later, who arrives on time."""
+    taken = take_in(api, repair_call(unit, day, (9, 18), description)).json
+    worker = team(api, MANAGER)[0]
+    start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    walk.to(start - timedelta(minutes=10))
+    transition(api, taken["id"], "en_route", worker["username"], walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", worker["username"], walk.now, location=taken["location"])
+    return taken, worker["username"], start
+
+
+def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnight(api, session, walk):
+    """三包: a purifier bought nine days ago fails; the technician finds a defect and asks for a replacement
+    with photos (a refund is past its seven days); HQ approves with a new unit of the same model, which
+    carries the old card's remaining warranty; the old unit comes back to HQ; the customer is texted."""
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    walk.to(max(local(day, 8), walk.now))
+    owner = caller_unit(session, "HZ01", covered=True, on=day).customer_id
+    made = day - timedelta(days=120)
+    product = ok(api.get(f"{API}/products/?page_size=100", as_=ADMIN))
+    ro500 = next(p["id"] for p in product if p["sku"] == "WP-RO500")
+    serials = [f"RO{made.year}{9700000 + n:07d}" for n in (1, 2)]
+    for serial in serials:
+        ok(api.post(f"{API}/units/", as_=ADMIN, json={"serial": serial, "product_id": ro500,
+                                                      "manufactured_on": str(made)}), 201)
+    failed, spare = serials
+    ok(api.post(f"{API}/units/{failed}/activation", as_=ADMIN, json={
+        "customer_id": str(owner), "sales_channel": "retail", "purchased_on": str(day - timedelta(days=9))}), 201)
+
+    # --- the call, the visit, the cause and the request -------------------------------------------
+    taken, tech, _start = on_site(api, walk, unit_by_serial(session, failed), day, "purifier stops, then floods")
+    record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech, note="valve coil open after 9 days")
+    photos = [upload(api, photo(taken=walk.now, place=taken["location"]), as_=tech)["id"] for _ in range(2)]
+    body = {"job_id": taken["id"], "fault_cause_code": "WP-VLV-STUCK", "evidence": photos, "note": "9 days old"}
+    assert_problem(api.post(f"{API}/remedy-requests", as_=tech, json=body | {"kind": "refund"}), 409,
+                   code="outside-statutory-period")
+    request = ok(api.post(f"{API}/remedy-requests", as_=tech, json=body | {"kind": "replace"}), 201)
+    assert (request["grounds"], request["days_since_purchase"]) == ("replace_period", 9)
+
+    # --- HQ decides: the replacement carries the remaining warranty, the old unit comes back -------
+    walk.to(local(day, 15))
+    waiting = ok(api.get(f"{API}/remedy-requests?status=pending&page_size=100", as_=MANAGER))
+    assert request["id"] in {r["id"] for r in waiting}
+    assert any(r["grounds"] == "repeat_fault" for r in waiting)  # the demo's unit repaired twice for one fault
+    until = ok(api.get(f"{API}/units/{failed}/warranty", as_=ADMIN))["warranty_until"]
+    approved = ok(api.post(f"{API}/remedy-requests/{request['id']}/decision", as_=ADMIN,
+                           json={"approve": True, "replacement_serial": spare}))
+    assert approved["replacement_serial"] == spare
+    assert ok(api.get(f"{API}/units/{failed}/warranty", as_=ADMIN))["coverage"]["status"] == "closed"
+    assert ok(api.get(f"{API}/units/{spare}/warranty", as_=ADMIN))["warranty_until"] == until
+    texted = ok(api.get(f"{API}/notifications?template=remedy_decided&job_id={taken['id']}", as_=MANAGER))
+    assert [m["payload"]["replacement_serial"] for m in texted] == [spare]
+    walk.to(local(day + timedelta(days=1), 10))
+    [back] = [r for r in ok(api.get(f"{API}/unit-returns?status=expected&page_size=100", as_=ADMIN))
+              if r["serial"] == failed]
+    assert ok(api.post(f"{API}/unit-returns/{back['id']}/receipt", as_=ADMIN, json={"note": "valve coil open"}))[
+        "status"] == "received"
+    assert ok(api.get(f"{API}/replacement-suggestions?page_size=100", as_=REVIEWER))  # the demo's repeat faults
+
+
+def test_the_warranty_desk_bills_an_annual_package_not_the_customer(api, session, walk):
+    """包年: the manager sells an annual package (two visits, two PP cartridges) for a purifier out of
+    warranty; a repair under it costs the customer nothing for what is included; HQ's morning run
+    reminds the customers whose contract ends within the month (the demo's HZ01 package)."""
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    walk.to(max(local(day, 8), walk.now))
+    unit = caller_unit(session, "HZ01", covered=False, on=day)
+    contract = ok(api.post(f"{API}/service-contracts", as_=MANAGER, json={
+        "serial": unit.serial, "kind": "annual_service", "price": "360.00", "included_visits": 2,
+        "parts": [{"part_sku": "FLT-PP-S1", "quantity": 2}]}), 201)
+    assert contract["ends_on"] > str(day)
+    plans = ok(api.get(f"{API}/maintenance-plans?unit_id={unit.id}", as_=ADMIN))
+    assert [p["interval_days"] for p in plans] == [182]  # the plan follows the package's two visits
+
+    taken, tech, start = on_site(api, walk, unit, day, "water tastes of plastic")
+    stock_take(api, f"VAN-{tech}", "FLT-PP-S1", 2, as_=MANAGER)
+    ok(api.post(f"{API}/jobs/{taken['id']}/parts", as_=tech, json={"part_sku": "FLT-PP-S1", "quantity": 1}), 201)
+    walk.to(start + timedelta(minutes=50))
+    fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
+    record_fault_cause(api, taken["id"], "WP-PMP-NOISE", tech)
+    walk.to(start + timedelta(minutes=55))
+    charged = bill(api, taken["id"], MANAGER)
+    assert charged["total"] == "0.00"
+    assert {line["paid_by"] for line in charged["lines"]} == {f"contract {contract['reference']}"}
+    assert transition(api, taken["id"], "completed", tech, walk.now)["status"] == "completed"
+    used = ok(api.get(f"{API}/service-contracts/{contract['id']}", as_=MANAGER))
+    assert (used["visits_used"], used["parts"][0]["used"]) == (1, 1)
+
+    walk.to(local(day, 19))
+    ok(api.post(f"{API}/service-contracts/reminders", as_=ADMIN, json={"days_ahead": 30}), 202)
+    reminders = ok(api.get(f"{API}/notifications?template=contract_expiring&page_size=100", as_=ADMIN))
+    assert reminders and contract["reference"] not in {m["payload"]["reference"] for m in reminders}
+
+
+def test_the_warranty_desk_runs_a_recall_and_follows_it_per_point(api, walk):
+    """HQ launches the demo's recall of the RO-800 inlet valve (a model and a year of manufacture): the
+    background task opens one job per activated unit and texts each customer; HQ reads the progress and
+    the completion per point, each manager their own point's share; launching again is refused."""
+    walk.to(max(local(next_working_day(api, MANAGER, SUITE_TODAY), 9), walk.now))
+    [campaign] = [c for c in ok(api.get(f"{API}/recall-campaigns", as_=REVIEWER)) if c["code"] == "RC-RO800-VALVE"]
+    assert campaign["status"] == "draft" and campaign["total"] > 0
+    ok(api.post(f"{API}/recall-campaigns/{campaign['id']}/launch", as_=ADMIN), 202)
+    done = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}", as_=REVIEWER))
+    assert done["status"] == "done" and done["processed"] == done["total"] == done["opened"] + done["failed"]
+    assert done["opened"] > 0
+    per_point = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}/points", as_=REVIEWER))
+    assert sum(p["opened"] for p in per_point) == done["opened"] and all(p["open"] == p["opened"] for p in per_point)
+    texted = ok(api.get(f"{API}/notifications?template=recall_opened&page_size=100", as_=ADMIN))
+    assert len([m for m in texted if m["payload"]["code"] == "RC-RO800-VALVE"]) == done["opened"]
+    mine = ok(api.get(f"{API}/recall-campaigns/{campaign['id']}/points", as_=MANAGER))
+    assert {p["code"] for p in mine} <= {"HZ01"}
+    assert_problem(api.post(f"{API}/recall-campaigns/{campaign['id']}/launch", as_=ADMIN), 409)

@@ -146,8 +146,10 @@ class BillLineSchema(Schema):
     list_unit_price = fields.Decimal(places=2, as_string=True, metadata=MONEY)
     unit_price = fields.Decimal(places=2, as_string=True,
                                 metadata={"description": "after a manager's reduction; never above list"})
-    covered = fields.Boolean(metadata={"description": "the warranty pays: the customer is charged 0"})
+    covered = fields.Boolean(metadata={"description": "the warranty or a service contract pays: the customer "
+                                                     "is charged 0"})
     amount = fields.Decimal(places=2, as_string=True, metadata=MONEY)
+    paid_by = fields.String(metadata={"description": "customer, warranty, or the service contract that pays"})
 
 
 class PriceOverrideSchema(Schema):

@@ -202,6 +202,15 @@ class ClaimOutcomeSchema(Schema):
                              metadata={"description": "rejected claims by reason (misuse, not_activated, ...)"})
 
 
+class RemedyOutcomeSchema(Schema):
+    key = fields.String(metadata={"description": "the point's code, or total"})
+    requested = fields.Integer(metadata={"description": "refund and replace requests filed in the period"})
+    pending = fields.Integer()
+    replaced = fields.Integer(metadata={"description": "replacements HQ approved"})
+    refunded = fields.Integer(metadata={"description": "refunds HQ approved"})
+    rejected = fields.Integer()
+
+
 class WarrantyKpisSchema(Schema):
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
@@ -210,3 +219,5 @@ class WarrantyKpisSchema(Schema):
     by_point = fields.List(fields.Nested(CauseGroupSchema))
     claims = fields.Nested(ClaimOutcomeSchema)
     claims_by_point = fields.List(fields.Nested(ClaimOutcomeSchema))
+    remedies = fields.Nested(RemedyOutcomeSchema)
+    remedies_by_point = fields.List(fields.Nested(RemedyOutcomeSchema))
