@@ -186,8 +186,10 @@ def test_a_reviewer_gives_verdicts_on_a_sampled_checklist(browser, live_server, 
     else:
         raise AssertionError("an open audit of the demo has evidence photos")
     audit_id = browser.current_url.rsplit("/", 1)[1]
-    # the thumbnail loads, and opens full size in the dialog
-    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", photos[0])
+    # the thumbnail loads (lazily: once scrolled into view), and opens full size in the dialog
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", photos[0])
+    wait(browser).until(lambda d: d.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 0", photos[0]))
     photos[0].click()
     wait(browser).until(lambda d: d.find_element(By.ID, "photo-dialog").get_attribute("open") is not None)
     assert browser.execute_script("return document.getElementById('photo-full').naturalWidth > 0")
