@@ -8,10 +8,16 @@ Each hook is named here by attribute, so a renamed or missing one fails at impor
 
 from __future__ import annotations
 
+from dispatch.audits.models import Audit
 from dispatch.care import job_hooks as care_hooks
+from dispatch.care.models import Complaint
+from dispatch.integrations import outbox
+from dispatch.integrations import watchers as webhook_watchers
 from dispatch.jobs import hooks
 from dispatch.sop import job_hooks as sop_hooks
+from dispatch.sop.models import Checklist
 from dispatch.stock import job_hooks as stock_hooks
+from dispatch.stock.models import StockLevel, WarrantyClaim
 from dispatch.sync import feed
 from dispatch.warranty import job_hooks as warranty_hooks
 
@@ -27,17 +33,28 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
     care_hooks.follow_the_customer,  # messages to the customer, rating link, callbacks
     care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
     care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
+    outbox.publish_job_change,  # job.created/dispatched/scheduled/status_changed/completed to webhooks
 )
 """Run after the change is flushed, in the same transaction, in this order."""
 
+WEBHOOK_WATCHERS: tuple[tuple[type, outbox.Watcher], ...] = (
+    (Checklist, webhook_watchers.checklist_completed),  # checklist.completed
+    (Audit, webhook_watchers.audit_verdict),  # audit.verdict
+    (StockLevel, webhook_watchers.stock_below_minimum),  # stock.below_minimum
+    (WarrantyClaim, webhook_watchers.claim_decided),  # claim.decided
+    (Complaint, webhook_watchers.complaint_opened_or_escalated),  # complaint.opened, complaint.escalated
+)
+"""Objects whose flushed changes are outbound events (the outbox's session listener runs them)."""
+
 
 def install() -> None:
-    """Install the job-lifecycle hook table and the sync feed's listeners (idempotent: a table
+    """Install the job-lifecycle hook table, the sync feed's listeners and the webhook outbox's (idempotent: a table
     already installed, e.g. a test's narrower one, is left as it is)."""
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     feed.install()
+    outbox.install(WEBHOOK_WATCHERS)
 
 
 def installed() -> bool:
-    return hooks.installed() and feed.installed()
+    return hooks.installed() and feed.installed() and outbox.installed()

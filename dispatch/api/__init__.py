@@ -118,6 +118,7 @@ BLUEPRINTS = (
     "units",
     "users",
     "warranty_kpis",
+    "webhooks",
 )
 """Every blueprint module of dispatch/api, registered in this order (it is the OpenAPI document's
 order of tags); a test fails when a module with a ``blp`` is missing here."""

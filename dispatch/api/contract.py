@@ -242,6 +242,16 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/journey-events/flags"): "listFlaggedActivations",
     ("GET", "/api/v1/units/{serial}/journey"): "getUnitJourney",
     ("GET", "/api/v1/kpis/warranty/"): "getWarrantyKpis",
+    ("GET", "/api/v1/webhooks/event-types"): "listWebhookEventTypes",
+    ("GET", "/api/v1/webhooks/endpoints"): "listWebhookEndpoints",
+    ("POST", "/api/v1/webhooks/endpoints"): "createWebhookEndpoint",
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}"): "getWebhookEndpoint",
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): "updateWebhookEndpoint",
+    ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): "deleteWebhookEndpoint",
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): "rotateWebhookSecret",
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"): "listWebhookDeliveries",
+    ("GET", "/api/v1/webhooks/deliveries/{delivery_id}"): "getWebhookDelivery",
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): "redeliverWebhook",
 }
 
 

@@ -21,6 +21,7 @@ class Template:
     COMPLAINT_ESCALATED = "complaint_escalated"
     SIGN_IN_CODE = "sign_in_code"
     ACTIVATION_FLAGGED = "activation_flagged"
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -113,5 +114,12 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Self-activation of {serial} to review"), serial=p["serial"]),
             t(N_("Unit {serial} was activated by its customer and needs a look: {flags}."),
               serial=p["serial"], flags=", ".join(p["flags"])),
+        )
+    if template == Template.WEBHOOK_DISABLED:
+        return Rendered(
+            t(N_("Webhook endpoint disabled")),
+            t(N_("The webhook endpoint {url} has not accepted an event since {since} and is disabled; its "
+                 "events wait until it is enabled again. Last error: {error}"),
+              url=p["url"], since=_local(p["failing_since"], tz, loc), error=p["last_error"]),
         )
     raise KeyError(template)

@@ -1,0 +1,31 @@
+"""The integrations domain's enumerations: dispatch.api uses them without importing the models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """What an endpoint may subscribe to. Names are ``<object>.<what happened>``; never renamed."""
+
+    JOB_CREATED = "job.created"
+    JOB_DISPATCHED = "job.dispatched"  # given to a technician (assigned)
+    JOB_SCHEDULED = "job.scheduled"
+    JOB_STATUS_CHANGED = "job.status_changed"  # every status move, the specific ones included
+    JOB_COMPLETED = "job.completed"
+    CHECKLIST_COMPLETED = "checklist.completed"
+    AUDIT_VERDICT = "audit.verdict"
+    STOCK_BELOW_MINIMUM = "stock.below_minimum"
+    CLAIM_DECIDED = "claim.decided"
+    COMPLAINT_OPENED = "complaint.opened"
+    COMPLAINT_ESCALATED = "complaint.escalated"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first or next attempt (or for an earlier event of its job)
+    SUCCEEDED = "succeeded"  # the receiver answered 2xx
+
+
+class EndpointStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"  # by HQ, or after failing for a day; its pending deliveries wait
