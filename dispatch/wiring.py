@@ -11,13 +11,14 @@ from __future__ import annotations
 from dispatch.audits.models import Audit
 from dispatch.care import job_hooks as care_hooks
 from dispatch.care.models import Complaint
+from dispatch.integrations import job_hooks as integrations_hooks
 from dispatch.integrations import outbox
 from dispatch.integrations import watchers as webhook_watchers
 from dispatch.jobs import hooks
 from dispatch.sop import job_hooks as sop_hooks
 from dispatch.sop.models import Checklist
 from dispatch.stock import job_hooks as stock_hooks
-from dispatch.stock.models import StockLevel, WarrantyClaim
+from dispatch.stock.models import StockMovement, WarrantyClaim
 from dispatch.sync import feed
 from dispatch.warranty import job_hooks as warranty_hooks
 
@@ -33,18 +34,23 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
     care_hooks.follow_the_customer,  # messages to the customer, rating link, callbacks
     care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
     care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
-    outbox.publish_job_change,  # job.created/dispatched/scheduled/status_changed/completed to webhooks
+    integrations_hooks.publish_job_events,  # job.created/dispatched/scheduled/status_changed/completed to webhooks
 )
 """Run after the change is flushed, in the same transaction, in this order."""
 
 WEBHOOK_WATCHERS: tuple[tuple[type, outbox.Watcher], ...] = (
     (Checklist, webhook_watchers.checklist_completed),  # checklist.completed
     (Audit, webhook_watchers.audit_verdict),  # audit.verdict
-    (StockLevel, webhook_watchers.stock_below_minimum),  # stock.below_minimum
+    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the level a movement will change
     (WarrantyClaim, webhook_watchers.claim_decided),  # claim.decided
     (Complaint, webhook_watchers.complaint_opened_or_escalated),  # complaint.opened, complaint.escalated
 )
 """Objects whose flushed changes are outbound events (the outbox's session listener runs them)."""
+
+WEBHOOK_AT_COMMIT = (
+    webhook_watchers.stock_below_minimum,  # stock.below_minimum: the ledger moves levels without the ORM
+)
+"""Run just before a transaction commits; ``webhook_watchers.forget_stock_notes`` on rollback."""
 
 
 def install() -> None:
@@ -53,7 +59,7 @@ def install() -> None:
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     feed.install()
-    outbox.install(WEBHOOK_WATCHERS)
+    outbox.install(WEBHOOK_WATCHERS, at_commit=WEBHOOK_AT_COMMIT, on_rollback=(webhook_watchers.forget_stock_notes,))
 
 
 def installed() -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 
 @dataclass
 class Received:
@@ -61,7 +63,7 @@ def start() -> tuple[Receiver, ThreadingHTTPServer]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = {key.lower(): value for key, value in self.headers.items()}
             with lock:
@@ -79,3 +81,12 @@ def start() -> tuple[Receiver, ThreadingHTTPServer]:
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver, server
+
+
+@pytest.fixture
+def receiver():
+    """A receiver listening for the test's length (import it into a test module to use it)."""
+    receiver, server = start()
+    yield receiver
+    server.shutdown()
+    server.server_close()

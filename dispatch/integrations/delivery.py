@@ -6,8 +6,10 @@ transaction, and the outcome logged.
   (a failing one holds the later ones back; other jobs flow on).
 * **Retries** with exponential back-off (30 s doubling, at most an hour apart) for as long as the
   endpoint stays enabled; a claim leases the delivery, so a worker that dies mid-send loses nothing.
-* **A receiver failing for a day** (no 2xx since its first failure 24 h ago) is disabled and HQ's
-  administrators are told; its deliveries wait until HQ enables it again.
+* **A receiver failing for a day** (no 2xx since its first failure 24 h ago, and at least
+  :data:`DISABLE_MIN_FAILURES` failed attempts in that streak, so a worker that was not running
+  does not count as the receiver's fault) is disabled and HQ's administrators are told; its
+  deliveries wait until HQ enables it again.
 * Every attempt re-checks the target (no private or loopback address unless allowed), does not
   follow redirects and has a timeout; the whole run has a deadline.
 """
@@ -33,7 +35,12 @@ from dispatch.clock import utcnow
 from dispatch.errors import ValidationFailed
 from dispatch.integrations import signing, targets
 from dispatch.integrations.enums import DeliveryStatus, EndpointStatus
-from dispatch.integrations.models import OutboundEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from dispatch.integrations.models import (
+    OutboundEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from dispatch.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,7 @@ BACKOFF_BASE_S = 30
 BACKOFF_CAP_S = 3600
 CLAIM_LEASE_S = 120
 DISABLE_AFTER = timedelta(days=1)
+DISABLE_MIN_FAILURES = 5
 RESPONSE_KEPT = 1000
 
 
@@ -156,11 +164,13 @@ def _record(uow_factory: UowFactory, item: _Claimed, answer: Answer, duration_ms
                         .values(**values).execution_options(synchronize_session=False))
         endpoint = session.get(WebhookEndpoint, item.endpoint_id, with_for_update=True)
         if endpoint is not None:
+            endpoint.failures = 0 if answer.error is None else endpoint.failures + 1
             if answer.error is None:
                 endpoint.failing_since = None
             elif endpoint.failing_since is None:
                 endpoint.failing_since = now
-            elif now - endpoint.failing_since >= DISABLE_AFTER and endpoint.status == EndpointStatus.ACTIVE:
+            elif (now - endpoint.failing_since >= DISABLE_AFTER and endpoint.failures >= DISABLE_MIN_FAILURES
+                  and endpoint.status == EndpointStatus.ACTIVE):
                 endpoint.status, endpoint.disabled_at = EndpointStatus.DISABLED, now
                 endpoint.disabled_reason = f"no successful delivery since {endpoint.failing_since.isoformat()}"
                 notifications.notify_hq(session, Template.WEBHOOK_DISABLED, {

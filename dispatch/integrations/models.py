@@ -25,6 +25,7 @@ class WebhookEndpoint(UuidPk, TimestampMixin, Base):
     event_types: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[EndpointStatus] = mapped_column(str_enum(EndpointStatus), default=EndpointStatus.ACTIVE)
     failing_since: Mapped[datetime | None]  # first failure since the last success
+    failures: Mapped[int] = mapped_column(default=0)  # failed attempts since the last success
     disabled_at: Mapped[datetime | None]
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -2,7 +2,7 @@
 
 Two sources, both listed in the composition root (:mod:`dispatch.wiring`):
 
-* the job lifecycle: :func:`publish_job_change` is an after-hook of the jobs service (created,
+* the job lifecycle: :func:`dispatch.integrations.job_hooks.publish_job_events` is an after-hook of the jobs service (created,
   dispatched, scheduled, every status change, completed);
 * other domains' objects: :func:`install` puts one ``after_flush`` listener on the session that
   runs the *watchers* it is given, each ``(model, function)``: the function reads the flushed
@@ -63,7 +63,8 @@ def _plain(value: Any) -> Any:
 
 
 def publish(session: Session, events: Sequence[Event]) -> list[int]:
-    """Write ``events`` and their deliveries on the session's connection (no commit, no flush)."""
+    """Write ``events`` and their deliveries on the session's connection (no commit, no flush); an
+    event no active endpoint subscribes to is not kept (fan-out happens here, once)."""
     if not events:
         return []
     connection = session.connection()
@@ -73,6 +74,9 @@ def publish(session: Session, events: Sequence[Event]) -> list[int]:
     now = utcnow()
     ids = []
     for item in events:
+        subscribers = [endpoint_id for endpoint_id, types in endpoints if item.type.value in (types or ())]
+        if not subscribers:
+            continue  # nobody listens: nothing to keep
         envelope = {"type": item.type.value, "timestamp": now.isoformat(), "data": _plain(item.data)}
         event_id = connection.execute(insert(OutboundEvent).values(
             message_id=f"msg_{secrets.token_hex(12)}", type=item.type.value, ordering_key=item.ordering_key,
@@ -81,9 +85,8 @@ def publish(session: Session, events: Sequence[Event]) -> list[int]:
         rows = [{"id": uuid.uuid4(), "endpoint_id": endpoint_id, "event_id": event_id,
                  "ordering_key": item.ordering_key, "status": DeliveryStatus.PENDING, "attempts": 0,
                  "next_attempt_at": now, "manual": False, "created_at": now}
-                for endpoint_id, types in endpoints if item.type.value in (types or ())]
-        if rows:
-            connection.execute(insert(WebhookDelivery), rows)
+                for endpoint_id in subscribers]
+        connection.execute(insert(WebhookDelivery), rows)
     return ids
 
 
@@ -118,14 +121,11 @@ def job_events(change: JobChange) -> list[Event]:
     return events
 
 
-def publish_job_change(change: JobChange) -> None:
-    """Job-lifecycle after-hook (listed in :data:`dispatch.wiring.JOB_HOOKS_AFTER`)."""
-    publish(change.session, job_events(change))
-
-
 # --- the session listener ---------------------------------------------------------------------
 
 _watchers: list[tuple[type, Watcher]] = []
+_at_commit: list[Callable[[Session], Iterable[Event]]] = []
+_on_rollback: list[Callable[[Session], None]] = []
 _installed = False
 
 
@@ -149,12 +149,30 @@ def _after_flush(session: Session, _context) -> None:
     publish(session, events)
 
 
-def install(watchers: Sequence[tuple[type, Watcher]]) -> None:
-    """Install the listener with the watchers (replacing an earlier table)."""
+def _before_commit(session: Session) -> None:
+    events = [item for watcher in _at_commit for item in watcher(session)]
+    publish(session, events)
+
+
+def _after_rollback(session: Session, _transaction=None) -> None:
+    for forget in _on_rollback:
+        forget(session)
+
+
+def install(watchers: Sequence[tuple[type, Watcher]], *,
+            at_commit: Sequence[Callable[[Session], Iterable[Event]]] = (),
+            on_rollback: Sequence[Callable[[Session], None]] = ()) -> None:
+    """Install the listeners with the watchers (replacing an earlier table): ``watchers`` run on
+    every flush, ``at_commit`` just before the transaction commits (for changes written without
+    the ORM, which a flush does not see), ``on_rollback`` forgets what they noted."""
     global _installed
     _watchers[:] = list(watchers)
+    _at_commit[:] = list(at_commit)
+    _on_rollback[:] = list(on_rollback)
     if not _installed:
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
         _installed = True
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import object_session
 
 from dispatch.audits.models import Audit
 from dispatch.care.models import Complaint
@@ -15,7 +16,7 @@ from dispatch.integrations.outbox import Event, changed_to, job_key
 from dispatch.sop.enums import ChecklistStatus
 from dispatch.sop.models import Checklist
 from dispatch.stock.enums import ClaimStatus
-from dispatch.stock.models import StockLevel, WarrantyClaim
+from dispatch.stock.models import StockLevel, StockMovement, WarrantyClaim
 from dispatch.stock.rules import is_low
 
 
@@ -36,24 +37,49 @@ def audit_verdict(audit: Audit, new: bool) -> Iterable[Event]:
             "verdict": audit.verdict, "status": audit.status, "verdict_at": audit.verdict_at}, job_key(audit.job_id))
 
 
-def _before(level: StockLevel, attribute: str) -> Any:
-    history = inspect(level).attrs[attribute].history
-    if history.deleted:
-        return history.deleted[0]
-    return history.unchanged[0] if history.unchanged else getattr(level, attribute)
+STOCK_NOTES = "integrations.stock_levels_before"
 
 
-def stock_below_minimum(level: StockLevel, new: bool) -> Iterable[Event]:
-    if not level.low_stock:
-        return
+def _availability(session, keys) -> dict[tuple, tuple[int, int | None]]:
+    rows = session.execute(select(StockLevel.location_id, StockLevel.part_id,
+                                  StockLevel.on_hand - StockLevel.reserved + StockLevel.in_transit,
+                                  StockLevel.min_level)
+                           .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(list(keys)))).all()
+    return {(location, part): (available, minimum) for location, part, available, minimum in rows}
+
+
+def stock_movement_noted(movement: StockMovement, new: bool) -> Iterable[Event]:
+    """A movement is flushed before the ledger moves its level (a conditional UPDATE, no ORM
+    change): note the level as it is now; :func:`stock_below_minimum` compares at commit."""
     if not new:
-        was = (_before(level, "on_hand") or 0) - (_before(level, "reserved") or 0) + (_before(level, "in_transit") or 0)
-        if is_low(was, _before(level, "min_level")):
-            return  # already below: reported when it fell
-    yield Event(EventType.STOCK_BELOW_MINIMUM, {
-        "location_id": level.location_id, "part_id": level.part_id, "on_hand": level.on_hand,
-        "reserved": level.reserved, "in_transit": level.in_transit, "available": level.available,
-        "min_level": level.min_level}, f"stock:{level.location_id}:{level.part_id}")
+        return ()
+    session = object_session(movement)
+    notes = session.info.setdefault(STOCK_NOTES, {})
+    key = (movement.location_id, movement.part_id)
+    if key not in notes:
+        notes[key] = _availability(session, [key]).get(key)
+    return ()
+
+
+def stock_below_minimum(session) -> Iterable[Event]:
+    """At commit: every level a movement of this transaction took to or below its minimum."""
+    notes = session.info.pop(STOCK_NOTES, None)
+    if not notes:
+        return
+    after = _availability(session, notes)
+    for key in sorted(notes, key=str):
+        before, now = notes[key], after.get(key)
+        if now is None or not is_low(*now):
+            continue
+        if before is not None and is_low(*before):
+            continue  # already below: reported when it fell
+        location, part = key
+        yield Event(EventType.STOCK_BELOW_MINIMUM, {"location_id": location, "part_id": part, "available": now[0],
+                                                    "min_level": now[1]}, f"stock:{location}:{part}")
+
+
+def forget_stock_notes(session) -> None:
+    session.info.pop(STOCK_NOTES, None)
 
 
 def claim_decided(claim: WarrantyClaim, new: bool) -> Iterable[Event]:

@@ -16,7 +16,12 @@ from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.integrations import signing, targets
 from dispatch.integrations.enums import DeliveryStatus, EndpointStatus, EventType
-from dispatch.integrations.models import OutboundEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from dispatch.integrations.models import (
+    OutboundEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from dispatch.uow import UnitOfWork
 
 DELIVER_TASK = "workers.webhook_tasks.deliver_webhooks"
@@ -85,6 +90,7 @@ def update_endpoint(uow: UnitOfWork, actor: Principal, endpoint_id: uuid.UUID, *
                 endpoint.disabled_at, endpoint.disabled_reason = now, f"disabled by {actor.username}"
             else:
                 endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
+                endpoint.failures = 0
                 uow.session.execute(update(WebhookDelivery).where(
                     WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DeliveryStatus.PENDING)
                     .values(next_attempt_at=now).execution_options(synchronize_session=False))

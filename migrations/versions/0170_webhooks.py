@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Enum("active", "disabled", name="endpointstatus", native_enum=False, length=32),
                   nullable=False),
         sa.Column("failing_since", UTC, nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("disabled_at", UTC, nullable=True),
         sa.Column("disabled_reason", sa.Text(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),

@@ -57,6 +57,9 @@ from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
+from dispatch.integrations import outbox, signing
+from dispatch.integrations.enums import EventType
+from dispatch.integrations.models import WebhookDelivery, WebhookEndpoint
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -109,6 +112,8 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("labour-rates", "job_type"): ("job_type", CATALOGUE),
     ("fault-causes", "cause_id"): ("fault_cause", CATALOGUE),
     ("trade-partners", "code"): ("trade_partner", CATALOGUE),
+    ("endpoints", "endpoint_id"): ("webhook_endpoint", CATALOGUE),
+    ("deliveries", "delivery_id"): ("webhook_delivery", CATALOGUE),
 }
 
 EXEMPT = {
@@ -155,6 +160,10 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/claims/{claim_id}/return-waiver"): lambda w, ids: {"attachment_id": ids["attachment"],
                                                                          "reason": "matrix"},
     ("PATCH", "/api/v1/fault-causes/{cause_id}"): lambda w, ids: {"symptom": "matrix"},
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: {"description": "matrix"},
+    ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: None,
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): lambda w, ids: None,
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): lambda w, ids: None,
     ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
@@ -294,6 +303,17 @@ def _point_ids(session) -> tuple[uuid.UUID, list[uuid.UUID]]:
     return codes[OWN_POINT], [codes[c] for c in FOREIGN_POINTS]
 
 
+def _webhook_objects(session) -> dict[str, str]:
+    """An HQ webhook endpoint with one delivery (HQ's objects: no point owns them)."""
+    endpoint = WebhookEndpoint(url="https://erp.example/hooks", event_types=["job.created"],
+                               secret=signing.new_secret())
+    session.add(endpoint)
+    session.flush()
+    outbox.publish(session, [outbox.Event(EventType.JOB_CREATED, {"matrix": True})])
+    delivery = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id))
+    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery)}
+
+
 def _first(session, query, what: str):
     value = session.scalar(query.limit(1))
     assert value is not None, f"the demo data has no {what}"
@@ -391,6 +411,7 @@ def build_world(session, api, today: date) -> World:
         "job_type": "repair",
         "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
         "trade_partner": "DL-HZ-01",
+        **_webhook_objects(session),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))

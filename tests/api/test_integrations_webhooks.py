@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 import pytest
 from sqlalchemy import select
 
@@ -16,22 +15,15 @@ from dispatch.audits.models import Audit, AuditStatus
 from dispatch.care.models import Notification
 from dispatch.clock import utcnow
 from dispatch.config import Settings
-from dispatch.integrations import delivery, signing, targets
 from dispatch.errors import ValidationFailed
+from dispatch.integrations import delivery, signing, targets
 from dispatch.network.models import Customer
+from dispatch.stock.models import StockLevel
 from tests import webhook_receiver
 from tests.api.jobs_builders import create_job
 from tests.helpers import Api, assert_problem
 
 JOB_EVENTS = ["job.created", "job.dispatched", "job.scheduled", "job.status_changed", "job.completed"]
-
-
-@pytest.fixture
-def receiver():
-    receiver, server = webhook_receiver.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
 
 
 def register(api, receiver, event_types=JOB_EVENTS) -> dict:
@@ -115,12 +107,15 @@ def test_a_receiver_failing_for_a_day_is_disabled_and_hq_told_then_enabled_again
     endpoint = register(api, receiver, ["job.created"])
     receiver.always_fail = True
     create_job(api, session)
+    start = utcnow()
     assert deliver(uow_factory).failed == 1
-    with clock.frozen(utcnow() + timedelta(hours=12)):
-        api._tokens.clear()  # the morning's tokens have expired
-        assert deliver(uow_factory).failed == 1
-        assert api.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", as_="admin").json["status"] == "active"
-    with clock.frozen(utcnow() + timedelta(days=1, minutes=1)):
+    for hours in (1, 3, 7, 15):  # retried all day long: still enabled, less than a day yet
+        with clock.frozen(start + timedelta(hours=hours)):
+            api._tokens.clear()  # the morning's tokens have expired
+            assert deliver(uow_factory).failed == 1
+            state = api.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", as_="admin").json
+            assert state["status"] == "active" and state["failing_since"] is not None
+    with clock.frozen(start + timedelta(days=1, hours=1)):
         api._tokens.clear()
         report = deliver(uow_factory)
         assert report.disabled == [receiver.url]
@@ -199,3 +194,26 @@ def test_private_and_loopback_targets_are_refused_unless_allowed(settings, sessi
     with pytest.raises(ValidationFailed):
         targets.check("http://user:pw@93.184.216.34/hook", allow_private=True)
 
+
+
+def test_stock_falling_to_its_minimum_is_one_event_and_a_refused_change_is_none(api, session, uow_factory, receiver):
+    register(api, receiver, ["stock.below_minimum", "job.status_changed"])
+    level = session.scalars(select(StockLevel).where(
+        StockLevel.min_level.is_not(None), StockLevel.min_level > 0,
+        StockLevel.on_hand - StockLevel.reserved + StockLevel.in_transit > StockLevel.min_level + 1)).first()
+    assert level is not None, "the demo data has a level above its minimum"
+    location, sku = level.location.code, level.part.sku
+    counted = level.min_level - level.in_transit + level.reserved
+    for count in (counted, max(counted - 1, level.reserved)):  # falls to the minimum, then further
+        adjusted = api.post("/api/v1/stock/adjustments", as_="admin", json={
+            "location": location, "part_sku": sku, "counted": count, "reason": "stock take"})
+        assert adjusted.status_code == 201, adjusted.json
+    job = create_job(api, session)
+    refused = api.post(f"/api/v1/jobs/{job['id']}/transitions", as_="admin", json={"to": "completed"})
+    assert refused.status_code == 409  # refused: its transaction, and any event in it, rolled back
+    deliver(uow_factory)
+    assert receiver.types().count("stock.below_minimum") == 1
+    [fell] = [item.json["data"] for item in receiver.received if item.type == "stock.below_minimum"]
+    assert fell["part_id"] == str(level.part_id) and fell["min_level"] == level.min_level
+    assert [item.json["data"]["status"] for item in receiver.received if item.type == "job.status_changed"] == [
+        "dispatched"]

@@ -1,0 +1,86 @@
+"""An integrator's day, through HTTP: HQ registers the ERP's webhook receiver (a real HTTP server on
+loopback); a repair is taken in, booked, worked and completed; the delivery task sends each event
+signed as Standard Webhooks do, the job's events in the order they happened; a receiver outage is
+ridden out with retries, and HQ reads the delivery log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dispatch import runtime as task_runtime
+from tests.dates import SUITE_TODAY
+from tests.scenarios.steps import (
+    ADMIN,
+    API,
+    book,
+    caller_unit,
+    fill_repair_checklist,
+    free_hour,
+    next_working_day,
+    ok,
+    record_fault_cause,
+    repair_call,
+    take_in,
+    team,
+    transition,
+)
+from workers import webhook_tasks
+
+MANAGER = "manager.hz01"
+JOB_ORDER = ["job.created", "job.dispatched", "job.scheduled", "checklist.completed", "job.completed"]
+
+
+def run_delivery_task(settings, uow_factory) -> dict:
+    """What the worker does every 30 seconds."""
+    with task_runtime.use(task_runtime.TaskRuntime(settings=settings, uow_factory=uow_factory)):
+        return webhook_tasks.deliver_webhooks()
+
+
+def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory):
+    types = ok(api.get(f"{API}/webhooks/event-types", as_=ADMIN))
+    endpoint = ok(api.post(f"{API}/webhooks/endpoints", as_=ADMIN, json={
+        "url": receiver.url, "description": "ERP", "event_types": [t["type"] for t in types]}), 201)
+    receiver.secret = endpoint["secret"]
+
+    day = next_working_day(api, MANAGER, SUITE_TODAY)
+    unit = caller_unit(session, "HZ01", covered=True, on=day)
+    taken = take_in(api, repair_call(unit, day, (9, 18), "purifier leaks")).json
+    assert run_delivery_task(settings, uow_factory)["succeeded"] >= 2
+
+    receiver.fail_next = 2  # the ERP is down for its morning deploy
+    worker = team(api, MANAGER)[0]
+    start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
+    book(api, MANAGER, taken["id"], worker["id"], start)
+    assert run_delivery_task(settings, uow_factory)["failed"] == 1  # the first event fails; the next waits
+    walk.to(start - timedelta(minutes=15))
+    tech = worker["username"]
+    transition(api, taken["id"], "en_route", tech, walk.now)
+    walk.to(start)
+    transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+    walk.to(start + timedelta(minutes=50))
+    fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
+    record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech)
+    walk.to(start + timedelta(minutes=55))
+    transition(api, taken["id"], "completed", tech, walk.now)
+    for _ in range(3):  # the worker's next runs, later in the day
+        run_delivery_task(settings, uow_factory)
+        walk.by(hours=2)
+
+    mine = [item for item in receiver.received if item.json["data"].get("job_id") == taken["id"]]
+    assert all(item.signature_ok for item in receiver.received)
+    delivered: list[str] = []
+    for item in mine:  # each event once, in the order it happened, whatever the retries
+        if not delivered or delivered[-1] != item.headers["webhook-id"]:
+            delivered.append(item.headers["webhook-id"])
+    assert len(delivered) == len(set(delivered))
+    kinds = [next(i.type for i in mine if i.headers["webhook-id"] == d) for d in delivered]
+    assert [kind for kind in kinds if kind in JOB_ORDER] == JOB_ORDER
+    statuses = [next(i.json["data"]["status"] for i in mine if i.headers["webhook-id"] == d)
+                for d, k in zip(delivered, kinds) if k == "job.status_changed"]
+    assert statuses == ["dispatched", "scheduled", "en_route", "on_site", "completed"]
+
+    log = ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?status=pending", as_=ADMIN))
+    assert log == []
+    retried = [d for d in ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?page_size=100",
+                                     as_=ADMIN)) if d["attempts"] > 1]
+    assert retried and all(d["status"] == "succeeded" for d in retried)
