@@ -25,6 +25,7 @@ TASKS = frozenset({
     "workers.care_tasks.generate_maintenance_jobs",
     "workers.care_tasks.deliver_notifications",
     "workers.webhook_tasks.deliver_webhooks",
+    "workers.import_tasks.run_import",
 })
 """Every task a service may enqueue, by its dotted path into ``workers`` (the services name them
 in constants, e.g. ``routing.service.PLAN_ROUTES_TASK``). On RQ, enqueueing another name fails

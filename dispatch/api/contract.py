@@ -242,6 +242,17 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/journey-events/flags"): "listFlaggedActivations",
     ("GET", "/api/v1/units/{serial}/journey"): "getUnitJourney",
     ("GET", "/api/v1/kpis/warranty/"): "getWarrantyKpis",
+    ("POST", "/api/v1/imports/units"): "importUnits",
+    ("GET", "/api/v1/imports/units/export"): "exportUnits",
+    ("GET", "/api/v1/imports/"): "listImports",
+    ("GET", "/api/v1/imports/{run_id}"): "getImport",
+    ("GET", "/api/v1/clients"): "listApiClients",
+    ("POST", "/api/v1/clients"): "createApiClient",
+    ("GET", "/api/v1/clients/{client_uuid}"): "getApiClient",
+    ("PATCH", "/api/v1/clients/{client_uuid}"): "updateApiClient",
+    ("DELETE", "/api/v1/clients/{client_uuid}"): "revokeApiClient",
+    ("POST", "/api/v1/clients/{client_uuid}/secret"): "rotateApiClientSecret",
+    ("POST", "/api/v1/oauth/token"): "issueClientToken",
     ("GET", "/api/v1/webhooks/event-types"): "listWebhookEventTypes",
     ("GET", "/api/v1/webhooks/endpoints"): "listWebhookEndpoints",
     ("POST", "/api/v1/webhooks/endpoints"): "createWebhookEndpoint",
@@ -270,6 +281,7 @@ DEPRECATED: dict[tuple[str, str], Retirement] = {}
 #: Responses that are not JSON: (method, path suffix) -> media types.
 MEDIA_TYPES: dict[tuple[str, str], dict[str, dict]] = {
     ("GET", ".svg"): {"image/svg+xml": {"schema": {"type": "string"}}},
+    ("GET", "/units/export"): {"text/csv": {"schema": {"type": "string"}}},
     ("GET", "/content"): {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
                           "image/png": {"schema": {"type": "string", "format": "binary"}}},
 }

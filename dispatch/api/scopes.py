@@ -16,7 +16,8 @@ OPERATIONS: dict[Scope, frozenset[str]] = {
     Scope.CUSTOMERS_READ: frozenset({"listCustomers", "getCustomer"}),
     Scope.CUSTOMERS_WRITE: frozenset({"registerCustomer", "updateCustomer"}),
     Scope.UNITS_READ: frozenset({"listUnits", "getUnit", "getUnitWarranty"}),
-    Scope.UNITS_IMPORT: frozenset({"registerUnit", "updateUnit", "activateWarranty"}),
+    Scope.UNITS_IMPORT: frozenset({"registerUnit", "updateUnit", "activateWarranty", "importUnits", "getImport",
+                                   "listImports", "exportUnits"}),
     Scope.PARTS_READ: frozenset({"listParts", "getPart", "listProducts"}),
     Scope.WEBHOOKS_MANAGE: frozenset({
         "listWebhookEventTypes", "listWebhookEndpoints", "createWebhookEndpoint", "getWebhookEndpoint",

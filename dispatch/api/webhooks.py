@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.webhooks import (
-    EventTypeSchema,
+    WebhookEventTypeSchema,
     WebhookDeliveryDetailSchema,
     WebhookDeliveryFilterSchema,
     WebhookDeliverySchema,
@@ -45,7 +45,7 @@ def _private() -> bool:
 
 @blp.route("/event-types")
 class EventTypes(MethodView):
-    @blp.response(200, EventTypeSchema(many=True))
+    @blp.response(200, WebhookEventTypeSchema(many=True))
     def get(self):
         """The event types an endpoint may subscribe to (HQ)."""
         current_principal().require(*webhooks.HQ)

@@ -29,3 +29,14 @@ class DeliveryStatus(StrEnum):
 class EndpointStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"  # by HQ, or after failing for a day; its pending deliveries wait
+
+
+class ImportKind(StrEnum):
+    UNITS = "units"  # the installed base: units with sale data, buyers and dealers
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # every row was tried; refused rows are listed in errors
+    FAILED = "failed"  # the file could not be read at all

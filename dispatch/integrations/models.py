@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-from dispatch.integrations.enums import DeliveryStatus, EndpointStatus
+from dispatch.integrations.enums import DeliveryStatus, EndpointStatus, ImportKind, ImportStatus
 
 
 class WebhookEndpoint(UuidPk, TimestampMixin, Base):
@@ -86,3 +86,22 @@ class WebhookAttempt(UuidPk, Base):
     response_body: Mapped[str] = mapped_column(Text, default="")  # the first 1,000 characters
     duration_ms: Mapped[int]
     manual: Mapped[bool] = mapped_column(default=False)  # sent because HQ asked for a redelivery
+
+
+class ImportRun(UuidPk, TimestampMixin, Base):
+    """One bulk import: the stored file, its progress and the rows it refused (line, field, reason)."""
+
+    __tablename__ = "import_runs"
+
+    kind: Mapped[ImportKind] = mapped_column(str_enum(ImportKind))
+    status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus), default=ImportStatus.QUEUED)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text, deferred=True)
+    total: Mapped[int | None]
+    processed: Mapped[int] = mapped_column(default=0)
+    applied: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -52,14 +52,17 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import sessionmaker
 
 from dispatch.app import create_app
+from dispatch.auth import clients
 from dispatch.auth.models import User
+from dispatch.auth.principal import Principal
+from dispatch.auth.service import TokenConfig
 from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
 from dispatch.integrations import outbox, signing
-from dispatch.integrations.enums import EventType
-from dispatch.integrations.models import WebhookDelivery, WebhookEndpoint
+from dispatch.integrations.enums import EventType, ImportKind, ImportStatus
+from dispatch.integrations.models import ImportRun, WebhookDelivery, WebhookEndpoint
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -114,6 +117,8 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("trade-partners", "code"): ("trade_partner", CATALOGUE),
     ("endpoints", "endpoint_id"): ("webhook_endpoint", CATALOGUE),
     ("deliveries", "delivery_id"): ("webhook_delivery", CATALOGUE),
+    ("clients", "client_uuid"): ("api_client", CATALOGUE),
+    ("imports", "run_id"): ("import_run", CATALOGUE),
 }
 
 EXEMPT = {
@@ -164,6 +169,9 @@ BODIES: dict[tuple[str, str], Body] = {
     ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: None,
     ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): lambda w, ids: None,
     ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): lambda w, ids: None,
+    ("PATCH", "/api/v1/clients/{client_uuid}"): lambda w, ids: {"scopes": ["jobs:read"]},
+    ("DELETE", "/api/v1/clients/{client_uuid}"): lambda w, ids: None,
+    ("POST", "/api/v1/clients/{client_uuid}/secret"): lambda w, ids: None,
     ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
@@ -311,7 +319,15 @@ def _webhook_objects(session) -> dict[str, str]:
     session.flush()
     outbox.publish(session, [outbox.Event(EventType.JOB_CREATED, {"matrix": True})])
     delivery = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id))
-    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery)}
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    principal = Principal(user_id=admin.id, username=admin.username, role=admin.role)
+    issued = clients.create_client(UnitOfWork(session=session), principal, TokenConfig(secret_key="matrix" * 8),
+                                   name="Matrix ERP", scopes=["jobs:read"])
+    run = ImportRun(kind=ImportKind.UNITS, status=ImportStatus.SUCCEEDED, filename="matrix.csv", content="serial")
+    session.add(run)
+    session.flush()
+    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery),
+            "api_client": str(issued.client.id), "import_run": str(run.id)}
 
 
 def _first(session, query, what: str):

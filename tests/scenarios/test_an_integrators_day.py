@@ -1,5 +1,6 @@
-"""An integrator's day, through HTTP: HQ registers the ERP's webhook receiver (a real HTTP server on
-loopback); a repair is taken in, booked, worked and completed; the delivery task sends each event
+"""An integrator's day, through HTTP: HQ creates a machine client for the ERP; the ERP gets a token
+with its client credentials and registers its own webhook receiver (a real HTTP server on
+loopback), and cannot call what its scopes do not name; a repair is taken in, booked, worked and completed; the delivery task sends each event
 signed as Standard Webhooks do, the job's events in the order they happened; a receiver outage is
 ridden out with retries, and HQ reads the delivery log."""
 
@@ -36,11 +37,23 @@ def run_delivery_task(settings, uow_factory) -> dict:
         return webhook_tasks.deliver_webhooks()
 
 
+def erp_token(api, issued: dict) -> dict:
+    """The ERP's client-credentials grant (its headers for the calls that follow)."""
+    answer = ok(api.client.post(f"{API}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": issued["client_id"],
+        "client_secret": issued["client_secret"]}))
+    return {"Authorization": f"Bearer {answer['access_token']}"}
+
+
 def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory):
-    types = ok(api.get(f"{API}/webhooks/event-types", as_=ADMIN))
-    endpoint = ok(api.post(f"{API}/webhooks/endpoints", as_=ADMIN, json={
+    issued = ok(api.post(f"{API}/clients", as_=ADMIN, json={
+        "name": "ERP", "scopes": ["jobs:read", "units:read", "webhooks:manage"]}), 201)
+    erp = erp_token(api, issued)
+    types = ok(api.client.get(f"{API}/webhooks/event-types", headers=erp))
+    endpoint = ok(api.client.post(f"{API}/webhooks/endpoints", headers=erp, json={
         "url": receiver.url, "description": "ERP", "event_types": [t["type"] for t in types]}), 201)
     receiver.secret = endpoint["secret"]
+    assert api.client.post(f"{API}/jobs/", headers=erp, json={}).status_code == 403  # no jobs:write
 
     day = next_working_day(api, MANAGER, SUITE_TODAY)
     unit = caller_unit(session, "HZ01", covered=True, on=day)
@@ -79,7 +92,9 @@ def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory)
                 for d, k in zip(delivered, kinds) if k == "job.status_changed"]
     assert statuses == ["dispatched", "scheduled", "en_route", "on_site", "completed"]
 
-    log = ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?status=pending", as_=ADMIN))
+    erp = erp_token(api, issued)  # the morning's token has expired
+    assert ok(api.client.get(f"{API}/jobs/{taken['id']}", headers=erp))["status"] == "completed"
+    log = ok(api.client.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?status=pending", headers=erp))
     assert log == []
     retried = [d for d in ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?page_size=100",
                                      as_=ADMIN)) if d["attempts"] > 1]

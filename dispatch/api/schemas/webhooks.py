@@ -82,6 +82,6 @@ class WebhookDeliveryDetailSchema(WebhookDeliverySchema):
     log = fields.List(fields.Nested(WebhookAttemptSchema), metadata={"description": "every attempt, oldest first"})
 
 
-class EventTypeSchema(Schema):
+class WebhookEventTypeSchema(Schema):
     type = fields.Enum(EventType, by_value=True)
     description = fields.String()
