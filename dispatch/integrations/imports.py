@@ -22,13 +22,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.enums import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import local_today, utcnow
 from dispatch.db import page
-from dispatch.errors import NotFound, ValidationFailed
+from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.integrations.enums import ImportKind, ImportStatus
 from dispatch.integrations.models import ImportRun
 from dispatch.network.customers import normalise_phone
@@ -244,8 +245,19 @@ def run(uow_factory: UowFactory, run_id: uuid.UUID, *, tz: str, actor: Principal
 
 def _apply(uow_factory: UowFactory, batch: list[Row], actor_id: uuid.UUID | None,
            run_id: uuid.UUID) -> tuple[int, list[dict]]:
-    """Apply one batch in one transaction, each row in a savepoint; returns (applied, refused rows).
-    The warranty cards it writes are sealed in the tamper-evident log, one entry per batch."""
+    """Apply one batch in one transaction; returns (applied, refused rows). Every check of a row
+    runs before any of its writes, so a refused row writes nothing; the batch is flushed once.
+    Should the database still refuse the batch (another writer added the same serial or phone
+    meanwhile), it is applied again row by row, each in its own savepoint. The warranty cards
+    are sealed in the tamper-evident log, one entry per batch."""
+    try:
+        return _apply_batch(uow_factory, batch, actor_id, run_id, savepoints=False)
+    except (IntegrityError, Conflict):
+        return _apply_batch(uow_factory, batch, actor_id, run_id, savepoints=True)
+
+
+def _apply_batch(uow_factory: UowFactory, batch: list[Row], actor_id: uuid.UUID | None, run_id: uuid.UUID, *,
+                 savepoints: bool) -> tuple[int, list[dict]]:
     refused: list[dict[str, Any]] = []
     sealed: list[Any] = []
     applied = 0
@@ -256,15 +268,24 @@ def _apply(uow_factory: UowFactory, batch: list[Row], actor_id: uuid.UUID | None
         phones = [r.phone for r in batch if r.phone]
         customers = {c.phone: c for c in session.scalars(select(Customer).where(Customer.phone.in_(phones)))} \
             if phones else {}
+        known = set(session.execute(select(JourneyEvent.unit_id, JourneyEvent.partner_id, JourneyEvent.on).where(
+            JourneyEvent.unit_id.in_([u.id for u in units.values()]), JourneyEvent.kind == JourneyKind.TO_DEALER))
+            .all()) if units else set()
         for row in batch:
             try:
-                with session.begin_nested():
-                    card = _apply_row(session, row, units, customers, actor_id, now)
-                applied += 1
-                if card is not None:
-                    sealed.extend((card, units[row.serial]))
+                if savepoints:
+                    with session.begin_nested():
+                        card = _apply_row(session, row, units, customers, known, actor_id, now)
+                        session.flush()
+                else:
+                    card = _apply_row(session, row, units, customers, known, actor_id, now)
             except ValidationFailed as exc:
                 refused.append({"line": row.line, "field": exc.field, "reason": exc.reason})
+                continue
+            applied += 1
+            if card is not None:
+                sealed.extend((card, units[row.serial]))
+        session.flush()
         if sealed:
             audit_log.append(session, kind="unit.import", subject_id=run_id, actor_id=actor_id, seal=sealed,
                              payload={"run_id": run_id, "first_line": batch[0].line, "last_line": batch[-1].line,
@@ -273,45 +294,41 @@ def _apply(uow_factory: UowFactory, batch: list[Row], actor_id: uuid.UUID | None
     return applied, refused
 
 
-def _apply_row(session, row: Row, units: dict[str, Unit], customers: dict[str, Customer],
+def _apply_row(session, row: Row, units: dict[str, Unit], customers: dict[str, Customer], known: set,
                actor_id: uuid.UUID | None, now) -> Activation | None:
-    card = None
+    """Check the row against what is stored, then write it (no flush): the card it made, if any."""
     unit = units.get(row.serial)
+    owner = customers.get(row.phone) if row.phone else None
+    if unit is not None:
+        if row.phone and unit.customer_id is not None and (owner is None or unit.customer_id != owner.id):
+            raise ValidationFailed("customer_phone", f"{row.serial} is bound to another customer; HQ re-binds it "
+                                                     "by hand")
+        if unit.purchased_on is not None and row.manufactured_on > unit.purchased_on:
+            raise ValidationFailed("manufactured_on", f"the unit was bought on {unit.purchased_on}")
     if unit is None:
         unit = Unit(id=uuid.uuid4(), serial=row.serial, product_id=row.product_id, manufactured_on=row.manufactured_on)
         session.add(unit)
         units[row.serial] = unit
-        new_unit = True
-    else:
-        new_unit = False
-        if unit.product_id != row.product_id or unit.manufactured_on != row.manufactured_on:
-            if unit.customer_id is not None and unit.purchased_on and row.manufactured_on > unit.purchased_on:
-                raise ValidationFailed("manufactured_on", f"the unit was bought on {unit.purchased_on}")
-            unit.product_id, unit.manufactured_on = row.product_id, row.manufactured_on
+    elif unit.product_id != row.product_id or unit.manufactured_on != row.manufactured_on:
+        unit.product_id, unit.manufactured_on = row.product_id, row.manufactured_on
+    card = None
     if row.phone:
-        owner = customers.get(row.phone)
         if owner is None:
             owner = Customer(id=uuid.uuid4(), name=row.name, phone=row.phone, address=row.address)
             session.add(owner)
             customers[row.phone] = owner
         if unit.customer_id is None:
-            card = Activation(unit_id=unit.id, customer_id=owner.id, purchased_on=row.purchased_on,
+            card = Activation(id=uuid.uuid4(), unit_id=unit.id, customer_id=owner.id, purchased_on=row.purchased_on,
                               sales_channel=row.sales_channel, activated_at=now, actor_id=actor_id, reason="import")
             session.add(card)
             unit.customer_id, unit.purchased_on, unit.sales_channel, unit.activated_at = \
                 owner.id, row.purchased_on, row.sales_channel, now
-        elif unit.customer_id != owner.id:
-            raise ValidationFailed("customer_phone", f"{row.serial} is bound to another customer; HQ re-binds it "
-                                                     "by hand")
     if row.dealer_id is not None:
-        on = row.purchased_on or row.manufactured_on
-        exists = not new_unit and session.scalar(select(JourneyEvent.id).where(
-            JourneyEvent.unit_id == unit.id, JourneyEvent.kind == JourneyKind.TO_DEALER,
-            JourneyEvent.partner_id == row.dealer_id, JourneyEvent.on == on))
-        if not exists:
-            session.add(JourneyEvent(unit_id=unit.id, kind=JourneyKind.TO_DEALER, partner_id=row.dealer_id, on=on,
+        step = (unit.id, row.dealer_id, row.purchased_on or row.manufactured_on)
+        if step not in known:
+            session.add(JourneyEvent(unit_id=unit.id, kind=JourneyKind.TO_DEALER, partner_id=row.dealer_id, on=step[2],
                                      reference="import", actor_id=actor_id, at=now))
-    session.flush()
+            known.add(step)
     return card
 
 
