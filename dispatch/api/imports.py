@@ -8,7 +8,12 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
-from dispatch.api.schemas.imports import DryRunSchema, ImportOptionsSchema, ImportRunSchema, ImportUploadSchema
+from dispatch.api.schemas.imports import (
+    DryRunSchema,
+    ImportOptionsSchema,
+    ImportRunSchema,
+    ImportUploadSchema,
+)
 from dispatch.errors import ValidationFailed
 from dispatch.integrations import imports
 from dispatch.integrations.enums import ImportKind

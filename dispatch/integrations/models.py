@@ -10,7 +10,12 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-from dispatch.integrations.enums import DeliveryStatus, EndpointStatus, ImportKind, ImportStatus
+from dispatch.integrations.enums import (
+    DeliveryStatus,
+    EndpointStatus,
+    ImportKind,
+    ImportStatus,
+)
 
 
 class WebhookEndpoint(UuidPk, TimestampMixin, Base):

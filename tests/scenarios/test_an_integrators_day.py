@@ -1,14 +1,19 @@
 """An integrator's day, through HTTP: HQ creates a machine client for the ERP; the ERP gets a token
-with its client credentials and registers its own webhook receiver (a real HTTP server on
+with its client credentials, loads last month's sales from CSV (a dry run first, which names the
+bad line; then the real run in the background, polled to the end), and registers its own webhook receiver (a real HTTP server on
 loopback), and cannot call what its scopes do not name; a repair is taken in, booked, worked and completed; the delivery task sends each event
 signed as Standard Webhooks do, the job's events in the order they happened; a receiver outage is
 ridden out with retries, and HQ reads the delivery log."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from dispatch import runtime as task_runtime
+from dispatch.network.models import Product
 from tests.dates import SUITE_TODAY
 from tests.scenarios.steps import (
     ADMIN,
@@ -45,10 +50,33 @@ def erp_token(api, issued: dict) -> dict:
     return {"Authorization": f"Bearer {answer['access_token']}"}
 
 
+def _csv(api, erp: dict, text: str, dry_run: bool):
+    return api.client.post(f"{API}/imports/units{'?dry_run=true' if dry_run else ''}", headers=erp,
+                           content_type="multipart/form-data", data={"file": (io.BytesIO(text.encode()), "sales.csv")})
+
+
+def load_last_months_sales(api, session, erp: dict) -> None:
+    sku = session.scalar(select(Product.sku).order_by(Product.sku))
+    year, sold = SUITE_TODAY.year - 1, SUITE_TODAY - timedelta(days=25)
+    header = "serial,product_sku,manufactured_on,customer_phone,customer_name,purchased_on,sales_channel"
+    rows = [f"ERP{year}{n:07d},{sku},{year}-05-0{n},1370000000{n},Buyer {n},{sold},online" for n in range(1, 4)]
+    bad = rows[:2] + [rows[2].replace(sku, "WP-NOPE")]
+    problem = _csv(api, erp, "\n".join([header, *bad]), dry_run=True)
+    assert problem.status_code == 422 and problem.json["problems"][0]["line"] == 4
+    assert ok(_csv(api, erp, "\n".join([header, *rows]), dry_run=True)) == {"rows": 3, "valid": 3}
+    started = _csv(api, erp, "\n".join([header, *rows]), dry_run=False)
+    assert started.status_code == 202
+    run = ok(api.client.get(started.headers["Location"], headers=erp))
+    assert (run["status"], run["applied"], run["failed"]) == ("succeeded", 3, 0)
+    unit = ok(api.client.get(f"{API}/units/ERP{year}0000002", headers=erp))
+    assert unit["purchased_on"] == sold.isoformat()
+
+
 def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory):
     issued = ok(api.post(f"{API}/clients", as_=ADMIN, json={
-        "name": "ERP", "scopes": ["jobs:read", "units:read", "webhooks:manage"]}), 201)
+        "name": "ERP", "scopes": ["jobs:read", "units:read", "units:import", "webhooks:manage"]}), 201)
     erp = erp_token(api, issued)
+    load_last_months_sales(api, session, erp)
     types = ok(api.client.get(f"{API}/webhooks/event-types", headers=erp))
     endpoint = ok(api.client.post(f"{API}/webhooks/endpoints", headers=erp, json={
         "url": receiver.url, "description": "ERP", "event_types": [t["type"] for t in types]}), 201)
