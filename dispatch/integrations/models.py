@@ -48,7 +48,7 @@ class OutboundEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # webhook-id: "msg_<hex>"
     type: Mapped[str] = mapped_column(String(64), index=True)
-    ordering_key: Mapped[str | None] = mapped_column(String(64))  # "job:<id>": delivered in order
+    ordering_key: Mapped[str | None] = mapped_column(String(100))  # "job:<id>": delivered in order
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     occurred_at: Mapped[datetime]
 
@@ -60,7 +60,7 @@ class WebhookDelivery(UuidPk, Base):
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(ForeignKey("outbound_events.id"), index=True)
-    ordering_key: Mapped[str | None] = mapped_column(String(64))
+    ordering_key: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import object_session
 
 from dispatch.audits.models import Audit
@@ -44,7 +44,8 @@ def _availability(session, keys) -> dict[tuple, tuple[int, int | None]]:
     rows = session.execute(select(StockLevel.location_id, StockLevel.part_id,
                                   StockLevel.on_hand - StockLevel.reserved + StockLevel.in_transit,
                                   StockLevel.min_level)
-                           .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(list(keys)))).all()
+                           .where(or_(*(and_(StockLevel.location_id == location, StockLevel.part_id == part)
+                                        for location, part in keys)))).all()
     return {(location, part): (available, minimum) for location, part, available, minimum in rows}
 
 
