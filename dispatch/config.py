@@ -97,6 +97,9 @@ class Settings:
     sms_url: str | None = None
     sms_key: str | None = None
     sms_timeout_s: float = 5.0
+    # Outbound webhooks (issue 24): private/loopback receivers only when allowed (tests, on-premises).
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_s: float = 5.0
 
     @property
     def qr_key(self) -> str:
@@ -142,6 +145,8 @@ class Settings:
             factory_qr_key=env.get("DISPATCH_FACTORY_QR_KEY") or None,
             sms_url=env.get("DISPATCH_SMS_URL") or None,
             sms_key=env.get("DISPATCH_SMS_KEY") or None,
+            webhook_allow_private_targets=_flag(env.get("DISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS"), default=False),
+            webhook_timeout_s=float(env.get("DISPATCH_WEBHOOK_TIMEOUT_S", 5.0)),
         )
 
     def with_(self, **changes) -> Settings:

@@ -8,6 +8,7 @@ from dispatch.correction import models as correction_models  # noqa: F401
 from dispatch.customers import models as customers_models  # noqa: F401
 from dispatch.db import Base
 from dispatch.idempotency import models as idempotency_models  # noqa: F401
+from dispatch.integrations import models as integrations_models  # noqa: F401
 from dispatch.jobs import models as jobs_models  # noqa: F401
 from dispatch.kpis import models as kpis_models  # noqa: F401
 from dispatch.network import models as network_models  # noqa: F401

@@ -27,6 +27,8 @@ TASKS = frozenset({
     "workers.worklist_tasks.refresh_worklists",
     "workers.warranty_tasks.remind_expiring_contracts",
     "workers.warranty_tasks.run_recall",
+    "workers.webhook_tasks.deliver_webhooks",
+    "workers.import_tasks.run_import",
 })
 """Every task a service may enqueue, by its dotted path into ``workers`` (the services name them
 in constants, e.g. ``routing.service.PLAN_ROUTES_TASK``). On RQ, enqueueing another name fails

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from dispatch.audit_log import seals
 from dispatch.audits import seals as audits_seals
+from dispatch.audits.models import Audit
 from dispatch.care import job_hooks as care_hooks
+from dispatch.care.models import Complaint
+from dispatch.integrations import job_hooks as integrations_hooks
+from dispatch.integrations import outbox
+from dispatch.integrations import watchers as webhook_watchers
 from dispatch.jobs import hooks
 from dispatch.network import seals as network_seals
 from dispatch.sop import job_hooks as sop_hooks
 from dispatch.sop import seals as sop_seals
+from dispatch.sop.models import Checklist
 from dispatch.stock import job_hooks as stock_hooks
 from dispatch.stock import seals as stock_seals
+from dispatch.stock.models import StockMovement, WarrantyClaim
 from dispatch.sync import feed
 from dispatch.warranty import job_hooks as warranty_hooks
 
@@ -33,8 +40,23 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
     care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
     care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
     warranty_hooks.bill_jobs_under_contract,  # a unit under a service contract: the contract pays
+    integrations_hooks.publish_job_events,  # job.created/dispatched/scheduled/status_changed/completed to webhooks
 )
 """Run after the change is flushed, in the same transaction, in this order."""
+
+WEBHOOK_WATCHERS: tuple[tuple[type, outbox.Watcher], ...] = (
+    (Checklist, webhook_watchers.checklist_completed),  # checklist.completed
+    (Audit, webhook_watchers.audit_verdict),  # audit.verdict
+    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the level a movement will change
+    (WarrantyClaim, webhook_watchers.claim_decided),  # claim.decided
+    (Complaint, webhook_watchers.complaint_opened_or_escalated),  # complaint.opened, complaint.escalated
+)
+"""Objects whose flushed changes are outbound events (the outbox's session listener runs them)."""
+
+WEBHOOK_AT_COMMIT = (
+    webhook_watchers.stock_below_minimum,  # stock.below_minimum: the ledger moves levels without the ORM
+)
+"""Run just before a transaction commits; ``webhook_watchers.forget_stock_notes`` on rollback."""
 
 
 SEALED_TABLES = (*sop_seals.SEALS, *audits_seals.SEALS, *stock_seals.SEALS, *network_seals.SEALS)
@@ -42,14 +64,16 @@ SEALED_TABLES = (*sop_seals.SEALS, *audits_seals.SEALS, *stock_seals.SEALS, *net
 
 
 def install() -> None:
-    """Install the job-lifecycle hook table, the sealed tables and the sync feed's listeners
-    (idempotent: a table already installed, e.g. a test's narrower one, is left as it is)."""
+    """Install the job-lifecycle hook table, the sealed tables, the sync feed's listeners and the
+    webhook outbox's (idempotent: a table already installed, e.g. a test's narrower one, is left
+    as it is)."""
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     if not seals.installed():
         seals.install(SEALED_TABLES)
     feed.install()
+    outbox.install(WEBHOOK_WATCHERS, at_commit=WEBHOOK_AT_COMMIT, on_rollback=(webhook_watchers.forget_stock_notes,))
 
 
 def installed() -> bool:
-    return hooks.installed() and seals.installed() and feed.installed()
+    return hooks.installed() and seals.installed() and feed.installed() and outbox.installed()

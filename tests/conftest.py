@@ -30,6 +30,7 @@ from dispatch.db import make_engine
 from dispatch.uow import UnitOfWork
 from tests.dates import SUITE_NOW
 from tests.helpers import Api
+from tests.webhook_receiver import receiver  # noqa: F401 - a webhook receiver on loopback, for any test
 
 TEST_HASH = "scrypt:1024:8:1"  # still scrypt, cheaper parameters: tests log in hundreds of times
 PG_URL = os.environ.get("DISPATCH_TEST_DATABASE_URL")
@@ -87,6 +88,7 @@ def base_settings(database_url, tmp_path_factory) -> Settings:
         auth_rate_limit=(10_000, 60),
         auth_address_rate_limit=(10_000, 300),
         testing=True,
+        webhook_allow_private_targets=True,  # the suite's receivers listen on loopback
     )
 
 

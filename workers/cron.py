@@ -18,7 +18,7 @@ from __future__ import annotations
 from rq import cron
 
 from dispatch import wiring
-from workers import audit_tasks, care_tasks, sync_tasks, warranty_tasks, worklist_tasks
+from workers import audit_tasks, care_tasks, sync_tasks, warranty_tasks, webhook_tasks, worklist_tasks
 
 wiring.install()  # the cron entry, like every process that writes, installs the hooks and the feed
 
@@ -27,6 +27,7 @@ MAINTENANCE_LEAD_DAYS = 14
 """Maintenance jobs are created this many days before the unit falls due."""
 
 cron.register(care_tasks.deliver_notifications, QUEUE, interval=60, job_timeout=300, name="deliver-notifications")
+cron.register(webhook_tasks.deliver_webhooks, QUEUE, interval=30, job_timeout=300, name="deliver-webhooks")
 cron.register(care_tasks.escalate_overdue_complaints, QUEUE, cron="5 * * * *", job_timeout=600,
               name="escalate-overdue-complaints")
 cron.register(care_tasks.sync_maintenance_plans, QUEUE, cron="30 1 * * *", job_timeout=1800,

@@ -16,7 +16,7 @@ from marshmallow import fields
 from dispatch.api import contract
 from dispatch.api import errors as api_errors
 from dispatch.api import i18n as api_i18n
-from dispatch.api import observability, request_guard
+from dispatch.api import observability, request_guard, scopes
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
@@ -84,6 +84,7 @@ BLUEPRINTS = (
     "auth",
     "checklists",
     "claims",
+    "clients",
     "complaints",
     "corrective_plans",
     "contracts",
@@ -94,6 +95,7 @@ BLUEPRINTS = (
     "fault_causes",
     "feedback",
     "health",
+    "imports",
     "job_parts",
     "jobs",
     "kpis",
@@ -124,6 +126,7 @@ BLUEPRINTS = (
     "users",
     "warranty_kpis",
     "worklists",
+    "webhooks",
 )
 """Every blueprint module of dispatch/api, registered in this order (it is the OpenAPI document's
 order of tags); a test fails when a module with a ``blp`` is missing here."""
@@ -182,6 +185,7 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
             return None
         g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip(),
                                                         technician_of=technician_id_of)
+        scopes.check(g.principal)  # a machine client calls only what its scopes name
         return None
 
     # After authentication: an anonymous caller gets its 401 without the body being parsed.

@@ -293,6 +293,27 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/recall-campaigns/{campaign_id}"): "getRecallCampaign",
     ("POST", "/api/v1/recall-campaigns/{campaign_id}/launch"): "launchRecallCampaign",
     ("GET", "/api/v1/recall-campaigns/{campaign_id}/points"): "listRecallPointProgress",
+    ("POST", "/api/v1/imports/units"): "importUnits",
+    ("GET", "/api/v1/imports/units/export"): "exportUnits",
+    ("GET", "/api/v1/imports/"): "listImports",
+    ("GET", "/api/v1/imports/{run_id}"): "getImport",
+    ("GET", "/api/v1/clients"): "listApiClients",
+    ("POST", "/api/v1/clients"): "createApiClient",
+    ("GET", "/api/v1/clients/{client_uuid}"): "getApiClient",
+    ("PATCH", "/api/v1/clients/{client_uuid}"): "updateApiClient",
+    ("DELETE", "/api/v1/clients/{client_uuid}"): "revokeApiClient",
+    ("POST", "/api/v1/clients/{client_uuid}/secret"): "rotateApiClientSecret",
+    ("POST", "/api/v1/oauth/token"): "issueClientToken",
+    ("GET", "/api/v1/webhooks/event-types"): "listWebhookEventTypes",
+    ("GET", "/api/v1/webhooks/endpoints"): "listWebhookEndpoints",
+    ("POST", "/api/v1/webhooks/endpoints"): "createWebhookEndpoint",
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}"): "getWebhookEndpoint",
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): "updateWebhookEndpoint",
+    ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): "deleteWebhookEndpoint",
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): "rotateWebhookSecret",
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"): "listWebhookDeliveries",
+    ("GET", "/api/v1/webhooks/deliveries/{delivery_id}"): "getWebhookDelivery",
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): "redeliverWebhook",
 }
 
 
@@ -311,6 +332,7 @@ DEPRECATED: dict[tuple[str, str], Retirement] = {}
 #: Responses that are not JSON: (method, path suffix) -> media types.
 MEDIA_TYPES: dict[tuple[str, str], dict[str, dict]] = {
     ("GET", ".svg"): {"image/svg+xml": {"schema": {"type": "string"}}},
+    ("GET", "/units/export"): {"text/csv": {"schema": {"type": "string"}}},
     ("GET", "/content"): {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
                           "image/png": {"schema": {"type": "string", "format": "binary"}}},
 }

@@ -14,3 +14,23 @@ class Role(StrEnum):
 
 HQ_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
 POINT_ROLES = frozenset({Role.MANAGER, Role.TECHNICIAN})
+
+
+class Scope(StrEnum):
+    """What a machine client (an ERP or CRM integration) may call; each names a set of operations
+    (dispatch.api.scopes). A client calls nothing else."""
+
+    JOBS_READ = "jobs:read"
+    JOBS_WRITE = "jobs:write"
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    UNITS_READ = "units:read"
+    UNITS_IMPORT = "units:import"
+    PARTS_READ = "parts:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+
+
+class GrantType(StrEnum):
+    """The OAuth 2.0 grants the token endpoint takes."""
+
+    CLIENT_CREDENTIALS = "client_credentials"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,3 +39,23 @@ class RefreshToken(Base):
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class ApiClient(UuidPk, TimestampMixin, Base):
+    """A machine client (an ERP integration): OAuth2 client credentials and the scopes it holds.
+
+    It acts through its own account (``user_id``, an HQ account nobody can log in to), so the
+    audit trail names it; its secret is kept only as a SHA-256 hash (the secret is 256 random
+    bits: a slow hash adds nothing, and the token endpoint stays cheap)."""
+
+    __tablename__ = "api_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)  # "cli_<hex>": public
+    name: Mapped[str] = mapped_column(String(120))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    secret_hint: Mapped[str] = mapped_column(String(8))  # the secret's last characters, to tell them apart
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

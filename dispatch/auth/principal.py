@@ -18,6 +18,12 @@ class Principal:
     role: Role
     service_point_id: uuid.UUID | None = None
     technician_id: uuid.UUID | None = None
+    # A machine client's scopes (None for a person): the API calls only the operations they name.
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_machine(self) -> bool:
+        return self.scopes is not None
 
     @property
     def is_hq(self) -> bool:

@@ -14,7 +14,7 @@ import jwt
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dispatch.auth.models import POINT_ROLES, RefreshToken, Role, User
+from dispatch.auth.models import POINT_ROLES, ApiClient, RefreshToken, Role, User
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.db import page
@@ -163,6 +163,8 @@ def authenticate(uow: UnitOfWork, config: TokenConfig, *, username: str, passwor
     parameters is re-hashed now that the password is known. The API's token login and the
     console's sign-in both come through here."""
     user = uow.session.scalar(select(User).where(User.username == username))
+    if user is not None and uow.session.scalar(select(ApiClient.id).where(ApiClient.user_id == user.id)):
+        user = None  # a machine client's account: it authenticates with its client credentials only
     if user is None:
         check_password_hash(dummy_hash(config.password_hash_method), password)
         raise Unauthorized("unknown username or wrong password")
@@ -235,12 +237,13 @@ def principal_for(uow: UnitOfWork, user_id: uuid.UUID, version: Any, *, technici
     one authorisation layer for the API and the console."""
     with uow:
         row = uow.session.execute(
-            select(User, technician_of(User.id)).where(User.id == user_id)
+            select(User, technician_of(User.id), ApiClient.scopes, ApiClient.revoked_at)
+            .outerjoin(ApiClient, ApiClient.user_id == User.id).where(User.id == user_id)
         ).first()
     if row is None:
         raise Unauthorized("the token's user no longer exists")
-    user, technician_id = row
-    if not user.is_active or version != user.token_version:
+    user, technician_id, scopes, revoked_at = row
+    if not user.is_active or version != user.token_version or revoked_at is not None:
         raise Unauthorized("the token has been revoked")
     return Principal(
         user_id=user.id,
@@ -248,6 +251,7 @@ def principal_for(uow: UnitOfWork, user_id: uuid.UUID, version: Any, *, technici
         role=user.role,
         service_point_id=user.service_point_id,
         technician_id=technician_id,
+        scopes=frozenset(scopes) if scopes is not None else None,
     )
 
 

@@ -27,6 +27,7 @@ class Template:
     REMEDY_DECIDED = "remedy_decided"
     CONTRACT_EXPIRING = "contract_expiring"
     RECALL_OPENED = "recall_opened"
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 NEEDS_RATING_LINK = frozenset({Template.JOB_COMPLETED})
@@ -154,6 +155,13 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Your service contract {reference} for unit {serial} ends on {day}. Call us to renew it and "
                  "keep your visits and parts covered."), reference=p["reference"], serial=p["serial"],
               day=_day(p["ends_on"])),
+        )
+    if template == Template.WEBHOOK_DISABLED:
+        return Rendered(
+            t(N_("Webhook endpoint disabled")),
+            t(N_("The webhook endpoint {url} has not accepted an event since {since} and is disabled; its "
+                 "events wait until it is enabled again. Last error: {error}"),
+              url=p["url"], since=_local(p["failing_since"], tz, loc), error=p["last_error"]),
         )
     raise KeyError(template)
 

@@ -52,13 +52,19 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import sessionmaker
 
 from dispatch.app import create_app
+from dispatch.auth import clients
 from dispatch.auth.models import User
+from dispatch.auth.principal import Principal
+from dispatch.auth.service import TokenConfig
 from dispatch.care import notifications
 from dispatch.care.models import Channel, Complaint, MaintenancePlan
 from dispatch.clock import utcnow
 from dispatch.config import Settings
 from dispatch.correction.enums import CorrectivePlanStatus
 from dispatch.correction.models import CorrectiveAction, CorrectivePlan
+from dispatch.integrations import outbox, signing
+from dispatch.integrations.enums import EventType, ImportKind, ImportStatus
+from dispatch.integrations.models import ImportRun, WebhookDelivery, WebhookEndpoint
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
@@ -121,6 +127,10 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("unit-returns", "return_id"): ("unit_return", POINT),
     ("service-contracts", "contract_id"): ("service_contract", POINT),
     ("recall-campaigns", "campaign_id"): ("recall_campaign", CATALOGUE),
+    ("endpoints", "endpoint_id"): ("webhook_endpoint", CATALOGUE),
+    ("deliveries", "delivery_id"): ("webhook_delivery", CATALOGUE),
+    ("clients", "client_uuid"): ("api_client", CATALOGUE),
+    ("imports", "run_id"): ("import_run", CATALOGUE),
 }
 
 EXEMPT = {
@@ -167,6 +177,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/claims/{claim_id}/return-waiver"): lambda w, ids: {"attachment_id": ids["attachment"],
                                                                          "reason": "matrix"},
     ("PATCH", "/api/v1/fault-causes/{cause_id}"): lambda w, ids: {"symptom": "matrix"},
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: {"description": "matrix"},
+    ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: None,
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): lambda w, ids: None,
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): lambda w, ids: None,
+    ("PATCH", "/api/v1/clients/{client_uuid}"): lambda w, ids: {"scopes": ["jobs:read"]},
+    ("DELETE", "/api/v1/clients/{client_uuid}"): lambda w, ids: None,
+    ("POST", "/api/v1/clients/{client_uuid}/secret"): lambda w, ids: None,
     ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
     ("PUT", "/api/v1/statutory-periods/{category}"): lambda w, ids: {"refund_days": 7, "replace_days": 15},
     ("POST", "/api/v1/remedy-requests/{request_id}/decision"): lambda w, ids: {"approve": False, "reason": "matrix"},
@@ -326,6 +343,25 @@ def _point_ids(session) -> tuple[uuid.UUID, list[uuid.UUID]]:
     return codes[OWN_POINT], [codes[c] for c in FOREIGN_POINTS]
 
 
+def _webhook_objects(session) -> dict[str, str]:
+    """An HQ webhook endpoint with one delivery (HQ's objects: no point owns them)."""
+    endpoint = WebhookEndpoint(url="https://erp.example/hooks", event_types=["job.created"],
+                               secret=signing.new_secret())
+    session.add(endpoint)
+    session.flush()
+    outbox.publish(session, [outbox.Event(EventType.JOB_CREATED, {"matrix": True})])
+    delivery = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id))
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    principal = Principal(user_id=admin.id, username=admin.username, role=admin.role)
+    issued = clients.create_client(UnitOfWork(session=session), principal, TokenConfig(secret_key="matrix" * 8),
+                                   name="Matrix ERP", scopes=["jobs:read"])
+    run = ImportRun(kind=ImportKind.UNITS, status=ImportStatus.SUCCEEDED, filename="matrix.csv", content="serial")
+    session.add(run)
+    session.flush()
+    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery),
+            "api_client": str(issued.client.id), "import_run": str(run.id)}
+
+
 def _first(session, query, what: str):
     value = session.scalar(query.limit(1))
     assert value is not None, f"the demo data has no {what}"
@@ -438,6 +474,7 @@ def build_world(session, api, today: date) -> World:
         "course": str(_first(session, select(Course.id).order_by(Course.code), "training course")),
         "product_category": "water_purifier",
         "recall_campaign": str(_first(session, select(RecallCampaign.id).order_by(RecallCampaign.code), "recall")),
+        **_webhook_objects(session),
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))

@@ -77,7 +77,7 @@ def test_the_table_lists_functions_of_the_domains_job_hooks_modules_in_order():
     for hook in (*wiring.JOB_HOOKS_BEFORE, *wiring.JOB_HOOKS_AFTER):
         assert inspect.isfunction(hook) and hook.__module__.endswith(".job_hooks"), hook
     assert [h.__module__.split(".")[1] for h in wiring.JOB_HOOKS_AFTER] == ["sop", "stock", "care", "care", "care",
-                                                                          "warranty"]
+                                                                          "warranty", "integrations"]
     with pytest.raises(TypeError):
         hooks.install(before=(), after=("dispatch.sop.job_hooks.keep_checklist_in_step_with_job",))  # a name is no hook
     wiring.install()
@@ -99,12 +99,14 @@ def test_every_blueprint_module_is_listed_and_every_listed_one_has_a_blueprint()
 def test_every_task_the_services_name_is_listed_and_resolves_to_a_function():
     from dispatch import queueing
     from dispatch.care import feedback, maintenance
+    from dispatch.integrations import imports, webhooks
     from dispatch.routing import service as routing_service
     from dispatch.warranty import contracts, recalls
     from dispatch.worklists import service as worklists
 
     named = {routing_service.PLAN_ROUTES_TASK, maintenance.GENERATE_TASK, feedback.DELIVER_TASK,
-             worklists.REFRESH_TASK, contracts.REMIND_TASK, recalls.RUN_TASK}
+             worklists.REFRESH_TASK, contracts.REMIND_TASK, recalls.RUN_TASK,
+             webhooks.DELIVER_TASK, imports.RUN_TASK}
     assert named == set(queueing.TASKS)
     assert all(inspect.isfunction(queueing.resolve(task)) for task in queueing.TASKS)
     with pytest.raises(ValueError, match="unknown task"):

@@ -1,0 +1,46 @@
+"""Bulk imports: the upload, a dry run's summary, a run's progress."""
+
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields
+
+from dispatch.integrations.enums import ImportKind, ImportStatus
+
+
+class ImportUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "a UTF-8 CSV file with a header row: serial, product_sku, "
+                                                          "manufactured_on, and optionally customer_phone, "
+                                                          "customer_name, customer_address, purchased_on, "
+                                                          "sales_channel, dealer_code"})
+
+
+class ImportOptionsSchema(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "check every row and write nothing (422 lists the bad rows with their line numbers)"})
+
+
+class DryRunSchema(Schema):
+    rows = fields.Integer()
+    valid = fields.Integer()
+
+
+class ImportProblemSchema(Schema):
+    line = fields.Integer(metadata={"description": "the line of the file (the header is line 1)"})
+    field = fields.String()
+    reason = fields.String()
+
+
+class ImportRunSchema(Schema):
+    id = fields.UUID()
+    kind = fields.Enum(ImportKind, by_value=True)
+    status = fields.Enum(ImportStatus, by_value=True)
+    filename = fields.String()
+    total = fields.Integer(allow_none=True, metadata={"description": "rows in the file (once read)"})
+    processed = fields.Integer()
+    applied = fields.Integer(metadata={"description": "rows written (or already as the file says)"})
+    failed = fields.Integer()
+    errors = fields.List(fields.Nested(ImportProblemSchema), metadata={"description": "the refused rows (first 1,000)"})
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
