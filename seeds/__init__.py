@@ -30,10 +30,10 @@ STEPS = [
     "seeds.correction",
     "seeds.customers",
     "seeds.warranty",
-    "seeds.worklists",
     "seeds.training",
     "seeds.kpis",
     "seeds.remedies",
+    "seeds.worklists",  # last: the lists are drawn from everything seeded before
 ]
 
 DEMO_PASSWORD = "demo1234"

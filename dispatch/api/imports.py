@@ -6,6 +6,8 @@ from flask import Response, jsonify, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dispatch.api import csv_export
+from dispatch.api.csv_export import csv_lines
 from dispatch.api.deps import current_principal, settings, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.imports import (
@@ -54,14 +56,14 @@ class UnitExport(MethodView):
     @blp.response(200, description="the installed base as CSV, in the import's columns")
     def get(self):
         """Every unit in the import's shape (HQ): re-importing it changes nothing."""
-        lines = imports.export_units(unit_of_work(), current_principal())
-        first = next(lines)  # the role check runs before the response starts
-        body = stream_with_context(_chain(first, lines))
-        return Response(body, mimetype="text/csv",
+        rows = imports.export_units(unit_of_work(), current_principal())
+        header = next(rows)  # the role check runs before the response starts
+        body = stream_with_context(csv_lines(_chain(header, rows)))
+        return Response(body, mimetype=csv_export.MEDIA_TYPE,
                         headers={"Content-Disposition": 'attachment; filename="units.csv"'})
 
 
-def _chain(first: str, rest):
+def _chain(first, rest):
     yield first
     yield from rest
 

@@ -335,20 +335,11 @@ def _apply_row(session, row: Row, units: dict[str, Unit], customers: dict[str, C
 # --- export -------------------------------------------------------------------------------------
 
 
-def export_units(uow: UnitOfWork, actor: Principal) -> Iterator[str]:
-    """The installed base in the import's shape (CSV lines), read in chunks."""
+def export_units(uow: UnitOfWork, actor: Principal) -> Iterator[list[str]]:
+    """The installed base in the import's shape: the header, then one row per unit, read in
+    chunks (the HTTP layer writes them as CSV)."""
     actor.require(Role.ADMIN, Role.REVIEWER)
-    out = io.StringIO()
-    writer = csv.writer(out)
-
-    def flush() -> str:
-        text = out.getvalue()
-        out.seek(0)
-        out.truncate()
-        return text
-
-    writer.writerow(UNIT_COLUMNS)
-    yield flush()
+    yield list(UNIT_COLUMNS)
     with uow:
         dealers = dict(uow.session.execute(select(JourneyEvent.unit_id, TradePartner.code).join(
             TradePartner, TradePartner.id == JourneyEvent.partner_id).where(
@@ -357,10 +348,6 @@ def export_units(uow: UnitOfWork, actor: Principal) -> Iterator[str]:
                         Unit.purchased_on, Unit.sales_channel, Unit.id)
                  .join(Product, Product.id == Unit.product_id).outerjoin(Customer, Customer.id == Unit.customer_id)
                  .order_by(Unit.serial).execution_options(yield_per=2000))
-        for count, (serial, sku, made, phone, name, address, bought, channel, unit_id) in enumerate(
-                uow.session.execute(query), 1):
-            writer.writerow([serial, sku, made.isoformat(), phone or "", name or "", address or "",
-                             bought.isoformat() if bought else "", channel or "", dealers.get(unit_id, "")])
-            if count % 2000 == 0:
-                yield flush()
-    yield flush()
+        for serial, sku, made, phone, name, address, bought, channel, unit_id in uow.session.execute(query):
+            yield [serial, sku, made.isoformat(), phone or "", name or "", address or "",
+                   bought.isoformat() if bought else "", channel or "", dealers.get(unit_id, "")]

@@ -1049,9 +1049,9 @@ def test_staff_and_customer_tokens_never_cross(world):
     customer = [r for r in every if r[1].startswith(CUSTOMER_PREFIX)
                 and r[1] not in ("/api/v1/customer/otp", "/api/v1/customer/session")]
     # not behind a staff token: the public pages, the rating link, sign-in and refresh (their own
-    # credentials in the body), the SMS provider's signed delivery receipts, the probes
+    # credentials in the body; a machine client's token request too), the SMS provider's signed delivery receipts, the probes
     no_token = (CUSTOMER_PREFIX, PUBLIC_PREFIX, "/api/v1/feedback/", "/api/v1/openapi", "/api/v1/auth/token",
-                "/api/v1/auth/refresh", "/api/v1/notifications/receipts", "/healthz", "/readyz")
+                "/api/v1/auth/refresh", "/api/v1/oauth/token", "/api/v1/notifications/receipts", "/healthz", "/readyz")
     staff = [r for r in every if not r[1].startswith(no_token)]
     assert len(customer) >= 15 and len(staff) > 100
     crossed = [(r, "admin") for r in customer] + [(r, "customer:demo") for r in staff]

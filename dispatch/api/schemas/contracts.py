@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dispatch.api.schemas.common import Quantity
 from dispatch.api.schemas.stock import MAX_PRICE, MONEY
 from dispatch.warranty.enums import ContractKind, ContractStatus
 
 
 class ContractPartInputSchema(Schema):
     part_sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    quantity = Quantity(maximum=100, required=True)
 
 
 class ContractCreateSchema(Schema):
