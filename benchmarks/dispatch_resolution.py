@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_db import fresh_database  # noqa: E402
 from dispatch import migrate  # noqa: E402
 from dispatch.clock import utcnow  # noqa: E402
 from dispatch.config import Settings  # noqa: E402
@@ -50,11 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locations", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", default=None, help="default: a scratch SQLite file")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL server (a fresh bench_resolution database next to it); default: SQLite")
     args = parser.parse_args()
 
     scratch = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{scratch.name}/bench.db"
+    url = fresh_database(args.database_url, "bench_resolution") if args.database_url \
+        else f"sqlite:///{scratch.name}/bench.db"
     settings = Settings(database_url=url, secret_key="benchmark-only", upload_dir=Path(scratch.name),
                         password_hash_method="scrypt:1024:8:1")
     migrate.upgrade(url)
