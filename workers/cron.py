@@ -32,5 +32,7 @@ cron.register(care_tasks.generate_maintenance_jobs, QUEUE, kwargs={"lead_days": 
               cron="0 2 * * *", job_timeout=3600, name="generate-maintenance-jobs")
 cron.register(audit_tasks.draw_audit_samples, QUEUE, cron="30 0 * * *", job_timeout=1800,
               name="draw-audit-samples")
+cron.register(audit_tasks.bind_audit_log_roots, QUEUE, interval=600, job_timeout=300,
+              name="bind-audit-log-roots")
 cron.register(sync_tasks.prune_sync_history, QUEUE, cron="15 3 * * *", job_timeout=1800,
               name="prune-sync-history")

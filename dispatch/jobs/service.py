@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.audit_log import service as audit_log
@@ -55,6 +55,7 @@ from dispatch.network.models import (
     CustomerGrade,
     JobType,
     Product,
+    Region,
     ServicePoint,
     Technician,
     Unit,
@@ -71,6 +72,18 @@ JOB_LOADS = (
     selectinload(Job.customer),
     selectinload(Job.product),
     selectinload(Job.unit),
+)
+
+#: What a job's representation reads of its relations (JobSchema), in the job's own query: one
+#: LEFT JOIN per many-to-one instead of a query each, and only the columns shown (a region's
+#: boundary polygon is never loaded to print its code).
+VIEW_LOADS = (
+    joinedload(Job.service_point).load_only(ServicePoint.code),
+    joinedload(Job.region).load_only(Region.code),
+    joinedload(Job.technician).load_only(Technician.name),
+    joinedload(Job.customer).load_only(Customer.name, Customer.phone, Customer.grade),
+    joinedload(Job.product).load_only(Product.sku, Product.category),
+    joinedload(Job.unit).load_only(Unit.serial),
 )
 
 
@@ -171,10 +184,10 @@ def _scope(query, actor: Principal):
 
 
 def get_visible_job(session: Session, actor: Principal, job_id: uuid.UUID, *, for_update: bool = False,
-                    with_events: bool = True) -> Job:
+                    with_events: bool = True, loads: tuple = JOB_LOADS) -> Job:
     """The job if the caller may see it, else NotFound (no existence leak). Joins the caller's
     transaction; ``for_update`` locks the row for a write."""
-    query = _scope(select(Job).where(Job.id == job_id), actor).options(*JOB_LOADS)
+    query = _scope(select(Job).where(Job.id == job_id), actor).options(*loads)
     if with_events:
         query = query.options(selectinload(Job.events))
     if for_update:
@@ -188,7 +201,7 @@ def get_visible_job(session: Session, actor: Principal, job_id: uuid.UUID, *, fo
 def get_job(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> Job:
     """One job with its event history."""
     with uow:
-        return get_visible_job(uow.session, actor, job_id)
+        return get_visible_job(uow.session, actor, job_id, loads=VIEW_LOADS)
 
 
 def sla_condition(status: SlaStatus, now: datetime):
@@ -250,7 +263,7 @@ def list_jobs(
     with uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         items = uow.session.scalars(
-            query.options(*JOB_LOADS)
+            query.options(*VIEW_LOADS)
             .order_by(func.coalesce(service_time, Job.reported_at), Job.reference)
             .offset(offset).limit(limit)
         ).all()

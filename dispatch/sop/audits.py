@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.audit_log import service as audit_log
-from dispatch.audit_log.models import LogEntry, LogHead
+from dispatch.audit_log.models import LogEntry
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
@@ -351,10 +351,10 @@ def run_audit_cycle(session: Session, *, tz: ZoneInfo | str, now: datetime | Non
     Idempotent: a second run at the same moment changes nothing. ``identity`` gives new lots
     their id and seed (random unless a caller such as the demo data needs them reproducible)."""
     tz, now = _zone(tz), now or utcnow()
-    # Every cycle appends to the log anyway: taking the chain's head lock first makes concurrent
-    # cycles (the nightly task and a manual draw) run one after the other, the second finding
-    # nothing left to do, instead of colliding on the lots' unique keys.
-    session.execute(select(LogHead.id).where(LogHead.id == 1).with_for_update())
+    # Every cycle appends to the log (HQ's chain) anyway: taking that chain's head lock first makes
+    # concurrent cycles (the nightly task and a manual draw) run one after the other, the second
+    # finding nothing left to do, instead of colliding on the lots' unique keys.
+    audit_log.lock_chain(session, audit_log.HQ_CHAIN)
     report = DrawReport(ran_at=now)
     lots = _Lots(session, tz, now, report, identity)
     _open_current_lots(lots)
@@ -656,7 +656,7 @@ def _append_verdict(session: Session, audit: Audit, actor: Principal, *, kind: V
     # The row first, naming the entry that will seal it as written (the head stays locked to commit).
     row = AuditVerdict(audit_id=audit.id, seq=seq, kind=kind, verdict=verdict, findings=findings, note=note,
                        reviewer_id=actor.user_id, supersedes_id=previous.id if previous else None, created_at=now,
-                       log_seq=audit_log.next_seq(session))
+                       log_seq=audit_log.next_seq(session, actor.user_id))
     audit.verdicts.append(row)
     audit.verdict, audit.verdict_at = verdict, now  # the copy lot decisions read: sealed with the row
     entry = audit_log.append(session, kind=f"audit.verdict.{kind.value}", subject_id=audit.id, actor_id=actor.user_id,

@@ -111,8 +111,11 @@ def _location(obj) -> dict | None:
     return {"lat": obj.lat, "lon": obj.lon} if obj.lat is not None and obj.lon is not None else None
 
 
+_DISPATCH = DispatchSchema()  # built once: building a schema costs more than dumping it
+
+
 def _dispatch(job) -> dict:
-    return DispatchSchema().dump({
+    return _DISPATCH.dump({
         "service_point_id": job.service_point_id,
         "service_point_code": job.service_point.code if job.service_point else None,
         "reason": job.dispatch_reason,
