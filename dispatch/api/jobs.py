@@ -51,6 +51,7 @@ class Jobs(MethodView):
 
 
 @blp.route("/<uuid:job_id>")
+@blp.etag  # If-None-Match answers 304 while the job and its history are unchanged
 class JobById(MethodView):
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's to see")

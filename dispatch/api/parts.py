@@ -15,6 +15,7 @@ blp = Blueprint("parts", __name__, url_prefix="/api/v1/parts", description="Spar
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Parts(MethodView):
     @blp.arguments(PartFilterSchema, location="query")
     @blp.response(200, PartSchema(many=True))

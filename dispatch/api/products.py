@@ -14,6 +14,7 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Products(MethodView):
     @blp.arguments(ProductFilterSchema, location="query")
     @blp.response(200, ProductSchema(many=True))

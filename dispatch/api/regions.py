@@ -20,6 +20,7 @@ blp = Blueprint("regions", __name__, url_prefix="/api/v1/regions", description="
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Regions(MethodView):
     @blp.arguments(RegionFilterSchema, location="query")
     @blp.response(200, RegionSchema(many=True))

@@ -26,6 +26,7 @@ CONFLICT = "another active point already serves one of the (region, category) pa
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class ServicePoints(MethodView):
     @blp.arguments(ServicePointFilterSchema, location="query")
     @blp.response(200, ServicePointSchema(many=True))

@@ -14,6 +14,7 @@ blp = Blueprint("sla_targets", __name__, url_prefix="/api/v1/sla-targets",
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class SlaTargets(MethodView):
     @blp.response(200, SlaTargetSchema(many=True))
     def get(self):
