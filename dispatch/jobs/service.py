@@ -133,6 +133,7 @@ def _change(
     previous_technician_id: uuid.UUID | None = None,
     previous_service_point_id: uuid.UUID | None = None,
     created: bool = False,
+    run_hooks: bool = True,
 ) -> JobEvent:
     """Run the hooks around one change of ``job`` and record it (event + audit log); no commit."""
     now = utcnow()
@@ -142,7 +143,8 @@ def _change(
         at=now, reason=reason, previous_technician_id=previous_technician_id,
         previous_service_point_id=previous_service_point_id, data=data,
     )
-    hooks.run_before(change)
+    if run_hooks:
+        hooks.run_before(change)
     before = change.from_status
     if apply is not None:
         apply()
@@ -165,7 +167,8 @@ def _change(
                  "technician_id": str(job.technician_id) if job.technician_id else None,
                  "recorded_at": recorded_at.isoformat() if recorded_at else None, "data": data},
     )
-    hooks.run_after(change)
+    if run_hooks:
+        hooks.run_after(change)
     return event
 
 
@@ -406,7 +409,9 @@ def create_job(
             job.warranty_until = network_rules.warranty_until(unit)
         session.add(job)
         session.flush()
-        _change(session, job, kind=EventKind.CREATED, to=JobStatus.NEW, actor=actor, created=True,
+        # The job is dispatched in the same transaction: the other domains' hooks see it once, as
+        # NEW -> DISPATCHED (none acts on NEW; running them for it too cost a query each).
+        _change(session, job, kind=EventKind.CREATED, to=JobStatus.NEW, actor=actor, created=True, run_hooks=False,
                 data={"type": type.value, "priority": priority.value, "customer_id": who.id,
                       "unit_serial": unit.serial if unit else None, "product_sku": product.sku})
 
