@@ -60,11 +60,15 @@ def job_in_scope(job: Job, now: datetime | None = None, tz: ZoneInfo = DEFAULT_T
     return day is not None and first <= day <= last
 
 
-def insert_ignore(connection, model, **values) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on the primary key (PostgreSQL and SQLite)."""
+def insert_ignore(connection, model, rows: list[dict] | None = None, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the primary key (PostgreSQL and SQLite): one row
+    (``values``) or many in one statement (``rows``)."""
+    if rows is not None and not rows:
+        return
     make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     keys = [column.name for column in model.__table__.primary_key.columns]
-    connection.execute(make_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    connection.execute(make_insert(model).values(rows if rows is not None else values)
+                       .on_conflict_do_nothing(index_elements=keys))
 
 
 def bump(session: Session, user_id: uuid.UUID) -> int:

@@ -144,9 +144,9 @@ def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str |
             raise cursors.CursorReset("the cursor is ahead of this server's history")
         if position is None:
             session.execute(delete(Membership).where(Membership.user_id == actor.user_id))
-            for entity_type, entity_id in _scope(session, technician_id, now, config.tz):
-                insert_ignore(session.connection(), Membership, user_id=actor.user_id,
-                              entity_type=entity_type, entity_id=entity_id)
+            insert_ignore(session.connection(), Membership, [  # one statement for the whole scope
+                {"user_id": actor.user_id, "entity_type": entity_type, "entity_id": entity_id}
+                for entity_type, entity_id in _scope(session, technician_id, now, config.tz)])
         elif not snapshot:
             _reconcile(session, actor.user_id, _scope(session, technician_id, now, config.tz))
         uow.commit()
