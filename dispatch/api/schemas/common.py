@@ -49,6 +49,14 @@ class TaggedUnion(fields.Field):
     def __init__(self, tag: str, variants: dict[str, type[Schema]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tag, self.variants = tag, dict(variants)
+        self._schemas: dict[str, Schema] = {}  # one instance per variant, built on first use
+
+    def schema(self, tag: str) -> Schema:
+        """The variant's schema, built once (building costs more than loading one object)."""
+        schema = self._schemas.get(tag)
+        if schema is None:
+            schema = self._schemas[tag] = self.variants[tag]()
+        return schema
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
@@ -59,9 +67,9 @@ class TaggedUnion(fields.Field):
         return self.load_variant(tag, value)
 
     def load_variant(self, tag: str, value: dict[str, Any]) -> Any:
-        return self.variants[tag]().load(value)
+        return self.schema(tag).load(value)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return self.variants[value[self.tag]]().dump(value)
+        return self.schema(value[self.tag]).dump(value)
