@@ -28,7 +28,7 @@ from sqlalchemy import text  # noqa: E402
 from dispatch import migrate  # noqa: E402
 from dispatch.audit_log import service as audit_log  # noqa: E402
 from dispatch.db import make_engine, make_session_factory  # noqa: E402
-from dispatch.sop import sampling  # noqa: E402
+from dispatch.audits import sampling  # noqa: E402
 
 
 def uniformity(seeds: int, frame_size: int = 200, n: int = 20) -> None:

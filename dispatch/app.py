@@ -12,7 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch import api
+from dispatch import models as _every_mapper  # noqa: F401 - all mappers exist before a module builds a query
+from dispatch import api, wiring
+from dispatch.api import console
 from dispatch.api.errors import handle_dispatch_error
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
@@ -39,6 +41,11 @@ class AppState:
     address_limiter: RateLimiter
     engine: Any = None
     public_endpoints: set[str] = field(default_factory=set)
+    customer_blueprints: set[str] = field(default_factory=set)
+    # The customer channel's budgets: codes per number, codes per address, wrong codes per
+    # address, public look-ups per address (see Settings).
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    session_blueprints: set[str] = field(default_factory=set)  # sign in with a session, not a token
     metrics: Any = None
 
 
@@ -56,6 +63,7 @@ def create_app(
     task_queue: TaskQueue | None = None,
 ) -> Flask:
     """Build the WSGI app. ``config`` is a :class:`Settings` or a mapping of overrides."""
+    wiring.install()  # the job-lifecycle hooks and the sync feed's listeners
     settings = _settings(config)
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.config.update(
@@ -84,8 +92,15 @@ def create_app(
         auth_limiter=RateLimiter(counter, *settings.auth_rate_limit),
         address_limiter=RateLimiter(counter, *settings.auth_address_rate_limit),
         engine=engine,
+        limiters={
+            "otp_phone": RateLimiter(counter, *settings.otp_phone_rate_limit),
+            "otp_address": RateLimiter(counter, *settings.otp_address_rate_limit),
+            "otp_verify": RateLimiter(counter, *settings.otp_verify_rate_limit),
+            "public": RateLimiter(counter, *settings.public_rate_limit),
+        },
     )
     api.init_app(app)
+    console.init_app(app)
     if settings.proxy_hops:
         # Trust exactly that many X-Forwarded-For entries (the ones our proxies appended): the
         # client address (rate-limit key, logs) cannot be spoofed by a header the client sends.

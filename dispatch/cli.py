@@ -80,9 +80,27 @@ def demo(host: str, port: int) -> None:
     click.echo(f"API docs:  http://{host}:{port}/api/docs   (OpenAPI: /api/v1/openapi.json)")
     click.echo("log in:    curl -s -X POST -H 'Content-Type: application/json' "
                f"-d '{{\"username\":\"admin\",\"password\":\"demo1234\"}}' http://{host}:{port}/api/v1/auth/token")
+    _print_customer_sign_in(host, port, settings)
     from werkzeug.serving import run_simple
 
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+def _print_customer_sign_in(host: str, port: int, settings) -> None:
+    """How to sign in as the demo customer (the code arrives in this log: the logging SMS sender)."""
+    from dispatch.customers import qr
+    from seeds.customers import DEMO_CUSTOMER_PHONE, demo_new_serial
+
+    base = f"http://{host}:{port}/api/v1"
+    click.echo(f"customer:  curl -s -X POST -H 'Content-Type: application/json' -d '{{\"phone\":\"{DEMO_CUSTOMER_PHONE}\"}}' "
+               f"{base}/customer/otp   # the 6-digit code is printed in this log (logging SMS sender)")
+    click.echo(f"           curl -s -X POST -H 'Content-Type: application/json' "
+               f"-d '{{\"phone\":\"{DEMO_CUSTOMER_PHONE}\",\"code\":\"<code>\"}}' {base}/customer/session")
+    with current_app.extensions["dispatch"].session_factory() as session:
+        serial = demo_new_serial(session)
+    if serial:
+        click.echo(f"unit QR:   {base}/public/units/{serial}?sig={qr.unit_signature(settings.qr_key, serial)}"
+                   "   (activate it: POST /customer/units/activation)")
 
 
 @main.group("audit-log")

@@ -19,6 +19,14 @@
 | ``DISPATCH_LOG_JSON`` | ``1`` in production | JSON log lines with request ids |
 | ``DISPATCH_PROXY_HOPS`` | ``0`` | reverse proxies in front that append to X-Forwarded-For (the client address is taken that many hops back; 0 = the TCP peer) |
 | ``DISPATCH_FEEDBACK_LINK_BASE`` | ``https://dispatch.example/feedback/`` | where rating links sent to customers point |
+| ``DISPATCH_OTP_PHONE_RATE_LIMIT`` | ``5/3600`` | sign-in codes sent per phone number per window |
+| ``DISPATCH_OTP_ADDRESS_RATE_LIMIT`` | ``20/3600`` | sign-in codes requested per client address per window |
+| ``DISPATCH_OTP_VERIFY_RATE_LIMIT`` | ``10/900`` | wrong sign-in codes per client address per window |
+| ``DISPATCH_PUBLIC_RATE_LIMIT`` | ``60/60`` | public look-ups (QR, badge, price list) per client address per window |
+| ``DISPATCH_CUSTOMER_TOKEN_TTL_S`` | ``604800`` | customer session lifetime (7 days) |
+| ``DISPATCH_FACTORY_QR_KEY`` | derived from ``SECRET_KEY`` | key of the signature printed in units' and badges' QR codes |
+| ``DISPATCH_SMS_URL`` | unset | SMS gateway endpoint; unset = messages are only logged |
+| ``DISPATCH_SMS_KEY`` | unset | shared key signing requests to the gateway and its delivery receipts |
 """
 
 from __future__ import annotations
@@ -49,6 +57,12 @@ def _secret_from_instance(instance: Path) -> str:
     return key
 
 
+def _rate(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """A ``count/seconds`` rate-limit setting."""
+    count, _, window = env.get(name, "").partition("/")
+    return (int(count or default[0]), int(window or default[1]))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -73,6 +87,21 @@ class Settings:
     testing: bool = False
     problem_type_base: str = "https://dispatch.example/problems/"
     feedback_link_base: str = "https://dispatch.example/feedback/"
+    # The customer channel (issue 21).
+    otp_phone_rate_limit: tuple[int, int] = (5, 3600)
+    otp_address_rate_limit: tuple[int, int] = (20, 3600)
+    otp_verify_rate_limit: tuple[int, int] = (10, 900)
+    public_rate_limit: tuple[int, int] = (60, 60)
+    customer_token_ttl_s: int = 7 * 24 * 3600
+    factory_qr_key: str | None = None
+    sms_url: str | None = None
+    sms_key: str | None = None
+    sms_timeout_s: float = 5.0
+
+    @property
+    def qr_key(self) -> str:
+        """The factory's QR signing key (its own setting in production; else derived)."""
+        return self.factory_qr_key or f"factory-qr:{self.secret_key}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +134,14 @@ class Settings:
             proxy_hops=int(env.get("DISPATCH_PROXY_HOPS", 0)),
             metrics_port=int(env["DISPATCH_METRICS_PORT"]) if env.get("DISPATCH_METRICS_PORT") else None,
             feedback_link_base=env.get("DISPATCH_FEEDBACK_LINK_BASE", "https://dispatch.example/feedback/"),
+            otp_phone_rate_limit=_rate(env, "DISPATCH_OTP_PHONE_RATE_LIMIT", (5, 3600)),
+            otp_address_rate_limit=_rate(env, "DISPATCH_OTP_ADDRESS_RATE_LIMIT", (20, 3600)),
+            otp_verify_rate_limit=_rate(env, "DISPATCH_OTP_VERIFY_RATE_LIMIT", (10, 900)),
+            public_rate_limit=_rate(env, "DISPATCH_PUBLIC_RATE_LIMIT", (60, 60)),
+            customer_token_ttl_s=int(env.get("DISPATCH_CUSTOMER_TOKEN_TTL_S", 7 * 24 * 3600)),
+            factory_qr_key=env.get("DISPATCH_FACTORY_QR_KEY") or None,
+            sms_url=env.get("DISPATCH_SMS_URL") or None,
+            sms_key=env.get("DISPATCH_SMS_KEY") or None,
         )
 
     def with_(self, **changes) -> Settings:

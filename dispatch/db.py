@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, Select, event, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -130,3 +130,23 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
 def make_session_factory(bind: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tuple[list[Any], int]:
+    """One page of ``query``'s entities (``offset``/``limit``, in the query's order) and the total
+    number of rows it matches: every paginated list in the services reads through here. Rows are
+    entities, made unique (a joined eager load of a collection repeats them)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return list(session.scalars(query.offset(offset).limit(limit)).unique()), total
+
+
+def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
+    """A dict that lives exactly as long as ``session``'s current (outermost) transaction: what a
+    service may remember while the transaction's locks and snapshot hold (a chain it locked, a
+    read of the network). The next transaction gets a new, empty one. No session listener is
+    needed: the memo is keyed by the transaction object itself."""
+    transaction = session.get_transaction() or session.begin()
+    held = session.info.get(name)
+    if held is None or held[0] is not transaction:
+        held = session.info[name] = (transaction, {})
+    return held[1]

@@ -20,6 +20,23 @@ CRON_QUEUE = "cron"
 serializer, so it is served by a plain ``rq worker cron``, not by ``python -m workers``."""
 
 
+TASKS = frozenset({
+    "workers.routing_tasks.plan_routes",
+    "workers.care_tasks.generate_maintenance_jobs",
+    "workers.care_tasks.deliver_notifications",
+})
+"""Every task a service may enqueue, by its dotted path into ``workers`` (the services name them
+in constants, e.g. ``routing.service.PLAN_ROUTES_TASK``). On RQ, enqueueing another name fails
+at once, in the request, instead of in a worker later (inline, the task fails and is listed
+with the failed tasks); a test checks that each one resolves to a function."""
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}: add it to dispatch.queueing.TASKS")
+    return task
+
+
 def resolve(task: str):
     module_name, _, attr = task.rpartition(".")
     return getattr(importlib.import_module(module_name), attr)
@@ -78,6 +95,7 @@ class RqTaskQueue:
         from rq import Retry
         from rq.exceptions import DuplicateJobError
 
+        check_task(task)
         try:
             self.queue(queue).enqueue(
                 task,

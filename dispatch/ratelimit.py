@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dispatch.errors import TooManyRequests
+from dispatch.i18n import N_
 
 
 class MemoryCounter:
@@ -70,15 +71,15 @@ class RateLimiter:
     limit: int
     window_s: int
 
-    def _refuse(self, retry_after: float, what: str) -> TooManyRequests:
-        return TooManyRequests(f"more than {self.limit} {what} in {self.window_s} s; try again later",
+    def _refuse(self, retry_after: float, msgid: str) -> TooManyRequests:
+        return TooManyRequests(msgid, params={"limit": self.limit, "window_s": self.window_s},
                                retry_after_s=max(1, int(retry_after + 0.999)))
 
     def check(self, key: str) -> None:
         """Count one attempt; 429 once there were more than ``limit`` in the window."""
         count, retry_after, _ = self.counter.hit(key, self.window_s)
         if count > self.limit:
-            raise self._refuse(retry_after, "attempts")
+            raise self._refuse(retry_after, N_("more than {limit} attempts in {window_s} s; try again later"))
 
     @contextmanager
     def failures(self, key: str, failure: type[BaseException]) -> Iterator[None]:
@@ -90,7 +91,7 @@ class RateLimiter:
         count, retry_after, take_back = self.counter.hit(key, self.window_s)
         if count > self.limit:
             take_back()  # a refused attempt is no failure: the budget refills with the window
-            raise self._refuse(retry_after, "failed attempts")
+            raise self._refuse(retry_after, N_("more than {limit} failed attempts in {window_s} s; try again later"))
         try:
             yield
         except failure:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch import wiring
 from dispatch.audit_log import service as audit_log
 from dispatch.clock import utcnow
 from dispatch.config import Settings
@@ -26,6 +27,8 @@ STEPS = [
     "seeds.care",
     "seeds.history",
     "seeds.audits",
+    "seeds.customers",
+    "seeds.warranty",
 ]
 
 DEMO_PASSWORD = "demo1234"
@@ -49,6 +52,7 @@ class SeedContext:
 
 def load_demo(session_factory, settings: Settings, today: date | None = None) -> dict[str, int]:
     """Load every demo step in one transaction and return how many rows each step added."""
+    wiring.install()  # the demo's jobs go through the lifecycle: checklists, reservations, feed
     today = today or utcnow().astimezone(ZoneInfo(settings.timezone)).date()
     summary: dict[str, int] = {}
     with session_factory() as session:

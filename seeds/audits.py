@@ -22,8 +22,9 @@ from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import ServicePoint
-from dispatch.sop import audits, checklists, sampling
-from dispatch.sop.audit_models import Audit, AuditLot, AuditLotItem, AuditStatus, AuditVerdict
+from dispatch.audits import lots, review, sampling
+from dispatch.sop import checklists
+from dispatch.audits.models import Audit, AuditLot, AuditLotItem, AuditStatus, AuditVerdict
 from dispatch.sop.models import Checklist, SopStep
 from dispatch.sop.rules import StepKind
 from dispatch.sop.storage import LocalEvidenceStore
@@ -89,13 +90,13 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     quality = {p.id: POINTS[code] for code, p in points.items()}
     before = _counts(session)
     week = first_week
-    audits.run_audit_cycle(session, tz=ctx.tz, now=week.starts_at + timedelta(hours=1), identity=demo_identity)
+    lots.run_audit_cycle(session, tz=ctx.tz, now=week.starts_at + timedelta(hours=1), identity=demo_identity)
     while week.freezes_at <= now:
-        audits.run_audit_cycle(session, tz=ctx.tz, now=week.freezes_at + timedelta(hours=1), identity=demo_identity)
+        lots.run_audit_cycle(session, tz=ctx.tz, now=week.freezes_at + timedelta(hours=1), identity=demo_identity)
         newest = week.next(ctx.tz).freezes_at > now  # half of it stays in the review queue
         _review(session, actor, week, quality, at=min(now, week.freezes_at + timedelta(days=1)), half=newest)
         week = week.next(ctx.tz)
-    audits.run_audit_cycle(session, tz=ctx.tz, now=now, identity=demo_identity)
+    lots.run_audit_cycle(session, tz=ctx.tz, now=now, identity=demo_identity)
     for name, n in _counts(session).items():
         if n - before[name]:
             added[name] = n - before[name]
@@ -124,7 +125,7 @@ def _review(session, actor: Principal, week: sampling.LotWeek, quality: dict[uui
             findings = {"conforming": [], "minor": [MINOR],
                         "major": [{"step_key": _photo_step(session, audit_id), "code": "evidence_mismatch",
                                    "note": MAJOR_NOTE}]}[verdict]
-            audits.record_verdict(session, actor, audit_id, verdict=verdict, findings=findings, note="demo review",
+            review.record_verdict(session, actor, audit_id, verdict=verdict, findings=findings, note="demo review",
                                   now=at)
 
 

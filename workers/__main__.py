@@ -15,8 +15,10 @@ def run_worker(settings: Settings, queues: list[str] | None = None, *, burst: bo
     from rq.serializers import JSONSerializer
 
     import dispatch.models  # noqa: F401  (mappers configured before the first fork)
+    from dispatch import wiring
     import dispatch.routing.ortools_backend  # noqa: F401  (the engine: imported once, not in every work horse)
 
+    wiring.install()  # before the first fork: every work horse inherits the hooks and the feed
     connection = Redis.from_url(settings.redis_url)
     names = queues or list(QUEUES)
     worker = Worker(

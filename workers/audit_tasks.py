@@ -6,7 +6,7 @@ import logging
 
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.principal import SYSTEM
-from dispatch.sop import audits
+from dispatch.audits import lots
 from workers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def draw_audit_samples() -> dict[str, int]:
     second sample of the same checklist (the loser's transaction rolls back and changes nothing).
     """
     runtime = get_runtime()
-    report = audits.draw_samples(runtime.uow(), SYSTEM, tz=runtime.settings.timezone)
+    report = lots.draw_samples(runtime.uow(), SYSTEM, tz=runtime.settings.timezone)
     outcome = {name: value for name, value in vars(report).items() if isinstance(value, int)}
     log.info("draw_audit_samples %s", outcome)
     return outcome

@@ -7,7 +7,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from dispatch.care import complaints, maintenance, notifications, rules
-from dispatch.care.senders import LoggingSender, Sender
+from dispatch.care.senders import Sender, sender_for
 from dispatch.clock import utcnow
 from workers.runtime import get_runtime
 
@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def _sender() -> Sender:
-    """The message provider. Logging until an SMS gateway / mail relay / push service is wired here."""
-    return LoggingSender()
+    """The message provider: the SMS gateway when DISPATCH_SMS_URL is set, else the log."""
+    settings = get_runtime().settings
+    return sender_for(settings.sms_url, settings.sms_key, timeout_s=settings.sms_timeout_s)
 
 
 def sync_maintenance_plans() -> dict[str, int]:

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from rq import cron
 
+from dispatch import wiring
 from workers import audit_tasks, care_tasks, sync_tasks
+
+wiring.install()  # the cron entry, like every process that writes, installs the hooks and the feed
 
 QUEUE = "cron"
 MAINTENANCE_LEAD_DAYS = 14

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from dispatch import runtime as task_runtime
+from dispatch import wiring
 from dispatch.config import Settings
 from dispatch.db import make_engine, make_session_factory
 from dispatch.uow import UnitOfWork
@@ -13,6 +14,7 @@ from dispatch.uow import UnitOfWork
 @lru_cache(maxsize=1)
 def _from_env() -> task_runtime.TaskRuntime:
     # Built lazily inside the work horse (after RQ's fork): pooled connections are never shared.
+    wiring.install()  # the job-lifecycle hooks and the sync feed, in whatever process runs the task
     settings = Settings.from_env()
     factory = make_session_factory(make_engine(settings.database_url))
     return task_runtime.TaskRuntime(settings=settings, uow_factory=lambda: UnitOfWork(factory))

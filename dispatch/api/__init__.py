@@ -8,19 +8,22 @@ access token: deny by default.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
 from marshmallow import fields
 
+from dispatch.api import contract
 from dispatch.api import errors as api_errors
+from dispatch.api import i18n as api_i18n
 from dispatch.api import observability, request_guard
 from dispatch.api.deps import close_request_session, token_config, unit_of_work
 from dispatch.api.idempotency import IdempotencyKeyPlugin
 from dispatch.api.schemas.common import TaggedUnion
 from dispatch.auth import service as auth_service
+from dispatch.customers import sessions as customer_sessions
 from dispatch.errors import Unauthorized
+from dispatch.network.technicians import technician_id_of
 
 API_SPEC = {
     "API_TITLE": "dispatch",
@@ -73,11 +76,56 @@ def tagged_unions(self, field, **kwargs) -> dict:
             "discriminator": {"propertyName": field.tag, "mapping": {tag: ref["$ref"] for tag, ref in refs.items()}}}
 
 
+BLUEPRINTS = (
+    "admin_tasks",
+    "attachments",
+    "audit_log",
+    "audits",
+    "auth",
+    "checklists",
+    "claims",
+    "complaints",
+    "customer_auth",
+    "customer_units",
+    "customer_visits",
+    "customers",
+    "fault_causes",
+    "feedback",
+    "health",
+    "job_parts",
+    "jobs",
+    "kpis",
+    "maintenance",
+    "notifications",
+    "parts",
+    "plan_pictures",
+    "plans",
+    "products",
+    "public",
+    "regions",
+    "replans",
+    "scorecards",
+    "self_activations",
+    "service_points",
+    "sla_targets",
+    "slots",
+    "sop_templates",
+    "stock",
+    "sync",
+    "technician_routes",
+    "technicians",
+    "tracing",
+    "units",
+    "users",
+    "warranty_kpis",
+)
+"""Every blueprint module of dispatch/api, registered in this order (it is the OpenAPI document's
+order of tags); a test fails when a module with a ``blp`` is missing here."""
+
+
 def _blueprint_modules():
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "blp"):
-            yield module
+    """The modules of :data:`BLUEPRINTS`, imported (a missing one is an ImportError at start-up)."""
+    return [importlib.import_module(f"{__name__}.{name}") for name in BLUEPRINTS]
 
 
 def init_app(app: Flask) -> api_errors.DispatchApi:
@@ -85,20 +133,27 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
     app.url_map.strict_slashes = False  # /api/v1/jobs and /api/v1/jobs/ are the same collection
     observability.init_app(app)
     request_guard.init_app(app)
+    api_i18n.init_app(app)
     marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec_kwargs = SPEC_KWARGS | {"marshmallow_plugin": marshmallow_plugin,
-                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin()]}
+                                 "extra_plugins": [IdempotencyKeyPlugin(), api_errors.ProblemResponsesPlugin(),
+                                                   contract.ContractPlugin(app)]}
     api = api_errors.DispatchApi(app, spec_kwargs=spec_kwargs)
     marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     marshmallow_plugin.converter.add_attribute_function(tagged_unions)
+    marshmallow_plugin.converter.add_attribute_function(contract.named_enums_and_nullable_refs)  # last
     public: set[str] = {"api-docs.openapi_json", "static", "prometheus_metrics"}
+    customer_blueprints: set[str] = set()
     for module in _blueprint_modules():
         api.register_blueprint(module.blp)
         public |= set(getattr(module, "PUBLIC", ()))
+        if getattr(module, "AUDIENCE", "staff") == "customer":
+            customer_blueprints.add(module.blp.name)
     from dispatch.api import docs
 
     app.register_blueprint(docs.bp)
     api_errors.register(app)
+    contract.init_app(app)
     app.teardown_appcontext(close_request_session)
 
     @app.before_request
@@ -108,15 +163,24 @@ def init_app(app: Flask) -> api_errors.DispatchApi:
             return None
         if not endpoint:
             return None  # unknown route: let the 404/405 handler answer
+        if request.blueprint in app.extensions["dispatch"].session_blueprints:
+            return None  # the console: its own sign-in resolves the same principal (dispatch.api.console.web)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a Bearer access token is required")
-        g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip())
+        if request.blueprint in customer_blueprints:
+            # Customer routes take customer tokens only; staff routes never take them.
+            g.customer = customer_sessions.principal_from_token(unit_of_work(), token_config(), token.strip())
+            g.locale_preference = g.customer.locale
+            return None
+        g.principal = auth_service.principal_from_token(unit_of_work(), token_config(), token.strip(),
+                                                        technician_of=technician_id_of)
         return None
 
     # After authentication: an anonymous caller gets its 401 without the body being parsed.
     app.before_request(request_guard.guard_request)
 
     app.extensions["dispatch"].public_endpoints = public
+    app.extensions["dispatch"].customer_blueprints = customer_blueprints
     return api

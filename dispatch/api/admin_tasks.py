@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.deps import current_principal, task_queue
-from dispatch.auth.models import Role
+from dispatch.auth.enums import Role
 
 blp = Blueprint("admin_tasks", __name__, url_prefix="/api/v1/admin/tasks", description="Background tasks (admin)")
 

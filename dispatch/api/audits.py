@@ -22,7 +22,7 @@ from dispatch.api.schemas.audits import (
     ScorecardQuerySchema,
     ScorecardSchema,
 )
-from dispatch.sop import audits as service
+from dispatch.audits import lots, review, scorecards
 
 blp = Blueprint("audits", __name__, url_prefix="/api/v1/audits",
                 description="HQ spot-checks of completed SOP checklists")
@@ -36,7 +36,7 @@ class Audits(MethodView):
     def get(self, filters, pagination_parameters):
         """The review queue, oldest sample first (HQ: all; a manager: their point; a technician:
         their own final verdicts). ``?status=open`` is what is waiting for a verdict."""
-        items, total = service.list_audits(unit_of_work(), current_principal(),
+        items, total = review.list_audits(unit_of_work(), current_principal(),
                                            offset=pagination_parameters.first_item,
                                            limit=pagination_parameters.page_size, **filters)
         pagination_parameters.item_count = total
@@ -51,7 +51,7 @@ class Samples(MethodView):
         """Draw the samples of every lot due now (admin, reviewer; also run nightly). Opens this
         week's lots (seed committed), freezes lots 48 h after their week (seed revealed),
         finalises verdicts past their dispute window and decides lots. Twice draws nothing new."""
-        return service.draw_samples(unit_of_work(), current_principal(), tz=settings().timezone)
+        return lots.draw_samples(unit_of_work(), current_principal(), tz=settings().timezone)
 
 
 @blp.route("/lots")
@@ -61,7 +61,7 @@ class Lots(MethodView):
     @blp.paginate()
     def get(self, filters, pagination_parameters):
         """Lots, newest week first (HQ: all; a manager: their point)."""
-        items, total = service.list_lots(unit_of_work(), current_principal(),
+        items, total = lots.list_lots(unit_of_work(), current_principal(),
                                          offset=pagination_parameters.first_item,
                                          limit=pagination_parameters.page_size, **filters)
         pagination_parameters.item_count = total
@@ -74,7 +74,7 @@ class LotById(MethodView):
     def get(self, lot_id):
         """One lot: the seed commitment, and once frozen the revealed seed, the frame and its
         hash, the plan and every item's key, so that anyone can re-derive the sample."""
-        return service.get_lot(unit_of_work(), current_principal(), lot_id)
+        return lots.get_lot(unit_of_work(), current_principal(), lot_id)
 
 
 @blp.route("/flagged-points")
@@ -84,7 +84,7 @@ class FlaggedPoints(MethodView):
     def get(self, args):
         """Points for HQ review: red band with defects, a critical, or a rejected lot among the
         last two (admin, reviewer); lowest score first."""
-        return service.list_flagged_points(unit_of_work(), current_principal(), tz=settings().timezone, **args)
+        return scorecards.list_flagged_points(unit_of_work(), current_principal(), tz=settings().timezone, **args)
 
 
 @blp.route("/<uuid:audit_id>")
@@ -93,7 +93,7 @@ class AuditById(MethodView):
     def get(self, audit_id):
         """One audit with the checklist's every revision, each photo's EXIF time against the
         server's receive time and its GPS distance to the site, and the job's events."""
-        return service.get_audit(unit_of_work(), current_principal(), audit_id)
+        return review.get_audit(unit_of_work(), current_principal(), audit_id)
 
 
 @blp.route("/<uuid:audit_id>/verdict")
@@ -105,7 +105,7 @@ class AuditVerdict(MethodView):
     def post(self, body, audit_id):
         """Give the verdict (HQ reviewer or admin). Verdicts are append-only: a correction
         supersedes the current one and restarts the point's 3-day dispute window."""
-        return service.give_verdict(unit_of_work(), current_principal(), audit_id, **body)
+        return review.give_verdict(unit_of_work(), current_principal(), audit_id, **body)
 
 
 @blp.route("/<uuid:audit_id>/disputes")
@@ -115,7 +115,7 @@ class AuditDisputes(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="no verdict to dispute, or the window has closed")
     def post(self, body, audit_id):
         """The point's manager disputes a verdict within 3 days of it."""
-        return service.dispute_verdict(unit_of_work(), current_principal(), audit_id, **body)
+        return review.dispute_verdict(unit_of_work(), current_principal(), audit_id, **body)
 
 
 @blp.route("/<uuid:audit_id>/adjudication")
@@ -126,4 +126,4 @@ class AuditAdjudication(MethodView):
     def post(self, body, audit_id):
         """A second reviewer (never one who gave a verdict on this audit) upholds or amends a
         disputed verdict; the audit becomes final."""
-        return service.adjudicate(unit_of_work(), current_principal(), audit_id, **body)
+        return review.adjudicate(unit_of_work(), current_principal(), audit_id, **body)

@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, unit_of_work
 from dispatch.api.errors import ProblemSchema
-from dispatch.api.schemas.claims import ClaimDecisionSchema, ClaimFilterSchema, ClaimSchema
+from dispatch.api.schemas.claims import (
+    ClaimDecisionSchema,
+    ClaimFilterSchema,
+    ClaimPolicySchema,
+    ClaimReturnSchema,
+    ClaimSchema,
+    ClaimWaiverSchema,
+)
 from dispatch.stock import claims as service
 
 blp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Warranty claims")
@@ -41,7 +48,44 @@ class ClaimById(MethodView):
 class ClaimDecision(MethodView):
     @blp.arguments(ClaimDecisionSchema)
     @blp.response(200, ClaimSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="the claim was already decided")
+    @blp.alt_response(409, schema=ProblemSchema, description="the claim was already decided, or "
+                                                             "`defective-return-missing`: approval before the old "
+                                                             "part came back (or was waived)")
     def post(self, body, claim_id):
-        """HQ approves or rejects (with a reason) a claim that passed the automatic checks (admin)."""
+        """HQ approves or rejects (with a reason) a claim that passed the automatic checks or was held for
+        review (admin). Approval needs the old part received at HQ, or HQ's photo waiver."""
         return service.decide_claim(unit_of_work(), current_principal(), claim_id, **body)
+
+
+@blp.route("/<uuid:claim_id>/defective-return")
+class ClaimDefectiveReturn(MethodView):
+    @blp.arguments(ClaimReturnSchema)
+    @blp.response(200, ClaimSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="the claim is decided, or its part is accounted for")
+    def post(self, body, claim_id):
+        """HQ received the claim's old part: it enters HQ's defective bin (admin)."""
+        return service.receive_return(unit_of_work(), current_principal(), claim_id, **body)
+
+
+@blp.route("/<uuid:claim_id>/return-waiver")
+class ClaimReturnWaiver(MethodView):
+    @blp.arguments(ClaimWaiverSchema)
+    @blp.response(200, ClaimSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="the claim is decided, or its part is accounted for")
+    def post(self, body, claim_id):
+        """HQ waives the old part's return on photo evidence, with a reason (admin)."""
+        return service.waive_return(unit_of_work(), current_principal(), claim_id, **body)
+
+
+@blp.route("/policy")
+class ClaimPolicy(MethodView):
+    @blp.response(200, ClaimPolicySchema)
+    def get(self):
+        """The claim checks' settings (HQ and managers)."""
+        return service.get_policy(unit_of_work(), current_principal())
+
+    @blp.arguments(ClaimPolicySchema)
+    @blp.response(200, ClaimPolicySchema)
+    def put(self, body):
+        """Set the repeat-claim window (admin)."""
+        return service.set_policy(unit_of_work(), current_principal(), **body)

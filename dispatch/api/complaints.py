@@ -18,7 +18,7 @@ from dispatch.api.schemas.complaints import (
     DeadlineUpdateSchema,
 )
 from dispatch.care import complaints
-from dispatch.care.models import ComplaintCategory
+from dispatch.care.enums import ComplaintCategory
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
                 description="Customer complaints with handling deadlines")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from dispatch.auth.principal import Principal
+from dispatch.auth.principal import CustomerPrincipal, Principal
 from dispatch.config import Settings
 from dispatch.ports import TaskQueue
 from dispatch.uow import UnitOfWork
@@ -31,6 +31,16 @@ def unit_of_work() -> UnitOfWork:
 
 def current_principal() -> Principal:
     return g.principal
+
+
+def current_customer() -> CustomerPrincipal:
+    """The signed-in customer of a customer route (set by the app's authentication hook)."""
+    return g.customer
+
+
+def limiter(name: str):
+    """One of the customer channel's rate limiters (``otp_phone``, ``otp_address``, ...)."""
+    return _state().limiters[name]
 
 
 def task_queue() -> TaskQueue:

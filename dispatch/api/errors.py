@@ -15,6 +15,8 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from dispatch import errors
+from dispatch.api.i18n import localise_problem
+from dispatch.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -149,21 +151,23 @@ class DispatchApi(Api):
             }
             fields_named = ", ".join(sorted(problem["errors"]))
             problem["detail"] = f"invalid fields: {fields_named}"
+            problem |= {"detail_msgid": N_("invalid fields: {fields}"), "detail_params": {"fields": fields_named}}
         elif "message" in data:
             problem["detail"] = data["message"]
         elif code >= 500:
             log.exception("unhandled error", exc_info=getattr(error, "original_exception", None))
-            problem["detail"] = "an unexpected error occurred; it has been logged"
+            problem["detail"] = problem["detail_msgid"] = N_("an unexpected error occurred; it has been logged")
         elif error.description and code != 404:
             problem["detail"] = error.description
         elif code == 404:
             problem["detail"] = f"no resource at {request.path}"
+            problem |= {"detail_msgid": N_("no resource at {path}"), "detail_params": {"path": request.path}}
         headers = dict(data.get("headers") or {})
         if code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             headers.setdefault("Allow", ", ".join(error.valid_methods))
-        return problem_response(problem, headers)
+        return problem_response(localise_problem(problem), headers)
 
 
 def handle_dispatch_error(error: errors.DispatchError):
@@ -175,6 +179,7 @@ def handle_dispatch_error(error: errors.DispatchError):
         "detail": error.detail,
         "code": error.code,
     }
+    localise_problem(problem, error)
     headers: dict[str, str] = {}
     for key, value in error.extra.items():
         if key == "retry_after_s":

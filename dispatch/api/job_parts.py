@@ -20,7 +20,7 @@ from dispatch.api.schemas.job_parts import (
     LabourRateUpdateSchema,
     PriceOverridesSchema,
 )
-from dispatch.network.models import JobType
+from dispatch.network.enums import JobType
 from dispatch.stock import billing, catalogue, job_parts
 
 blp = Blueprint("job_parts", __name__, url_prefix="/api/v1", description="Parts on jobs, bills, labour rates")

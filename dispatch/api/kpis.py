@@ -20,7 +20,7 @@ blp = Blueprint("kpis", __name__, url_prefix="/api/v1/kpis", description="Servic
 KPI_COLUMNS = [f.name for f in fields(rules.Kpis)]
 
 
-def _csv(report: service.KpiReport) -> Response:
+def kpi_csv(report: service.KpiReport) -> Response:
     """One row for the whole scope, then one per ranked point or technician."""
     period = [report.date_from.isoformat(), report.date_to.isoformat()]
     scope_id = report.technician_id or report.service_point_id
@@ -46,5 +46,5 @@ class Kpis(MethodView):
         `Accept: text/csv` for a spreadsheet (null figures are empty cells)."""
         report = service.kpi_report(unit_of_work(), current_principal(), tz=settings().timezone, **filters)
         if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV:
-            return _csv(report)
+            return kpi_csv(report)
         return report

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, settings, unit_of_work
 from dispatch.api.schemas.audits import ScorecardQuerySchema, ScorecardSchema
-from dispatch.sop import audits as service
+from dispatch.audits import scorecards as service
 
 blp = Blueprint("scorecards", __name__, url_prefix="/api/v1", description="Service point quality scorecards")
 

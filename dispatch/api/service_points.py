@@ -17,6 +17,7 @@ from dispatch.api.schemas.service_points import (
     ServicePointSchema,
     ServicePointUpdateSchema,
 )
+from dispatch.audits import scorecards
 from dispatch.network import service_points as service
 
 blp = Blueprint("service_points", __name__, url_prefix="/api/v1/service-points",
@@ -33,10 +34,12 @@ class ServicePoints(MethodView):
     @blp.paginate()
     def get(self, filters, pagination_parameters):
         """List points (HQ: all; a manager or technician: their own)."""
+        flagged_ids = (scorecards.flagged_point_ids(unit_of_work(), tz=settings().timezone)
+                       if filters.get("flagged") is not None else ())
         items, total = service.list_service_points(unit_of_work(), current_principal(),
                                                    offset=pagination_parameters.first_item,
                                                    limit=pagination_parameters.page_size,
-                                                   tz=settings().timezone, **filters)
+                                                   flagged_ids=flagged_ids, **filters)
         pagination_parameters.item_count = total
         return items
 

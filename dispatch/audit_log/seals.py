@@ -128,7 +128,7 @@ def _step_evidence(session: Session, ids: list[Any]) -> dict[Any, dict[str, Any]
 def covered() -> dict[str, SealSpec]:
     """Every covered table by name (imported late: the domains import this package)."""
     from dispatch.network.models import Activation, JobType, Unit
-    from dispatch.sop.audit_models import Audit, AuditVerdict
+    from dispatch.audits.models import Audit, AuditVerdict
     from dispatch.sop.models import StepResult
     from dispatch.stock.models import BillPriceOverride, LabourRate, Part, PartUsage, StockMovement, WarrantyClaim
 

@@ -58,35 +58,32 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, event, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from dispatch.audit_log.models import LogChain, LogEntry, RowSeal
 from dispatch.audit_log.seals import Content, SealSpec, covered, read_contents
 from dispatch.auth.models import HQ_ROLES, User
 from dispatch.auth.principal import Principal
-from dispatch.clock import utcnow
+from dispatch.clock import local_midnight, utcnow
+from dispatch.db import transaction_memo
 from dispatch.errors import ValidationFailed
 from dispatch.uow import UnitOfWork
 
 GENESIS = "0" * 64
 HQ_CHAIN = "hq"
 ROOT_KIND = "audit_log.root"
-_TX_CHAIN = "audit_log_chain"  # session.info: the one chain this transaction appends to
-_RESERVED = "audit_log_reserved_seq"  # session.info: the global seq next_seq() promised
+_TX_MEMO = "audit_log"  # transaction_memo: the one chain this transaction appends to, the seq next_seq() promised
+_TX_CHAIN, _RESERVED = "chain", "reserved_seq"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_chain(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: its chain lock is gone
-        session.info.pop(_TX_CHAIN, None)
-        session.info.pop(_RESERVED, None)
+def _memo(session) -> dict[str, Any]:
+    """What this transaction holds of the log; gone with the transaction (and its chain lock)."""
+    return transaction_memo(session, _TX_MEMO)
 
 
 def _canonical(value: Any) -> str:
@@ -160,12 +157,13 @@ def _seals(session, seq: int, sealed: Sequence[tuple[SealSpec, Any]],
 
 def _chain_for(session, actor_id: uuid.UUID | None, chain: str | None) -> str:
     """The chain this transaction appends to: fixed by its first append (see the module doc)."""
-    fixed = session.info.get(_TX_CHAIN)
+    memo = _memo(session)
+    fixed = memo.get(_TX_CHAIN)
     if fixed is None:
         if chain is None:
             point = session.scalar(select(User.service_point_id).where(User.id == actor_id)) if actor_id else None
             chain = str(point) if point else HQ_CHAIN
-        fixed = session.info[_TX_CHAIN] = chain
+        fixed = memo[_TX_CHAIN] = chain
     return fixed
 
 
@@ -184,7 +182,7 @@ def _locked_chain(session, chain: str) -> LogChain:
 
 
 def _global_seq(session) -> int:
-    reserved = session.info.pop(_RESERVED, None)
+    reserved = _memo(session).pop(_RESERVED, None)
     if reserved is not None:
         return reserved
     if session.connection().dialect.name == "postgresql":
@@ -204,9 +202,10 @@ def next_seq(session, actor_id: uuid.UUID | None = None) -> int:
     """The global seq the caller's next :func:`append` gets (for rows that name their own entry):
     the chain head is locked from here to the commit and the number is reserved for it."""
     _locked_chain(session, _chain_for(session, actor_id, None))
-    if _RESERVED not in session.info:
-        session.info[_RESERVED] = _global_seq(session)
-    return session.info[_RESERVED]
+    memo = _memo(session)
+    if _RESERVED not in memo:
+        memo[_RESERVED] = _global_seq(session)
+    return memo[_RESERVED]
 
 
 def _append(session, *, kind: str, subject_id: Any, payload: dict[str, Any], actor_id: uuid.UUID | None,
@@ -623,7 +622,7 @@ def daily_root(session, day: date, tz: str = "UTC") -> dict[str, Any]:
     """The root of ``day`` (local): every chain's last entry written before the end of the day,
     and one hash over them (:func:`tree_head`). Publish it outside the system so that a rebuilt
     chain (all hashes recomputed) is caught."""
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
+    end = local_midnight(day + timedelta(days=1), tz)
     last = select(LogEntry.chain, func.max(LogEntry.chain_seq).label("position")).where(LogEntry.at < end) \
         .group_by(LogEntry.chain).subquery()
     rows = session.execute(select(LogEntry.chain, LogEntry.chain_seq, LogEntry.hash, LogEntry.seq, LogEntry.at)

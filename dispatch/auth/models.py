@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispatch.auth.enums import HQ_ROLES, POINT_ROLES, Role  # noqa: F401  (HQ_ROLES, POINT_ROLES re-exported)
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # HQ staff
-    REVIEWER = "reviewer"  # HQ auditors
-    MANAGER = "manager"  # runs exactly one service point
-    TECHNICIAN = "technician"  # works for exactly one service point
-
-
-HQ_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
-POINT_ROLES = frozenset({Role.MANAGER, Role.TECHNICIAN})
 
 
 class User(UuidPk, TimestampMixin, Base):

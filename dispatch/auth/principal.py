@@ -49,3 +49,19 @@ class Principal:
 
 SYSTEM = Principal(user_id=uuid.UUID(int=0), username="system", role=Role.ADMIN)
 """The principal background tasks and seeds act as."""
+
+
+@dataclass(frozen=True)
+class CustomerPrincipal:
+    """A signed-in customer (phone number + one-time code): a principal of its own kind.
+
+    It holds no role, so no staff service accepts it; customer services scope every read and
+    write to ``customer_id`` and answer another customer's ids with 404."""
+
+    customer_id: uuid.UUID
+    locale: str | None = None
+
+    def ensure_own(self, owner_id: uuid.UUID | None, what: str) -> None:
+        """Another customer's object answers exactly like a missing one."""
+        if owner_id != self.customer_id:
+            raise NotFound(f"{what} does not exist")

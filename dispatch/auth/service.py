@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dispatch.auth.models import POINT_ROLES, RefreshToken, Role, User
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from dispatch.network.models import Technician
 from dispatch.uow import UnitOfWork
 
 ISSUER = "dispatch"
@@ -120,6 +121,26 @@ def _decode(token: str, config: TokenConfig, expected_type: str) -> dict[str, An
     return claims
 
 
+CUSTOMER_TOKEN = "customer"
+
+
+def customer_token(config: TokenConfig, customer_id: uuid.UUID, token_version: int, ttl_s: int) -> str:
+    """A customer session token (typ ``customer``: never accepted where staff tokens are)."""
+    now = utcnow()
+    return _encode({"sub": str(customer_id), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "ver": token_version,
+                    "typ": CUSTOMER_TOKEN, "jti": secrets.token_hex(8), "exp": now + timedelta(seconds=ttl_s)},
+                   config)
+
+
+def customer_claims(config: TokenConfig, token: str) -> tuple[uuid.UUID, int]:
+    """The customer id and token generation a customer token names (401 if it is not one)."""
+    claims = _decode(token, config, CUSTOMER_TOKEN)
+    try:
+        return uuid.UUID(claims["sub"]), int(claims.get("ver", 0))
+    except (TypeError, ValueError) as exc:
+        raise Unauthorized("the token is not valid") from exc
+
+
 def _issue(session, user: User, config: TokenConfig, family: str | None = None) -> TokenPair:
     now = utcnow()
     base = {"sub": str(user.id), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "ver": user.token_version}
@@ -136,23 +157,43 @@ def _issue(session, user: User, config: TokenConfig, family: str | None = None) 
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_ttl_s, user=user)
 
 
+def authenticate(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> User:
+    """Check a username and password in the caller's unit of work (no commit): the user, or
+    Unauthorized. An unknown username costs what a wrong password costs; a hash made with older
+    parameters is re-hashed now that the password is known. The API's token login and the
+    console's sign-in both come through here."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(dummy_hash(config.password_hash_method), password)
+        raise Unauthorized("unknown username or wrong password")
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        raise Unauthorized("unknown username or wrong password")
+    current = _hash_parameters(dummy_hash(config.password_hash_method))
+    if _hash_parameters(user.password_hash) != current:
+        # Made with other parameters (an older setting): re-hash now that the password is
+        # known, so every account costs what the unknown-username path costs.
+        user.password_hash = hash_password(password, config.password_hash_method)
+    return user
+
+
 def login(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> TokenPair:
     """Check the password and issue an access/refresh pair."""
     with uow:
-        user = uow.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            check_password_hash(dummy_hash(config.password_hash_method), password)
-            raise Unauthorized("unknown username or wrong password")
-        if not check_password_hash(user.password_hash, password) or not user.is_active:
-            raise Unauthorized("unknown username or wrong password")
-        current = _hash_parameters(dummy_hash(config.password_hash_method))
-        if _hash_parameters(user.password_hash) != current:
-            # Made with other parameters (an older setting): re-hash now that the password is
-            # known, so every account costs what the unknown-username path costs.
-            user.password_hash = hash_password(password, config.password_hash_method)
+        user = authenticate(uow, config, username=username, password=password)
         pair = _issue(uow.session, user, config)
         uow.commit()
     return pair
+
+
+def sign_in(uow: UnitOfWork, config: TokenConfig, *, username: str, password: str) -> tuple[uuid.UUID, int]:
+    """A browser session's sign-in (the console): the user's id and token version, which the
+    session keeps; :func:`principal_for` resolves them on every request, so deactivating the
+    user or bumping the version (a revoked refresh family) signs the session out too."""
+    with uow:
+        user = authenticate(uow, config, username=username, password=password)
+        identity = (user.id, user.token_version)
+        uow.commit()  # a re-hashed password
+    return identity
 
 
 def refresh(uow: UnitOfWork, config: TokenConfig, *, refresh_token: str) -> TokenPair:
@@ -176,20 +217,30 @@ def refresh(uow: UnitOfWork, config: TokenConfig, *, refresh_token: str) -> Toke
     return pair
 
 
-def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Principal:
+TechnicianOf = Callable[[Any], Any]
+"""Given ``User.id``, a scalar subquery of the technician id of that user (or NULL): the network
+knows technicians (:func:`dispatch.network.technicians.technician_id_of`); auth, below it, does not."""
+
+
+def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str, *,
+                         technician_of: TechnicianOf) -> Principal:
     """Verify an access token and resolve the caller from the database (roles and point are
     never trusted from the token, so a reassignment or revocation applies at once)."""
     claims = _decode(token, config, "access")
+    return principal_for(uow, uuid.UUID(claims["sub"]), claims.get("ver"), technician_of=technician_of)
+
+
+def principal_for(uow: UnitOfWork, user_id: uuid.UUID, version: Any, *, technician_of: TechnicianOf) -> Principal:
+    """The caller behind a verified credential (an access token's claims, or a console session):
+    one authorisation layer for the API and the console."""
     with uow:
         row = uow.session.execute(
-            select(User, Technician.id)
-            .outerjoin(Technician, Technician.user_id == User.id)
-            .where(User.id == uuid.UUID(claims["sub"]))
+            select(User, technician_of(User.id)).where(User.id == user_id)
         ).first()
     if row is None:
         raise Unauthorized("the token's user no longer exists")
     user, technician_id = row
-    if not user.is_active or claims.get("ver") != user.token_version:
+    if not user.is_active or version != user.token_version:
         raise Unauthorized("the token has been revoked")
     return Principal(
         user_id=user.id,
@@ -222,8 +273,7 @@ def list_users(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, ro
             query = query.where(User.role == role)
         if not actor.is_hq:
             query = query.where(User.service_point_id == actor.service_point_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        return list(uow.session.scalars(query.offset(offset).limit(limit))), total
+        return page(uow.session, query, offset=offset, limit=limit)
 
 
 def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -> User:

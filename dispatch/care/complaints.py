@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.audit_log import service as audit_log
@@ -22,6 +22,7 @@ from dispatch.care.models import (
 )
 from dispatch.care.templates import Template
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import NotFound, PreconditionFailed, ValidationFailed
 from dispatch.jobs.models import Job
 from dispatch.network.models import Customer, ServicePoint, Unit
@@ -116,8 +117,9 @@ def _linked_point(session: Session, actor: Principal, *, customer_id: uuid.UUID,
 def create_complaint(uow: UnitOfWork, actor: Principal, *, category: ComplaintCategory, customer_id: uuid.UUID,
                      summary: str, description: str = "", unit_id: uuid.UUID | None = None,
                      job_id: uuid.UUID | None = None, service_point_id: uuid.UUID | None = None,
-                     received_at: datetime | None = None) -> Complaint:
-    """Record a complaint; its deadline comes from the category's table entry."""
+                     received_at: datetime | None = None, intake_note: str = "") -> Complaint:
+    """Record a complaint; its deadline comes from the category's table entry. The customer
+    channel files as :data:`SYSTEM` after checking the customer owns the unit and job."""
     actor.require(*HANDLERS)
     now = utcnow()
     received_at = received_at or now
@@ -132,12 +134,12 @@ def create_complaint(uow: UnitOfWork, actor: Principal, *, category: ComplaintCa
             customer_id=customer_id, unit_id=unit_id, job_id=job_id, service_point_id=point,
             summary=summary.strip(), description=description.strip(), received_at=received_at,
             due_at=rules.complaint_due_at(received_at, resolve_within_hours(session, category)),
-            created_by=actor.user_id,
+            created_by=None if actor is SYSTEM else actor.user_id,
         )
         session.add(complaint)
         session.flush()
         _event(session, complaint, actor, kind="received", at=now, from_status=None,
-               to_status=ComplaintStatus.RECEIVED)
+               to_status=ComplaintStatus.RECEIVED, note=intake_note)
         uow.commit()
         return get_complaint(uow, actor, complaint.id)
 
@@ -181,12 +183,8 @@ def list_complaints(uow: UnitOfWork, actor: Principal, *, status: ComplaintStatu
         if overdue is not None:
             late = Complaint.status.in_(rules.OPEN_COMPLAINT) & (Complaint.due_at < now)
             query = query.where(late if overdue else ~late)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.options(selectinload(Complaint.events)).order_by(Complaint.due_at, Complaint.id)
-            .offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(Complaint.events)).order_by(Complaint.due_at, Complaint.id),
+                    offset=offset, limit=limit)
 
 
 def transition_complaint(uow: UnitOfWork, actor: Principal, complaint_id: uuid.UUID, *, to_status: ComplaintStatus,

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.models import Role
@@ -24,6 +24,7 @@ from dispatch.care.models import (
 )
 from dispatch.care.templates import Template
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, Product, Technician
@@ -88,20 +89,39 @@ def _open_callback_item(session: Session, job: Job, rating: Rating) -> None:
 def submit_rating(uow: UnitOfWork, secret_key: str, token: str, *, score: int, comment: str = "") -> Rating:
     """Public: the customer rates a completed visit 1-5; once per job (a second try is 409). A
     rating of 2 or less opens a callback item on the point's worklist."""
-    job_id = tokens.read(secret_key, token)
+    return _rate(uow, tokens.read(secret_key, token), score=score, comment=comment, source=RatingSource.LINK)
+
+
+def rate_own_visit(uow: UnitOfWork, customer_id: uuid.UUID, job_id: uuid.UUID, *, score: int,
+                   comment: str = "") -> Rating:
+    """A signed-in customer rates their own completed visit (same rules as the link; another
+    customer's job answers 404)."""
+    return _rate(uow, job_id, score=score, comment=comment, source=RatingSource.ACCOUNT, owner=customer_id)
+
+
+def _rate(uow: UnitOfWork, job_id: uuid.UUID, *, score: int, comment: str, source: RatingSource,
+          owner: uuid.UUID | None = None) -> Rating:
     with uow:
         job = _job(uow.session, job_id, lock=True)
+        if owner is not None and job.customer_id != owner:
+            raise NotFound(f"job {job_id} does not exist")
         if job.status not in RATEABLE:
-            raise Conflict(f"job {job.reference} is {job.status.value}; only completed visits are rated",
+            raise Conflict("job {reference} is {status}; only completed visits are rated",
+                           params={"reference": job.reference, "status": job.status.value},
                            current=job.status.value)
         if _rating_of(uow.session, job.id) is not None:
-            raise Conflict(f"job {job.reference} has been rated already")
+            raise Conflict("job {reference} has been rated already", params={"reference": job.reference})
         rating = Rating(id=uuid.uuid4(), job_id=job.id, score=score, comment=comment.strip(),
-                        source=RatingSource.LINK, created_at=utcnow())
+                        source=source, created_at=utcnow())
         uow.session.add(rating)
         _open_callback_item(uow.session, job, rating)
         uow.commit()  # the unique job_id turns a concurrent second rating into Conflict
         return rating
+
+
+def rating_of(uow: UnitOfWork, job_id: uuid.UUID) -> Rating | None:
+    with uow:
+        return _rating_of(uow.session, job_id)
 
 
 def record_callback(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, *, outcome: CallbackOutcome,
@@ -167,12 +187,8 @@ def list_ratings(uow: UnitOfWork, actor: Principal, *, service_point_id: uuid.UU
             query = query.where(Job.technician_id == technician_id)
         if max_score is not None:
             query = query.where(Rating.score <= max_score)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.options(selectinload(Rating.job)).order_by(Rating.created_at.desc(), Rating.id)
-            .offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(Rating.job)).order_by(Rating.created_at.desc(), Rating.id),
+                    offset=offset, limit=limit)
 
 
 # --- the points' callback worklist ------------------------------------------------------------
@@ -194,10 +210,8 @@ def callback_worklist(uow: UnitOfWork, actor: Principal, *, status: CallbackItem
         if overdue is not None:
             late = (CallbackItem.status == CallbackItemStatus.OPEN) & (CallbackItem.due_at < now)
             query = query.where(late if overdue else ~late)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(query.options(selectinload(CallbackItem.job))
-                                    .order_by(CallbackItem.due_at, CallbackItem.id).offset(offset).limit(limit)).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(CallbackItem.job)).order_by(CallbackItem.due_at, CallbackItem.id),
+                    offset=offset, limit=limit)
 
 
 # --- the rating link, for the point ---------------------------------------------------------------

@@ -7,7 +7,9 @@
 - cancelled, put on hold or unscheduled: unsent "scheduled" and "on the way" messages are withdrawn;
 - completed: the customer gets a rating link; a maintenance job moves its unit's plan on;
 - a plan's maintenance job taken in: it is linked to its due date and the customer reminded;
-- a plan's maintenance job cancelled: that cycle is skipped.
+- a plan's maintenance job cancelled: that cycle is skipped;
+- a visit closed as a customer no-show (cancelled with ``outcome: no_show``): a callback is opened
+  on the point's worklist to arrange a new visit.
 
 Messages go to the outbox in the same transaction, so a change that rolls back sends nothing.
 """
@@ -15,18 +17,20 @@ Messages go to the outbox in the same transaction, so a change that rolls back s
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from dispatch.care import maintenance, notifications, rules
+from dispatch.care.models import CallbackItem, CallbackItemStatus
 from dispatch.care.templates import Template
-from dispatch.config import Settings
-from dispatch.jobs.hooks import JobChange, after_change
+from dispatch.clock import zone
+from dispatch.jobs.hooks import JobChange
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, JobType, Product, Technician, Unit
 
-NETWORK_TZ = ZoneInfo(Settings.timezone)
+NETWORK_TZ = zone()
 """Hooks get no settings; the completion day is taken in the network's default local time
-(the same convention as dispatch.jobs.service.DEFAULT_TIMEZONE)."""
+(:func:`dispatch.clock.zone` without a zone)."""
 
 
 TIMED = (Template.JOB_SCHEDULED, Template.TECHNICIAN_EN_ROUTE)
@@ -57,7 +61,6 @@ def _done_on(change: JobChange) -> date:
     return (change.job.completed_at or change.at).astimezone(NETWORK_TZ).date()
 
 
-@after_change
 def follow_the_customer(change: JobChange) -> None:
     if change.to_status == JobStatus.SCHEDULED:
         facts = _facts(change, Template.JOB_SCHEDULED)
@@ -74,7 +77,6 @@ def follow_the_customer(change: JobChange) -> None:
                                 reason=f"withdrawn: the visit is {change.to_status.value}")
 
 
-@after_change
 def follow_maintenance_plans(change: JobChange) -> None:
     job = change.job
     if job.type != JobType.MAINTENANCE or job.unit_id is None:
@@ -91,3 +93,18 @@ def follow_maintenance_plans(change: JobChange) -> None:
         maintenance.record_completion(change.session, job.unit_id, _done_on(change), job.service_point_id)
     elif change.to_status == JobStatus.CANCELLED:
         maintenance.record_cancellation(change.session, job.id)
+
+
+NO_SHOW = "no_show"  # why a callback item was opened: the customer was not there
+
+
+def call_back_after_a_no_show(change: JobChange) -> None:
+    if change.to_status != JobStatus.CANCELLED or (change.data or {}).get("outcome") != NO_SHOW:
+        return
+    session, job = change.session, change.job
+    if session.scalar(select(CallbackItem.id).where(CallbackItem.job_id == job.id,
+                                                    CallbackItem.reason == NO_SHOW)) is not None:
+        return
+    session.add(CallbackItem(job_id=job.id, service_point_id=job.service_point_id, reason=NO_SHOW,
+                             comment=change.reason, status=CallbackItemStatus.OPEN, opened_at=change.at,
+                             due_at=rules.callback_due_at(change.at), attempts=0))

@@ -27,7 +27,8 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.care import rules
 from dispatch.care.models import MaintenanceOccurrence, MaintenancePlan
-from dispatch.clock import utcnow
+from dispatch.clock import local_today, utcnow
+from dispatch.db import page
 from dispatch.errors import DispatchError, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
@@ -187,7 +188,7 @@ def request_generation(uow: UnitOfWork, actor: Principal, tasks: TaskQueue, *, t
     actor.require(Role.ADMIN)
     if lead_days < 0:
         raise ValidationFailed("lead_days", "must not be negative")
-    today = utcnow().astimezone(ZoneInfo(str(tz))).date()
+    today = local_today(tz)
     task_id = f"maintenance-generate-{today.isoformat()}-{lead_days}"
     with uow:
         audit_log.append(uow.session, kind="maintenance.generation_requested", subject_id=task_id,
@@ -267,12 +268,9 @@ def list_plans(uow: UnitOfWork, actor: Principal, *, due_before: date | None = N
     if unit_id is not None:
         query = query.where(MaintenancePlan.unit_id == unit_id)
     with uow:
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.options(selectinload(MaintenancePlan.unit), selectinload(MaintenancePlan.occurrences))
-            .order_by(MaintenancePlan.next_due_on, MaintenancePlan.id).offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session,
+                    query.options(selectinload(MaintenancePlan.unit), selectinload(MaintenancePlan.occurrences))
+                    .order_by(MaintenancePlan.next_due_on, MaintenancePlan.id), offset=offset, limit=limit)
 
 
 def get_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> MaintenancePlan:

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dispatch.care.enums import (
+    Channel,
+    NotificationStatus,
+    RatingSource,
+    CallbackOutcome,
+    CallbackItemStatus,
+    ComplaintCategory,
+    ComplaintStatus,
+)
 from dispatch.clock import utcnow
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+from dispatch.jobs.models import Job  # noqa: F401 - the relationships below name it
 from dispatch.network.models import Unit
-
-if TYPE_CHECKING:
-    from dispatch.jobs.models import Job
 
 # --- maintenance plans ------------------------------------------------------------------------
 
@@ -67,20 +73,6 @@ class MaintenanceOccurrence(UuidPk, Base):
 # --- notifications ----------------------------------------------------------------------------
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-    PUSH = "push"
-
-
-class NotificationStatus(StrEnum):
-    PENDING = "pending"  # waiting for its first or next attempt (see next_attempt_at)
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt; stays visible to HQ and the point
-    SUPERSEDED = "superseded"  # a newer message for the same job and purpose replaced it before it went out
-    EXPIRED = "expired"  # the time it announced had passed before it could go out; never sent
-
-
 class Notification(UuidPk, TimestampMixin, Base):
     """One outgoing message in the outbox, written in the transaction of the event that causes it."""
 
@@ -100,6 +92,8 @@ class Notification(UuidPk, TimestampMixin, Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # The provider's id of the sent message (an SMS gateway's), which its delivery receipts name.
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
     __table_args__ = (
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
@@ -109,12 +103,21 @@ class Notification(UuidPk, TimestampMixin, Base):
     )
 
 
+class DeliveryReceipt(UuidPk, Base):
+    """What the provider later reported about a sent message (delivered, undeliverable...)."""
+
+    __tablename__ = "delivery_receipts"
+
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL"), index=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # the provider's word: delivered, failed, ...
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    reported_at: Mapped[datetime | None]  # the provider's clock
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- ratings and callbacks --------------------------------------------------------------------
-
-
-class RatingSource(StrEnum):
-    LINK = "link"  # the customer used the signed link
-    CALLBACK = "callback"  # the call centre asked the customer on the phone
 
 
 class Rating(UuidPk, Base):
@@ -134,13 +137,6 @@ class Rating(UuidPk, Base):
     __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
 
 
-class CallbackOutcome(StrEnum):
-    REACHED = "reached"
-    NO_ANSWER = "no_answer"
-    WRONG_NUMBER = "wrong_number"
-    DECLINED = "declined"  # reached, but the customer did not want to talk
-
-
 class Callback(UuidPk, Base):
     """A follow-up call by the call centre after a job."""
 
@@ -155,11 +151,6 @@ class Callback(UuidPk, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),)
-
-
-class CallbackItemStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"  # the customer was reached
 
 
 class CallbackItem(UuidPk, Base):
@@ -187,23 +178,6 @@ class CallbackItem(UuidPk, Base):
 
 
 # --- complaints -------------------------------------------------------------------------------
-
-
-class ComplaintCategory(StrEnum):
-    PRODUCT_QUALITY = "product_quality"
-    DELIVERY = "delivery"
-    AFTER_SALES = "after_sales"
-    ORDER = "order"
-    ACCOUNT_PAYMENT = "account_payment"
-
-
-class ComplaintStatus(StrEnum):
-    RECEIVED = "received"
-    CLASSIFIED = "classified"
-    INVESTIGATING = "investigating"
-    SOLUTION_PROPOSED = "solution_proposed"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
 
 
 class Complaint(UuidPk, TimestampMixin, Base):

@@ -9,20 +9,22 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User
 from dispatch.auth.principal import Principal
 from dispatch.care import rules, templates, tokens
-from dispatch.care.models import Channel, Notification, NotificationStatus
-from dispatch.care.senders import OutgoingMessage, Sender
+from dispatch.care.models import Channel, DeliveryReceipt, Notification, NotificationStatus
+from dispatch.care.senders import OutgoingMessage, PermanentSendError, Sender, verify
 from dispatch.clock import utcnow
-from dispatch.errors import Conflict, NotFound
+from dispatch.db import page
+from dispatch.errors import Conflict, NotFound, Unauthorized
+from dispatch.i18n import DEFAULT_LOCALE
 from dispatch.network.models import Customer
 from dispatch.uow import UnitOfWork, UowFactory
 
@@ -66,7 +68,9 @@ def queue(session: Session, *, channel: Channel, recipient: str, template: str, 
 def notify_customer(session: Session, customer: Customer, template: str, payload: dict[str, Any], *,
                     job_id: uuid.UUID | None = None, service_point_id: uuid.UUID | None = None,
                     by_email_too: bool = False) -> list[Notification]:
-    """Text the customer's phone (and e-mail them when asked and they gave an address)."""
+    """Text the customer's phone (and e-mail them when asked and they gave an address), in
+    their language (zh-CN unless they chose another)."""
+    payload = {"locale": customer.locale or DEFAULT_LOCALE} | payload
     kw = {"template": template, "payload": payload, "job_id": job_id, "customer_id": customer.id,
           "service_point_id": service_point_id}
     messages = [queue(session, channel=Channel.SMS, recipient=customer.phone, **kw)]
@@ -109,11 +113,8 @@ def list_notifications(uow: UnitOfWork, actor: Principal, *, status: Notificatio
             query = query.where(Notification.template == template)
         if job_id is not None:
             query = query.where(Notification.job_id == job_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.order_by(Notification.created_at.desc(), Notification.id).offset(offset).limit(limit)
-        ).all()
-        return list(items), total
+        return page(uow.session, query.order_by(Notification.created_at.desc(), Notification.id),
+                    offset=offset, limit=limit)
 
 
 def retry_notification(uow: UnitOfWork, actor: Principal, notification_id: uuid.UUID) -> Notification:
@@ -220,14 +221,16 @@ def _render(item: _Claimed, ctx: DeliveryContext) -> OutgoingMessage:
 
 
 def _record(uow_factory: UowFactory, item: _Claimed, error: str | None, *, permanent: bool = False,
-            expired: bool = False) -> str:
-    """Store the outcome of one attempt; guarded by the attempt number we claimed."""
+            expired: bool = False, provider_message_id: str | None = None) -> str:
+    """Store the outcome of one attempt; guarded by the attempt number we claimed. A final
+    outcome drops the message's secret facts (a sign-in code is not kept once sent)."""
     now = utcnow()
     if expired:
         values: dict[str, Any] = {"status": NotificationStatus.EXPIRED, "last_error": error}
         outcome = "expired"
     elif error is None:
-        values = {"status": NotificationStatus.SENT, "sent_at": now, "last_error": None}
+        values = {"status": NotificationStatus.SENT, "sent_at": now, "last_error": None,
+                  "provider_message_id": provider_message_id}
         outcome = "sent"
     elif permanent or rules.gives_up(item.attempts):
         values = {"status": NotificationStatus.FAILED, "last_error": error[:2000]}
@@ -235,6 +238,8 @@ def _record(uow_factory: UowFactory, item: _Claimed, error: str | None, *, perma
     else:
         values = {"next_attempt_at": now + rules.backoff(item.attempts), "last_error": error[:2000]}
         outcome = "retrying"
+    if outcome != "retrying" and item.template in templates.SECRET_FACTS:
+        values["payload"] = templates.masked(item.template, item.payload)
     with uow_factory() as uow:
         updated = uow.session.execute(
             update(Notification)
@@ -261,12 +266,53 @@ def deliver_due(uow_factory: UowFactory, sender: Sender, ctx: DeliveryContext, *
                               permanent=True)
         else:
             try:
-                sender.send(message)
+                provider_message_id = sender.send(message)
+            except PermanentSendError as exc:
+                log.warning("notification %s refused for good: %s", item.id, exc)
+                outcome = _record(uow_factory, item, f"{type(exc).__name__}: {exc}", permanent=True)
             except Exception as exc:  # noqa: BLE001 - any provider failure is retried with back-off
                 log.warning("notification %s attempt %d failed: %s", item.id, item.attempts, exc)
                 outcome = _record(uow_factory, item, f"{type(exc).__name__}: {exc}")
             else:
-                outcome = _record(uow_factory, item, None)
+                outcome = _record(uow_factory, item, None,
+                                  provider_message_id=provider_message_id if isinstance(provider_message_id, str)
+                                  else None)
         if outcome in ("sent", "retrying", "failed"):
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+# --- delivery receipts (the SMS gateway reports back) -----------------------------------------
+
+
+def record_receipt(uow: UnitOfWork, *, key: str | None, timestamp: str | None, signature: str | None,
+                   raw_body: bytes, provider_message_id: str, status: str, error_code: str | None = None,
+                   reported_at: datetime | None = None) -> DeliveryReceipt:
+    """Store what the gateway reports about a message it accepted (every report is kept; the
+    message it names, when known, is linked). Only a report signed with the gateway key, and
+    fresh, is taken (401 otherwise; 404 when no gateway is configured)."""
+    if not key:
+        raise NotFound("no SMS gateway is configured")
+    if not verify(key, timestamp, signature, raw_body, now=utcnow().timestamp()):
+        raise Unauthorized("the receipt is not signed by the gateway, or is stale")
+    with uow:
+        notification_id = uow.session.scalar(
+            select(Notification.id).where(Notification.provider_message_id == provider_message_id).limit(1))
+        receipt = DeliveryReceipt(notification_id=notification_id, provider_message_id=provider_message_id,
+                                  status=status, error_code=error_code, reported_at=reported_at,
+                                  received_at=utcnow())
+        uow.session.add(receipt)
+        uow.commit()
+        return receipt
+
+
+def list_receipts(uow: UnitOfWork, actor: Principal, notification_id: uuid.UUID) -> list[DeliveryReceipt]:
+    """The gateway's reports about one message (HQ and the message's point)."""
+    actor.require(Role.ADMIN, Role.REVIEWER, Role.MANAGER)
+    with uow:
+        message = uow.session.get(Notification, notification_id)
+        if message is None:
+            raise NotFound(f"notification {notification_id} does not exist")
+        actor.ensure_point(message.service_point_id, f"notification {notification_id}")
+        return list(uow.session.scalars(select(DeliveryReceipt).where(
+            DeliveryReceipt.notification_id == notification_id).order_by(DeliveryReceipt.received_at)))

@@ -71,7 +71,10 @@ def eta_for(template: str, scheduled_start: datetime | None, now: datetime, tz: 
 
 
 def announces_past_time(template: str, payload: dict[str, Any], now: datetime) -> bool:
-    """A "visit scheduled" message whose time passed before it could go out is not sent at all."""
+    """A "visit scheduled" message whose time passed before it could go out is not sent at all,
+    nor a sign-in code that expired while it waited."""
+    if template == Template.SIGN_IN_CODE:
+        return datetime.fromisoformat(payload["expires_at"]) <= now
     eta = payload.get("eta")
     return template == Template.JOB_SCHEDULED and bool(eta) and datetime.fromisoformat(eta) < now
 

@@ -5,15 +5,16 @@ DispatchError to refuse, e.g. the SOP completion gate) and :func:`run_after` onc
 flushed (e.g. create the checklist when a job is scheduled, reserve or release parts, queue a
 notification, feed the technicians' sync). Hooks take the caller's session and never commit.
 
-Domains register with the decorators in their ``job_hooks`` module; :data:`HOOK_MODULES` lists
-them so that registration does not depend on import order.
+The domains write their hooks as plain functions in their ``job_hooks`` modules; the
+composition root (:mod:`dispatch.wiring`) lists them in one table and :func:`install` installs it in
+every process (the app, the workers, the cron entry, the seeds). Running a change before the
+table is installed fails loudly instead of silently skipping the other domains.
 """
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,15 +24,6 @@ if TYPE_CHECKING:
 
     from dispatch.auth.principal import Principal
     from dispatch.jobs.models import Job, JobStatus
-
-HOOK_MODULES = (
-    "dispatch.sop.job_hooks",
-    "dispatch.stock.job_hooks",
-    "dispatch.routing.job_hooks",
-    "dispatch.care.job_hooks",
-    "dispatch.sync.job_hooks",
-)
-
 
 @dataclass(frozen=True)
 class JobChange:
@@ -55,38 +47,34 @@ _after: list[Hook] = []
 _loaded = False
 
 
-def before_change(hook: Hook) -> Hook:
-    """Register ``hook`` to run before a change; raising refuses the change."""
-    _before.append(hook)
-    return hook
-
-
-def after_change(hook: Hook) -> Hook:
-    """Register ``hook`` to run after a change, in the same transaction."""
-    _after.append(hook)
-    return hook
-
-
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for name in HOOK_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise  # a missing dependency inside an existing hook module is a real error
+def install(*, before: Sequence[Hook], after: Sequence[Hook]) -> None:
+    """Install the table: ``before`` hooks run before a change (raising refuses it), ``after``
+    hooks once it is flushed, each in the order given. Installing again replaces the table."""
+    global _before, _after, _loaded
+    for hook in (*before, *after):
+        if not callable(hook):
+            raise TypeError(f"a job-lifecycle hook must be a function, not {hook!r}")
+    _before, _after = list(before), list(after)
     _loaded = True
 
 
+def installed() -> bool:
+    return _loaded
+
+
+def _installed() -> None:
+    if not _loaded:
+        raise RuntimeError("the job-lifecycle hooks are not installed: the process must call "
+                           "dispatch.wiring.install() (the app, the workers and the seeds do)")
+
+
 def run_before(change: JobChange) -> None:
-    _load()
+    _installed()
     for hook in list(_before):
         hook(change)
 
 
 def run_after(change: JobChange) -> None:
-    _load()
+    _installed()
     for hook in list(_after):
         hook(change)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint, and_, case
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch import clock
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs import rules
+from dispatch.jobs.enums import DispatchReason, EventKind, WarrantyDecision
 from dispatch.network.models import (
     Customer,
     CustomerGrade,
@@ -30,26 +30,6 @@ from dispatch.network.models import (
 JobStatus = rules.JobStatus
 Priority = rules.Priority
 SlaStatus = rules.SlaStatus
-
-
-class DispatchReason(StrEnum):
-    REGION_CODE = "region_code"  # the caller named the region
-    POLYGON = "polygon"  # the location fell inside a district boundary
-    NEAREST = "nearest"  # no point covers the region: nearest authorised point within the radius
-    TRANSFER = "transfer"  # HQ moved the job to another point
-
-
-class WarrantyDecision(StrEnum):
-    COVERED = "covered"
-    CHARGEABLE = "chargeable"
-
-
-class EventKind(StrEnum):
-    CREATED = "created"
-    TRANSITION = "transition"
-    ASSIGNMENT = "assignment"
-    TRANSFER = "transfer"
-    NOTE = "note"
 
 
 class Job(UuidPk, TimestampMixin, Base):

@@ -13,11 +13,12 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
-from geopy.distance import geodesic, great_circle
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from dispatch.db import transaction_memo
 from dispatch.errors import RuleViolation, ValidationFailed
+from dispatch.geo import Location, great_circle_km
 from dispatch.jobs.models import DispatchReason
 from dispatch.network.models import AuthorisationChange, Coverage, JobType, ProductCategory, Region, ServicePoint
 from dispatch.network.regions import district_index
@@ -32,18 +33,6 @@ class NoCoverage(RuleViolation):
 
 
 @dataclass(frozen=True)
-class Location:
-    lat: float
-    lon: float
-
-    def __post_init__(self) -> None:
-        if not -90 <= self.lat <= 90:
-            raise ValidationFailed("location.lat", "must be between -90 and 90")
-        if not -180 <= self.lon <= 180:
-            raise ValidationFailed("location.lon", "must be between -180 and 180")
-
-
-@dataclass(frozen=True)
 class DispatchDecision:
     service_point: ServicePoint
     reason: DispatchReason
@@ -53,23 +42,17 @@ class DispatchDecision:
 
 
 def distance_km(location: Location | None, point: ServicePoint) -> float | None:
+    """Straight-line distance from the job to the point (:mod:`dispatch.geo`), to the metre."""
     if location is None:
         return None
-    return round(geodesic((location.lat, location.lon), (point.lat, point.lon)).km, 3)
+    return round(great_circle_km(location.lat, location.lon, point.lat, point.lon), 3)
 
 
 def _nearest(location: Location, points: list[ServicePoint]) -> tuple[float, ServicePoint] | None:
-    """The closest point by geodesic distance (ties by code).
-
-    Candidates are ranked on the sphere first (a tenth of the cost); only those within 1 % of the
-    best spherical distance, where the ellipsoid could change the order, get the geodesic.
-    """
+    """The closest point (ties by code)."""
     if not points:
         return None
-    here = (location.lat, location.lon)
-    rough = sorted((great_circle(here, (p.lat, p.lon)).km, p.code, p) for p in points)
-    close = [(distance_km(location, p), code, p) for d, code, p in rough if d <= rough[0][0] * 1.01 + 0.01]
-    distance, _, point = min(close, key=lambda c: c[:2])
+    distance, _, point = min((distance_km(location, p), p.code, p) for p in points)
     return distance, point
 
 
@@ -77,7 +60,7 @@ def _serves(point: ServicePoint | None, job_type: JobType) -> bool:
     return point is not None and job_type.value in (point.job_types or [])
 
 
-_NETWORK = "resolution_network"  # session.info: the network as this transaction sees it
+_NETWORK = "resolution_network"  # transaction_memo: the network as this transaction sees it
 _NETWORK_MODELS = (Region, Coverage, ServicePoint, AuthorisationChange)
 
 
@@ -86,8 +69,9 @@ class _Network:
     """What resolution reads of the network, memoised for one transaction: the district index
     (the process-wide STRtree, its freshness checked once here), the covering point per
     (district, category, day) and the active points per (category, day). Dropped when the
-    transaction ends or flushes a region, coverage or authorisation change, so a transaction
-    always resolves against the network as it sees it; the next one checks freshness again."""
+    transaction ends (:func:`dispatch.db.transaction_memo`) or flushes a region, coverage or
+    authorisation change (the listener :func:`install` attaches), so a transaction always
+    resolves against the network as it sees it; the next one checks freshness again."""
 
     index: Any
     regions: dict[Any, Region | None] = field(default_factory=dict)  # held: the identity map is weak
@@ -96,23 +80,27 @@ class _Network:
 
 
 def _network(session: Session) -> _Network:
-    network = session.info.get(_NETWORK)
-    if network is None:
-        network = session.info[_NETWORK] = _Network(district_index(session))
-    return network
+    memo = transaction_memo(session, _NETWORK)
+    if "network" not in memo:
+        memo["network"] = _Network(district_index(session))
+    return memo["network"]
 
 
-@event.listens_for(Session, "after_flush")
 def _network_changed(session: Session, _context) -> None:
     if _NETWORK in session.info and any(isinstance(obj, _NETWORK_MODELS)
                                         for obj in chain(session.new, session.dirty, session.deleted)):
-        session.info.pop(_NETWORK, None)
+        session.info.pop(_NETWORK)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _network_forgotten(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_NETWORK, None)
+def install() -> None:
+    """Attach the listener that drops the memo when a transaction changes the network
+    (idempotent; :mod:`dispatch.wiring` calls it)."""
+    if not installed():
+        event.listen(Session, "after_flush", _network_changed)
+
+
+def installed() -> bool:
+    return event.contains(Session, "after_flush", _network_changed)
 
 
 def resolve(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, aliased
 from dispatch.auth.models import Role, User
 from dispatch.auth.principal import Principal
 from dispatch.care.models import Complaint, Rating
-from dispatch.clock import utcnow
+from dispatch.clock import local_day_span, utcnow, zone
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.jobs.models import Job, JobEvent, JobStatus
 from dispatch.kpis import rules
 from dispatch.kpis.sql import seconds_between
 from dispatch.network.models import AuthorisationStatus, JobType, Product, ServicePoint, Technician
-from dispatch.sop import sampling
-from dispatch.sop.audit_models import Audit, AuditKind, AuditStatus
+from dispatch.audits import sampling
+from dispatch.audits.models import Audit, AuditKind, AuditStatus
 from dispatch.uow import UnitOfWork
 
 MAX_PERIOD_DAYS = 366
@@ -257,7 +257,7 @@ def kpi_report(uow: UnitOfWork, actor: Principal, *, date_from: date | None = No
     the last 30 days). HQ without a point gets the ranking of points; a point's view (a manager's,
     or HQ naming a point) ranks that point's technicians."""
     actor.require(Role.ADMIN, Role.REVIEWER, Role.MANAGER)
-    tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    tz = zone(tz)
     date_to = date_to or utcnow().astimezone(tz).date()
     date_from = date_from or date_to - timedelta(days=29)
     if date_from > date_to:
@@ -270,8 +270,8 @@ def kpi_report(uow: UnitOfWork, actor: Principal, *, date_from: date | None = No
         tech = _technician(session, actor, technician)
         if point is not None and tech is not None and tech.service_point_id != point.id:
             raise ValidationFailed("technician", f"the technician does not work for {point.code}")
-        f = _Filter(start=datetime.combine(date_from, time.min, tzinfo=tz),
-                    end=datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz),
+        start, end = local_day_span(date_from, date_to, tz)
+        f = _Filter(start=start, end=end,
                     service_point_id=point.id if point else None, technician_id=tech.id if tech else None)
         total = _counts(session, f, None).get(None, rules.KpiCounts())
         group: Group = None

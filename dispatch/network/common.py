@@ -1,31 +1,13 @@
-"""Small helpers the network services share: local dates, pages, optimistic locks, masking."""
+"""Small helpers the network services share: optimistic locks and masking."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
-
-from dispatch.clock import utcnow
 from dispatch.errors import PreconditionFailed
 
 T = TypeVar("T")
-
-
-def local_today(tz: str) -> date:
-    """Today's date in the service network's time zone (a purchase made this morning in
-    Shanghai is not "in the future" just because it is still yesterday in UTC)."""
-    return utcnow().astimezone(ZoneInfo(tz)).date()
-
-
-def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tuple[list[Any], int]:
-    """One page of ``query``'s entities and the total number of rows it matches."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    return list(session.scalars(query.offset(offset).limit(limit))), total
 
 
 def check_version(obj: Any, expected_version: int | None, what: str) -> None:

@@ -5,55 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
+from dispatch.network.enums import (
+    RegionLevel,
+    ProductCategory,
+    JobType,
+    AuthorisationStatus,
+    CustomerGrade,
+    ShiftExceptionKind,
+    StartLocation,
+)
 
 if TYPE_CHECKING:
     from dispatch.auth.models import User
-
-
-class RegionLevel(StrEnum):
-    PROVINCE = "province"
-    CITY = "city"
-    DISTRICT = "district"
-
-
-class ProductCategory(StrEnum):
-    WATER_PURIFIER = "water_purifier"
-    WATER_HEATER = "water_heater"
-
-
-class JobType(StrEnum):
-    INSTALL = "install"
-    REPAIR = "repair"
-    MAINTENANCE = "maintenance"
-
-
-class AuthorisationStatus(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-
-class CustomerGrade(StrEnum):
-    STANDARD = "standard"
-    VIP = "vip"
-
-
-class ShiftExceptionKind(StrEnum):
-    LEAVE = "leave"  # not working (the whole day when no times are given)
-    EXTRA = "extra"  # an extra or replacement shift on that date
-
-
-class StartLocation(StrEnum):
-    HOME = "home"
-    POINT = "point"
 
 
 class Region(UuidPk, TimestampMixin, Base):
@@ -91,6 +60,11 @@ class ServicePoint(UuidPk, TimestampMixin, Base):
     categories: Mapped[list[Any]] = mapped_column(default=list)
     job_types: Mapped[list[Any]] = mapped_column(default=list)
     travel_speed_kmh: Mapped[float] = mapped_column(Float, default=30.0)
+    slot_minutes: Mapped[int] = mapped_column(default=120, server_default="120")  # windows offered to customers
+    # The point's rules for customers changing a booked visit themselves.
+    customer_cancel_notice_hours: Mapped[int] = mapped_column(default=2, server_default="2")
+    customer_reschedule_notice_hours: Mapped[int] = mapped_column(default=4, server_default="4")
+    customer_max_reschedules: Mapped[int] = mapped_column(default=2, server_default="2")
     version: Mapped[int] = mapped_column(default=1)
 
     coverage: Mapped[list[Coverage]] = relationship(
@@ -158,6 +132,9 @@ class Technician(UuidPk, TimestampMixin, Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     break_minutes: Mapped[int] = mapped_column(default=30)
+    # What the customer checks at the door (GET /public/technicians/verify?badge=).
+    badge: Mapped[str | None] = mapped_column(String(32), unique=True)
+    photo_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
     version: Mapped[int] = mapped_column(default=1)
 
     skills: Mapped[list[Skill]] = relationship(cascade="all, delete-orphan", order_by="Skill.category")
@@ -271,6 +248,10 @@ class Customer(UuidPk, TimestampMixin, Base):
     grade: Mapped[CustomerGrade] = mapped_column(str_enum(CustomerGrade), default=CustomerGrade.STANDARD)
     # The point that first served the customer: it may see the unmasked phone number.
     service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # The language of the texts they receive (zh_CN / en; None: zh-CN) and the generation of
+    # their sign-in tokens (signing out everywhere bumps it).
+    locale: Mapped[str | None] = mapped_column(String(8))
+    token_version: Mapped[int] = mapped_column(default=1, server_default="1")
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -289,6 +270,9 @@ class Unit(UuidPk, TimestampMixin, Base):
     purchased_on: Mapped[date | None]
     sales_channel: Mapped[str | None] = mapped_column(String(60))
     activated_at: Mapped[datetime | None]
+    # The region of the point of sale (from the distributor's records), when known: a customer's
+    # activation far from it is flagged for HQ.
+    sold_region_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("regions.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     product: Mapped[Product] = relationship()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -115,12 +116,18 @@ def in_warranty(unit: Unit, on: date) -> bool:
     return until is not None and unit.purchased_on <= on <= until
 
 
+class WarrantyStatus(StrEnum):
+    NOT_ACTIVATED = "not_activated"  # no card
+    NOT_STARTED = "not_started"  # before the purchase date
+    IN_WARRANTY = "in_warranty"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True)
 class WarrantyCoverage:
-    """What the warranty card covers on a day. ``status`` says why: ``not_activated`` (no card),
-    ``not_started`` (before the purchase date), ``in_warranty`` or ``expired``."""
+    """What the warranty card covers on a day; ``status`` says why."""
 
-    status: str
+    status: WarrantyStatus
     labour: bool
     parts: bool
     category: ProductCategory
@@ -131,12 +138,12 @@ def warranty_coverage(unit: Unit, on: date) -> WarrantyCoverage:
     """Labour and parts are both free inside the warranty period and both charged outside it."""
     until = warranty_until(unit)
     if until is None:
-        status = "not_activated"
+        status = WarrantyStatus.NOT_ACTIVATED
     elif on < unit.purchased_on:
-        status = "not_started"
+        status = WarrantyStatus.NOT_STARTED
     elif on > until:
-        status = "expired"
+        status = WarrantyStatus.EXPIRED
     else:
-        status = "in_warranty"
-    covered = status == "in_warranty"
+        status = WarrantyStatus.IN_WARRANTY
+    covered = status == WarrantyStatus.IN_WARRANTY
     return WarrantyCoverage(status, covered, covered, unit.product.category, until)

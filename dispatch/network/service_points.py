@@ -7,6 +7,7 @@ intake uses to route work; they join the caller's transaction and never commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
-from dispatch.clock import utcnow
+from dispatch.clock import local_today, utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, InvalidTransition, NotFound, RuleViolation, ValidationFailed
-from dispatch.network.common import check_version, local_today, page
+from dispatch.network.common import check_version
 from dispatch.network.models import (
     AuthorisationChange,
     AuthorisationStatus,
@@ -170,10 +172,11 @@ def list_service_points(
     authorised_on: date | None = None,
     q: str | None = None,
     flagged: bool | None = None,
-    tz: str = "UTC",
+    flagged_ids: Collection[uuid.UUID] = (),
 ) -> tuple[list[ServicePoint], int]:
     """HQ sees the whole network; a manager or technician only their own point. ``flagged``
-    keeps the points HQ spot-checks flag for review (or, false, the others)."""
+    keeps the points in ``flagged_ids`` (or, false, the others): the points HQ audits flag for
+    review, which :func:`dispatch.audits.scorecards.flagged_point_ids` works out."""
     with uow:
         query = select(ServicePoint).options(*_DETAIL).order_by(ServicePoint.code)
         if not actor.is_hq:
@@ -194,9 +197,7 @@ def list_service_points(
             query = query.where(or_(func.lower(ServicePoint.name).like(pattern),
                                     func.lower(ServicePoint.code).like(pattern)))
         if flagged is not None:
-            from dispatch.sop.audits import flagged_points  # imported here: the audits build on the network
-
-            ids = [card.service_point.id for card in flagged_points(uow.session, tz=tz)]
+            ids = list(flagged_ids)
             query = query.where(ServicePoint.id.in_(ids) if flagged else ServicePoint.id.not_in(ids))
         return page(uow.session, query, offset=offset, limit=limit)
 

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.auth.models import Role, User
 from dispatch.auth.principal import Principal
 from dispatch.auth.service import create_user
-from dispatch.clock import utcnow
+from dispatch.clock import local_today, utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.network import rules
-from dispatch.network.common import check_version, local_today, page
+from dispatch.network.common import check_version
 from dispatch.network.models import (
     AuthorisationStatus,
     Certification,
@@ -79,6 +80,12 @@ class Qualification:
 
 
 # --- scoping --------------------------------------------------------------------------------
+
+
+def technician_id_of(user_id: Any) -> Any:
+    """The id of the technician whose account is ``user_id`` (a column or value), as a scalar
+    subquery: how auth resolves a caller's technician without importing the network."""
+    return select(Technician.id).where(Technician.user_id == user_id).scalar_subquery()
 
 
 def _visible(actor: Principal, technician: Technician) -> bool:

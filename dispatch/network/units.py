@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
-from dispatch.clock import utcnow
+from dispatch.clock import local_today, utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.network import rules
-from dispatch.network.common import check_version, local_today, page
+from dispatch.network.common import check_version
 from dispatch.network.customers import CustomerView, find_or_add_customer, own_customer_ids, views
 from dispatch.network.models import Activation, Customer, Product, Unit
 from dispatch.uow import UnitOfWork

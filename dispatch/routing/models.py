@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,13 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs.models import Job
 from dispatch.network.models import Technician
-
-
-class PlanStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+from dispatch.routing.enums import PlanStatus, ReplanStatus
 
 
 class RoutePlan(UuidPk, TimestampMixin, Base):
@@ -159,3 +152,26 @@ class UnassignedJob(Base):
     job_version: Mapped[int]
 
     job: Mapped[Job] = relationship(lazy="raise")
+
+
+class Replan(UuidPk, TimestampMixin, Base):
+    """A proposed re-plan of the rest of a point's day after something went wrong (issue 19):
+    nothing of it is applied until the manager confirms it."""
+
+    __tablename__ = "replans"
+
+    service_point_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_points.id"), index=True)
+    service_day: Mapped[date]
+    timezone: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
+    extra_minutes: Mapped[int | None]
+    status: Mapped[ReplanStatus] = mapped_column(str_enum(ReplanStatus), default=ReplanStatus.PROPOSED)
+    moves: Mapped[list[Any]] = mapped_column(default=list)  # job, from/to technician and start
+    flagged: Mapped[list[Any]] = mapped_column(default=list)  # job, reason, detail
+    versions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # job id -> Job.version proposed from
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]

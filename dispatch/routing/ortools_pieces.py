@@ -18,6 +18,7 @@ from dispatch.routing.backend import BackendOutcome, BackendRequest
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.ortools_model import (
     DECODE_MARGIN_S,
+    CpuShare,
     MIN_PHASE_S,
     RESTORE_S,
     Model,
@@ -34,6 +35,7 @@ _PIECE_SPARE_ROUTES = 2
 _PIECE_UNSERVED = 20
 _PIECE_SECONDS = 1.0
 
+#: Piece budgets are CPU seconds (see :class:`~dispatch.routing.ortools_model.CpuShare`).
 #: The time given to a piece adapts: shorter after a success (easy gains are left),
 #: longer after a failure (the plan got good enough to need a deeper search). This
 #: also keeps the search sensible on a slower or busier machine.
@@ -44,7 +46,7 @@ _PIECE_SECONDS_MAX = 4.0
 _MIN_PIECE_S = 0.2
 _CONSTRUCTION_PIECE_SECONDS = 0.5
 
-#: Seconds per visit kept back to read a piecewise plan into the whole-day model.
+#: CPU seconds per visit kept back to read a piecewise plan into the whole-day model.
 _READ_BACK_S_PER_VISIT = 3e-4
 _PIECE_STRATEGY = "PARALLEL_CHEAPEST_INSERTION"
 
@@ -73,8 +75,7 @@ def solve_by_pieces(request: BackendRequest) -> BackendOutcome:
     routing = model.routing
     routing.CloseModelWithParameters(search_parameters(request, "AUTOMATIC", 1.0))
     # Keep time to read the plan back into the whole-day model at the end.
-    margin = len(request.planned) * _READ_BACK_S_PER_VISIT
-    pieces = _Pieces(dataclasses.replace(request, deadline=request.deadline - margin))
+    pieces = _Pieces(request, read_back_s=len(request.planned) * _READ_BACK_S_PER_VISIT)
     routes = [list(route) for route in request.initial_routes or [() for _ in request.problem.technicians]]
     phases = []
     if request.initial_routes is None and not any(request.fixed_prefixes):
@@ -129,8 +130,10 @@ class _Pieces:
     1,603 / 1,527.
     """
 
-    def __init__(self, request: BackendRequest) -> None:
+    def __init__(self, request: BackendRequest, read_back_s: float) -> None:
         self.request = request
+        #: CPU seconds kept back to read the plan into the whole-day model at the end.
+        self.read_back_s = read_back_s
         self.rng = random.Random(request.seed)
         problem = request.problem
         self.distance = problem.travel.distance_m
@@ -139,12 +142,14 @@ class _Pieces:
         self.tried = 0
         self.improved = 0
         self.improved_by = {"construction": 0, "descent": 0, "ruin": 0}
+        #: CPU seconds a piece gets (turned into wall seconds by the CPU share of the run).
         self.piece_seconds = _PIECE_SECONDS
+        self.cpu_share = CpuShare()
 
     def construct(self, routes: list[list[int]]) -> None:
         """Serve the unserved visits region by region, with the idle technicians nearest to each."""
         request = self.request
-        while remaining(request) > _MIN_PIECE_S:
+        while self._left() > _MIN_PIECE_S:
             unserved = self._unserved(routes)
             idle = [t for t, route in enumerate(routes) if not route]
             if not unserved or not idle:
@@ -168,7 +173,7 @@ class _Pieces:
         request = self.request
         queue: list[int] = []
         covered: set[int] = set()
-        while remaining(request) > _MIN_PIECE_S:
+        while self._left() > _MIN_PIECE_S:
             served = {v for route in routes for v in route}
             unserved = self._unserved(routes)
             queue = [v for v in queue if v in served and v not in covered]
@@ -205,13 +210,17 @@ class _Pieces:
             else:
                 self.piece_seconds = min(_PIECE_SECONDS_MAX, self.piece_seconds * _PIECE_GROW)
 
+    def _left(self) -> float:
+        """Wall seconds left for pieces: the deadline less the read-back, at the CPU share seen so far."""
+        return remaining(self.request) - self.cpu_share.wall_s(self.read_back_s)
+
     def _unserved(self, routes: list[list[int]]) -> list[int]:
         served = {v for route in routes for v in route}
         return [v for v in self.request.planned if v not in served]
 
     def _run(self, routes: list[list[int]], chosen: list[int], extra: list[int], seconds: float) -> bool:
         """Re-solve one piece within ``seconds``; True if its routes were replaced."""
-        budget = min(seconds, remaining(self.request))
+        budget = min(self.cpu_share.wall_s(seconds), self._left())
         self.tried += 1
         replacement = _solve_piece(
             self.request, chosen, [routes[t] for t in chosen], extra, budget, self.rng

@@ -30,6 +30,7 @@ from typing import Any
 from dispatch.routing.backend import BackendOutcome, BackendRequest
 from dispatch.routing.ortools_model import (
     MIN_PHASE_S,
+    CpuShare,
     Model,
     Monitor,
     better,
@@ -44,7 +45,7 @@ from dispatch.routing.ortools_model import (
 #: run to run; the best of several shorter ones is steadier and better.
 _ILS_RESTART_S = 10.0
 
-#: Small days converge in far less: a round lasts this many seconds per squared visit
+#: Small days converge in far less: a round lasts this many CPU seconds per squared visit
 #: (2 visits: the minimum; 20: 0.4 s; 100 or more: the full restart period), and the
 #: search stops after the first round that finds nothing better than the rounds before.
 #: Measured on generated field days (5 technicians, 2-hour windows): the last improvement
@@ -88,17 +89,19 @@ def solve(request: BackendRequest) -> BackendOutcome:
         return _solve_trivial(request)
     size = len(request.planned)
     patience = _patience_s(size)
+    cpu_share = CpuShare()
     budget = remaining(request)
     warm_share = 0.0 if request.initial_routes is None else _WARM_START_SHARE
     ils_seconds = (1.0 - warm_share - _POLISH_SHARE) * budget
     ils_end = time.perf_counter() + ils_seconds
-    rounds = max(1, int(ils_seconds // _ils_round_s(size)))
     monitor = Monitor(request.started)
     models: list[Model] = []
     runs: list[tuple[int, Model, Any]] = []
     strategy = "ALL_UNPERFORMED"
     phases = []
     strategies, ruin_visits = _rank_constructions(request, monitor, runs, models)
+    # A round is an amount of search (CPU seconds): on a busy machine it lasts longer.
+    rounds = max(1, int((ils_end - time.perf_counter()) // cpu_share.wall_s(_ils_round_s(size))))
     if runs:
         phases.append("constructions")
     for k in range(rounds):

@@ -3,7 +3,11 @@
 Coordinates are projected equirectangularly around the plan's mean latitude (fine for a city: a
 few tens of kilometres), scaled to fit the drawing. Each technician with work gets one colour:
 a polyline from the start place through the numbered stops to the end place; the start is a
-square, a different end place a hollow square. Jobs left out of the plan are grey crosses.
+square, a different end place a hollow square. Jobs left out of the plan are grey crosses, and the
+legend lists them with their reasons. The point's districts are the base layer (pale polygons with
+their names, clipped to the map), every stop is labelled with its planned time, and stops that
+would cover one another (one address, or a few metres apart) are spread around their place so
+none is hidden.
 """
 
 from __future__ import annotations
@@ -31,6 +35,33 @@ class MapStop:
     sequence: int
     label: str
     position: tuple[float, float]  # (lat, lon)
+    time: str = ""  # planned start, "HH:MM"
+    reason: str = ""  # why a job was left out
+
+
+@dataclass(frozen=True)
+class MapDistrict:
+    name: str
+    rings: tuple[tuple[tuple[float, float], ...], ...]  # outer rings of (lat, lon)
+
+
+#: Stops closer than this (pixels) are spread on a circle of OFFSET_PX around their place.
+OVERLAP_PX, OFFSET_PX = 19.0, 20.0  # a stop's disc is 18 px across
+
+
+def _spread(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Drawn positions: a point landing on one already drawn moves round its place (six angles on
+    a ring, then a wider ring) to the first spot where it covers nothing."""
+    drawn: list[tuple[float, float]] = []
+    for x, y in points:
+        spot = (x, y)
+        for k in range(60):
+            if all(math.hypot(px - spot[0], py - spot[1]) >= OVERLAP_PX for px, py in drawn):
+                break
+            ring, angle = 1 + k // 6, (k % 6) * math.pi / 3 + (k // 6) * math.pi / 6
+            spot = (round(x + OFFSET_PX * ring * math.cos(angle), 1), round(y + OFFSET_PX * ring * math.sin(angle), 1))
+        drawn.append(spot)
+    return drawn
 
 
 @dataclass(frozen=True)
@@ -76,11 +107,16 @@ def _square(x: float, y: float, size: float, fill: str, stroke: str, css: str, t
             f'fill="{fill}" stroke="{stroke}" stroke-width="2"><title>{escape(title)}</title></rect>')
 
 
-def render_plan_map(routes: Sequence[MapRoute], unassigned: Sequence[MapStop], *, title: str) -> str:
-    """The SVG document (a string) for ``routes`` and the ``unassigned`` jobs."""
+def render_plan_map(routes: Sequence[MapRoute], unassigned: Sequence[MapStop], *, title: str,
+                    districts: Sequence[MapDistrict] = ()) -> str:
+    """The SVG document (a string) for ``routes`` and the ``unassigned`` jobs over ``districts``."""
     points = [p for r in routes for p in (r.start, r.end, *(s.position for s in r.stops))]
     points += [s.position for s in unassigned]
     project = _Projection(points)
+    drawn = iter(_spread([project(s.position) for r in routes if r.stops for s in r.stops]
+                         + [project(s.position) for s in unassigned]))
+    where = {(id(r), k): next(drawn) for r in routes if r.stops for k in range(len(r.stops))}
+    where |= {(id(s), 0): next(drawn) for s in unassigned}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label={quoteattr(title)} '
@@ -89,18 +125,34 @@ def render_plan_map(routes: Sequence[MapRoute], unassigned: Sequence[MapStop], *
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
         f'<rect x="{MARGIN / 2}" y="{MARGIN / 2}" width="{MAP_SIZE - MARGIN}" height="{MAP_SIZE - MARGIN}" '
         'fill="#f6f6f2" stroke="#d0d0c8"/>',
+        f'<clipPath id="map-area"><rect x="{MARGIN / 2}" y="{MARGIN / 2}" width="{MAP_SIZE - MARGIN}" '
+        f'height="{MAP_SIZE - MARGIN}"/></clipPath>',
+        '<g class="districts" clip-path="url(#map-area)">',
     ]
+    for district in districts:
+        for ring in district.rings:
+            corners = [project(p) for p in ring]
+            parts.append(f'<polygon class="district" points="{" ".join(f"{x},{y}" for x, y in corners)}" '
+                         'fill="#dfe9d8" fill-opacity="0.8" stroke="#9bb58c" stroke-width="1.5">'
+                         f"<title>{escape(district.name)}</title></polygon>")
+            cx = sum(x for x, _ in corners) / len(corners)
+            cy = sum(y for _, y in corners) / len(corners)
+            parts.append(f'<text class="district-name" x="{round(cx, 1)}" y="{round(cy, 1)}" font-size="13" '
+                         f'text-anchor="middle" fill="#6d8a5e">{escape(district.name)}</text>')
+    parts.append("</g>")
     for item in unassigned:
-        x, y = project(item.position)
+        x, y = where[(id(item), 0)]
         parts.append(
             f'<path class="unassigned" d="M{x - 5},{y - 5}L{x + 5},{y + 5}M{x - 5},{y + 5}L{x + 5},{y - 5}" '
             f'stroke="#8c8c8c" stroke-width="2.5"><title>{escape(item.label)} (not planned)</title></path>'
         )
+    times: list[str] = []  # drawn over every route, so no line hides a time
     for index, route in enumerate(routes):
         if not route.stops:
             continue
         stroke = colour(index)
-        path = [project(route.start), *(project(s.position) for s in route.stops), project(route.end)]
+        path = [project(route.start), *(where[(id(route), k)] for k in range(len(route.stops))),
+                project(route.end)]
         parts.append(f'<g class="route" data-technician={quoteattr(route.label)}>')
         parts.append(
             f'<polyline class="route-line" points="{" ".join(f"{x},{y}" for x, y in path)}" fill="none" '
@@ -118,7 +170,11 @@ def render_plan_map(routes: Sequence[MapRoute], unassigned: Sequence[MapStop], *
             )
             parts.append(f'<text x="{x}" y="{y + 3.5}" font-size="10" text-anchor="middle" fill="#ffffff">'
                          f"{stop.sequence}</text>")
+            if stop.time:
+                times.append(f'<text class="time" x="{x + 11}" y="{y - 7}" font-size="10" fill="#222222" '
+                             f'font-weight="bold">{escape(stop.time)}</text>')
         parts.append("</g>")
+    parts += ['<g class="times">', *times, "</g>"]
     parts.append(f'<text x="{LEGEND_X}" y="{MARGIN + 6}" font-size="15" font-weight="bold">{escape(title)}</text>')
     y = MARGIN + 34
     for index, route in enumerate(routes):
@@ -129,5 +185,10 @@ def render_plan_map(routes: Sequence[MapRoute], unassigned: Sequence[MapStop], *
     if unassigned:
         parts.append(f'<text x="{LEGEND_X}" y="{y + 6}" font-size="13" fill="#666666">'
                      f"\u00d7 {len(unassigned)} not planned</text>")
+        for item in unassigned:
+            y += 18
+            reason = f": {item.reason}" if item.reason else ""
+            parts.append(f'<text class="unassigned-reason" x="{LEGEND_X + 12}" y="{y + 6}" font-size="11" '
+                         f'fill="#666666">{escape(item.label + reason)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)

@@ -18,26 +18,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Union
 
+from dispatch.geo import Location
+
 if TYPE_CHECKING:
     from dispatch.routing.matrix import TravelMatrix, TravelMatrixProvider
 
 #: Lowest and highest visit priority (5 is the most important).
 MIN_PRIORITY = 1
 MAX_PRIORITY = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A place on Earth, in decimal degrees (WGS84)."""
-
-    lat: float
-    lon: float
-
-    def __post_init__(self) -> None:
-        if not -90.0 <= self.lat <= 90.0:
-            raise ValueError(f"latitude {self.lat} is outside [-90, 90]")
-        if not -180.0 <= self.lon <= 180.0:
-            raise ValueError(f"longitude {self.lon} is outside [-180, 180]")
 
 
 @dataclass(frozen=True, slots=True)

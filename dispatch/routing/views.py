@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import NotFound
-from dispatch.network.models import ServicePoint
+from dispatch.network.models import Coverage, Region, ServicePoint
 from dispatch.routing.models import PlannedRoute, PlannedStop, PlanStatus, RoutePlan, UnassignedJob
-from dispatch.routing.plan_map import MapRoute, MapStop, render_plan_map
+from dispatch.routing.plan_map import MapDistrict, MapRoute, MapStop, render_plan_map
 from dispatch.uow import UnitOfWork
 
 #: Roles that may read plans (managers their own point's); HQ reviewers read everything.
@@ -200,30 +201,45 @@ def list_plans(uow: UnitOfWork, actor: Principal, *, point_id: uuid.UUID, day: d
             conditions.append(RoutePlan.service_day == day)
         if status is not None:
             conditions.append(RoutePlan.status == status)
-        total = uow.session.scalar(select(func.count()).select_from(RoutePlan).where(*conditions))
-        plans = uow.session.scalars(
-            select(RoutePlan).where(*conditions).order_by(RoutePlan.created_at.desc(), RoutePlan.id)
-            .offset(offset).limit(limit)
-        ).all()
+        plans, total = page(uow.session, select(RoutePlan).where(*conditions)
+                            .order_by(RoutePlan.created_at.desc(), RoutePlan.id), offset=offset, limit=limit)
         now = utcnow()
         return [summary_view(plan, now) for plan in plans], total
 
 
+def _districts(session: Session, point_id: uuid.UUID) -> list[MapDistrict]:
+    """The point's districts (the regions it is authorised for) as map polygons."""
+    regions = session.scalars(select(Region).join(Coverage, Coverage.region_id == Region.id)
+                              .where(Coverage.service_point_id == point_id).distinct().order_by(Region.code)).all()
+    found = []
+    for region in regions:
+        shape = region.boundary or {}
+        polygons = shape.get("coordinates", []) if shape.get("type") == "MultiPolygon" else \
+            [shape.get("coordinates", [])] if shape.get("type") == "Polygon" else []
+        rings = tuple(tuple((lat, lon) for lon, lat, *_ in polygon[0]) for polygon in polygons if polygon)
+        if rings:
+            found.append(MapDistrict(region.name, rings))
+    return found
+
+
 def plan_map_svg(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> str:
-    """The plan drawn as SVG: one coloured route per technician, numbered stops, left-out jobs."""
+    """The plan drawn as SVG over the point's districts: one coloured route per technician, numbered
+    stops labelled with their planned times, left-out jobs with their reasons."""
     view = get_plan(uow, actor, plan_id)
+    with uow:
+        districts = _districts(uow.session, view.service_point_id)
     routes = [
         MapRoute(
             label=route.technician_name,
             start=(route.start.lat, route.start.lon),
             end=(route.end.lat, route.end.lon),
-            stops=tuple(MapStop(stop.sequence, stop.job_reference, (stop.location.lat, stop.location.lon))
+            stops=tuple(MapStop(stop.sequence, stop.job_reference, (stop.location.lat, stop.location.lon),
+                                time=f"{stop.start_at:%H:%M}")
                         for stop in route.stops),
         )
         for route in view.routes
     ]
-    left_out = [MapStop(0, item.job_reference, (item.location.lat, item.location.lon))
+    left_out = [MapStop(0, item.job_reference, (item.location.lat, item.location.lon), reason=item.detail or item.reason)
                 for item in view.unassigned if item.location is not None]
     title = f"Route plan {view.date.isoformat()} ({view.status.value})"
-    return render_plan_map(routes, left_out, title=title)
-
+    return render_plan_map(routes, left_out, title=title, districts=districts)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.jobs.service import get_visible_job
@@ -396,11 +397,8 @@ def list_checklists(
     if technician_id is not None:
         query = query.where(Checklist.technician_id == technician_id)
     with uow:
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(
-            query.order_by(Checklist.completed_at.is_(None), Checklist.completed_at, Checklist.created_at, Checklist.id)
-            .offset(offset).limit(limit)
-            .options(selectinload(Checklist.template_version).selectinload(SopVersion.template),
-                     selectinload(Checklist.job))
-        ).all()
-        return list(items), total
+        return page(uow.session,
+                    query.order_by(Checklist.completed_at.is_(None), Checklist.completed_at, Checklist.created_at,
+                                   Checklist.id)
+                    .options(selectinload(Checklist.template_version).selectinload(SopVersion.template),
+                             selectinload(Checklist.job)), offset=offset, limit=limit)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
@@ -20,18 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dispatch.db import Base, JsonDoc, TimestampMixin, UuidPk, str_enum
 from dispatch.jobs.models import Job
 from dispatch.network.models import JobType, Product, ProductCategory
+from dispatch.sop.enums import ChecklistStatus, VersionStatus
 from dispatch.sop.rules import OutOfRange, StepKind, StepSpec, StepStatus
-
-
-class VersionStatus(StrEnum):
-    DRAFT = "draft"  # editable by HQ admins
-    PUBLISHED = "published"  # immutable; the newest published version is the one in force
-
-
-class ChecklistStatus(StrEnum):
-    OPEN = "open"  # steps are being recorded
-    COMPLETED = "completed"  # the job completed: read-only
-    CANCELLED = "cancelled"  # the job was cancelled: read-only
 
 
 class SopTemplate(UuidPk, TimestampMixin, Base):

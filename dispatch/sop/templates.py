@@ -9,13 +9,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
 
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from dispatch.network.models import JobType, Product, ProductCategory
 from dispatch.sop.models import SopStep, SopTemplate, SopVersion, VersionStatus
@@ -205,10 +206,8 @@ def list_templates(
             query = query.where(SopTemplate.job_type == job_type)
         if category is not None:
             query = query.where(SopTemplate.category == category)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        items = uow.session.scalars(query.offset(offset).limit(limit).options(
-            selectinload(SopTemplate.versions), selectinload(SopTemplate.product))).all()
-        return list(items), total
+        return page(uow.session, query.options(selectinload(SopTemplate.versions),
+                                               selectinload(SopTemplate.product)), offset=offset, limit=limit)
 
 
 def get_template(uow: UnitOfWork, actor: Principal, template_id: uuid.UUID) -> SopTemplate:

@@ -13,6 +13,7 @@ from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from dispatch.network.models import JobType, Product
 from dispatch.stock.ledger import actor_id_of
@@ -66,8 +67,7 @@ def list_parts(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, q:
             query = query.where(Part.is_consumable.is_(is_consumable))
         if active is not None:
             query = query.where(Part.active.is_(active))
-        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        return list(uow.session.scalars(query.offset(offset).limit(limit))), total
+        return page(uow.session, query, offset=offset, limit=limit)
 
 
 def get_part(uow: UnitOfWork, actor: Principal, part_id: uuid.UUID) -> Part:

@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-from dispatch.jobs.hooks import JobChange, after_change
+from dispatch.jobs.hooks import JobChange
 from dispatch.jobs.models import JobStatus
 from dispatch.stock import job_parts
 
 
-@after_change
 def keep_reservations_in_step(change: JobChange) -> None:
     if change.to_status == JobStatus.SCHEDULED:
         job_parts.reconcile(change.session, change.actor, change.job)

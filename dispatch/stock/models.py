@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
@@ -20,44 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import JobType, Product
+from dispatch.stock.enums import (
+    BILLING_CURRENCY,
+    LocationKind,
+    MovementKind,
+    TransferStatus,
+    ReservationStatus,
+    ClaimStatus,
+)
 from dispatch.stock.rules import ClaimRejection, is_low
-
-BILLING_CURRENCY = "CNY"
-
-
-class LocationKind(StrEnum):
-    HQ = "hq"  # the central warehouse (exactly one)
-    POINT = "point"  # a service point's store room
-    VAN = "van"  # a technician's van
-
-
-class MovementKind(StrEnum):
-    RECEIVE = "receive"  # goods from a supplier into the HQ warehouse
-    TRANSFER = "transfer"  # dispatched from one location; in transit at the other until receipt
-    TRANSFER_RECEIPT = "transfer_receipt"  # the receiver confirmed: in transit -> on hand
-    RESERVE = "reserve"  # set aside for a job
-    RELEASE = "release"  # a reservation given back
-    CONSUME = "consume"  # fitted on a job
-    RETURN_DEFECTIVE = "return_defective"  # out of usable stock, back to HQ's defective bin
-    ADJUST = "adjust"  # count correction (reason required)
-
-
-class TransferStatus(StrEnum):
-    IN_TRANSIT = "in_transit"
-    RECEIVED = "received"
-
-
-class ReservationStatus(StrEnum):
-    ACTIVE = "active"
-    CONSUMED = "consumed"  # everything reserved was used
-    RELEASED = "released"  # closed; what was not used went back to available
-
-
-class ClaimStatus(StrEnum):
-    SUBMITTED = "submitted"  # passed the automatic checks; waiting for HQ
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
 
 class Part(UuidPk, TimestampMixin, Base):
     """A spare part in the catalogue. Bills are computed from ``list_price``, never from input."""
@@ -369,10 +339,49 @@ class WarrantyClaim(UuidPk, TimestampMixin, Base):
     rejection_detail: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    checks: Mapped[list[Any]] = mapped_column(default=list)  # [{"check", "passed", "detail"}] at filing
+    return_received_at: Mapped[datetime | None]  # the old part reached HQ's defective bin
+    return_received_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    return_waived_at: Mapped[datetime | None]  # HQ waived the return on photo evidence
+    return_waived_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    return_waiver_reason: Mapped[str] = mapped_column(Text, default="")
+    return_waiver_attachment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("attachments.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     part: Mapped[Part] = relationship()
-    usage: Mapped[PartUsage] = relationship()  # (flush order: the usage row first)
+    usage: Mapped[PartUsage] = relationship()
+
+    @property
+    def part_returned(self) -> bool:
+        """The old part is accounted for: received at HQ, or HQ waived it on photo evidence."""
+        return self.return_received_at is not None or self.return_waived_at is not None
+
+    @property
+    def all_checks(self) -> list[dict[str, Any]]:
+        """The checks made at filing (and on the fault cause), with the old part's return as of now."""
+        if self.return_received_at is not None:
+            returned = {"check": "old_part_returned", "passed": True,
+                        "detail": f"received at HQ on {self.return_received_at:%Y-%m-%d}"}
+        elif self.return_waived_at is not None:
+            returned = {"check": "old_part_returned", "passed": True,
+                        "detail": f"waived by HQ on photo evidence: {self.return_waiver_reason}"}
+        else:
+            returned = {"check": "old_part_returned", "passed": False,
+                        "detail": "the old part's defective return has not been received at HQ"}
+        return [*(self.checks or []), returned]  # (flush order: the usage row first)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class ClaimPolicy(Base):
+    """HQ's settings for the claim checks (one row, id 1)."""
+
+    __tablename__ = "claim_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repeat_window_days: Mapped[int] = mapped_column(default=90)  # same unit + part claimed again within it: held
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (CheckConstraint("repeat_window_days >= 0", name="repeat_window_not_negative"),)

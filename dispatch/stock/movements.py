@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import page
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.stock import ledger, locations
 from dispatch.stock.catalogue import resolve_part
@@ -271,9 +272,8 @@ def list_levels(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, l
             query = query.where(StockLevel.min_level.is_not(None),
                                 StockLevel.on_hand - StockLevel.reserved + StockLevel.in_transit
                                 <= StockLevel.min_level)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(StockLocation.kind, StockLocation.code, Part.sku).offset(offset).limit(limit)
-        return list(uow.session.scalars(query.execution_options(populate_existing=True))), total
+        return page(uow.session, query.order_by(StockLocation.kind, StockLocation.code, Part.sku)
+                    .execution_options(populate_existing=True), offset=offset, limit=limit)
 
 
 def list_movements(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, location: str | None = None,
@@ -294,9 +294,8 @@ def list_movements(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int
             query = query.where(StockMovement.job_id == job_id)
         if transfer_id is not None:
             query = query.where(StockMovement.transfer_id == transfer_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(StockMovement.at.desc(), StockMovement.id).offset(offset).limit(limit)
-        return list(uow.session.scalars(query)), total
+        return page(uow.session, query.order_by(StockMovement.at.desc(), StockMovement.id),
+                    offset=offset, limit=limit)
 
 
 def list_transfers(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int,
@@ -315,9 +314,8 @@ def list_transfers(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int
             where = locations.resolve(uow.session, actor, location, stock=False)
             query = query.where(or_(StockTransfer.from_location_id == where.id,
                                     StockTransfer.to_location_id == where.id))
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(StockTransfer.dispatched_at.desc(), StockTransfer.id).offset(offset).limit(limit)
-        return list(uow.session.scalars(query).unique()), total
+        return page(uow.session, query.order_by(StockTransfer.dispatched_at.desc(), StockTransfer.id),
+                    offset=offset, limit=limit)
 
 
 def get_transfer(uow: UnitOfWork, actor: Principal, transfer_id: uuid.UUID) -> StockTransfer:

@@ -118,11 +118,12 @@ class ClaimRejection(StrEnum):
     OUT_OF_WARRANTY = "out_of_warranty"  # the warranty had ended (or not begun) on the job date
     PART_DOES_NOT_FIT = "part_does_not_fit"  # the part is not listed for the unit's model
     HQ_DECISION = "hq_decision"  # rejected by HQ after review
+    MISUSE = "misuse"  # the repair's fault cause is misuse or an outside cause: the customer pays
 
 
 @dataclass(frozen=True)
 class ClaimFacts:
-    """What the automatic claim check looks at."""
+    """What the automatic claim checks look at."""
 
     job_date: date
     part_sku: str
@@ -132,6 +133,8 @@ class ClaimFacts:
     warranty_until: date | None = None
     product_sku: str | None = None
     part_fits: bool = False
+    previous_claim_on: date | None = None  # the latest earlier claim (not rejected) for this unit and part
+    repeat_window_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,18 @@ class ClaimCheck:
     @property
     def passed(self) -> bool:
         return self.rejection is None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check of a claim, passed or failed, with what it saw."""
+
+    check: str
+    passed: bool | None  # None: not checked (an earlier check already rejects the claim)
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"check": self.check, "passed": self.passed, "detail": self.detail}
 
 
 def check_claim(facts: ClaimFacts) -> ClaimCheck:
@@ -163,6 +178,48 @@ def check_claim(facts: ClaimFacts) -> ClaimCheck:
         return ClaimCheck(ClaimRejection.PART_DOES_NOT_FIT,
                           f"part {facts.part_sku} is not listed as fitting model {facts.product_sku}")
     return ClaimCheck(None, "")
+
+
+REJECTING_CHECKS = (
+    ("unit_named", ClaimRejection.NO_UNIT),
+    ("activated", ClaimRejection.NOT_ACTIVATED),
+    ("in_warranty", ClaimRejection.OUT_OF_WARRANTY),
+    ("part_fits", ClaimRejection.PART_DOES_NOT_FIT),
+)
+
+
+def repeat_check(facts: ClaimFacts) -> CheckResult:
+    """Passed unless the same unit and part were claimed within the window before the job date
+    (a repeat claim is held for HQ's review, not rejected). A window of 0 days turns the check off."""
+    if facts.repeat_window_days == 0:
+        return CheckResult("not_a_repeat", True, "the repeat-claim check is off (window 0 days)")
+    if facts.previous_claim_on is None:
+        return CheckResult("not_a_repeat", True, f"no claim for this unit and part in the last "
+                                                 f"{facts.repeat_window_days} days")
+    days = (facts.job_date - facts.previous_claim_on).days
+    if days <= facts.repeat_window_days:
+        return CheckResult("not_a_repeat", False, f"part {facts.part_sku} was claimed for this unit on "
+                                                  f"{facts.previous_claim_on}, {days} days before "
+                                                  f"(window {facts.repeat_window_days} days): held for review")
+    return CheckResult("not_a_repeat", True, f"the last claim for this unit and part was {days} days before")
+
+
+def claim_checks(facts: ClaimFacts) -> tuple[list[CheckResult], ClaimCheck, bool]:
+    """Every filing-time check with its outcome, the first rejecting failure (if any), and whether
+    the claim is held for review (a repeat claim that nothing rejects)."""
+    first = check_claim(facts)
+    failed_at = next((i for i, (_, code) in enumerate(REJECTING_CHECKS) if code == first.rejection), None)
+    results = []
+    for index, (name, _code) in enumerate(REJECTING_CHECKS):
+        if failed_at is not None and index > failed_at:
+            results.append(CheckResult(name, None, "not checked: an earlier check failed"))
+        elif index == failed_at:
+            results.append(CheckResult(name, False, first.detail))
+        else:
+            results.append(CheckResult(name, True, "ok"))
+    repeat = repeat_check(facts)
+    results.append(repeat)
+    return results, first, first.passed and not repeat.passed
 
 
 # -------------------------------------------------------------------------------- replenishment

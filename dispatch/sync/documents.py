@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import date
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.jobs.models import Job
 from dispatch.network.models import Product, Unit
 from dispatch.network.rules import in_warranty, warranty_until
+from dispatch.routing import technician_day
 from dispatch.sop.models import Checklist, SopVersion, StepResult
 from dispatch.stock.models import JobExpectedPart, Part, StockLevel, StockLocation, StockReservation
 
@@ -68,9 +70,11 @@ def _expected_parts(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return parts
 
 
-def job_documents(session: Session, job_ids: list[uuid.UUID], today: date) -> dict[uuid.UUID, dict[str, Any]]:
+def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
+                  tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> dict[uuid.UUID, dict[str, Any]]:
     """Jobs with customer contact, unit and warranty, checklist (pinned template + current
-    results) and expected parts."""
+    results), expected parts, and the job's place in the technician's route of its day (sequence,
+    ETA, leg, break: :func:`dispatch.routing.technician_day.stop_facts`)."""
     if not job_ids:
         return {}
     jobs = session.scalars(
@@ -81,6 +85,7 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date) -> di
     ).all()
     checklists = _checklists(session, job_ids)
     parts = _expected_parts(session, job_ids)
+    route = technician_day.stop_facts(session, jobs, tz)
     documents = {}
     for job in jobs:
         unit = job.unit
@@ -100,6 +105,7 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date) -> di
             "warranty_decision": job.warranty_decision.value if job.warranty_decision else None,
             "checklist": checklists.get(job.id),
             "expected_parts": parts.get(job.id, []),
+            "route": route.get(job.id),
         }
     return documents
 

@@ -14,6 +14,11 @@ takes its counter locks last and all at once, in one order: two writers cannot d
 them, however many flushes each made (locking per flush did: a writer holding B from its first
 flush could wait for A while another held A and waited for B), and the locks are held only for
 the commit.
+
+The listeners are installed explicitly by :func:`install`, which the composition root
+(:func:`dispatch.wiring.install`) calls in every process that writes: the app, the workers, the
+cron entry and the seeds. A process that forgot would change a technician's jobs without
+feeding the phone; ``tests/services/test_wiring.py`` starts a worker process and checks it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ VAN = "van"
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 WINDOW_PAST_DAYS = 2
 WINDOW_FUTURE_DAYS = 7
+#: Jobs that hold a place in a technician's route (the calendar's booked statuses).
+ROUTED = (JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE)
 SYNCED_STATUSES = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.ON_HOLD,
                              JobStatus.COMPLETED, JobStatus.CLOSED})
 
@@ -144,7 +151,6 @@ _TOUCHED = "sync_feed_touched"
 _WRITING = "sync_feed_writing"
 
 
-@event.listens_for(Session, "after_flush")
 def _feed_after_flush(session: Session, _flush_context) -> None:
     if session.info.get("sync_feed_disabled"):
         return
@@ -177,6 +183,9 @@ def _write_feed(session: Session) -> None:
         rows = {job.id: job for job in session.connection().execute(
             select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
             .where(Job.id.in_(jobs)))}
+        for sibling in _route_siblings(connection, rows.values(), jobs):
+            jobs.setdefault(sibling.id, set())
+            rows[sibling.id] = sibling
         technicians = {row.technician_id for row in rows.values() if row.technician_id}
         technicians |= set(chain.from_iterable(jobs.values()))
         users = _technician_users(session, technicians)
@@ -202,14 +211,37 @@ def _write_feed(session: Session) -> None:
             append(session, entries)
 
 
-@event.listens_for(Session, "after_transaction_end")
+def _route_siblings(connection, rows, jobs: dict[uuid.UUID, set[uuid.UUID]]) -> list:
+    """The other booked jobs on the same technicians' days as the touched ones: a visit added,
+    moved or dropped changes their place in the route (sequence, leg, ETA), which their documents
+    carry."""
+    days: dict[uuid.UUID, set[date]] = {}
+    for row in rows:
+        day = service_day(row)
+        if day is None:
+            continue
+        for technician_id in {row.technician_id, *jobs.get(row.id, ())} - {None}:
+            days.setdefault(technician_id, set()).add(day)
+    found = []
+    for technician_id, dates in days.items():
+        first = datetime.combine(min(dates), datetime.min.time(), DEFAULT_TZ)
+        last = datetime.combine(max(dates), datetime.min.time(), DEFAULT_TZ) + timedelta(days=1)
+        for row in connection.execute(
+            select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
+            .where(Job.technician_id == technician_id, Job.status.in_(ROUTED), Job.scheduled_start >= first,
+                   Job.scheduled_start < last)
+        ):
+            if row.id not in jobs and service_day(row) in dates:
+                found.append(row)
+    return found
+
+
 def _forget_touched(session: Session, transaction) -> None:
     if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
         session.info.pop(_TOUCHED, None)
         session.info.pop(_WRITING, None)
 
 
-@event.listens_for(Session, "after_flush")
 def _note_new_attachments(session: Session, _flush_context) -> None:
     """Remember photos uploaded in this transaction: step results pushed before their bytes
     arrived are completed just before the upload commits."""
@@ -220,7 +252,6 @@ def _note_new_attachments(session: Session, _flush_context) -> None:
         session.info.setdefault("new_attachment_shas", set()).update(shas)
 
 
-@event.listens_for(Session, "before_commit")
 def _complete_pending_evidence(session: Session) -> None:
     shas = session.info.pop("new_attachment_shas", None)
     if shas:
@@ -230,10 +261,30 @@ def _complete_pending_evidence(session: Session) -> None:
 
 
 # Registered last: the other commit hooks above may still change rows (and flush).
-@event.listens_for(Session, "before_commit")
 def _feed_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is released, not the transaction: wait for the real commit
     session.flush()
     session.info[_WRITING] = True
     _write_feed(session)
+
+
+_LISTENERS = (
+    ("after_flush", _feed_after_flush),
+    ("after_flush", _note_new_attachments),
+    ("after_transaction_end", _forget_touched),
+    ("before_commit", _complete_pending_evidence),
+    ("before_commit", _feed_before_commit),
+)
+
+
+def install() -> None:
+    """Attach the feed's session listeners (idempotent; in this order, as they must run)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def installed() -> bool:
+    """Whether every listener of the feed is attached in this process."""
+    return all(event.contains(Session, name, listener) for name, listener in _LISTENERS)

@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, UuidPk, str_enum
-
-
-class FeedOp(StrEnum):
-    PUT = "P"  # the entity is (still) in the user's scope: send its current state
-    REMOVE = "R"  # the entity left the user's scope: the device drops it and its children
-
-
-class MutationStatus(StrEnum):
-    APPLIED = "applied"
-    REJECTED = "rejected"
-    CONFLICT = "conflict"
+from dispatch.sync.enums import FeedOp, MutationStatus
 
 
 class Device(Base):

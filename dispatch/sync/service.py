@@ -100,7 +100,7 @@ def _changes(session: Session, keys: list[tuple[str, uuid.UUID, FeedOp]], techni
     rows = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
                            .where(Job.id.in_(job_puts))).all() if job_puts else []
     allowed = [row.id for row in rows if row.technician_id == technician_id and job_in_scope(row, now, tz)]
-    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date())
+    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date(), tz)
     removed_jobs = [i for t, i, op in keys if t == JOB and op == FeedOp.REMOVE]
     removed_jobs += [job_id for job_id in job_puts if job_id not in job_docs]
     van_puts = [i for t, i, op in keys if t == VAN and op == FeedOp.PUT]
@@ -345,11 +345,21 @@ def _apply_note(session, actor, job, m: _Applying) -> dict[str, Any]:
     return {"job_id": str(job.id), "event_id": str(event.id)}
 
 
+def _apply_fault_cause(session, actor, job, m: _Applying) -> dict[str, Any]:
+    from dispatch.warranty import causes
+
+    row = causes.record(session, actor, job, code=str(m.payload["fault_cause_code"]),
+                        note=str(m.payload.get("note") or ""), recorded_at=m.recorded_at,
+                        field="payload.fault_cause_code")
+    return {"job_id": str(job.id), "fault_cause": row.fault_cause.code, "kind": row.fault_cause.kind.value}
+
+
 HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "job_transition": _apply_transition,
     "checklist_step": _apply_step,
     "parts_consumed": _apply_parts,
     "note": _apply_note,
+    "fault_cause": _apply_fault_cause,
 }
 
 

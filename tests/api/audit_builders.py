@@ -22,7 +22,7 @@ from dispatch import clock
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Customer, JobType, Product, ServicePoint, Technician
 from dispatch.auth.models import User
-from dispatch.sop import sampling
+from dispatch.audits import sampling
 from dispatch.sop.models import (
     Attachment,
     Checklist,

@@ -59,10 +59,14 @@ def scheduled_job(api, session, tech: str = TECH) -> dict:
 
 
 def on_site_job(api, session, tech: str = TECH) -> dict:
+    """A repair on site whose fault cause is already recorded (these tests are about the SOP gate;
+    the fault cause gate has tests/api/test_warranty_fault_causes.py)."""
     job = scheduled_job(api, session, tech)
     for to in ("en_route", "on_site"):
         response = move(api, job, to, tech)
         assert response.status_code == 200, response.json
+    cause = api.put(f"/api/v1/jobs/{job['id']}/fault-cause", as_=tech, json={"fault_cause_code": "WP-VLV-STUCK"})
+    assert cause.status_code == 200, cause.json
     return response.json
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from dispatch import clock, migrate
 from dispatch.app import create_app
 from dispatch.db import make_engine, make_session_factory
-from dispatch.sop.audit_models import Audit, AuditVerdict
+from dispatch.audits.models import Audit, AuditVerdict
 from seeds import SeedContext, network, sop
 from tests.dates import SUITE_TODAY
 from tests.api.audit_builders import WEEK, AuditWorld, local

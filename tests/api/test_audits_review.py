@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dispatch.sop.audit_models import AuditVerdict
+from dispatch.audits.models import AuditVerdict
 from tests.api.audit_builders import WEEK, AuditWorld, local
 from tests.helpers import assert_problem
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from dispatch.audit_log.models import LogEntry
 from dispatch.network.models import Technician
-from dispatch.sop import audits
-from dispatch.sop.audit_models import Audit, AuditKind
-from dispatch.sop.audits import random_identity
+from dispatch.audits import lots
+from dispatch.audits.models import Audit, AuditKind
+from dispatch.audits.lots import random_identity
 from tests.api.audit_builders import NEXT_WEEK, WEEK, AuditWorld, local
 from tests.helpers import assert_problem
 
@@ -81,7 +81,7 @@ def test_the_database_draw_matches_the_golden_sample_on_every_backend(world, ses
             point_id, week)
 
     with session_factory() as session:
-        audits.run_audit_cycle(session, tz=WEEK.starts_at.tzinfo, now=AFTER_FREEZE, identity=identity)
+        lots.run_audit_cycle(session, tz=WEEK.starts_at.tzinfo, now=AFTER_FREEZE, identity=identity)
         session.commit()
         drawn = session.scalars(select(Audit.checklist_id).where(Audit.lot_id == golden_lot,
                                                                   Audit.kind == AuditKind.STATISTICAL)

@@ -246,6 +246,7 @@ def test_a_warranty_claim_edited_in_the_database_is_named(api, session, connecti
     fitted = fit(api, job, part_sku=VALVE, quantity=1)
     assert fitted.status_code == 201, fitted.json
     [claim] = fitted.json["claims"]
+    assert api.post(f"/api/v1/claims/{claim['id']}/defective-return", as_="admin", json={}).status_code == 200
     decided, write = written(session, lambda: api.post(f"/api/v1/claims/{claim['id']}/decision", as_="admin",
                                                        json={"approve": True}))
     assert decided.status_code == 200, decided.json

@@ -60,10 +60,12 @@ from dispatch.config import Settings
 from dispatch.jobs.models import Job, JobStatus, SlaTarget
 from dispatch.network.models import Certification, Customer, Product, Region, ServicePoint, Technician, Unit
 from dispatch.routing import service as routing
-from dispatch.sop.audit_models import Audit, AuditLot, AuditStatus
+from dispatch.audits.models import Audit, AuditLot, AuditStatus
+from dispatch.routing.models import Replan, ReplanStatus
 from dispatch.sop.models import Attachment, Checklist, SopTemplate, SopVersion
 from dispatch.stock.models import Part, StockLevel, StockLocation, WarrantyClaim
 from dispatch.uow import UnitOfWork
+from dispatch.warranty.models import FaultCause
 from tests.module_app import ModuleApp
 from tests.plan_builders import RecordingTaskQueue, principal
 
@@ -89,6 +91,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("notifications", "notification_id"): ("notification", POINT),
     ("service-points", "point_id"): ("service_point", POINT),
     ("plans", "plan_id"): ("route_plan", POINT),
+    ("replans", "replan_id"): ("replan", POINT),
     ("transfers", "transfer_id"): ("transfer", POINT),
     ("technicians", "technician_id"): ("technician", POINT),
     ("certifications", "certification_id"): ("certification", POINT),
@@ -104,6 +107,8 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("versions", "number"): ("version_number", CATALOGUE),
     ("deadlines", "category"): ("complaint_category", CATALOGUE),
     ("labour-rates", "job_type"): ("job_type", CATALOGUE),
+    ("fault-causes", "cause_id"): ("fault_cause", CATALOGUE),
+    ("trade-partners", "code"): ("trade_partner", CATALOGUE),
 }
 
 EXEMPT = {
@@ -111,9 +116,12 @@ EXEMPT = {
                                          "involved (forged and expired links: tests/api/test_care_feedback.py)",
     ("POST", "/api/v1/feedback/{token}"): "public: addressed by the signed link texted to the customer, no role "
                                           "involved (forged and expired links: tests/api/test_care_feedback.py)",
+    ("GET", "/api/v1/units/{serial}/journey"): "HQ's traceability report, not the shared registry: 403 for every "
+                                               "point role whatever the unit (tests/api/test_warranty_tracing.py)",
 }
 
-SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions")}
+SOLVER_LAUNCHING = {("POST", "/api/v1/service-points/{point_id}/plans"), ("POST", "/api/v1/plans/{plan_id}/insertions"),
+                    ("POST", "/api/v1/service-points/{point_id}/replans")}
 """Only the foreign request is sent (it must fail before any solve); the own and HQ ones would
 solve a day inline."""
 
@@ -143,6 +151,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/jobs/{job_id}/checklist/steps/{key}"): lambda w, ids: {
         "value": True, "recorded_at": datetime.combine(w.today, datetime.min.time(), ZoneInfo("UTC")).isoformat()},
     ("POST", "/api/v1/claims/{claim_id}/decision"): lambda w, ids: {"approve": True},
+    ("POST", "/api/v1/claims/{claim_id}/defective-return"): lambda w, ids: {"note": "matrix"},
+    ("POST", "/api/v1/claims/{claim_id}/return-waiver"): lambda w, ids: {"attachment_id": ids["attachment"],
+                                                                         "reason": "matrix"},
+    ("PATCH", "/api/v1/fault-causes/{cause_id}"): lambda w, ids: {"symptom": "matrix"},
+    ("PUT", "/api/v1/jobs/{job_id}/fault-cause"): lambda w, ids: {"fault_cause_code": "WP-VLV-STUCK"},
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",
                                                                           "note": "matrix"},
     ("PUT", "/api/v1/complaints/deadlines/{category}"): lambda w, ids: {"resolve_within_hours": 72},
@@ -166,6 +179,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PATCH", "/api/v1/parts/{part_id}"): lambda w, ids: {"description": "matrix"},
     ("POST", "/api/v1/service-points/{point_id}/plans"): lambda w, ids: {"date": w.today.isoformat(), "time_limit_s": 1},
     ("POST", "/api/v1/plans/{plan_id}/apply"): lambda w, ids: None,
+    ("POST", "/api/v1/jobs/{job_id}/booking"): lambda w, ids: {
+        "window_start": _tomorrow_at(w, 10).isoformat(), "window_end": _tomorrow_at(w, 12).isoformat()},
+    ("PUT", "/api/v1/service-points/{point_id}/slot-length"): lambda w, ids: {"minutes": 120},
+    ("POST", "/api/v1/service-points/{point_id}/replans"): lambda w, ids: {
+        "kind": "no_show", "job_id": ids["job"], "time_limit_s": 1},
+    ("POST", "/api/v1/replans/{replan_id}/confirm"): lambda w, ids: None,
+    ("POST", "/api/v1/replans/{replan_id}/discard"): lambda w, ids: None,
     ("POST", "/api/v1/plans/{plan_id}/insertions"): lambda w, ids: {"job_id": ids["job"], "time_limit_s": 1},
     ("PATCH", "/api/v1/products/{product_id}"): lambda w, ids: {"name": "Matrix purifier"},
     ("DELETE", "/api/v1/products/{product_id}"): lambda w, ids: None,
@@ -200,10 +220,19 @@ BODIES: dict[tuple[str, str], Body] = {
 }
 
 QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
+    ("GET", "/api/v1/jobs/{job_id}/slots"): lambda w: f"?from={w.today + timedelta(days=1)}&to={w.today + timedelta(days=1)}",
+    ("GET", "/api/v1/service-points/{point_id}/slots"): lambda w: (
+        f"?from={w.today + timedelta(days=1)}&to={w.today + timedelta(days=1)}&lat=30.27&lon=120.15"
+        "&job_type=repair&product_sku=WP-RO500"),
+    ("GET", "/api/v1/technicians/{technician_id}/route"): lambda w: f"?date={w.today}",
     ("GET", "/api/v1/technicians/{technician_id}/qualification"): lambda w: "?category=water_purifier&job_type=install",
     ("GET", "/api/v1/technicians/{technician_id}/shifts"): lambda w: (
         f"?from={w.today.isoformat()}&to={(w.today + timedelta(days=6)).isoformat()}"),
 }
+
+
+def _tomorrow_at(w: World, hour: int) -> datetime:
+    return datetime.combine(w.today + timedelta(days=1), datetime.min.time(), ZoneInfo("Asia/Shanghai")).replace(hour=hour)
 
 
 # --- the routes -----------------------------------------------------------------------------
@@ -223,6 +252,16 @@ def _routes() -> list[tuple[str, str]]:
 
 
 ROUTES = _routes()
+CUSTOMER_PREFIX, PUBLIC_PREFIX = "/api/v1/customer/", "/api/v1/public/"
+CUSTOMER_ROUTES = [route for route in ROUTES if route[1].startswith(CUSTOMER_PREFIX)]
+EXEMPT.update({route: "a customer route (customer tokens only; staff tokens get 401): the customer matrix at the "
+                      "end of this module checks a customer against another customer's objects"
+               for route in CUSTOMER_ROUTES})
+EXEMPT.update({route: "public: no owner and no role; forged and guessed codes: tests/api/test_customer_public.py"
+               for route in ROUTES if route[1].startswith(PUBLIC_PREFIX)})
+EXEMPT[("POST", "/api/v1/self-activations/{activation_id}/review")] = (
+    "HQ's review of a customer's self-activation: no point owns it; point roles get 403 "
+    "(tests/api/test_customer_visits.py::TestSelfActivation)")
 PARAM = re.compile(r"/([^/{}]+)/\{(\w+)\}")
 
 
@@ -335,6 +374,11 @@ def build_world(session, api, today: date) -> World:
                                       payload={}, service_point_id=point_id)
         session.flush()
         getattr(world, side)["maintenance_plan"] = str(maintenance.id)
+        proposal = Replan(service_point_id=point_id, service_day=today, timezone="Asia/Shanghai", kind="emergency",
+                          status=ReplanStatus.PROPOSED, moves=[], flagged=[], versions={}, stats={})
+        session.add(proposal)
+        session.flush()
+        getattr(world, side)["replan"] = str(proposal.id)
         getattr(world, side)["notification"] = str(message.id)
     world.part_sku = _first(session, select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku), "part")
     catalogue = {
@@ -345,6 +389,8 @@ def build_world(session, api, today: date) -> World:
         "template": str(_first(session, select(SopTemplate.id).order_by(SopTemplate.code), "SOP template")),
         "complaint_category": "after_sales",
         "job_type": "repair",
+        "fault_cause": str(_first(session, select(FaultCause.id).order_by(FaultCause.code), "fault cause")),
+        "trade_partner": "DL-HZ-01",
     }
     catalogue["version_number"] = str(_first(session, select(SopVersion.number).where(
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))
@@ -657,7 +703,8 @@ FILTER_EXEMPT = {
                                        "(GET /units/{serial} above)",
 }
 SCOPED = ("service_point", "job", "technician", "checklist", "claim", "complaint", "audit", "audit_lot", "transfer",
-          "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location")
+          "attachment", "maintenance_plan", "notification", "route_plan", "user", "shift_exception", "stock_location",
+          "replan")
 
 
 def _filters() -> list[tuple[str, str]]:
@@ -783,3 +830,57 @@ def test_a_colleagues_objects_are_answered_like_missing_ones(route, pair, world)
     assert theirs.status in {403, 404}, (caller, pair[1], theirs.status, theirs.body)
     assert theirs.status == nobodys.status, (caller, pair[1], theirs.status, "missing", nobodys.status, theirs.body)
     assert theirs.writes == [], theirs.writes
+
+
+# --- the customer matrix ----------------------------------------------------------------------
+# Every customer route with an object id: the demo customer on another customer's object gets
+# exactly the answer for a missing id (404), and nothing is written; a staff token gets 401.
+
+CUSTOMER_KINDS = {"job_id": "job", "complaint_id": "complaint"}
+SIGNATURE_PNG = "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAA="
+CUSTOMER_BODIES: dict[str, Callable[[], dict]] = {
+    "cancellation": lambda: {"reason": "matrix"},
+    "rating": lambda: {"score": 5},
+    "reschedule": lambda: {"window_start": (utcnow() + timedelta(days=3)).isoformat(),
+                           "window_end": (utcnow() + timedelta(days=3, hours=2)).isoformat()},
+    "confirmation": lambda: {"total": "0.00", "signer_name": "matrix", "signature": SIGNATURE_PNG},
+}
+
+
+def test_every_customer_route_with_an_object_id_is_in_the_customer_matrix():
+    assert CUSTOMER_ROUTES, "no customer routes in the document"
+    for method, path in CUSTOMER_ROUTES:
+        assert all(name in CUSTOMER_KINDS for name in re.findall(r"\{(\w+)\}", path)), path
+        if method in WRITES:
+            assert path.rsplit("/", 1)[-1] in CUSTOMER_BODIES, f"give {method} {path} a body in CUSTOMER_BODIES"
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=f"{r[0]} {r[1]}") for r in CUSTOMER_ROUTES])
+def test_a_customer_never_reaches_another_customers_objects(route, world):
+    from dispatch.auth import service as auth_service
+
+    method, path = route
+    connection = world.connection
+    with sessionmaker(bind=connection, join_transaction_mode="create_savepoint")() as session:
+        me = session.scalar(select(Customer).where(Customer.phone == "13900000000"))
+        others = {
+            "job": session.scalar(select(Job.id).where(Job.customer_id != me.id).order_by(Job.reference).limit(1)),
+            "complaint": session.scalar(select(Complaint.id).where(Complaint.customer_id != me.id)
+                                        .order_by(Complaint.reference).limit(1)),
+        }
+        config = world.client.application.extensions["dispatch"].token_config
+        token = auth_service.customer_token(config, me.id, me.token_version, 3600)
+    world.tokens["customer:demo"] = token
+    names = re.findall(r"\{(\w+)\}", path)
+    theirs = path
+    missing = path
+    for name in names:
+        theirs = theirs.replace("{" + name + "}", str(others[CUSTOMER_KINDS[name]]))
+        missing = missing.replace("{" + name + "}", str(uuid.uuid4()))
+    body = CUSTOMER_BODIES[path.rsplit("/", 1)[-1]]() if method in WRITES else None
+    foreign, nobody = world.send(method, theirs, "customer:demo", body), world.send(method, missing, "customer:demo", body)
+    assert foreign.code != "validation-error", foreign.body
+    assert foreign.status == nobody.status == 404, (foreign.status, nobody.status, foreign.body)
+    assert foreign.body["title"] == nobody.body["title"] and foreign.writes == []
+    staff = world.send(method, theirs, "admin", body)
+    assert staff.status == 401, staff.body

@@ -92,8 +92,8 @@ def test_on_the_way_carries_an_eta_only_when_it_is_today_and_still_ahead(api, se
     assert move(api, later, "en_route", TECH).status_code == 200
     [en_route] = [m for m in outbox(api, later) if m["template"] == "technician_en_route"]
     assert en_route["payload"]["eta"] is None
-    text = next(m.body for m in deliver(uow_factory, settings).sent if "on the way" in m.body)
-    assert str(TUESDAY) not in text and text.endswith("is on the way for visit " + later["reference"] + ".")
+    text = next(m.body for m in deliver(uow_factory, settings).sent if "正在前往" in m.body)  # zh-CN by default
+    assert str(TUESDAY) not in text and text.endswith("正在前往服务单 " + later["reference"] + " 的路上。")
 
 
 def test_retrying_a_failed_message_that_a_newer_one_replaced_is_refused(api, session):

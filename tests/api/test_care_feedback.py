@@ -56,7 +56,7 @@ def test_a_finished_visit_texts_the_customer_a_link_they_rate_it_with_once(api, 
     sender = RecordingSender()
     ctx = notifications.DeliveryContext(tz=TZ, secret_key=settings.secret_key)
     assert notifications.deliver_due(uow_factory, sender, ctx).sent == 3
-    token = rating_token(next(m for m in sender.sent if "Rate the visit" in m.body))
+    token = rating_token(next(m for m in sender.sent if "请为本次服务评分" in m.body))
 
     page = api.get(f"/api/v1/feedback/{token}")  # no account, no bearer token
     assert page.status_code == 200

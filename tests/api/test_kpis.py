@@ -38,9 +38,9 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.service import hash_password
 from dispatch.care.models import Complaint, ComplaintCategory, ComplaintStatus, Rating, RatingSource
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
-from dispatch.sop.audit_models import Audit, AuditKind, AuditLot, AuditStatus, LotStatus
+from dispatch.audits.models import Audit, AuditKind, AuditLot, AuditStatus, LotStatus
 from dispatch.sop.models import Checklist, ChecklistStatus, SopVersion
-from dispatch.sop.sampling import Verdict
+from dispatch.audits.sampling import Verdict
 from dispatch.network.models import (
     AuthorisationStatus,
     Customer,

@@ -1,16 +1,13 @@
 """Customers through HTTP: phone masking (admins and the customer's own point see it, by first
-service or by a job), who may edit, duplicates by phone, and pagination."""
+service; by a job: tests/services/test_network_rules.py), who may edit, duplicates by phone, and pagination."""
 
 from __future__ import annotations
 
 import re
-import uuid
 
 from sqlalchemy import select
 
-from dispatch.clock import utcnow
-from dispatch.jobs.models import Job
-from dispatch.network.models import Customer, JobType, Product, ServicePoint
+from dispatch.network.models import Customer
 from tests.helpers import assert_problem
 
 MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")
@@ -46,21 +43,6 @@ def test_single_customers_are_masked_the_same_way(api):
     assert api.get(path, as_="manager.nb01").json["phone"] == customer["phone"]
     seen = api.get(path, as_="tech.sz02.1").json
     assert seen["masked"] is True and seen["phone"] != customer["phone"] and MASKED_PHONE.match(seen["phone"])
-
-
-def test_a_point_with_a_job_for_the_customer_sees_them_unmasked(api, session):
-    customer = customers_of(api, "NB01", "admin")[0]
-    path = f"/api/v1/customers/{customer['id']}"
-    assert api.get(path, as_="manager.hz02").json["masked"] is True
-    hz02 = session.scalar(select(ServicePoint).where(ServicePoint.code == "HZ02"))
-    product = session.scalar(select(Product).where(Product.sku == "WP-RO500"))
-    session.add(Job(reference=f"T-{uuid.uuid4().hex[:8]}", type=JobType.REPAIR, customer_id=uuid.UUID(customer["id"]),
-                    product_id=product.id, service_point_id=hz02.id, reported_at=utcnow()))
-    session.commit()
-    assert api.get(path, as_="manager.hz02").json["phone"] == customer["phone"]
-    listed = api.get(f"/api/v1/customers/?phone={customer['phone']}", as_="tech.hz02.1").json
-    assert [c["masked"] for c in listed] == [False]
-    assert api.get(path, as_="manager.hz01").json["masked"] is True
 
 
 def test_registering_a_customer_is_once_per_phone_number_and_for_the_callers_point(api):

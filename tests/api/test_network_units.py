@@ -137,6 +137,7 @@ def test_every_demo_serial_matches_the_format_and_every_demo_card_is_plausible(a
         if len(batch) < 100:
             break
         page += 1
+    units = [u for u in units if not u["serial"].endswith(("9000001", "9000002"))]  # the customer demo's
     assert len(units) == 300
     for unit in units:
         match = SERIAL_PATTERN.match(unit["serial"])
@@ -146,7 +147,7 @@ def test_every_demo_serial_matches_the_format_and_every_demo_card_is_plausible(a
     activated = sum(u["activated"] for u in units)
     assert activated >= 150  # half the demo units come with a warranty card (the jobs demo may add more)
     unactivated = api.get("/api/v1/units/?activated=false&page_size=1", as_="admin")
-    assert f'"total": {300 - activated}' in unactivated.headers["X-Pagination"]
+    assert f'"total": {301 - activated}' in unactivated.headers["X-Pagination"]
 
 
 def test_a_technician_of_another_point_scans_a_unit_and_sees_the_owner_masked(api):

@@ -327,6 +327,8 @@ class TestClaims:
         url = f"/api/v1/claims/{claim['id']}/decision"
         assert_problem(api.post(url, as_="manager.hz01", json={"approve": True}), 403)
         assert_problem(api.post(url, as_="admin", json={"approve": False}), 422, field="reason")
+        assert_problem(api.post(url, as_="admin", json={"approve": True}), 409, code="defective-return-missing")
+        assert api.post(f"/api/v1/claims/{claim['id']}/defective-return", as_="admin", json={}).status_code == 200
         approved = api.post(url, as_="admin", json={"approve": True})
         assert approved.status_code == 200 and approved.json["status"] == "approved"
         assert approved.json["decided_by"] == api.get("/api/v1/users/me", as_="admin").json["id"]

@@ -16,7 +16,7 @@ from tests.api.test_stock_movements import counted, level
 DEVICE = "0d8f6c1e-7b2a-4f0e-9a31-5c2d1e0f9a77"
 VAN = "VAN-tech.hz01.1"
 PP = "FLT-PP-S1"  # fits every purifier model
-KINDS = ("job_transition", "checklist_step", "parts_consumed", "note")
+KINDS = ("job_transition", "checklist_step", "parts_consumed", "note", "fault_cause")
 
 
 @pytest.fixture(autouse=True)
@@ -56,9 +56,13 @@ def test_every_kind_is_applied_and_what_it_did_is_seen_through_the_api(api, job)
         {"kind": "parts_consumed", "payload": {"job_id": job["id"], "lines": [
             {"id": line_id, "part_sku": PP, "quantity": 2}]}},
         {"kind": "note", "payload": {"job_id": job["id"], "text": "gate code 4711"}},
+        {"kind": "fault_cause", "payload": {"job_id": job["id"], "fault_cause_code": "WP-VLV-STUCK",
+                                            "note": "coil reads open"}},
     ]))
-    assert [(r["id"], r["status"]) for r in body["results"]] == [(n, "applied") for n in range(1, 7)], body
-    assert body["last_mutation_id"] == 6 and body["gap_at"] is None
+    assert [(r["id"], r["status"]) for r in body["results"]] == [(n, "applied") for n in range(1, 8)], body
+    assert body["last_mutation_id"] == 7 and body["gap_at"] is None
+    cause = api.get(f"/api/v1/jobs/{job['id']}/fault-cause", as_=MANAGER).json
+    assert (cause["fault_cause"]["code"], cause["note"]) == ("WP-VLV-STUCK", "coil reads open")
 
     seen = api.get(f"/api/v1/jobs/{job['id']}", as_=MANAGER).json
     assert seen["status"] == "on_site"
@@ -88,6 +92,9 @@ def test_a_bad_payload_of_any_kind_is_rejected_alone_naming_the_field(api, job):
         ("note", {"job_id": "not-a-job-id", "text": "hello"}, "payload.job_id"),
         ("note", {"text": "which job?"}, "payload.job_id"),
         ("note", {"job_id": job["id"], "text": "hi", "colour": "red"}, "payload.colour"),
+        ("fault_cause", {"job_id": job["id"]}, "payload.fault_cause_code"),
+        ("fault_cause", {"job_id": job["id"], "fault_cause_code": "NO-SUCH-CAUSE"}, "payload.fault_cause_code"),
+        ("fault_cause", {"job_id": job["id"], "fault_cause_code": "WH-THS-FAIL"}, "payload.fault_cause_code"),
     ]
     mutations = numbered([{"kind": kind, "payload": payload} for kind, payload, _ in bad]
                          + [{"kind": "job_transition", "payload": {"job_id": job["id"], "to": "en_route"}}])
@@ -119,6 +126,27 @@ def test_a_parts_mutation_that_the_stock_refuses_is_rejected_and_later_ones_stil
     assert results[3]["status"] == "rejected" and "payload.lines.0.part_sku" in results[3]["problem"]["errors"]
     assert results[4]["status"] == "applied", results[4]
     assert level(api, VAN, PP)["on_hand"] == 0
+
+
+def test_a_repair_pushed_complete_without_a_fault_cause_is_refused_and_with_one_completes(api, job, monkeypatch):
+    from dispatch.jobs import hooks
+    from dispatch.warranty.job_hooks import refuse_completion_without_fault_cause
+
+    monkeypatch.setattr(hooks, "_before", [refuse_completion_without_fault_cause])  # not the SOP gate here
+    body = push(api, numbered([
+        {"kind": "job_transition", "payload": {"job_id": job["id"], "to": "en_route"}},
+        {"kind": "job_transition", "payload": {"job_id": job["id"], "to": "on_site"}},
+        {"kind": "job_transition", "payload": {"job_id": job["id"], "to": "completed"}},
+        {"kind": "fault_cause", "payload": {"job_id": job["id"], "fault_cause_code": "WP-MEM-SCALE"}},
+        {"kind": "job_transition", "payload": {"job_id": job["id"], "to": "completed"}},
+    ]))
+    results = body["results"]
+    assert (results[2]["status"], results[2]["problem"]["code"]) == ("conflict", "fault-cause-missing"), results[2]
+    assert [r["status"] for r in results[3:]] == ["applied", "applied"], results
+    assert results[3]["result"]["kind"] == "misuse", results[3]
+    seen = api.get(f"/api/v1/jobs/{job['id']}", as_=MANAGER).json
+    assert seen["status"] == "completed"
+    assert api.get(f"/api/v1/jobs/{job['id']}/fault-cause", as_=MANAGER).json["fault_cause"]["kind"] == "misuse"
 
 
 def test_the_openapi_document_describes_each_kind_as_a_discriminated_one_of(client):

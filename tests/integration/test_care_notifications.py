@@ -77,7 +77,7 @@ class TestAtomicity:
         sender = RecordingSender()
         report = notifications.deliver_due(uow_factory, sender, CTX)
         assert report.sent == 3 and report.failed == 0
-        completed = next(m for m in sender.sent if m.subject.endswith("completed"))
+        completed = next(m for m in sender.sent if m.subject.endswith("已完成"))
         assert completed.body.count("https://rate.example/feedback/") == 1
         assert tokens.read(SECRET, rating_token(completed)) == job.id
 
@@ -97,7 +97,7 @@ class TestDelivery:
         first = notifications.deliver_due(uow_factory, sender, CTX)
         second = notifications.deliver_due(uow_factory, sender, CTX)
         assert first.sent == 1 and second.sent == 0 and len(sender.sent) == 1
-        assert "due for maintenance on 2026-12-01" in sender.sent[0].body
+        assert "将于 2026-12-01 到期保养" in sender.sent[0].body
         session.refresh(message)
         assert message.status == NotificationStatus.SENT and message.sent_at is not None and message.attempts == 1
 

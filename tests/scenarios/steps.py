@@ -16,6 +16,7 @@ import hashlib
 import csv
 import io
 import itertools
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -320,9 +321,11 @@ def fill_repair_checklist(api, job_id: str, tech: str, start: datetime, place: d
 
 
 def repair_offline(phone: Phone, job_id: str, start: datetime, *, fault_photo: bytes, signature: bytes,
-                   pressure: tuple[float, ...] = (0.28,), parts: list[dict] | None = None) -> list[dict]:
+                   pressure: tuple[float, ...] = (0.28,), parts: list[dict] | None = None,
+                   fault_cause: str = "WP-VLV-STUCK") -> list[dict]:
     """The repair checklist worked on a phone without signal: one mutation per answer (photos named
-    by their SHA-256, their bytes upload later), the parts fitted after the diagnosis."""
+    by their SHA-256, their bytes upload later), the parts fitted after the diagnosis, and last the
+    fault cause from HQ's catalogue (a repair completes only with one)."""
     queue = []
     for key, value, evidence, recorded_at in repair_answers(start, pressure=pressure,
                                                             fault_evidence=[sha256(fault_photo)],
@@ -334,7 +337,14 @@ def repair_offline(phone: Phone, job_id: str, start: datetime, *, fault_photo: b
         if key == "diagnosis" and parts:
             queue.append(phone.record("parts_consumed", {"job_id": job_id, "lines": parts},
                                       start + timedelta(minutes=35)))
+    queue.append(phone.record("fault_cause", {"job_id": job_id, "fault_cause_code": fault_cause},
+                              start + timedelta(minutes=55)))
     return queue
+
+
+def record_fault_cause(api, job_id: str, code: str, as_: str, note: str = "") -> dict:
+    """The technician (or manager) records the cause found, from HQ's catalogue."""
+    return ok(api.put(f"{API}/jobs/{job_id}/fault-cause", as_=as_, json={"fault_cause_code": code, "note": note}))
 
 
 def stock_level(api, location: str, sku: str, as_: str = ADMIN) -> dict:
@@ -409,3 +419,81 @@ def kpis_csv(api, as_: str, day_from: date, day_to: date, **query) -> list[dict]
     response = api.get(f"{API}/kpis/?from={day_from}&to={day_to}{params}", as_=as_, headers={"Accept": "text/csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv", response.get_data(as_text=True)[:500]
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+# --- slots, re-planning, a technician's own day, pictures (issue 19) ---------------------------
+
+
+def offered_slots(api, job_id: str, day: date, as_: str = ADMIN) -> list[dict]:
+    """The windows the call centre can offer the customer on ``day``, best first."""
+    return ok(api.get(f"{API}/jobs/{job_id}/slots?from={day}&to={day}", as_=as_))["slots"]
+
+
+def book_slot(api, job_id: str, slot: dict, as_: str = ADMIN, status: int = 201) -> dict:
+    return ok(api.post(f"{API}/jobs/{job_id}/booking", as_=as_,
+                       json={"window_start": slot["window_start"], "window_end": slot["window_end"]}), status)
+
+
+def replan(api, manager: str, point: str, **what) -> dict:
+    """The manager says what went wrong; the answer is a proposal, nothing applied yet."""
+    return ok(api.post(f"{API}/service-points/{point}/replans", as_=manager, json={"time_limit_s": 1} | what), 201)
+
+
+def confirm_replan(api, manager: str, proposal: dict) -> dict:
+    return ok(api.post(f"{API}/replans/{proposal['id']}/confirm", as_=manager))
+
+
+def my_route(api, technician: str, day: date) -> dict:
+    return ok(api.get(f"{API}/technicians/me/route?date={day}", as_=technician))
+# --- the web console (a person at a browser, over HTTP) -----------------------------------------
+
+
+class Console:
+    """One person signed in to the console: their own cookie jar, the form's CSRF token sent
+    with every change, redirects followed as a browser does. ``flash`` is the message the last
+    change left on the page."""
+
+    def __init__(self, app, username: str, password: str = "demo1234") -> None:
+        self.client = app.test_client()
+        self.csrf = ""
+        self.page("/console/sign-in")
+        answer = self.client.post("/console/sign-in", data={"csrf_token": self.csrf, "username": username,
+                                                             "password": password})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+
+    def _read(self, answer, status: int) -> str:
+        assert answer.status_code == status, (answer.status_code, answer.get_data(as_text=True)[:1500])
+        html = answer.get_data(as_text=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        self.csrf = found.group(1) if found else self.csrf
+        return html
+
+    def page(self, path: str, status: int = 200) -> str:
+        return self._read(self.client.get(path, follow_redirects=True), status)
+
+    def submit(self, path: str, status: int = 200, **fields) -> str:
+        return self._read(self.client.post(path, data={"csrf_token": self.csrf, **fields}, follow_redirects=True),
+                          status)
+
+    @staticmethod
+    def flash(html: str) -> str:
+        found = re.search(r'<p class="flash flash-(\w+)"[^>]*>([^<]*)</p>', html)
+        return f"{found.group(1)}: {found.group(2)}" if found else ""
+
+
+def a_booked_job_and_a_free_colleague(api, session, manager: str, point: str, after: date,
+                                      skip: tuple[str, ...] = ()) -> tuple[dict, dict, datetime]:
+    """A call for the point's next working day after ``after`` (a day no plan has filled), booked
+    by hand on one technician, and a colleague with a free hour that day: what a reassignment
+    needs, whatever the planner did to the days before."""
+    day = next_working_day(api, manager, after)
+    unit = caller_unit(session, point, covered=True, on=day, skip=skip)
+    taken = take_in(api, repair_call(unit, day, (9, 17), "the tap drips")).json
+    first, *others = team(api, manager)
+    book(api, manager, taken["id"], first["id"], free_hour(api, manager, first["id"], day))
+    for colleague in others:
+        try:
+            return job(api, taken["id"], manager), colleague, free_hour(api, manager, colleague["id"], day, earliest=10)
+        except AssertionError:
+            continue
+    raise AssertionError(f"nobody else at {point} has a free hour on {day}")

@@ -33,6 +33,7 @@ from tests.scenarios.steps import (
     point_id,
     put_step,
     rating_link,
+    record_fault_cause,
     repair_call,
     request_plan,
     statuses,
@@ -101,6 +102,7 @@ def test_a_blocked_checklist_a_discounted_bill_and_an_unhappy_customer_called_ba
         {"id": line_id, "part_sku": UF, "quantity": 1}]}), 201)  # the app retried the first line
     assert [u["part"]["sku"] for u in again["usages"]].count(UF) == 1
     assert (stock_level(api, van, UF)["on_hand"], stock_level(api, van, PP)["on_hand"]) == (0, 0)
+    record_fault_cause(api, taken["id"], "WP-MEM-SCALE", tech, note="hard feed water, no softener")
     done = transition(api, taken["id"], "completed", tech, walk.now)
     assert done["status"] == "completed"
 

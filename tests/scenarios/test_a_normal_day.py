@@ -226,14 +226,14 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
         uploaded["id"]]
     upload(api, signature, as_=tech, filename="signature.png")
     rest = ok(phone.push(second_half))
-    assert statuses(rest) == [(n, "applied") for n in range(9, 16)] and rest["last_mutation_id"] == 15
+    assert statuses(rest) == [(n, "applied") for n in range(9, 17)] and rest["last_mutation_id"] == 16
     replayed = ok(phone.push(queue))  # the phone was not sure what got through: everything again
-    assert statuses(replayed) == [(n, "duplicate") for n in range(2, 16)]
+    assert statuses(replayed) == [(n, "duplicate") for n in range(2, 17)]
     assert replayed["results"][-1]["original"]["result"]["status"] == "completed"
 
     # --- the technician's phone: its replica now holds the finished job and the van's new levels
     latest = phone.pull()
-    assert latest["snapshot"] is False and latest["last_mutation_id"] == 15
+    assert latest["snapshot"] is False and latest["last_mutation_id"] == 16
     assert phone.jobs[taken["id"]]["status"] == "completed"
     assert phone.jobs[taken["id"]]["checklist"]["status"] == "completed"
     assert (phone.van[VALVE]["on_hand"], phone.van[PP]["on_hand"]) == (1, 3)
@@ -273,6 +273,7 @@ def test_a_repair_goes_from_the_customers_call_to_the_bill_the_claim_and_the_rat
     [claim] = parts["claims"]
     assert (claim["status"], claim["part"]["sku"], claim["amount"]) == ("submitted", VALVE, prices[VALVE])
     assert [c["id"] for c in ok(api.get(f"{API}/claims/?job_id={taken['id']}", as_=ADMIN))] == [claim["id"]]
+    ok(api.post(f"{API}/claims/{claim['id']}/defective-return", as_=ADMIN, json={"note": "old valve received"}))
     decided = ok(api.post(f"{API}/claims/{claim['id']}/decision", as_=ADMIN, json={"approve": True}))
     assert decided["status"] == "approved"
     assert ok(api.get(f"{API}/claims/{claim['id']}", as_=MANAGER))["status"] == "approved"

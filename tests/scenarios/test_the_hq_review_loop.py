@@ -12,9 +12,9 @@ from tests.dates import SUITE_TODAY, TZ, local
 from tests.helpers import assert_problem
 from tests.scenarios.steps import (
     API,
+    Phone,
     REVIEWER,
     REVIEWER2,
-    Phone,
     at,
     audits_of,
     book,
@@ -29,6 +29,7 @@ from tests.scenarios.steps import (
     ok,
     photo,
     point_id,
+    record_fault_cause,
     repair_call,
     repair_offline,
     scorecard,
@@ -69,6 +70,7 @@ def test_a_spot_check_of_the_days_work_reaches_the_lot_the_scorecard_and_the_kpi
     walk.to(start + timedelta(minutes=58))
     fill_repair_checklist(api, taken["id"], tech, start, taken["location"], pressure=(0.05, 0.28))
     walk.to(start + timedelta(minutes=60))
+    record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech)
     transition(api, taken["id"], "completed", tech, walk.now)
     checklist_id = ok(api.get(f"{API}/jobs/{taken['id']}/checklist", as_=MANAGER))["id"]
 

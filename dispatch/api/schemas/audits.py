@@ -7,9 +7,7 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.jobs.models import EventKind, JobStatus
-from dispatch.network.models import AuthorisationStatus, JobType
-from dispatch.sop.audit_models import (
+from dispatch.audits.enums import (
     AuditKind,
     AuditStatus,
     DisputeStatus,
@@ -17,7 +15,9 @@ from dispatch.sop.audit_models import (
     LotStatus,
     VerdictKind,
 )
-from dispatch.sop.sampling import Band, LotDecision, Verdict
+from dispatch.audits.sampling import Band, LotDecision, Verdict
+from dispatch.jobs.enums import EventKind, JobStatus
+from dispatch.network.enums import AuthorisationStatus, JobType
 
 NOTE = validate.Length(max=2000)
 
@@ -155,7 +155,8 @@ class AuditLotSchema(Schema):
     opened_at = fields.DateTime()
     frozen_at = fields.DateTime(allow_none=True)
     frame_sha256 = fields.String(allow_none=True)
-    frame_size = fields.Function(lambda lot: len(lot.frame) if lot.frame is not None else None, allow_none=True)
+    frame_size = fields.Function(lambda lot: len(lot.frame) if lot.frame is not None else None, allow_none=True,
+                                 metadata={"returns": fields.Integer(allow_none=True)})
     frame_log_seq = fields.Integer(allow_none=True)
     inspection_level = fields.String()
     aql = fields.String()
@@ -184,7 +185,8 @@ class AuditLotDetailSchema(Schema):
     seed = fields.String(allow_none=True, metadata={"description": "hex; revealed when the lot froze"})
     frame = fields.List(fields.String(), attribute="lot.frame", allow_none=True,
                         metadata={"description": "sorted checklist ids; SHA-256 of them joined by '\\n' = frame_sha256"})
-    hundred_percent = fields.Function(lambda view: view.plan.hundred_percent if view.plan else None, allow_none=True)
+    hundred_percent = fields.Function(lambda view: view.plan.hundred_percent if view.plan else None, allow_none=True,
+                                      metadata={"returns": fields.Boolean(allow_none=True)})
     derivation = fields.List(fields.Nested(RankedCandidateSchema), allow_none=True,
                              metadata={"description": "every frame item by ascending key; the lowest n are drawn"})
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean(), allow_none=True,

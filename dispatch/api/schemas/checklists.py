@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from dispatch.api.schemas.attachments import AttachmentSchema
 from dispatch.api.schemas.common import LocationSchema
-from dispatch.sop.models import ChecklistStatus
+from dispatch.sop.enums import ChecklistStatus
 from dispatch.sop.rules import OutOfRange, StepKind, StepStatus
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.stock import MONEY, PartBriefSchema
-from dispatch.stock.models import ClaimRejection, ClaimStatus
+from dispatch.stock.enums import ClaimRejection, ClaimStatus
 
 
 class ClaimSchema(Schema):
@@ -25,6 +25,14 @@ class ClaimSchema(Schema):
     rejection_detail = fields.String()
     decided_at = fields.DateTime(allow_none=True)
     decided_by = fields.UUID(allow_none=True, metadata={"description": "null for an automatic rejection"})
+    checks = fields.List(fields.Dict(), attribute="all_checks", metadata={
+        "description": "every check with `check`, `passed` (true, false, or null when not reached) and `detail`: "
+                       "unit_named, activated, in_warranty, part_fits, not_a_repeat (failed: held for review), "
+                       "fault_is_a_defect (once the repair's cause is known), old_part_returned (approval needs it)"})
+    return_received_at = fields.DateTime(allow_none=True)
+    return_waived_at = fields.DateTime(allow_none=True)
+    return_waiver_reason = fields.String()
+    return_waiver_attachment_id = fields.UUID(allow_none=True)
     created_at = fields.DateTime()
     version = fields.Integer()
 
@@ -41,3 +49,18 @@ class ClaimDecisionSchema(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "required to reject"})
     expected_version = fields.Integer(load_default=None)
+
+
+class ClaimReturnSchema(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ClaimWaiverSchema(Schema):
+    attachment_id = fields.UUID(required=True, metadata={"description": "the photo of the old part"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ClaimPolicySchema(Schema):
+    repeat_window_days = fields.Integer(required=True, validate=validate.Range(min=0, max=3650), metadata={
+        "description": "a claim for the same unit and part within this many days of an earlier one is held"})
+    updated_at = fields.DateTime(dump_only=True, allow_none=True)

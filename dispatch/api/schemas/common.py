@@ -36,6 +36,17 @@ class Quantity(fields.Integer):
         return super()._validated(value)
 
 
+class EnumValue(fields.Enum):
+    """An enum dumped by value from a column that stores the plain value (a JSON list of strings,
+    say): documented as the enum's named component like any other :class:`fields.Enum`."""
+
+    def __init__(self, enum, **kwargs) -> None:
+        super().__init__(enum, by_value=True, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(self.enum(value), attr, obj, **kwargs)
+
+
 class TaggedUnion(fields.Field):
     """One of several object shapes told apart by a tag property (``kind``, ``type``...).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.care.models import ComplaintCategory, ComplaintStatus
+from dispatch.care.enums import ComplaintCategory, ComplaintStatus
 
 
 class ComplaintEventSchema(Schema):

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import Location, flatten_location
-from dispatch.network.models import CustomerGrade
+from dispatch.network.enums import CustomerGrade
 
 PHONE = validate.Regexp(r"^\+?\d[\d -]{5,22}\d$", error="digits, optional leading +")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.notifications import NotificationSchema
-from dispatch.care.models import CallbackItemStatus, CallbackOutcome, RatingSource
+from dispatch.care.enums import CallbackItemStatus, CallbackOutcome, RatingSource
 
 
 class FeedbackRequestSchema(Schema):

@@ -7,11 +7,11 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from dispatch.api.schemas.claims import ClaimSchema
 from dispatch.api.schemas.common import NOT_BLANK, Quantity
 from dispatch.api.schemas.stock import MONEY, PRICE, LocationBriefSchema, PartBriefSchema, PartRefSchema
-from dispatch.jobs.models import JobStatus
-from dispatch.network.models import JobType
+from dispatch.jobs.enums import JobStatus
+from dispatch.network.enums import JobType
 from dispatch.stock.billing import PriceOverride
+from dispatch.stock.enums import BILLING_CURRENCY, ReservationStatus
 from dispatch.stock.job_parts import MAX_LINE_QUANTITY, ConsumptionLine, ExpectedLine
-from dispatch.stock.models import BILLING_CURRENCY, ReservationStatus
 
 
 class ShortageSourceSchema(Schema):

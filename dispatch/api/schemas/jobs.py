@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from dispatch.api.schemas.common import LocationSchema
-from dispatch.jobs.models import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
-from dispatch.network.models import CustomerGrade, JobType
+from dispatch.jobs.enums import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
+from dispatch.network.enums import CustomerGrade, JobType, ProductCategory
 
 # --- input -----------------------------------------------------------------------------------
 
@@ -132,16 +132,21 @@ class JobSchema(Schema):
     status = fields.Enum(JobStatus, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
     customer = fields.Nested(JobCustomerSchema)
-    unit_serial = fields.Function(lambda job: job.unit.serial if job.unit else None)
-    product_sku = fields.Function(lambda job: job.product.sku)
-    category = fields.Function(lambda job: job.product.category.value)
+    unit_serial = fields.Function(lambda job: job.unit.serial if job.unit else None,
+                                  metadata={"returns": fields.String(allow_none=True)})
+    product_sku = fields.Function(lambda job: job.product.sku, metadata={"returns": fields.String()})
+    category = fields.Function(lambda job: job.product.category.value,
+                               metadata={"returns": fields.Enum(ProductCategory, by_value=True)})
     service_point_id = fields.UUID(allow_none=True)
     technician_id = fields.UUID(allow_none=True)
-    technician_name = fields.Function(lambda job: job.technician.name if job.technician else None)
+    technician_name = fields.Function(lambda job: job.technician.name if job.technician else None,
+                                      metadata={"returns": fields.String(allow_none=True)})
     address = fields.String()
-    location = fields.Function(_location, metadata={"description": "{lat, lon} or null"})
+    location = fields.Function(_location, metadata={"description": "{lat, lon} or null",
+                                                     "returns": fields.Nested(LocationSchema, allow_none=True)})
     description = fields.String()
-    dispatch = fields.Function(_dispatch, metadata={"description": "which point got the job, and why"})
+    dispatch = fields.Function(_dispatch, metadata={"description": "which point got the job, and why",
+                                                     "returns": fields.Nested(DispatchSchema)})
     reported_at = fields.DateTime()
     window_start = fields.DateTime(allow_none=True)
     window_end = fields.DateTime(allow_none=True)
@@ -175,7 +180,7 @@ class JobEventSchema(Schema):
     actor_id = fields.UUID(allow_none=True)
     at = fields.DateTime(metadata={"description": "server time"})
     recorded_at = fields.DateTime(allow_none=True, metadata={"description": "device time"})
-    location = fields.Function(_location)
+    location = fields.Function(_location, metadata={"returns": fields.Nested(LocationSchema, allow_none=True)})
     data = fields.Dict(keys=fields.String())
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from dispatch.care.models import Channel, NotificationStatus
+from dispatch.care import templates
+from dispatch.care.enums import Channel, NotificationStatus
 
 
 class NotificationSchema(Schema):
@@ -12,7 +13,8 @@ class NotificationSchema(Schema):
     channel = fields.Enum(Channel, by_value=True)
     recipient = fields.String()
     template = fields.String()
-    payload = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+    payload = fields.Method("_payload", metadata={"type": "object", "description": "the facts of the message "
+                                                  "(secret ones, e.g. a sign-in code, shown as ******)"})
     status = fields.Enum(NotificationStatus, by_value=True)
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime(metadata={"description": "when a pending message is tried (again)"})
@@ -22,6 +24,10 @@ class NotificationSchema(Schema):
     customer_id = fields.UUID(allow_none=True)
     service_point_id = fields.UUID(allow_none=True)
     created_at = fields.DateTime()
+    provider_message_id = fields.String(allow_none=True)
+
+    def _payload(self, message) -> dict:
+        return templates.masked(message.template, dict(message.payload))
 
 
 class NotificationFilterSchema(Schema):
@@ -30,3 +36,22 @@ class NotificationFilterSchema(Schema):
     template = fields.String()
     job_id = fields.UUID()
     service_point_id = fields.UUID()
+
+
+class DeliveryReceiptCreateSchema(Schema):
+    message_id = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                               metadata={"description": "the gateway's id of the message (its answer to the send)"})
+    status = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                           metadata={"description": "the gateway's word: delivered, failed, expired..."})
+    error_code = fields.String(allow_none=True, validate=validate.Length(max=64))
+    reported_at = fields.AwareDateTime(allow_none=True)
+
+
+class DeliveryReceiptSchema(Schema):
+    id = fields.UUID()
+    notification_id = fields.UUID(allow_none=True)
+    provider_message_id = fields.String()
+    status = fields.String()
+    error_code = fields.String(allow_none=True)
+    reported_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime()

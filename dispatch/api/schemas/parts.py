@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.stock import MONEY, PRICE
-from dispatch.stock.models import BILLING_CURRENCY
+from dispatch.stock.enums import BILLING_CURRENCY
 
 PART_SKU = validate.Regexp(r"^[A-Z0-9][A-Z0-9._-]{1,63}$", error="upper-case letters, digits, dots, dashes")
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code such as CNY")

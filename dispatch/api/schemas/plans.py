@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.common import LocationSchema
-from dispatch.routing.models import PlanStatus
+from dispatch.routing.enums import PlanStatus
 
 MAX_TIME_LIMIT_S = 300
 MAX_INSERTION_TIME_LIMIT_S = 30

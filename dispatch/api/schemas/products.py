@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.network_fields import SearchFilterSchema
-from dispatch.network.models import ProductCategory
+from dispatch.network.enums import ProductCategory
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}$", error="letters, digits and dashes")
 MINUTES = validate.Range(min=1, max=24 * 60)

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import SearchFilterSchema
-from dispatch.network.models import RegionLevel
+from dispatch.network.enums import RegionLevel
 
 CODE = validate.Regexp(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$", error="letters and digits in dash-separated parts")
 
@@ -19,7 +19,8 @@ class RegionSchema(Schema):
     name = fields.String()
     level = fields.Enum(RegionLevel, by_value=True)
     parent_id = fields.UUID(allow_none=True)
-    parent_code = fields.Function(lambda region: region.parent.code if region.parent else None, dump_only=True)
+    parent_code = fields.Function(lambda region: region.parent.code if region.parent else None, dump_only=True,
+                                  metadata={"returns": fields.String(allow_none=True)})
     boundary = fields.Dict(allow_none=True, metadata=BOUNDARY_DOC)
     updated_at = fields.DateTime(dump_only=True)
 

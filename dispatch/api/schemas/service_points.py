@@ -3,18 +3,18 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate
 
 from dispatch.api.deps import settings
-from dispatch.api.schemas.common import LocationSchema
+from dispatch.api.schemas.common import EnumValue, LocationSchema
 from dispatch.api.schemas.network_fields import Location, SearchFilterSchema, flatten_location
-from dispatch.network.common import local_today
-from dispatch.network.models import AuthorisationStatus, JobType, ProductCategory
+from dispatch.clock import local_today
+from dispatch.network.enums import AuthorisationStatus, JobType, ProductCategory
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{1,31}$", error="letters, digits and dashes")
 
 
 class PointCoverageSchema(Schema):
     region_id = fields.UUID(required=True)
-    region_code = fields.Function(lambda c: c.region.code, dump_only=True)
-    region_name = fields.Function(lambda c: c.region.name, dump_only=True)
+    region_code = fields.Function(lambda c: c.region.code, dump_only=True, metadata={"returns": fields.String()})
+    region_name = fields.Function(lambda c: c.region.name, dump_only=True, metadata={"returns": fields.String()})
     category = fields.Enum(ProductCategory, by_value=True, required=True)
 
 
@@ -39,16 +39,18 @@ class ServicePointSchema(Schema):
     name = fields.String()
     address = fields.String()
     location = Location()
-    contact = fields.Function(lambda p: {"name": p.contact_name, "phone": p.contact_phone})
+    contact = fields.Function(lambda p: {"name": p.contact_name, "phone": p.contact_phone},
+                              metadata={"returns": fields.Nested(PointContactSchema)})
     status = fields.Enum(AuthorisationStatus, by_value=True)
     valid_from = fields.Date(allow_none=True)
     valid_until = fields.Date(allow_none=True)
     is_authorised = fields.Method(
         "_authorised_today",
-        metadata={"description": "active and inside its validity period today (a lapsed point is not)"},
+        metadata={"description": "active and inside its validity period today (a lapsed point is not)",
+                  "returns": fields.Boolean()},
     )
-    categories = fields.List(fields.String(metadata={"enum": [c.value for c in ProductCategory]}))
-    job_types = fields.List(fields.String(metadata={"enum": [t.value for t in JobType]}))
+    categories = fields.List(EnumValue(ProductCategory))
+    job_types = fields.List(EnumValue(JobType))
     coverage = fields.List(fields.Nested(PointCoverageSchema))
     travel_speed_kmh = fields.Float()
     history = fields.List(fields.Nested(AuthorisationChangeSchema),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.network.models import JobType, ProductCategory
-from dispatch.sop.models import VersionStatus
+from dispatch.network.enums import JobType, ProductCategory
+from dispatch.sop.enums import VersionStatus
 from dispatch.sop.rules import OutOfRange, StepKind
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="lowercase letters, digits and _ (start with a letter)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from dispatch.api.schemas.common import Quantity
-from dispatch.stock.models import LocationKind, MovementKind, TransferStatus
+from dispatch.stock.enums import LocationKind, MovementKind, TransferStatus
 from dispatch.stock.movements import PartRef
 
 MAX_QUANTITY = 10_000

@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from dispatch.api.errors import flatten_messages
 from dispatch.api.schemas.common import NOT_BLANK, LocationSchema, TaggedUnion
 from dispatch.api.schemas.job_parts import ConsumptionLineSchema
-from dispatch.jobs.models import JobStatus
+from dispatch.jobs.enums import JobStatus
 
 class PullQuerySchema(Schema):
     cursor = fields.String(load_default=None, validate=validate.Length(max=2000),
@@ -70,6 +70,13 @@ class NotePayloadSchema(_JobPayloadSchema):
     text = fields.String(required=True, validate=[validate.Length(min=1, max=4000), NOT_BLANK])
 
 
+class FaultCausePayloadSchema(_JobPayloadSchema):
+    fault_cause_code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                     metadata={"description": "the catalogue code of the cause found (a repair "
+                                                              "completes only with one)"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 # --- mutations: the envelope around a payload -----------------------------------------------------
 
 
@@ -95,6 +102,7 @@ MUTATIONS: dict[str, type[Schema]] = {kind: _mutation(kind, payload) for kind, p
     ("checklist_step", ChecklistStepPayloadSchema),
     ("parts_consumed", PartsConsumedPayloadSchema),
     ("note", NotePayloadSchema),
+    ("fault_cause", FaultCausePayloadSchema),
 )}
 MUTATION_KINDS = tuple(MUTATIONS)
 

@@ -5,8 +5,8 @@ from marshmallow import Schema, fields, post_load, validate
 from dispatch.api.deps import settings
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.network_fields import Location, SearchFilterSchema, flatten_location
-from dispatch.network.common import local_today
-from dispatch.network.models import JobType, ProductCategory, ShiftExceptionKind, StartLocation
+from dispatch.clock import local_today
+from dispatch.network.enums import JobType, ProductCategory, ShiftExceptionKind, StartLocation
 
 
 class TechnicianSkillSchema(Schema):
@@ -20,7 +20,7 @@ class TechnicianCertificationSchema(Schema):
     category = fields.Enum(ProductCategory, by_value=True, required=True)
     issued_on = fields.Date(required=True)
     expires_on = fields.Date(required=True, metadata={"description": "last valid day; expired from the day after"})
-    valid_today = fields.Method("_valid_today", dump_only=True)
+    valid_today = fields.Method("_valid_today", dump_only=True, metadata={"returns": fields.Boolean()})
 
     def _valid_today(self, certification) -> bool:
         return certification.valid_on(local_today(settings().timezone))
@@ -46,9 +46,9 @@ class TechnicianShiftExceptionSchema(Schema):
 class TechnicianSchema(Schema):
     id = fields.UUID(dump_only=True)
     user_id = fields.UUID()
-    username = fields.Function(lambda t: t.user.username)
+    username = fields.Function(lambda t: t.user.username, metadata={"returns": fields.String()})
     service_point_id = fields.UUID()
-    service_point_code = fields.Function(lambda t: t.service_point.code)
+    service_point_code = fields.Function(lambda t: t.service_point.code, metadata={"returns": fields.String()})
     name = fields.String()
     phone = fields.String()
     hired_on = fields.Date()
@@ -59,7 +59,8 @@ class TechnicianSchema(Schema):
     depot = fields.Function(
         lambda t: ({"lat": t.home_lat, "lon": t.home_lon} if t.start_location == StartLocation.HOME
                    else {"lat": t.service_point.lat, "lon": t.service_point.lon}),
-        metadata={"description": "the resolved start/end location (home or the point)"},
+        metadata={"description": "the resolved start/end location (home or the point)",
+                  "returns": fields.Nested(LocationSchema)},
     )
     break_minutes = fields.Integer()
     skills = fields.List(fields.Nested(TechnicianSkillSchema))

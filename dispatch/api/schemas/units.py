@@ -3,7 +3,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.api.schemas.customers import CustomerCreateSchema, CustomerSchema
-from dispatch.network.models import ProductCategory
+from dispatch.api.schemas.common import EnumValue
+from dispatch.network.enums import ProductCategory
+from dispatch.network.rules import WarrantyStatus
 from dispatch.network.units import SERIAL_FORMAT, SalesChannel
 
 SERIAL = validate.Regexp(SERIAL_FORMAT, error="2-4 upper-case letters/digits, 4-digit year, 7-digit sequence "
@@ -20,14 +22,14 @@ class UnitProductSchema(Schema):
 
 
 class UnitWarrantyCoverageSchema(Schema):
-    status = fields.String(metadata={"enum": ["not_activated", "not_started", "in_warranty", "expired"]})
+    status = EnumValue(WarrantyStatus)
     labour = fields.Boolean(metadata={"description": "labour is free of charge"})
     parts = fields.Boolean(metadata={"description": "parts are free of charge"})
     category = fields.Enum(ProductCategory, by_value=True)
 
 
 class UnitWarrantySummarySchema(Schema):
-    in_warranty = fields.Function(lambda w: w.status == "in_warranty")
+    in_warranty = fields.Function(lambda w: w.status == "in_warranty", metadata={"returns": fields.Boolean()})
     warranty_until = fields.Date(attribute="until", allow_none=True)
     status = fields.String()
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from dispatch.auth.models import Role
+from dispatch.auth.enums import Role
 
 
 class UserSchema(Schema):

@@ -10,7 +10,7 @@ import pytest
 
 from dispatch.errors import InvalidTransition, ValidationFailed
 from dispatch.jobs import rules
-from dispatch.jobs.resolution import Location
+from dispatch.geo import Location
 from dispatch.jobs.rules import JobStatus as S
 from dispatch.jobs.rules import SlaStatus, SlaTimes
 from dispatch.network.models import (

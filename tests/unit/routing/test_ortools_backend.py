@@ -100,3 +100,20 @@ def test_ruin_and_descend_answers_none_when_nothing_can_move() -> None:
         [(0,)], ortools_model.search_parameters(request, "AUTOMATIC", 1.0, first_only=True)
     )
     assert ortools_pieces.ruin_and_descend(request, model, current, 0.2, random.Random(1)) is None
+
+
+def test_cpu_budgets_last_longer_on_a_busy_machine(monkeypatch) -> None:
+    """A CPU budget becomes wall time at the share of a core the run has had (floor 0.1, cap 1)."""
+    clock = {"wall": 100.0, "cpu": 7.0}
+    monkeypatch.setattr(ortools_model.time, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(ortools_model.time, "process_time", lambda: clock["cpu"])
+    share = ortools_model.CpuShare()
+    assert share.wall_s(1.0) == 1.0  # nothing measured yet: a full core assumed
+    clock["wall"] += 2.0
+    clock["cpu"] += 0.5
+    assert share() == 0.25
+    assert share.wall_s(1.0) == 4.0
+    clock["wall"] += 98.0  # 100 s of wall, 0.5 s of CPU: the floor
+    assert share() == 0.1
+    clock["cpu"] += 500.0  # more CPU than wall (threads): capped at a core
+    assert share.wall_s(2.0) == 2.0

@@ -11,55 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dispatch.audits.enums import AuditKind, AuditStatus, DisputeStatus, FindingCode, LotStatus, VerdictKind  # noqa: F401
+from dispatch.audits.sampling import LotDecision, Verdict
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.network.models import ServicePoint
 from dispatch.sop.models import Checklist
-from dispatch.sop.sampling import LotDecision, Verdict
-
-
-class LotStatus(StrEnum):
-    OPEN = "open"  # collecting the week's checklists; the seed is committed, not revealed
-    FROZEN = "frozen"  # frame fixed, seed revealed, sample drawn; verdicts coming in
-    DECIDED = "decided"  # accepted or rejected
-    EMPTY = "empty"  # froze without a single checklist: nothing to sample
-
-
-class AuditKind(StrEnum):
-    STATISTICAL = "statistical"  # drawn at random: counts for the lot decision and the score
-    TARGETED = "targeted"  # picked by a risk trigger: reviewed, never counted in the statistics
-
-
-class AuditStatus(StrEnum):
-    OPEN = "open"  # waiting for a verdict
-    VERDICT_GIVEN = "verdict_given"  # the point's manager may dispute until dispute_until
-    DISPUTED = "disputed"  # waiting for a second reviewer to adjudicate
-    FINAL = "final"
-
-
-class VerdictKind(StrEnum):
-    REVIEW = "review"  # the first verdict
-    CORRECTION = "correction"  # a reviewer superseded the previous verdict
-    ADJUDICATION = "adjudication"  # a second reviewer amended a disputed verdict
-
-
-class FindingCode(StrEnum):
-    MISSING_EVIDENCE = "missing_evidence"
-    EVIDENCE_MISMATCH = "evidence_mismatch"
-    IMPLAUSIBLE_VALUE = "implausible_value"
-    STEP_SKIPPED = "step_skipped"
-    OTHER = "other"
-
-
-class DisputeStatus(StrEnum):
-    OPEN = "open"
-    UPHELD = "upheld"  # the verdict stands
-    AMENDED = "amended"  # the adjudicator gave a new verdict
 
 
 class AuditLot(UuidPk, TimestampMixin, Base):

@@ -1,7 +1,7 @@
 """audit log partitioned: one chain per service point plus HQ, bound by roots (issue 18)
 
-Revision ID: 0070
-Revises: 0060
+Revision ID: 0130
+Revises: 0110
 Create Date: 2026-12-05 14:20:00
 
 The single head row ``audit_log_head`` serialised every write in the network. Entries now belong
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0070"
-down_revision = "0060"
+revision = "0130"
+down_revision = "0110"
 branch_labels = None
 depends_on = None
 

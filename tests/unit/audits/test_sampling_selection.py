@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatch.sop import sampling
-from dispatch.sop.sampling import Band, LotDecision
+from dispatch import geo
+from dispatch.audits import sampling
+from dispatch.audits.sampling import Band, LotDecision
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GOLDEN_SEED = hashlib.sha256(b"dispatch golden seed").digest()
@@ -163,8 +164,8 @@ class TestScore:
 
 class TestTargetedTriggers:
     def test_distance_is_haversine_metres(self):
-        # 0.01 degree of latitude is 1111.95 m on the mean-radius sphere
-        assert sampling.distance_m(30.0, 120.0, 30.01, 120.0) == pytest.approx(1111.95, abs=0.1)
+        # 0.01 degree of latitude is 1111.95 m on the mean-radius sphere (the one distance, dispatch.geo)
+        assert geo.great_circle_m(30.0, 120.0, 30.01, 120.0) == pytest.approx(1111.95, abs=0.1)
 
     def test_gps_far_from_the_site_beyond_one_kilometre_and_missing_gps_is_not_far(self):
         assert sampling.gps_far(30.0, 120.0, 30.0089, 120.0) is None  # ~990 m

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from dispatch.sop import sampling
-from dispatch.sop.sampling import LotDecision, Verdict, decide_lot, plan_for
+from dispatch.audits import sampling
+from dispatch.audits.sampling import LotDecision, Verdict, decide_lot, plan_for
 
 # Table I, general inspection level II: (lot size, code letter) at both ends of every row.
 LEVEL_II_ROWS = [

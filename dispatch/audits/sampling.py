@@ -28,6 +28,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from dispatch.geo import great_circle_m
+
 # ---------------------------------------------------------------------------------------------
 # ISO 2859-1 tables (kept as data)
 # ---------------------------------------------------------------------------------------------
@@ -369,15 +371,6 @@ EXIF_TIME_TOLERANCE = timedelta(hours=2)
 GPS_TOLERANCE_M = 1000.0
 TOO_FAST_RATIO = 0.5
 NEW_TECHNICIAN_DAYS = 30
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres; plenty for a 1 km tolerance."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def exif_time_skewed(exif_at: datetime | None, reference_times: Iterable[datetime | None]) -> bool:
@@ -398,7 +391,7 @@ def gps_far(exif_lat: float | None, exif_lon: float | None, site_lat: float | No
     """Distance to the site when it exceeds the tolerance, else None (missing GPS: unverified)."""
     if None in (exif_lat, exif_lon, site_lat, site_lon):
         return None
-    metres = distance_m(exif_lat, exif_lon, site_lat, site_lon)  # type: ignore[arg-type]
+    metres = great_circle_m(exif_lat, exif_lon, site_lat, site_lon)  # type: ignore[arg-type]
     return metres if metres > GPS_TOLERANCE_M else None
 
 

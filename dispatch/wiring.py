@@ -1,0 +1,45 @@
+"""The composition root of the domains: what runs when a job changes, and what listens to the
+session, built in one place and installed explicitly by every process (the app factory, the RQ
+workers, the ``rq cron`` entry and the seeds), never as a side effect of what a process happened
+to import.
+
+Each hook is named here by attribute, so a renamed or missing one fails at import, loudly.
+"""
+
+from __future__ import annotations
+
+from dispatch.care import job_hooks as care_hooks
+from dispatch.jobs import hooks, resolution
+from dispatch.sop import job_hooks as sop_hooks
+from dispatch.stock import job_hooks as stock_hooks
+from dispatch.sync import feed
+from dispatch.warranty import job_hooks as warranty_hooks
+
+JOB_HOOKS_BEFORE: tuple[hooks.Hook, ...] = (
+    sop_hooks.refuse_completion_while_checklist_incomplete,  # the SOP completion gate
+    warranty_hooks.refuse_completion_without_fault_cause,  # a repair closes with its fault cause
+)
+"""Run before a job changes status; raising refuses the change."""
+
+JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
+    sop_hooks.keep_checklist_in_step_with_job,  # checklist created when scheduled, frozen when done
+    stock_hooks.keep_reservations_in_step,  # parts reserved, released, moved with a transfer
+    care_hooks.follow_the_customer,  # messages to the customer, rating link, callbacks
+    care_hooks.follow_maintenance_plans,  # a completed maintenance visit moves its plan on
+    care_hooks.call_back_after_a_no_show,  # a no-show opens a callback item
+)
+"""Run after the change is flushed, in the same transaction, in this order."""
+
+
+def install() -> None:
+    """Install the job-lifecycle hook table, the sync feed's listeners and the one that keeps job
+    resolution's per-transaction memo of the network honest (idempotent: a table already
+    installed, e.g. a test's narrower one, is left as it is)."""
+    if not hooks.installed():
+        hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
+    feed.install()
+    resolution.install()
+
+
+def installed() -> bool:
+    return hooks.installed() and feed.installed() and resolution.installed()
