@@ -1,6 +1,8 @@
 """The ``dispatch`` command: a Flask CLI group with the operator's commands.
 
-    dispatch db upgrade          create or upgrade the schema (Alembic, every branch head)
+    dispatch db upgrade          create or upgrade the schema (Alembic, one line of revisions)
+    dispatch db downgrade        step the schema back (one revision by default; asks first)
+    dispatch db current          the revision the database is at, and the newest one
     dispatch seed demo           load the deterministic demo data (idempotent)
     dispatch demo                upgrade + seed + serve on http://127.0.0.1:5000
     dispatch worker [QUEUES...]  run an RQ worker on the app's queues (needs REDIS_URL)
@@ -45,6 +47,35 @@ def db_upgrade(revision: str) -> None:
     settings = current_app.extensions["dispatch"].settings
     migrate.upgrade(settings.database_url, revision=revision)
     click.echo(f"schema at {revision} on {_safe_url(settings.database_url)}")
+
+
+@db.command("downgrade")
+@click.option("--revision", default="-1", show_default=True,
+              help='Target revision: "-1" steps back one, "base" drops every table.')
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Step the schema back with Alembic (data in the dropped columns and tables is lost)."""
+    from dispatch import migrate
+
+    url = current_app.extensions["dispatch"].settings.database_url
+    before = migrate.current(url)
+    if before is None:
+        raise click.ClickException("the database has no schema yet: nothing to downgrade")
+    if not yes:
+        click.confirm(f"downgrade {_safe_url(url)} from {before} to {revision}? "
+                      "Data in what it drops is lost", abort=True)
+    migrate.downgrade(url, revision=revision)
+    click.echo(f"schema at {migrate.current(url) or 'base'} (was {before}) on {_safe_url(url)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one."""
+    from dispatch import migrate
+
+    url = current_app.extensions["dispatch"].settings.database_url
+    at, newest = migrate.current(url), migrate.head()
+    click.echo(f"{at or 'base'} (head {newest}{', up to date' if at == newest else ''})")
 
 
 @main.group()

@@ -28,4 +28,25 @@ def upgrade(url: str | None = None, *, connection=None, revision: str = "head") 
 
 
 def downgrade(url: str | None = None, *, connection=None, revision: str = "base") -> None:
+    """Step the schema back to ``revision`` ("-1" is one step, "base" drops every table)."""
     command.downgrade(alembic_config(url, connection), revision)
+
+
+def current(url: str) -> str | None:
+    """The revision the database is at (None before the first upgrade)."""
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head() -> str:
+    """The newest revision of the one line of revisions."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,17 +1,22 @@
-"""The composition root of the domains: what runs when a job changes, and what listens to the
-session, built in one place and installed explicitly by every process (the app factory, the RQ
-workers, the ``rq cron`` entry and the seeds), never as a side effect of what a process happened
-to import.
+"""The composition root of the domains: what runs when a job changes, which rows the
+tamper-evident log seals, and what listens to the session, built in one place and installed
+explicitly by every process (the app factory, the RQ workers, the ``rq cron`` entry and the
+seeds), never as a side effect of what a process happened to import.
 
 Each hook is named here by attribute, so a renamed or missing one fails at import, loudly.
 """
 
 from __future__ import annotations
 
+from dispatch.audit_log import seals
+from dispatch.audits import seals as audits_seals
 from dispatch.care import job_hooks as care_hooks
 from dispatch.jobs import hooks, resolution
+from dispatch.network import seals as network_seals
 from dispatch.sop import job_hooks as sop_hooks
+from dispatch.sop import seals as sop_seals
 from dispatch.stock import job_hooks as stock_hooks
+from dispatch.stock import seals as stock_seals
 from dispatch.sync import feed
 from dispatch.warranty import job_hooks as warranty_hooks
 
@@ -31,15 +36,21 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
 """Run after the change is flushed, in the same transaction, in this order."""
 
 
+SEALED_TABLES = (*sop_seals.SEALS, *audits_seals.SEALS, *stock_seals.SEALS, *network_seals.SEALS)
+"""The rows the tamper-evident log vouches for, each domain's specs (dispatch.audit_log.seals)."""
+
+
 def install() -> None:
-    """Install the job-lifecycle hook table, the sync feed's listeners and the one that keeps job
-    resolution's per-transaction memo of the network honest (idempotent: a table already
-    installed, e.g. a test's narrower one, is left as it is)."""
+    """Install the job-lifecycle hook table, the sealed tables, the sync feed's listeners and the
+    one that keeps job resolution's per-transaction memo of the network honest (idempotent: a
+    table already installed, e.g. a test's narrower one, is left as it is)."""
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
+    if not seals.installed():
+        seals.install(SEALED_TABLES)
     feed.install()
     resolution.install()
 
 
 def installed() -> bool:
-    return hooks.installed() and feed.installed() and resolution.installed()
+    return hooks.installed() and seals.installed() and feed.installed() and resolution.installed()

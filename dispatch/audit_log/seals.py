@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 
@@ -109,54 +108,28 @@ def read_contents(session: Session, spec: SealSpec, ids: Sequence[Any] | None = 
 
 
 # --- the covered tables -------------------------------------------------------------------------
+# The domains own their specs (``<domain>/seals.py``); the composition root (dispatch.wiring)
+# installs the list in every process, so this package never imports the tables it vouches for.
+
+_covered: dict[str, SealSpec] | None = None
 
 
-def _step_evidence(session: Session, ids: list[Any]) -> dict[Any, dict[str, Any]]:
-    from dispatch.sop.models import Attachment, StepEvidence
-
-    found: dict[Any, dict[str, Any]] = {i: {"evidence": []} for i in ids}
-    for result_id, attachment_id, sha256, stored_sha256 in session.execute(
-            select(StepEvidence.result_id, StepEvidence.attachment_id, Attachment.sha256, Attachment.stored_sha256)
-            .join(Attachment, Attachment.id == StepEvidence.attachment_id)
-            .where(StepEvidence.result_id.in_(ids)).order_by(StepEvidence.result_id, StepEvidence.position)):
-        # the uploaded bytes' hash and the served copy's (EXIF stripped): both are the evidence
-        found[result_id]["evidence"].append([str(attachment_id), sha256, stored_sha256])
-    return found
+def install(specs: Sequence[SealSpec]) -> None:
+    """Install the covered tables (installing again replaces them)."""
+    global _covered
+    by_table = {spec.table: spec for spec in specs}
+    if len(by_table) != len(specs):
+        raise ValueError("a table is sealed by two specs")
+    _covered = by_table
 
 
-@cache
+def installed() -> bool:
+    return _covered is not None
+
+
 def covered() -> dict[str, SealSpec]:
-    """Every covered table by name (imported late: the domains import this package)."""
-    from dispatch.network.models import Activation, JobType, Unit
-    from dispatch.audits.models import Audit, AuditVerdict
-    from dispatch.sop.models import StepResult
-    from dispatch.stock.models import BillPriceOverride, LabourRate, Part, PartUsage, StockMovement, WarrantyClaim
-
-    specs = [
-        SealSpec(StepResult, ("checklist_id", "step_key", "revision", "value", "status", "reasons", "recorded_at",
-                              "received_at", "lat", "lon", "actor_id", "technician_id", "source"),
-                 extras=_step_evidence, extra_names=("evidence",)),
-        SealSpec(AuditVerdict, ("audit_id", "seq", "kind", "verdict", "findings", "note", "reviewer_id",
-                                "supersedes_id", "created_at", "log_seq")),
-        # The audit's copy of its newest verdict: lot decisions and KPIs read this one.
-        SealSpec(Audit, ("verdict", "verdict_at"), expected=lambda: Audit.verdict.is_not(None)),
-        SealSpec(BillPriceOverride, ("job_id", "part_id", "unit_price", "reason", "actor_id", "at")),
-        SealSpec(PartUsage, ("job_id", "part_id", "quantity", "location_id", "list_price", "currency",
-                             "from_reservation", "operation_id", "actor_id", "at", "recorded_at")),
-        SealSpec(Part, ("sku", "list_price", "currency", "is_consumable", "warranty_covered")),
-        SealSpec(LabourRate, ("amount", "currency"), parse_id=JobType),
-        SealSpec(StockMovement, ("operation_id", "kind", "location_id", "part_id", "quantity", "delta_on_hand",
-                                 "delta_reserved", "delta_in_transit", "delta_defective", "counterpart_location_id",
-                                 "job_id", "transfer_id", "reservation_id", "reason", "reference", "actor_id", "at")),
-        # What HQ reimburses a point for a part fitted under warranty, and HQ's decision.
-        SealSpec(WarrantyClaim, ("job_id", "usage_id", "service_point_id", "part_id", "unit_id", "quantity",
-                                 "unit_price", "amount", "currency", "job_date", "status", "rejection_code",
-                                 "rejection_detail", "decided_at", "decided_by")),
-        SealSpec(Activation, ("unit_id", "customer_id", "purchased_on", "sales_channel", "activated_at", "actor_id",
-                              "reason", "superseded_at")),
-        # The unit's current warranty card (warranty is judged from it); unbound units hold none.
-        SealSpec(Unit, ("customer_id", "purchased_on", "sales_channel", "activated_at"),
-                 expected=lambda: or_(Unit.customer_id.is_not(None), Unit.purchased_on.is_not(None),
-                                      Unit.activated_at.is_not(None))),
-    ]
-    return {spec.table: spec for spec in specs}
+    """Every covered table by name."""
+    if _covered is None:
+        raise RuntimeError("the sealed tables are not installed: the process must call "
+                           "dispatch.wiring.install() (the app, the workers and the seeds do)")
+    return _covered

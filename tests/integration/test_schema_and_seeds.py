@@ -63,3 +63,39 @@ def test_the_revisions_form_one_line_after_the_merge_of_the_domain_branches():
     assert all(isinstance(r.down_revision, str) for r in after_merge)
     parents = [r.down_revision for r in after_merge]
     assert len(parents) == len(set(parents)), "two revisions extend the same parent"
+
+
+def test_the_operator_steps_the_schema_back_and_forward_with_the_dispatch_command(tmp_path, base_settings):
+    """``dispatch db downgrade`` asks first, steps back one revision, and ``db upgrade`` returns
+    to the head; ``db current`` says where the database is."""
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from dispatch.app import create_app
+    from dispatch.cli import main
+
+    url = fresh_database_url("cli_downgrade", tmp_path)
+    app = create_app(replace(base_settings, database_url=url))
+    info = ScriptInfo(create_app=lambda: app)
+
+    def run(*args, answer=None):
+        result = CliRunner().invoke(main, ["db", *args], obj=info, input=answer)
+        return result.exit_code, result.output
+
+    head = migrate.head()
+    assert run("downgrade", "--yes")[0] != 0  # no schema yet: nothing to step back from
+    code, output = run("upgrade")
+    assert code == 0 and output.startswith("schema at head on "), output
+    assert run("current")[1].strip() == f"{head} (head {head}, up to date)"
+    code, output = run("downgrade", answer="n\n")
+    assert code != 0 and "Aborted" in output and migrate.current(url) == head
+    code, output = run("downgrade", answer="y\n")
+    assert code == 0, output
+    previous = migrate.current(url)
+    assert previous and previous != head and f"(was {head})" in output
+    assert run("current")[1].strip() == f"{previous} (head {head})"
+    assert run("upgrade")[0] == 0 and migrate.current(url) == head
+    code, output = run("downgrade", "--revision", "base", "--yes")
+    assert code == 0 and migrate.current(url) is None, output

@@ -1,5 +1,6 @@
 """The composition root is explicit: every process that writes installs the job-lifecycle hook
-table and the sync feed's listeners itself, and nothing is installed by merely importing."""
+table, the sealed tables and the sync feed's listeners itself, and nothing is installed by merely
+importing."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from dispatch.jobs import hooks
 
 ROOT = Path(__file__).resolve().parents[2]
 
-REPORT = "from dispatch.jobs import hooks; from dispatch.sync import feed; print(hooks.installed(), feed.installed())"
+REPORT = ("from dispatch.jobs import hooks; from dispatch.sync import feed; from dispatch.audit_log import seals; "
+          "print(hooks.installed(), seals.installed(), feed.installed())")
 
 
 def _process(code: str, tmp_path: Path) -> str:
@@ -32,23 +34,43 @@ def _process(code: str, tmp_path: Path) -> str:
 def test_a_worker_process_running_a_task_has_the_hooks_and_the_feed(tmp_path):
     # What an RQ work horse does before any task: build the task runtime from the environment.
     code = f"import workers.sync_tasks; from workers.runtime import get_runtime; get_runtime(); {REPORT}"
-    assert _process(code, tmp_path) == "True True"
+    assert _process(code, tmp_path) == "True True True"
 
 
 def test_the_rq_cron_entry_installs_them_too(tmp_path):
-    assert _process(f"import workers.cron; {REPORT}", tmp_path) == "True True"
+    assert _process(f"import workers.cron; {REPORT}", tmp_path) == "True True True"
 
 
 def test_importing_the_domains_installs_nothing(tmp_path):
     # The test above would pass by accident if an import did it: it must not.
     code = f"import dispatch.models, dispatch.jobs.service, dispatch.sync.service, workers.care_tasks; {REPORT}"
-    assert _process(code, tmp_path) == "False False"
+    assert _process(code, tmp_path) == "False False False"
 
 
 def test_a_job_change_without_the_table_fails_loudly(monkeypatch):
     monkeypatch.setattr(hooks, "_loaded", False)
     with pytest.raises(RuntimeError, match="dispatch.wiring.install"):
         hooks.run_before(None)  # type: ignore[arg-type]
+
+
+def test_sealing_a_row_without_the_sealed_tables_fails_loudly(monkeypatch):
+    from dispatch.audit_log import seals
+
+    monkeypatch.setattr(seals, "_covered", None)
+    with pytest.raises(RuntimeError, match="dispatch.wiring.install"):
+        seals.covered()
+
+
+def test_each_domain_seals_its_own_tables_once():
+    tables = [spec.table for spec in wiring.SEALED_TABLES]
+    assert len(tables) == len(set(tables))
+    for spec in wiring.SEALED_TABLES:  # a spec sits in the domain that owns the model
+        assert spec.model.__module__.split(".")[1] in {"sop", "audits", "stock", "network"}
+    assert {"checklist_step_results", "audit_verdicts", "stock_movements", "warranty_claims", "activations"} <= set(tables)
+    from dispatch.audit_log import seals
+
+    with pytest.raises(ValueError, match="two specs"):
+        seals.install([*wiring.SEALED_TABLES, wiring.SEALED_TABLES[0]])
 
 
 def test_the_table_lists_functions_of_the_domains_job_hooks_modules_in_order():
