@@ -8,13 +8,14 @@ else a temporary SQLite file; ``DISPATCH_BENCH_DB_PREFIX`` prefixes its name) ho
 data, with one technician given 30 jobs in the sync window. Each request is timed with the
 thread's CPU clock and the wall clock; prints the median CPU ms, the median wall ms, the CPU share
 (CPU / wall: below 100 % the request waited on the database or the machine), and the CPU as a
-multiple of the floor. ``--profile LABEL`` (a substring of a label) prints a pyinstrument
+multiple of the floor and the SQL statements per request. ``--profile LABEL`` (a substring of a label) prints a pyinstrument
 profile of that endpoint instead, over ``--repeat`` calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench_db import demo_database, technician_with_jobs  # noqa: E402
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DISPATCH_TEST_DATABASE_URL"))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--profile", help="profile the endpoint whose label contains this")
+    parser.add_argument("--only", help="measure only the endpoints whose label contains this (and the floor)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (for benchmarks/compare.py)")
     args = parser.parse_args()
 
     url, settings, engine, factory = demo_database(args.database_url, "bench_cpu")
@@ -49,6 +52,8 @@ def main() -> None:
         job_id = session.scalar(select(Job.id).where(Job.service_point_id == manager_point).order_by(Job.reference))
 
     app = create_app(settings, session_factory=factory)
+    statements = [0]
+    event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     client = app.test_client()
 
     def auth(username: str) -> dict[str, str]:
@@ -94,22 +99,35 @@ def main() -> None:
         print(profiler.output_text(unicode=False, color=False, show_all=False))
         return
 
-    print(f"backend: {make_url(url).get_backend_name()}; median of {args.repeat} requests after 3 warm-ups")
-    print(f"  {'endpoint':<42} {'CPU ms':>7} {'wall ms':>8} {'CPU %':>6} {'x floor':>8}")
-    floor = None
+    if args.only:
+        endpoints = [endpoints[0], *(e for e in endpoints[1:] if args.only in e[0])]
+    say = (lambda *a: None) if args.json else print
+    say(f"backend: {make_url(url).get_backend_name()}; median of {args.repeat} requests after 3 warm-ups")
+    say(f"  {'endpoint':<42} {'CPU ms':>7} {'wall ms':>8} {'CPU %':>6} {'x floor':>8} {'SQL':>4}")
+    floor, figures = None, {}
+    process_cpu, process_wall = time.process_time(), time.perf_counter()
     for label, call in endpoints:
         for _ in range(3):
             response = call()
             assert response.status_code == 200, (label, response.status_code, response.get_data(as_text=True)[:300])
-        cpu, wall = [], []
+        cpu, wall, before = [], [], statements[0]
         for _ in range(args.repeat):
             c0, w0 = time.thread_time(), time.perf_counter()
             call()
             cpu.append((time.thread_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
         cpu_ms, wall_ms = statistics.median(cpu), statistics.median(wall)
+        sql = (statements[0] - before) / args.repeat
         floor = floor or cpu_ms
-        print(f"  {label:<42} {cpu_ms:>7.2f} {wall_ms:>8.2f} {100 * cpu_ms / wall_ms:>5.0f}% {cpu_ms / floor:>7.1f}x")
+        figures[label] = {"cpu_ms": cpu_ms, "wall_ms": wall_ms, "statements": sql}
+        say(f"  {label:<42} {cpu_ms:>7.2f} {wall_ms:>8.2f} {100 * cpu_ms / wall_ms:>5.0f}% {cpu_ms / floor:>7.1f}x"
+            f" {sql:>4.0f}")
+    share = (time.process_time() - process_cpu) / (time.perf_counter() - process_wall)
+    say(f"CPU share the process got while measuring: {100 * share:.0f}% of one core "
+        "(the rest of the wall time it waited on the database or for the machine)")
+    if args.json:
+        print(json.dumps({"backend": make_url(url).get_backend_name(), "process_cpu_share": share,
+                          "endpoints": figures}))
     engine.dispose()
 
 
