@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from dispatch.api.schemas.common import LocationSchema
+from dispatch.api.schemas.common import FastDumpSchema, LocationSchema
 from dispatch.jobs.enums import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
 from dispatch.network.enums import CustomerGrade, JobType, ProductCategory
 
@@ -90,7 +90,7 @@ class TransferSchema(Schema):
 # --- output ----------------------------------------------------------------------------------
 
 
-class JobCustomerSchema(Schema):
+class JobCustomerSchema(FastDumpSchema):
     id = fields.UUID()
     name = fields.String()
     phone = fields.String()
@@ -125,7 +125,7 @@ def _dispatch(job) -> dict:
     })
 
 
-class JobSchema(Schema):
+class JobSchema(FastDumpSchema):
     id = fields.UUID(dump_only=True)
     reference = fields.String()
     type = fields.Enum(JobType, by_value=True)
@@ -171,7 +171,7 @@ class JobSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class JobEventSchema(Schema):
+class JobEventSchema(FastDumpSchema):
     seq = fields.Integer()
     kind = fields.Enum(EventKind, by_value=True)
     from_status = fields.Enum(JobStatus, by_value=True, allow_none=True)
@@ -188,7 +188,7 @@ class JobDetailSchema(JobSchema):
     events = fields.List(fields.Nested(JobEventSchema))
 
 
-class SlaTargetSchema(Schema):
+class SlaTargetSchema(FastDumpSchema):
     id = fields.UUID(dump_only=True)
     job_type = fields.Enum(JobType, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
