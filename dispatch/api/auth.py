@@ -18,7 +18,7 @@ PUBLIC = {"auth.Token", "auth.Refresh"}
 @blp.route("/token")
 class Token(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Unknown username or wrong password")
     @blp.alt_response(429, description="Too many attempts for this username, or too many failed logins "
@@ -33,7 +33,7 @@ class Token(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(RefreshRequestSchema)
+    @blp.arguments(RefreshRequestSchema())
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Refresh token invalid, expired, revoked or reused")
     def post(self, body):

@@ -30,7 +30,7 @@ PUBLIC = {"customer_auth.SignInCode", "customer_auth.Session"}
 @blp.route("/otp")
 class SignInCode(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(CodeRequestSchema)
+    @blp.arguments(CodeRequestSchema())
     @blp.response(202, CodeSentSchema)
     @blp.alt_response(429, description="too many codes for this number or from this address")
     def post(self, body):
@@ -46,7 +46,7 @@ class SignInCode(MethodView):
 @blp.route("/session")
 class Session(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(SessionRequestSchema)
+    @blp.arguments(SessionRequestSchema())
     @blp.response(200, CustomerSessionSchema)
     @blp.alt_response(401, description="the code is wrong, used, expired or was never sent")
     @blp.alt_response(429, description="too many wrong codes from this address")
@@ -64,7 +64,7 @@ class Me(MethodView):
         """Your profile."""
         return sessions.get_profile(unit_of_work(), current_customer())
 
-    @blp.arguments(CustomerProfileSchema)
+    @blp.arguments(CustomerProfileSchema())
     @blp.response(200, CustomerProfileSchema)
     def patch(self, changes):
         """Change your name, e-mail, address, location or language (zh-CN, en)."""

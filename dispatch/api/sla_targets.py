@@ -30,7 +30,7 @@ class SlaTargetById(MethodView):
         """One target (HQ)."""
         return service.get_sla_target(unit_of_work(), current_principal(), target_id)
 
-    @blp.arguments(SlaTargetUpdateSchema)
+    @blp.arguments(SlaTargetUpdateSchema())
     @blp.response(200, SlaTargetSchema)
     def patch(self, body, target_id):
         """Change hours / at-risk hours (admin, If-Match required). Existing jobs keep their due times."""
