@@ -44,7 +44,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench_db import fresh_database  # noqa: E402
-from dispatch import migrate  # noqa: E402
+from dispatch import migrate, wiring  # noqa: E402
 from dispatch.audit_log import service as audit_log  # noqa: E402
 from dispatch.auth.principal import SYSTEM  # noqa: E402
 from dispatch.clock import utcnow  # noqa: E402
@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=150, help="requests per client per scenario")
     parser.add_argument("--jobs-per-technician", type=int, default=4)
     args = parser.parse_args()
+    wiring.install()  # the hooks, sealed tables and feed listeners, as every writing process
 
     url = fresh_database(args.database_url, DB_NAME)
     settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",
