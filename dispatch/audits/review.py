@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.audit_log import service as audit_log
@@ -61,6 +61,10 @@ def _audit_scope(query, actor: Principal):
 
 AUDIT_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
                selectinload(Audit.lot).selectinload(AuditLot.service_point))
+#: What the queue shows (AuditSchema, the console's queue): the lot only for its week label, in
+#: the page's own query (issue 18: two queries fewer per page).
+LIST_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
+              joinedload(Audit.lot).load_only(AuditLot.iso_year, AuditLot.iso_week))
 
 
 def list_audits(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, status: AuditStatus | None = None,
@@ -73,7 +77,7 @@ def list_audits(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, s
         if value is not None:
             query = query.where(column == value)
     with uow:
-        return page(uow.session, query.options(*AUDIT_LOADS)
+        return page(uow.session, query.options(*LIST_LOADS)
                     .order_by(Audit.sampled_at, Audit.kind, Audit.rank, Audit.id), offset=offset, limit=limit)
 
 
