@@ -5,7 +5,7 @@ same gunicorn configuration (the ceiling).
     python benchmarks/api_load.py [--database-url URL] [--redis-url URL] [--seconds 15]
                                   [--clients 16] [--web-concurrency N] [--threads N] [--reuse]
 
-It builds its own stack: a fresh PostgreSQL database (``bench_api`` next to --database-url or
+It builds its own stack: a fresh PostgreSQL database (``bench_api``, prefixed by ``DISPATCH_BENCH_DB_PREFIX``, next to --database-url or
 DISPATCH_TEST_DATABASE_URL) migrated and loaded with the demo data (--reuse keeps the one from
 the last run), gunicorn for the API, gunicorn for a bare Flask app, and ``python -m workers
 routing`` on a Redis database of its own. Then three phases, each ``--seconds`` long (and at most
@@ -76,14 +76,15 @@ def database(base_url: str, reuse: bool) -> str:
     url = make_url(Settings.from_env({"DATABASE_URL": base_url, "SECRET_KEY": "x"}).database_url)
     admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False),
                         isolation_level="AUTOCOMMIT", poolclass=None)
-    target = url.set(database="bench_api").render_as_string(hide_password=False)
+    name = os.environ.get("DISPATCH_BENCH_DB_PREFIX", "") + "bench_api"
+    target = url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = 'bench_api'"))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
         if exists and reuse:
             admin.dispose()
             return target
-        conn.execute(text('DROP DATABASE IF EXISTS "bench_api" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "bench_api"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     from seeds import load_demo
 
@@ -317,13 +318,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--web-concurrency", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per gunicorn worker (default: gunicorn.conf.py's)")
+    parser.add_argument("--redis-db", type=int, default=5, help="the Redis database number it flushes and uses")
     parser.add_argument("--reuse", action="store_true", help="keep the bench_api database of the last run")
     args = parser.parse_args()
     if not args.database_url or not args.redis_url:
         raise SystemExit("needs PostgreSQL and Redis: --database-url/--redis-url (or source /tmp/services.env)")
 
     url = database(args.database_url, args.reuse)
-    redis_url = args.redis_url.rsplit("/", 1)[0] + "/5"
+    redis_url = args.redis_url.rsplit("/", 1)[0] + f"/{args.redis_db}"
     logs = Path(tempfile.mkdtemp(prefix="api-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_TEST_")}
     env.update(PYTHONPATH=str(REPO), DATABASE_URL=url, REDIS_URL=redis_url, SECRET_KEY=SECRET, DISPATCH_LOG_JSON="1",

@@ -44,7 +44,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench_db import fresh_database  # noqa: E402
-from dispatch import migrate  # noqa: E402
+from dispatch import migrate, wiring  # noqa: E402
 from dispatch.audit_log import service as audit_log  # noqa: E402
 from dispatch.auth.principal import SYSTEM  # noqa: E402
 from dispatch.clock import utcnow  # noqa: E402
@@ -55,7 +55,7 @@ from dispatch.jobs.models import Job, JobStatus  # noqa: E402
 from dispatch.network.models import Customer, JobType, Product, Technician  # noqa: E402
 from dispatch.stock import job_parts, ledger, movements  # noqa: E402
 from dispatch.stock.job_parts import ConsumptionLine, ExpectedLine  # noqa: E402
-from dispatch.stock.models import LocationKind, Part, StockLocation, StockMovement  # noqa: E402
+from dispatch.stock.models import LocationKind, Part, PartFit, StockLocation, StockMovement  # noqa: E402
 from dispatch.stock.movements import PartRef  # noqa: E402
 from dispatch.uow import UnitOfWork  # noqa: E402
 from seeds import SeedContext  # noqa: E402
@@ -130,6 +130,9 @@ class _NoChain:
 def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -> dict:
     with factory() as session:
         parts = session.scalars(select(Part.sku).order_by(Part.sku)).all()
+        fitting = session.scalars(select(Part.sku).join(PartFit, PartFit.part_id == Part.id)
+                                  .join(Product, Product.id == PartFit.product_id)
+                                  .where(Product.sku == "WP-RO500").order_by(Part.sku)).all()
         places = session.execute(select(StockLocation.code, StockLocation.kind, StockLocation.service_point_id)
                                  .order_by(StockLocation.code)).all()
         jobs = session.execute(select(Job.id, Job.service_point_id).where(Job.reference.like("B-%"))
@@ -175,6 +178,7 @@ def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -
                                      delta=rng.choice([-1, 1, 2]), reason="benchmark")
                 else:
                     job = rng.choice(my_jobs).id
+                    sku = sku if sku in fitting else rng.choice(fitting)  # the jobs' product takes it
                     job_parts.set_expected_parts(UnitOfWork(factory), SYSTEM, job, [ExpectedLine(1, part_sku=sku)])
                     job_parts.consume_parts(UnitOfWork(factory), SYSTEM, job, [ConsumptionLine(1, part_sku=sku)])
                 result = kind
@@ -216,6 +220,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=150, help="requests per client per scenario")
     parser.add_argument("--jobs-per-technician", type=int, default=4)
     args = parser.parse_args()
+    wiring.install()  # the hooks, sealed tables and feed listeners, as every writing process
 
     url = fresh_database(args.database_url, DB_NAME)
     settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",

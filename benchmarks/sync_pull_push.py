@@ -5,16 +5,17 @@
 Runs the real app in-process (Flask test client: routing, auth, schemas, services, database)
 against a fresh database: PostgreSQL when --database-url (or DISPATCH_TEST_DATABASE_URL) is
 given, else a temporary SQLite file. Prints median and p95 of full snapshot pulls and of
-incremental pulls, and pushes/s with one client and with N concurrent clients (one device each).
+incremental pulls, and pushes/s with one client, with N concurrent clients (one device each) at one point, and
+with N clients spread over every active point (writes at different points must not contend).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -26,16 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench_db import fresh_database  # noqa: E402
-from dispatch import migrate  # noqa: E402
+from bench_db import demo_database, technician_with_jobs  # noqa: E402
 from dispatch.app import create_app  # noqa: E402
-from dispatch.auth.models import User  # noqa: E402
 from dispatch.clock import utcnow  # noqa: E402
-from dispatch.config import Settings  # noqa: E402
-from dispatch.db import make_engine, make_session_factory  # noqa: E402
 from dispatch.jobs.models import Job, JobStatus  # noqa: E402
-from dispatch.network.models import Technician  # noqa: E402
-from seeds import load_demo  # noqa: E402
+from dispatch.network.models import AuthorisationStatus, ServicePoint  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -51,35 +47,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url, "bench_sync")
-    settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789-abcdefghijklmnop",
-                        upload_dir=Path(tempfile.mkdtemp()), password_hash_method="scrypt:1024:8:1",
-                        auth_rate_limit=(1_000_000, 60))
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    load_demo(factory, settings)
+    url, settings, engine, factory = demo_database(args.database_url, "bench_sync")
 
     # Give one technician 30 jobs in the sync window; the others get a few each for the push clients.
     with factory() as session:
-        technicians = session.execute(select(Technician, User.username).join(User, User.id == Technician.user_id)
-                                      .order_by(User.username)).all()
-        first, first_name = technicians[0]
-        jobs = session.scalars(select(Job).where(Job.service_point_id == first.service_point_id)
-                               .order_by(Job.reference)).all()
-        if len(jobs) < 30:
-            jobs += session.scalars(select(Job).where(Job.service_point_id != first.service_point_id)
-                                    .limit(30 - len(jobs))).all()
+        technicians, first_name = technician_with_jobs(session, 30)
         start = utcnow().replace(minute=0, second=0, microsecond=0)
-        for n, job in enumerate(jobs[:30]):
-            job.technician_id, job.status = first.id, JobStatus.SCHEDULED
-            job.service_point_id = first.service_point_id
-            job.scheduled_start = start + timedelta(hours=n % 48)
-            job.scheduled_end = job.scheduled_start + timedelta(hours=1)
-        session.commit()
-        push_clients = [(tech, name) for tech, name in technicians[: args.clients]]
+        # Every active technician gets a job to write notes on; the push clients are drawn from
+        # one point (the one with the most technicians) or spread over every active point.
+        active = [(tech, name) for tech, name in technicians
+                  if session.get(ServicePoint, tech.service_point_id).status == AuthorisationStatus.ACTIVE]
         targets = {}
-        for tech, name in push_clients:
+        for tech, name in active:
             job = session.scalar(select(Job).where(Job.technician_id == tech.id).limit(1))
             if job is None:
                 job = session.scalar(select(Job).where(Job.technician_id.is_(None)).limit(1))
@@ -89,6 +68,14 @@ def main() -> None:
                 job.scheduled_end = job.scheduled_start + timedelta(hours=1)
                 session.commit()
             targets[name] = str(job.id)
+        by_point: dict = {}
+        for tech, name in active:
+            by_point.setdefault(tech.service_point_id, []).append(name)
+        crowded = max(by_point.values(), key=len)
+        one_point = [crowded[n % len(crowded)] for n in range(args.clients)]
+        rounds = [names for names in itertools.zip_longest(*by_point.values())]
+        spread = [name for names in rounds for name in names if name][: args.clients]
+        spread_points = len({tech.service_point_id for tech, name in active if name in spread})
 
     app = create_app(settings, session_factory=factory)
 
@@ -115,32 +102,38 @@ def main() -> None:
         local = app.test_client()
         auth = {"Authorization": f"Bearer {token(local, name)}"}
         device = str(uuid.uuid4())
+        accepted = 0
         for n in range(1, count + 1):
-            local.post("/api/v1/sync/mutations", headers=auth, json={
+            response = local.post("/api/v1/sync/mutations", headers=auth, json={
                 "device_id": device,
                 "mutations": [{"id": n, "kind": "note", "payload": {"job_id": targets[name], "text": f"n{n}"}}]})
-        results.append(count)
+            accepted += response.status_code == 200 and response.json["results"][0]["status"] == "applied"
+        results.append(accepted)
 
     def measure(clients: list[str], per_client: int) -> float:
         done: list[float] = []
         threads = [threading.Thread(target=pusher, args=(name, per_client, done)) for name in clients]
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return sum(done) / (time.perf_counter() - began)
+        elapsed = time.perf_counter() - began
+        shares.append(f"{100 * (time.process_time() - cpu) / elapsed:.0f}%")
+        return sum(done) / elapsed
 
-    names = [name for _, name in push_clients]
-    single = measure(names[:1], args.pushes)
-    concurrent = measure(names, max(1, args.pushes // len(names)))
+    shares: list[str] = []
+    single = measure(one_point[:1], args.pushes)
+    crowded_rate = measure(one_point, max(1, args.pushes // len(one_point)))
+    spread_rate = measure(spread, max(1, args.pushes // len(spread)))
     backend = make_url(url).get_backend_name()
     print(f"backend: {backend}")
     print(f"snapshot pull, {jobs_seen} jobs: median {statistics.median(snapshot_ms):.1f} ms, "
           f"p95 {percentile(snapshot_ms, 0.95):.1f} ms ({len(snapshot_ms)} pulls)")
     print(f"incremental pull (no changes): median {statistics.median(incremental_ms):.1f} ms, "
           f"p95 {percentile(incremental_ms, 0.95):.1f} ms")
-    print(f"pushes/s (1 mutation each): 1 client {single:.0f}/s, {len(names)} clients {concurrent:.0f}/s")
+    print(f"pushes/s (1 mutation each): 1 client {single:.0f}/s; {len(one_point)} clients at one point "
+          f"{crowded_rate:.0f}/s; {len(spread)} clients spread over {spread_points} points {spread_rate:.0f}/s (CPU share of one core: {', '.join(shares)})")
     engine.dispose()
 
 

@@ -138,3 +138,15 @@ def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tu
     entities, made unique (a joined eager load of a collection repeats them)."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     return list(session.scalars(query.offset(offset).limit(limit)).unique()), total
+
+
+def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
+    """A dict that lives exactly as long as ``session``'s current (outermost) transaction: what a
+    service may remember while the transaction's locks and snapshot hold (a chain it locked, a
+    read of the network). The next transaction gets a new, empty one. No session listener is
+    needed: the memo is keyed by the transaction object itself."""
+    transaction = session.get_transaction() or session.begin()
+    held = session.info.get(name)
+    if held is None or held[0] is not transaction:
+        held = session.info[name] = (transaction, {})
+    return held[1]

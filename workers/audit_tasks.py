@@ -1,9 +1,10 @@
-"""RQ entry point for HQ spot-checks: the nightly audit cycle."""
+"""RQ entry points for HQ spot-checks (the nightly audit cycle) and the tamper-evident log's roots."""
 
 from __future__ import annotations
 
 import logging
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.principal import SYSTEM
 from dispatch.audits import lots
 from workers.runtime import get_runtime
@@ -23,3 +24,12 @@ def draw_audit_samples() -> dict[str, int]:
     outcome = {name: value for name, value in vars(report).items() if isinstance(value, int)}
     log.info("draw_audit_samples %s", outcome)
     return outcome
+
+
+def bind_audit_log_roots() -> int | None:
+    """Every few minutes: a root entry in HQ's chain binding every service point's chain (their
+    heads' positions and hashes), so that verifying the log proves all its chains together and a
+    point's chain rebuilt or cut afterwards no longer matches. Idempotent: nothing when no chain moved."""
+    seq = audit_log.bind_chain_roots(get_runtime().uow())
+    log.info("bind_audit_log_roots %s", seq)
+    return seq

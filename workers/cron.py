@@ -40,5 +40,7 @@ cron.register(worklist_tasks.refresh_worklists, QUEUE, cron="*/15 * * * *", job_
               name="refresh-worklists")
 cron.register(warranty_tasks.remind_expiring_contracts, QUEUE, cron="0 9 * * *", job_timeout=1800,
               name="remind-expiring-contracts")
+cron.register(audit_tasks.bind_audit_log_roots, QUEUE, interval=600, job_timeout=300,
+              name="bind-audit-log-roots")
 cron.register(sync_tasks.prune_sync_history, QUEUE, cron="15 3 * * *", job_timeout=1800,
               name="prune-sync-history")

@@ -32,7 +32,7 @@ class QueueDepthSchema(Schema):
 
 @blp.route("/failed")
 class FailedTasks(MethodView):
-    @blp.arguments(FailedFilterSchema, location="query")
+    @blp.arguments(FailedFilterSchema(), location="query")
     @blp.response(200, FailedTaskSchema(many=True))
     def get(self, args):
         """Tasks that failed (after their retries), newest first."""

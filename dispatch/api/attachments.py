@@ -25,7 +25,7 @@ def evidence_store() -> LocalEvidenceStore:
 
 @blp.route("/")
 class Attachments(MethodView):
-    @blp.arguments(AttachmentUploadSchema, location="files")
+    @blp.arguments(AttachmentUploadSchema(), location="files")
     @blp.response(201, AttachmentSchema, description="a new attachment")
     @blp.alt_response(200, schema=AttachmentSchema,
                       description="the same bytes were uploaded before (by this point): the existing attachment")

@@ -21,7 +21,7 @@ blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/audit-log",
 
 @blp.route("/verify")
 class ChainVerification(MethodView):
-    @blp.arguments(VerificationQuerySchema, location="query")
+    @blp.arguments(VerificationQuerySchema(), location="query")
     @blp.response(200, VerificationSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="not HQ")
     def get(self, args):
@@ -37,7 +37,7 @@ class ChainVerification(MethodView):
 
 @blp.route("/roots")
 class DailyRoots(MethodView):
-    @blp.arguments(DailyRootQuerySchema, location="query")
+    @blp.arguments(DailyRootQuerySchema(), location="query")
     @blp.response(200, DailyRootSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="not HQ")
     def get(self, args):

@@ -30,7 +30,7 @@ blp = Blueprint("audits", __name__, url_prefix="/api/v1/audits",
 
 @blp.route("/")
 class Audits(MethodView):
-    @blp.arguments(AuditFilterSchema, location="query")
+    @blp.arguments(AuditFilterSchema(), location="query")
     @blp.response(200, AuditSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -56,7 +56,7 @@ class Samples(MethodView):
 
 @blp.route("/lots")
 class Lots(MethodView):
-    @blp.arguments(AuditLotFilterSchema, location="query")
+    @blp.arguments(AuditLotFilterSchema(), location="query")
     @blp.response(200, AuditLotSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -79,7 +79,7 @@ class LotById(MethodView):
 
 @blp.route("/flagged-points")
 class FlaggedPoints(MethodView):
-    @blp.arguments(ScorecardQuerySchema, location="query")
+    @blp.arguments(ScorecardQuerySchema(), location="query")
     @blp.response(200, ScorecardSchema(many=True))
     def get(self, args):
         """Points for HQ review: red band with defects, a critical, or a rejected lot among the
@@ -98,7 +98,7 @@ class AuditById(MethodView):
 
 @blp.route("/<uuid:audit_id>/verdict")
 class AuditVerdict(MethodView):
-    @blp.arguments(AuditVerdictCreateSchema)
+    @blp.arguments(AuditVerdictCreateSchema())
     @blp.response(200, AuditSchema)
     @blp.alt_response(409, schema=ProblemSchema,
                       description="a verdict exists (name it in supersedes_id to correct it), or it is final/disputed")
@@ -110,7 +110,7 @@ class AuditVerdict(MethodView):
 
 @blp.route("/<uuid:audit_id>/disputes")
 class AuditDisputes(MethodView):
-    @blp.arguments(AuditDisputeCreateSchema)
+    @blp.arguments(AuditDisputeCreateSchema())
     @blp.response(200, AuditSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="no verdict to dispute, or the window has closed")
     def post(self, body, audit_id):
@@ -120,7 +120,7 @@ class AuditDisputes(MethodView):
 
 @blp.route("/<uuid:audit_id>/adjudication")
 class AuditAdjudication(MethodView):
-    @blp.arguments(AdjudicationCreateSchema)
+    @blp.arguments(AdjudicationCreateSchema())
     @blp.response(200, AuditSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="the caller gave a verdict on this audit")
     def post(self, body, audit_id):

@@ -35,6 +35,11 @@ def page_of(pagination_parameters, fetch: Callable[..., tuple[list, int]]) -> li
     return items
 
 
+def _instance(schema):
+    """A schema object built once, at import: given a class, webargs would build one per request."""
+    return schema() if isinstance(schema, type) else schema
+
+
 def without_token(blp: SmorestBlueprint, body, answer, *, failures: dict[int, str], status: int = 200):
     """The decorators of an operation called without a token (a sign-in or a token exchange):
     no security requirement in the document, the body, the answer and the documented failures."""
@@ -42,6 +47,6 @@ def without_token(blp: SmorestBlueprint, body, answer, *, failures: dict[int, st
     def decorate(view):
         for code, description in reversed(failures.items()):
             view = blp.alt_response(code, description=description)(view)
-        return blp.doc(security=[])(blp.arguments(body)(blp.response(status, answer)(view)))
+        return blp.doc(security=[])(blp.arguments(_instance(body))(blp.response(status, answer)(view)))
 
     return decorate

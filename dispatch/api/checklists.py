@@ -25,7 +25,7 @@ blp = Blueprint("checklists", __name__, url_prefix="/api/v1",
 
 @blp.route("/jobs/<uuid:job_id>/checklist")
 class JobChecklist(MethodView):
-    @blp.arguments(ChecklistQuerySchema, location="query")
+    @blp.arguments(ChecklistQuerySchema(), location="query")
     @blp.response(200, ChecklistSchema)
     def get(self, query, job_id):
         """The job's checklist: every step with its state; ``include=revisions`` adds every submission."""
@@ -35,7 +35,7 @@ class JobChecklist(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/checklist/steps/<string:key>")
 class ChecklistStep(MethodView):
-    @blp.arguments(StepSubmitSchema)
+    @blp.arguments(StepSubmitSchema())
     @blp.response(200, StepStateSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="job not on site, checklist read-only, or earlier "
                                                              "steps missing (`missing_steps`)")
@@ -48,7 +48,7 @@ class ChecklistStep(MethodView):
 
 @blp.route("/checklists")
 class Checklists(MethodView):
-    @blp.arguments(ChecklistFilterSchema, location="query")
+    @blp.arguments(ChecklistFilterSchema(), location="query")
     @blp.response(200, ChecklistSummarySchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -62,7 +62,7 @@ class Checklists(MethodView):
 
 @blp.route("/checklists/<uuid:checklist_id>")
 class ChecklistById(MethodView):
-    @blp.arguments(ChecklistQuerySchema, location="query")
+    @blp.arguments(ChecklistQuerySchema(), location="query")
     @blp.response(200, ChecklistSchema)
     def get(self, query, checklist_id):
         """One checklist by its id (as audit samples refer to it), scoped like its job."""

@@ -22,7 +22,7 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Wa
 
 @blp.route("/")
 class Claims(MethodView):
-    @blp.arguments(ClaimFilterSchema, location="query")
+    @blp.arguments(ClaimFilterSchema(), location="query")
     @blp.response(200, ClaimSchema(many=True))
     @blp.paginate()
     @blp.alt_response(403, schema=ProblemSchema, description="technicians do not see claims")
@@ -46,7 +46,7 @@ class ClaimById(MethodView):
 
 @blp.route("/<uuid:claim_id>/decision")
 class ClaimDecision(MethodView):
-    @blp.arguments(ClaimDecisionSchema)
+    @blp.arguments(ClaimDecisionSchema())
     @blp.response(200, ClaimSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the claim was already decided, or "
                                                              "`defective-return-missing`: approval before the old "
@@ -59,7 +59,7 @@ class ClaimDecision(MethodView):
 
 @blp.route("/<uuid:claim_id>/defective-return")
 class ClaimDefectiveReturn(MethodView):
-    @blp.arguments(ClaimReturnSchema)
+    @blp.arguments(ClaimReturnSchema())
     @blp.response(200, ClaimSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the claim is decided, or its part is accounted for")
     def post(self, body, claim_id):
@@ -69,7 +69,7 @@ class ClaimDefectiveReturn(MethodView):
 
 @blp.route("/<uuid:claim_id>/return-waiver")
 class ClaimReturnWaiver(MethodView):
-    @blp.arguments(ClaimWaiverSchema)
+    @blp.arguments(ClaimWaiverSchema())
     @blp.response(200, ClaimSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the claim is decided, or its part is accounted for")
     def post(self, body, claim_id):
@@ -84,7 +84,7 @@ class ClaimPolicy(MethodView):
         """The claim checks' settings (HQ and managers)."""
         return service.get_policy(unit_of_work(), current_principal())
 
-    @blp.arguments(ClaimPolicySchema)
+    @blp.arguments(ClaimPolicySchema())
     @blp.response(200, ClaimPolicySchema)
     def put(self, body):
         """Set the repeat-claim window (admin)."""

@@ -30,7 +30,7 @@ blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
 
 @blp.route("/")
 class Complaints(MethodView):
-    @blp.arguments(ComplaintFilterSchema, location="query")
+    @blp.arguments(ComplaintFilterSchema(), location="query")
     @blp.response(200, ComplaintSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -42,7 +42,7 @@ class Complaints(MethodView):
         return items
 
     @idempotent
-    @blp.arguments(ComplaintCreateSchema)
+    @blp.arguments(ComplaintCreateSchema())
     @blp.response(201, ComplaintSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="a linked customer, unit or job does not fit")
     def post(self, body):
@@ -62,7 +62,7 @@ class ComplaintById(MethodView):
 
 @blp.route("/<uuid:complaint_id>/transitions")
 class ComplaintTransitions(MethodView):
-    @blp.arguments(ComplaintTransitionSchema)
+    @blp.arguments(ComplaintTransitionSchema())
     @blp.response(200, ComplaintSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="illegal move; `allowed` lists the legal ones")
     @blp.alt_response(403, schema=ProblemSchema, description="classifying and closing are HQ's")
@@ -118,7 +118,7 @@ class Deadlines(MethodView):
 
 @blp.route(f"/deadlines/<any({','.join(c.value for c in ComplaintCategory)}):category>")
 class DeadlineByCategory(MethodView):
-    @blp.arguments(DeadlineUpdateSchema)
+    @blp.arguments(DeadlineUpdateSchema())
     @blp.response(200, DeadlineSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
     def put(self, body, category):

@@ -61,7 +61,7 @@ class Me(MethodView):
         """Your profile."""
         return sessions.get_profile(unit_of_work(), current_customer())
 
-    @blp.arguments(CustomerProfileSchema)
+    @blp.arguments(CustomerProfileSchema())
     @blp.response(200, CustomerProfileSchema)
     def patch(self, changes):
         """Change your name, e-mail, address, location or language (zh-CN, en)."""

@@ -28,7 +28,7 @@ class MyUnits(MethodView):
 
 @blp.route("/activation")
 class SelfActivation(MethodView):
-    @blp.arguments(SelfActivationRequestSchema)
+    @blp.arguments(SelfActivationRequestSchema())
     @blp.response(201, MyUnitSchema)
     @blp.alt_response(404, description="the code is not a genuine unit's")
     @blp.alt_response(409, description="the unit is activated already")

@@ -45,7 +45,7 @@ class MyVisits(MethodView):
         return page_of(pagination_parameters, functools.partial(visits.list_visits, unit_of_work(),
                                                                 current_customer()))
 
-    @blp.arguments(FaultReportSchema)
+    @blp.arguments(FaultReportSchema())
     @blp.response(201, VisitSchema)
     @blp.alt_response(404, description="not one of your units")
     @blp.alt_response(409, description="the slot picked is no longer offered (`slot-taken`); nothing was written")
@@ -117,7 +117,7 @@ class PreferWindow(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/cancellation")
 class CancelVisit(MethodView):
-    @blp.arguments(CancelSchema)
+    @blp.arguments(CancelSchema())
     @blp.response(200, VisitSchema)
     @blp.alt_response(409, description="the work has started")
     @blp.alt_response(422, description="inside the point's notice period")
@@ -128,7 +128,7 @@ class CancelVisit(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/reschedule")
 class RescheduleVisit(MethodView):
-    @blp.arguments(RescheduleSchema)
+    @blp.arguments(RescheduleSchema())
     @blp.response(200, VisitSchema)
     @blp.alt_response(409, description="the visit can no longer be moved")
     @blp.alt_response(422, description="inside the notice period, or moved too often")
@@ -148,7 +148,7 @@ class MyBill(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/bill/confirmation")
 class ConfirmBill(MethodView):
-    @blp.arguments(BillConfirmSchema)
+    @blp.arguments(BillConfirmSchema())
     @blp.response(201, CustomerBillSchema)
     @blp.alt_response(409, description="confirmed already, or the bill changed since you saw it")
     @blp.alt_response(422, description="a signature is needed (none was taken on site)")
@@ -159,7 +159,7 @@ class ConfirmBill(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/rating")
 class RateVisit(MethodView):
-    @blp.arguments(CustomerRatingSchema)
+    @blp.arguments(CustomerRatingSchema())
     @blp.response(201, CustomerRatingOutSchema)
     @blp.alt_response(409, description="not completed, or rated already")
     def post(self, body, job_id):
@@ -176,7 +176,7 @@ class MyComplaints(MethodView):
         return page_of(pagination_parameters, functools.partial(visits.list_complaints, unit_of_work(),
                                                                 current_customer()))
 
-    @blp.arguments(CustomerComplaintCreateSchema)
+    @blp.arguments(CustomerComplaintCreateSchema())
     @blp.response(201, CustomerComplaintSchema)
     @blp.alt_response(404, description="the unit or job is not yours")
     def post(self, body):

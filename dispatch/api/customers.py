@@ -21,7 +21,7 @@ blp = Blueprint("customers", __name__, url_prefix="/api/v1/customers", descripti
 
 @blp.route("/")
 class Customers(MethodView):
-    @blp.arguments(CustomerFilterSchema, location="query")
+    @blp.arguments(CustomerFilterSchema(), location="query")
     @blp.response(200, CustomerSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -33,7 +33,7 @@ class Customers(MethodView):
         return items
 
     @idempotent
-    @blp.arguments(CustomerCreateSchema)
+    @blp.arguments(CustomerCreateSchema())
     @blp.response(201, CustomerSchema)
     @blp.alt_response(409, description="a customer with this phone number exists (its id is in the body)")
     def post(self, body):
@@ -50,7 +50,7 @@ class CustomerById(MethodView):
         """One customer (masked unless admin or their own point)."""
         return service.get_customer(unit_of_work(), current_principal(), customer_id)
 
-    @blp.arguments(CustomerUpdateSchema)
+    @blp.arguments(CustomerUpdateSchema())
     @blp.response(200, CustomerSchema)
     @blp.alt_response(412, description="the customer changed since it was read (If-Match)")
     def patch(self, changes, customer_id):

@@ -23,7 +23,7 @@ blp = Blueprint("fault_causes", __name__, url_prefix="/api/v1", description="Fau
 
 @blp.route("/fault-causes")
 class FaultCauses(MethodView):
-    @blp.arguments(FaultCauseFilterSchema, location="query")
+    @blp.arguments(FaultCauseFilterSchema(), location="query")
     @blp.response(200, FaultCauseSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -34,7 +34,7 @@ class FaultCauses(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(FaultCauseCreateSchema)
+    @blp.arguments(FaultCauseCreateSchema())
     @blp.response(201, FaultCauseSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the code is taken")
     def post(self, body):
@@ -51,7 +51,7 @@ class FaultCauseById(MethodView):
         """One cause."""
         return service.get_cause(unit_of_work(), current_principal(), cause_id)
 
-    @blp.arguments(FaultCauseUpdateSchema)
+    @blp.arguments(FaultCauseUpdateSchema())
     @blp.response(200, FaultCauseSchema)
     @blp.alt_response(412, schema=ProblemSchema, description="changed since it was read (If-Match)")
     def patch(self, changes, cause_id):
@@ -71,7 +71,7 @@ class JobFaultCause(MethodView):
         """The fault cause the repair found (`fault_cause` null until one is recorded)."""
         return service.get_job_cause(unit_of_work(), current_principal(), job_id)
 
-    @blp.arguments(JobFaultCauseInputSchema)
+    @blp.arguments(JobFaultCauseInputSchema())
     @blp.response(200, JobFaultCauseSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="not a repair, or the repair is finished")
     @blp.alt_response(422, schema=ProblemSchema, description="unknown or retired cause, or another category's")

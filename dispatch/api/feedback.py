@@ -39,7 +39,7 @@ class FeedbackByToken(MethodView):
         return feedback.feedback_request(unit_of_work(), settings().secret_key, token)
 
     @blp.doc(security=[])
-    @blp.arguments(RatingCreateSchema)
+    @blp.arguments(RatingCreateSchema())
     @blp.response(201, RatingReceiptSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="the link is not valid (tampered or malformed)")
     @blp.alt_response(409, schema=ProblemSchema, description="the visit has been rated already")
@@ -51,7 +51,7 @@ class FeedbackByToken(MethodView):
 
 @blp.route("/ratings")
 class Ratings(MethodView):
-    @blp.arguments(RatingFilterSchema, location="query")
+    @blp.arguments(RatingFilterSchema(), location="query")
     @blp.response(200, RatingSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -71,7 +71,7 @@ class JobCallbacks(MethodView):
         """The follow-up calls made about a job."""
         return feedback.list_callbacks(unit_of_work(), current_principal(), job_id)
 
-    @blp.arguments(CallbackCreateSchema)
+    @blp.arguments(CallbackCreateSchema())
     @blp.response(201, CallbackSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="the call centre (HQ admins) or the point's manager")
     @blp.alt_response(409, schema=ProblemSchema, description="the job is not completed")
@@ -102,7 +102,7 @@ class JobRatingLink(MethodView):
 
 @blp.route("/callbacks")
 class CallbackWorklist(MethodView):
-    @blp.arguments(CallbackItemFilterSchema, location="query")
+    @blp.arguments(CallbackItemFilterSchema(), location="query")
     @blp.response(200, CallbackItemSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):

@@ -4,7 +4,7 @@ Decorate the view above flask-smorest's decorators, so that what it wraps return
 serialised response (and a request body that fails validation stores nothing)::
 
     @idempotent
-    @blp.arguments(JobCreateSchema)
+    @blp.arguments(JobCreateSchema())
     @blp.response(201, JobDetailSchema)
     def post(self, body): ...
 

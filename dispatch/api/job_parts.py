@@ -34,7 +34,7 @@ class JobParts(MethodView):
         """Expected parts (with shortage warnings), reservations, parts fitted and warranty claims."""
         return job_parts.get_job_parts(unit_of_work(), current_principal(), job_id)
 
-    @blp.arguments(ConsumptionSchema)
+    @blp.arguments(ConsumptionSchema())
     @blp.response(201, JobPartsSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="insufficient-stock (nothing recorded), or the job "
                                                              "is not on site / completed")
@@ -51,7 +51,7 @@ class JobParts(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/parts/expected")
 class JobExpectedParts(MethodView):
-    @blp.arguments(ExpectedPartsUpdateSchema)
+    @blp.arguments(ExpectedPartsUpdateSchema())
     @blp.response(200, JobPartsSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the job is finished")
     def put(self, body, job_id):
@@ -79,7 +79,7 @@ class JobBill(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/bill/overrides")
 class JobBillOverrides(MethodView):
-    @blp.arguments(PriceOverridesSchema)
+    @blp.arguments(PriceOverridesSchema())
     @blp.response(200, BillSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="a price above list (never billable)")
     def put(self, body, job_id):
@@ -97,7 +97,7 @@ class LabourRates(MethodView):
 
 @blp.route(f"/labour-rates/<any({', '.join(t.value for t in JobType)}):job_type>")
 class LabourRateByType(MethodView):
-    @blp.arguments(LabourRateUpdateSchema)
+    @blp.arguments(LabourRateUpdateSchema())
     @blp.response(200, LabourRateSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
     def put(self, body, job_type):

@@ -29,7 +29,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Field 
 
 @blp.route("/")
 class Jobs(MethodView):
-    @blp.arguments(JobFilterSchema, location="query")
+    @blp.arguments(JobFilterSchema(), location="query")
     @blp.response(200, JobSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -38,7 +38,7 @@ class Jobs(MethodView):
             service.list_jobs, unit_of_work(), current_principal(), tz=settings().timezone, **filters))
 
     @idempotent
-    @blp.arguments(JobCreateSchema)
+    @blp.arguments(JobCreateSchema())
     @blp.response(201, JobDetailSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="invalid input, or no point covers the place "
                                                                "(code `no-coverage`)")
@@ -51,6 +51,7 @@ class Jobs(MethodView):
 
 
 @blp.route("/<uuid:job_id>")
+@blp.etag  # If-None-Match answers 304 while the job and its history are unchanged
 class JobById(MethodView):
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's to see")
@@ -61,7 +62,7 @@ class JobById(MethodView):
 
 @blp.route("/<uuid:job_id>/transitions")
 class JobTransitions(MethodView):
-    @blp.arguments(TransitionSchema)
+    @blp.arguments(TransitionSchema())
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="illegal transition; `allowed` lists the legal ones")
     @blp.alt_response(403, schema=ProblemSchema, description="the caller may not make this move")
@@ -72,7 +73,7 @@ class JobTransitions(MethodView):
 
 @blp.route("/<uuid:job_id>/assignment")
 class JobAssignment(MethodView):
-    @blp.arguments(AssignmentSchema)
+    @blp.arguments(AssignmentSchema())
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="an assignment rule failed; `rule` names it")
     def post(self, body, job_id):
@@ -94,7 +95,7 @@ class JobCrew(MethodView):
 
 @blp.route("/<uuid:job_id>/transfer")
 class JobTransfer(MethodView):
-    @blp.arguments(TransferSchema)
+    @blp.arguments(TransferSchema())
     @blp.response(200, JobDetailSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the job is past the point of transfer")
     def post(self, body, job_id):

@@ -42,7 +42,7 @@ def kpi_csv(report: service.KpiReport) -> Response:
 
 @blp.route("/")
 class Kpis(MethodView):
-    @blp.arguments(KpiFilterSchema, location="query")
+    @blp.arguments(KpiFilterSchema(), location="query")
     @blp.response(200, KpiReportSchema)
     @blp.alt_response(200, schema={"type": "string"}, content_type=CSV, success=True,
                       description="the same report as CSV (Accept: text/csv)")

@@ -22,7 +22,7 @@ blp = Blueprint("maintenance", __name__, url_prefix="/api/v1/maintenance-plans",
 
 @blp.route("/")
 class MaintenancePlans(MethodView):
-    @blp.arguments(MaintenancePlanFilterSchema, location="query")
+    @blp.arguments(MaintenancePlanFilterSchema(), location="query")
     @blp.response(200, MaintenancePlanSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -43,7 +43,7 @@ class MaintenancePlanById(MethodView):
         """One plan with the due dates jobs were created for."""
         return maintenance.get_plan(unit_of_work(), current_principal(), plan_id)
 
-    @blp.arguments(MaintenancePlanUpdateSchema)
+    @blp.arguments(MaintenancePlanUpdateSchema())
     @blp.response(200, MaintenancePlanSchema)
     @blp.alt_response(412, schema=ProblemSchema, description="If-Match does not match the current plan")
     @blp.alt_response(428, schema=ProblemSchema, description="If-Match is required")
@@ -57,7 +57,7 @@ class MaintenancePlanById(MethodView):
 
 @blp.route("/generation")
 class MaintenanceGeneration(MethodView):
-    @blp.arguments(GenerationRequestSchema)
+    @blp.arguments(GenerationRequestSchema())
     @blp.response(202, GenerationQueuedSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
     def post(self, body):

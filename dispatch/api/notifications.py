@@ -26,7 +26,7 @@ PUBLIC = {"notifications.DeliveryReceipts"}
 
 @blp.route("/")
 class Notifications(MethodView):
-    @blp.arguments(NotificationFilterSchema, location="query")
+    @blp.arguments(NotificationFilterSchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -54,7 +54,7 @@ class DeliveryReceipts(MethodView):
          "description": "Unix seconds when the gateway signed the report"},
         {"in": "header", "name": SIGNATURE_HEADER, "required": True, "schema": {"type": "string"},
          "description": "hex HMAC-SHA256 of '<timestamp>.<body>' with DISPATCH_SMS_KEY"}])
-    @blp.arguments(DeliveryReceiptCreateSchema)
+    @blp.arguments(DeliveryReceiptCreateSchema())
     @blp.response(202, DeliveryReceiptSchema)
     @blp.alt_response(401, description="not signed with the gateway key, or older than five minutes")
     @blp.alt_response(404, description="no SMS gateway is configured")

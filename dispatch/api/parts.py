@@ -15,8 +15,9 @@ blp = Blueprint("parts", __name__, url_prefix="/api/v1/parts", description="Spar
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Parts(MethodView):
-    @blp.arguments(PartFilterSchema, location="query")
+    @blp.arguments(PartFilterSchema(), location="query")
     @blp.response(200, PartSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -27,7 +28,7 @@ class Parts(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(PartCreateSchema)
+    @blp.arguments(PartCreateSchema())
     @blp.response(201, PartSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the SKU is in the catalogue already")
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
@@ -46,7 +47,7 @@ class PartById(MethodView):
         """One part."""
         return service.get_part(unit_of_work(), current_principal(), part_id)
 
-    @blp.arguments(PartUpdateSchema)
+    @blp.arguments(PartUpdateSchema())
     @blp.response(200, PartSchema)
     @blp.alt_response(412, description="the part changed since it was read (If-Match)")
     def patch(self, changes, part_id):

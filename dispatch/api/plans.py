@@ -25,7 +25,7 @@ blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plan
 
 @blp.route("/service-points/<uuid:point_id>/plans")
 class PointPlans(MethodView):
-    @blp.arguments(RoutePlanFilterSchema, location="query")
+    @blp.arguments(RoutePlanFilterSchema(), location="query")
     @blp.response(200, RoutePlanSummarySchema(many=True))
     @blp.paginate()
     def get(self, filters, point_id, pagination_parameters):
@@ -38,7 +38,7 @@ class PointPlans(MethodView):
         return items
 
     @idempotent
-    @blp.arguments(RoutePlanCreateSchema)
+    @blp.arguments(RoutePlanCreateSchema())
     @blp.response(202, RoutePlanSummarySchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
     @blp.alt_response(422, schema=ProblemSchema, description="the date is in the past or too far ahead, or "
@@ -76,7 +76,7 @@ class PlanApplication(MethodView):
 
 @blp.route("/plans/<uuid:plan_id>/insertions")
 class PlanInsertions(MethodView):
-    @blp.arguments(PlanInsertionCreateSchema)
+    @blp.arguments(PlanInsertionCreateSchema())
     @blp.response(201, PlanInsertionSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="plan not applied, job not dispatched, or the day "
                                                               "changed meanwhile")

@@ -14,8 +14,9 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Products(MethodView):
-    @blp.arguments(ProductFilterSchema, location="query")
+    @blp.arguments(ProductFilterSchema(), location="query")
     @blp.response(200, ProductSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -26,7 +27,7 @@ class Products(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(ProductCreateSchema)
+    @blp.arguments(ProductCreateSchema())
     @blp.response(201, ProductSchema)
     @blp.alt_response(409, description="the SKU is in the catalogue already")
     def post(self, body):
@@ -43,7 +44,7 @@ class ProductById(MethodView):
         """One model."""
         return service.get_product(unit_of_work(), current_principal(), product_id)
 
-    @blp.arguments(ProductUpdateSchema)
+    @blp.arguments(ProductUpdateSchema())
     @blp.response(200, ProductSchema)
     @blp.alt_response(412, description="the product changed since it was read (If-Match)")
     def patch(self, changes, product_id):

@@ -32,7 +32,7 @@ def limit_public_lookups():
 @blp.route("/units/<string:serial>")
 class PublicUnit(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(PublicUnitQuerySchema, location="query")
+    @blp.arguments(PublicUnitQuerySchema(), location="query")
     @blp.response(200, PublicUnitSchema)
     @blp.alt_response(404, description="not a genuine unit's code (wrong signature, unknown serial: alike)")
     @blp.alt_response(429, description="too many look-ups from this address")
@@ -48,7 +48,7 @@ class PublicUnit(MethodView):
 @blp.route("/technicians/verify")
 class VerifyTechnician(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(BadgeQuerySchema, location="query")
+    @blp.arguments(BadgeQuerySchema(), location="query")
     @blp.response(200, TechnicianCheckSchema)
     @blp.alt_response(429, description="too many look-ups from this address")
     def get(self, query):

@@ -20,8 +20,9 @@ blp = Blueprint("regions", __name__, url_prefix="/api/v1/regions", description="
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class Regions(MethodView):
-    @blp.arguments(RegionFilterSchema, location="query")
+    @blp.arguments(RegionFilterSchema(), location="query")
     @blp.response(200, RegionSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -32,7 +33,7 @@ class Regions(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(RegionCreateSchema)
+    @blp.arguments(RegionCreateSchema())
     @blp.response(201, RegionSchema)
     @blp.alt_response(409, description="the code is taken, or the boundary overlaps another district")
     @blp.alt_response(422, description="invalid or self-intersecting boundary, or a parent of the wrong level")
@@ -44,7 +45,7 @@ class Regions(MethodView):
 
 @blp.route("/locate")
 class DistrictAtLocation(MethodView):
-    @blp.arguments(LocateQuerySchema, location="query")
+    @blp.arguments(LocateQuerySchema(), location="query")
     @blp.response(200, RegionSchema)
     @blp.alt_response(404, description="no district boundary contains the location")
     def get(self, location):
@@ -60,7 +61,7 @@ class RegionById(MethodView):
         """One region."""
         return service.get_region(unit_of_work(), current_principal(), region_id)
 
-    @blp.arguments(RegionUpdateSchema)
+    @blp.arguments(RegionUpdateSchema())
     @blp.response(200, RegionSchema)
     @blp.alt_response(412, description="the region changed since it was read (If-Match)")
     def patch(self, changes, region_id):

@@ -17,7 +17,7 @@ blp = Blueprint("replans", __name__, url_prefix="/api/v1", description="Re-plann
 
 @blp.route("/service-points/<uuid:point_id>/replans")
 class PointReplans(MethodView):
-    @blp.arguments(ReplanCreateSchema)
+    @blp.arguments(ReplanCreateSchema())
     @blp.response(201, ReplanSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
     @blp.alt_response(409, schema=ProblemSchema, description="the job is not in a state this kind is about")

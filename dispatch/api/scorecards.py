@@ -15,7 +15,7 @@ blp = Blueprint("scorecards", __name__, url_prefix="/api/v1", description="Servi
 
 @blp.route("/service-points/<uuid:point_id>/scorecard")
 class Scorecard(MethodView):
-    @blp.arguments(ScorecardQuerySchema, location="query")
+    @blp.arguments(ScorecardQuerySchema(), location="query")
     @blp.response(200, ScorecardSchema)
     def get(self, args, point_id):
         """Quality score (last 8 decided lots), lots accepted/rejected, findings by reason and SLA

@@ -15,7 +15,7 @@ blp = Blueprint("self_activations", __name__, url_prefix="/api/v1/self-activatio
 
 @blp.route("/")
 class FlaggedActivations(MethodView):
-    @blp.arguments(ReviewFilterSchema, location="query")
+    @blp.arguments(ReviewFilterSchema(), location="query")
     @blp.response(200, SelfActivationReviewSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -29,7 +29,7 @@ class FlaggedActivations(MethodView):
 
 @blp.route("/<uuid:activation_id>/review")
 class ReviewActivation(MethodView):
-    @blp.arguments(ReviewNoteSchema)
+    @blp.arguments(ReviewNoteSchema())
     @blp.response(200, SelfActivationReviewSchema)
     @blp.alt_response(409, description="reviewed already")
     def post(self, body, activation_id):

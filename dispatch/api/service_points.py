@@ -27,8 +27,9 @@ CONFLICT = "another active point already serves one of the (region, category) pa
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class ServicePoints(MethodView):
-    @blp.arguments(ServicePointFilterSchema, location="query")
+    @blp.arguments(ServicePointFilterSchema(), location="query")
     @blp.response(200, ServicePointSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -42,7 +43,7 @@ class ServicePoints(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(ServicePointCreateSchema)
+    @blp.arguments(ServicePointCreateSchema())
     @blp.response(201, ServicePointSchema)
     @blp.alt_response(409, description="the code is taken")
     def post(self, body):
@@ -59,7 +60,7 @@ class ServicePointById(MethodView):
         """One point with its coverage and status history."""
         return service.get_service_point(unit_of_work(), current_principal(), point_id)
 
-    @blp.arguments(ServicePointUpdateSchema)
+    @blp.arguments(ServicePointUpdateSchema())
     @blp.response(200, ServicePointSchema)
     @blp.alt_response(409, description=CONFLICT)
     @blp.alt_response(412, description="the point changed since it was read (If-Match)")
@@ -74,7 +75,7 @@ class ServicePointById(MethodView):
 
 @blp.route("/<uuid:point_id>/authorise")
 class Authorise(MethodView):
-    @blp.arguments(PointAuthoriseSchema)
+    @blp.arguments(PointAuthoriseSchema())
     @blp.response(200, ServicePointSchema)
     @blp.alt_response(409, description=CONFLICT + "; or the point is suspended or revoked")
     def post(self, body, point_id):
@@ -84,7 +85,7 @@ class Authorise(MethodView):
 
 @blp.route("/<uuid:point_id>/suspend")
 class Suspend(MethodView):
-    @blp.arguments(PointReasonSchema)
+    @blp.arguments(PointReasonSchema())
     @blp.response(200, ServicePointSchema)
     @blp.alt_response(409, description="the point is not active")
     def post(self, body, point_id):
@@ -94,7 +95,7 @@ class Suspend(MethodView):
 
 @blp.route("/<uuid:point_id>/reinstate")
 class Reinstate(MethodView):
-    @blp.arguments(PointOptionalReasonSchema)
+    @blp.arguments(PointOptionalReasonSchema())
     @blp.response(200, ServicePointSchema)
     @blp.alt_response(409, description=CONFLICT + "; or the point is not suspended")
     def post(self, body, point_id):
@@ -104,7 +105,7 @@ class Reinstate(MethodView):
 
 @blp.route("/<uuid:point_id>/revoke")
 class Revoke(MethodView):
-    @blp.arguments(PointReasonSchema)
+    @blp.arguments(PointReasonSchema())
     @blp.response(200, ServicePointSchema)
     @blp.alt_response(409, description="the point is revoked already")
     def post(self, body, point_id):

@@ -14,6 +14,7 @@ blp = Blueprint("sla_targets", __name__, url_prefix="/api/v1/sla-targets",
 
 
 @blp.route("/")
+@blp.etag  # reference data: If-None-Match answers 304 when nothing changed
 class SlaTargets(MethodView):
     @blp.response(200, SlaTargetSchema(many=True))
     def get(self):
@@ -29,7 +30,7 @@ class SlaTargetById(MethodView):
         """One target (HQ)."""
         return service.get_sla_target(unit_of_work(), current_principal(), target_id)
 
-    @blp.arguments(SlaTargetUpdateSchema)
+    @blp.arguments(SlaTargetUpdateSchema())
     @blp.response(200, SlaTargetSchema)
     def patch(self, body, target_id):
         """Change hours / at-risk hours (admin, If-Match required). Existing jobs keep their due times."""

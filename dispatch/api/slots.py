@@ -23,7 +23,7 @@ blp = Blueprint("slots", __name__, url_prefix="/api/v1", description="Time slots
 
 @blp.route("/jobs/<uuid:job_id>/slots")
 class JobSlots(MethodView):
-    @blp.arguments(SlotRangeSchema, location="query")
+    @blp.arguments(SlotRangeSchema(), location="query")
     @blp.response(200, OfferSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such job, or not the caller's")
     def get(self, query, job_id):
@@ -35,7 +35,7 @@ class JobSlots(MethodView):
 
 @blp.route("/service-points/<uuid:point_id>/slots")
 class ProspectiveSlots(MethodView):
-    @blp.arguments(ProspectiveSlotQuerySchema, location="query")
+    @blp.arguments(ProspectiveSlotQuerySchema(), location="query")
     @blp.response(200, OfferSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
     def get(self, query, point_id):
@@ -46,7 +46,7 @@ class ProspectiveSlots(MethodView):
 
 @blp.route("/service-points/<uuid:point_id>/slot-length")
 class SlotLength(MethodView):
-    @blp.arguments(SlotLengthSchema)
+    @blp.arguments(SlotLengthSchema())
     @blp.response(200, SlotLengthSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such point, or not the caller's")
     def put(self, body, point_id):
@@ -56,7 +56,7 @@ class SlotLength(MethodView):
 
 @blp.route("/jobs/<uuid:job_id>/booking")
 class JobBooking(MethodView):
-    @blp.arguments(BookingCreateSchema)
+    @blp.arguments(BookingCreateSchema())
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the window was taken meanwhile (`slot-taken`), "
                                                               "or the job is under way or finished")

@@ -25,7 +25,7 @@ blp = Blueprint("sop_templates", __name__, url_prefix="/api/v1/sop/templates",
 
 @blp.route("/")
 class Templates(MethodView):
-    @blp.arguments(TemplateFilterSchema, location="query")
+    @blp.arguments(TemplateFilterSchema(), location="query")
     @blp.response(200, TemplateSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -36,7 +36,7 @@ class Templates(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(TemplateCreateSchema)
+    @blp.arguments(TemplateCreateSchema())
     @blp.response(201, TemplateSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="code taken, or another template covers the same scope")
     def post(self, body):
@@ -47,7 +47,7 @@ class Templates(MethodView):
 
 @blp.route("/applicable")
 class ApplicableVersion(MethodView):
-    @blp.arguments(ApplicableQuerySchema, location="query")
+    @blp.arguments(ApplicableQuerySchema(), location="query")
     @blp.response(200, VersionSchema)
     def get(self, query):
         """The version a job of this type on this model gets if it is scheduled now."""
@@ -85,7 +85,7 @@ class TemplateVersionByNumber(MethodView):
         """One version with its steps."""
         return templates.get_version(unit_of_work(), current_principal(), template_id, number)
 
-    @blp.arguments(VersionEditSchema)
+    @blp.arguments(VersionEditSchema())
     @blp.response(200, VersionSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the version is published: immutable")
     def put(self, body, template_id, number):

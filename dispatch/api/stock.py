@@ -42,7 +42,7 @@ INSUFFICIENT = "insufficient-stock: a level would go below zero; nothing changed
 
 @blp.route("/")
 class Levels(MethodView):
-    @blp.arguments(LevelFilterSchema, location="query")
+    @blp.arguments(LevelFilterSchema(), location="query")
     @blp.response(200, LevelSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -56,7 +56,7 @@ class Levels(MethodView):
 
 @blp.route("/locations")
 class Locations(MethodView):
-    @blp.arguments(LocationFilterSchema, location="query")
+    @blp.arguments(LocationFilterSchema(), location="query")
     @blp.response(200, StockLocationSchema(many=True))
     def get(self, filters):
         """Locations the caller may name: their own, plus HQ (and a technician's point)."""
@@ -65,7 +65,7 @@ class Locations(MethodView):
 
 @blp.route("/movements")
 class Movements(MethodView):
-    @blp.arguments(MovementFilterSchema, location="query")
+    @blp.arguments(MovementFilterSchema(), location="query")
     @blp.response(200, MovementSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -80,7 +80,7 @@ class Movements(MethodView):
 @blp.route("/deliveries")
 class Deliveries(MethodView):
     @idempotent
-    @blp.arguments(DeliverySchema)
+    @blp.arguments(DeliverySchema())
     @blp.response(201, MovementSchema(many=True))
     @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
     def post(self, body):
@@ -90,7 +90,7 @@ class Deliveries(MethodView):
 
 @blp.route("/transfers")
 class Transfers(MethodView):
-    @blp.arguments(StockTransferFilterSchema, location="query")
+    @blp.arguments(StockTransferFilterSchema(), location="query")
     @blp.response(200, StockTransferSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -102,7 +102,7 @@ class Transfers(MethodView):
         return items
 
     @idempotent
-    @blp.arguments(StockTransferCreateSchema)
+    @blp.arguments(StockTransferCreateSchema())
     @blp.response(201, StockTransferSchema)
     @blp.alt_response(409, schema=ProblemSchema, description=INSUFFICIENT)
     @blp.alt_response(403, schema=ProblemSchema, description="the caller may not send stock there")
@@ -134,7 +134,7 @@ class TransferReceipt(MethodView):
 @blp.route("/adjustments")
 class Adjustments(MethodView):
     @idempotent
-    @blp.arguments(AdjustmentSchema)
+    @blp.arguments(AdjustmentSchema())
     @blp.response(201, MovementSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="on hand would drop below zero or below reserved")
     @blp.alt_response(412, schema=ProblemSchema, description="the level changed since the count started")
@@ -146,7 +146,7 @@ class Adjustments(MethodView):
 @blp.route("/defective-returns")
 class DefectiveReturns(MethodView):
     @idempotent
-    @blp.arguments(DefectiveReturnSchema)
+    @blp.arguments(DefectiveReturnSchema())
     @blp.response(201, MovementSchema(many=True))
     @blp.alt_response(409, schema=ProblemSchema, description=INSUFFICIENT)
     def post(self, body):
@@ -156,7 +156,7 @@ class DefectiveReturns(MethodView):
 
 @blp.route("/limits")
 class Limits(MethodView):
-    @blp.arguments(LimitsSchema)
+    @blp.arguments(LimitsSchema())
     @blp.response(200, LevelSchema)
     def put(self, body):
         """Set min/max for one part at one location (admin; a manager for their point and vans)."""
@@ -165,7 +165,7 @@ class Limits(MethodView):
 
 @blp.route("/replenishment")
 class Replenishment(MethodView):
-    @blp.arguments(ReplenishmentFilterSchema, location="query")
+    @blp.arguments(ReplenishmentFilterSchema(), location="query")
     @blp.response(200, SuggestionSchema(many=True))
     def get(self, filters):
         """Suggested transfers (HQ to point, point to van) back to max; purchases when HQ is short."""

@@ -21,7 +21,7 @@ def _config() -> service.SyncConfig:
 
 @blp.route("/sync/changes")
 class Changes(MethodView):
-    @blp.arguments(PullQuerySchema, location="query")
+    @blp.arguments(PullQuerySchema(), location="query")
     @blp.response(200, PullPageSchema)
     @blp.alt_response(410, description="Cursor forged, foreign or too old: reset_required, pull a snapshot")
     def get(self, query):
@@ -32,7 +32,7 @@ class Changes(MethodView):
 @blp.route("/sync/mutations")
 class Mutations(MethodView):
     @documented
-    @blp.arguments(PushSchema)
+    @blp.arguments(PushSchema())
     @blp.response(200, PushResultSchema)
     @blp.alt_response(503, description="Database unavailable: nothing was applied; retry after Retry-After")
     def post(self, batch):

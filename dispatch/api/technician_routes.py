@@ -16,7 +16,7 @@ blp = Blueprint("technician_routes", __name__, url_prefix="/api/v1/technicians",
 
 @blp.route("/me/route")
 class MyRoute(MethodView):
-    @blp.arguments(RouteDateSchema, location="query")
+    @blp.arguments(RouteDateSchema(), location="query")
     @blp.response(200, DayRouteSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="the caller is not a technician")
     def get(self, query):
@@ -27,7 +27,7 @@ class MyRoute(MethodView):
 
 @blp.route("/<uuid:technician_id>/route")
 class TechnicianRoute(MethodView):
-    @blp.arguments(RouteDateSchema, location="query")
+    @blp.arguments(RouteDateSchema(), location="query")
     @blp.response(200, DayRouteSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="no such technician, or not the caller's to see "
                                                               "(a technician sees only their own)")

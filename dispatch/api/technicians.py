@@ -29,7 +29,7 @@ blp = Blueprint("technicians", __name__, url_prefix="/api/v1/technicians",
 
 @blp.route("/")
 class Technicians(MethodView):
-    @blp.arguments(TechnicianFilterSchema, location="query")
+    @blp.arguments(TechnicianFilterSchema(), location="query")
     @blp.response(200, TechnicianSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -40,7 +40,7 @@ class Technicians(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(TechnicianCreateSchema)
+    @blp.arguments(TechnicianCreateSchema())
     @blp.response(201, TechnicianSchema)
     @blp.alt_response(409, description="the username is taken or the account is linked already")
     def post(self, body):
@@ -58,7 +58,7 @@ class TechnicianById(MethodView):
         """One technician (a technician may read their own record)."""
         return service.get_technician(unit_of_work(), current_principal(), technician_id)
 
-    @blp.arguments(TechnicianUpdateSchema)
+    @blp.arguments(TechnicianUpdateSchema())
     @blp.response(200, TechnicianSchema)
     @blp.alt_response(412, description="the technician changed since it was read (If-Match)")
     def patch(self, changes, technician_id):
@@ -71,7 +71,7 @@ class TechnicianById(MethodView):
 
 @blp.route("/<uuid:technician_id>/shifts")
 class TechnicianShifts(MethodView):
-    @blp.arguments(TechnicianCalendarQuerySchema, location="query")
+    @blp.arguments(TechnicianCalendarQuerySchema(), location="query")
     @blp.response(200, TechnicianDayScheduleSchema(many=True))
     def get(self, query, technician_id):
         """Working windows per day from ``from`` to ``to`` (inclusive, at most 62 days): the weekly
@@ -81,7 +81,7 @@ class TechnicianShifts(MethodView):
 
 @blp.route("/<uuid:technician_id>/qualification")
 class TechnicianQualification(MethodView):
-    @blp.arguments(TechnicianQualificationQuerySchema, location="query")
+    @blp.arguments(TechnicianQualificationQuerySchema(), location="query")
     @blp.response(200, TechnicianQualificationSchema)
     def get(self, query, technician_id):
         """May the technician do this category and job type on ``on``? (skill + valid certification)"""
@@ -91,7 +91,7 @@ class TechnicianQualification(MethodView):
 
 @blp.route("/<uuid:technician_id>/certifications")
 class TechnicianCertifications(MethodView):
-    @blp.arguments(TechnicianCertificationSchema)
+    @blp.arguments(TechnicianCertificationSchema())
     @blp.response(201, TechnicianCertificationSchema)
     def post(self, body, technician_id):
         """Add a certification (admin, or the manager of the technician's point)."""
@@ -108,7 +108,7 @@ class TechnicianCertificationById(MethodView):
 
 @blp.route("/<uuid:technician_id>/shift-exceptions")
 class TechnicianShiftExceptions(MethodView):
-    @blp.arguments(TechnicianExceptionRangeSchema, location="query")
+    @blp.arguments(TechnicianExceptionRangeSchema(), location="query")
     @blp.response(200, TechnicianShiftExceptionSchema(many=True))
     @blp.paginate()
     def get(self, query, technician_id, pagination_parameters):
@@ -119,7 +119,7 @@ class TechnicianShiftExceptions(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(TechnicianShiftExceptionSchema)
+    @blp.arguments(TechnicianShiftExceptionSchema())
     @blp.response(201, TechnicianShiftExceptionSchema)
     @blp.alt_response(409, description="an exception of the same kind overlaps it")
     def post(self, body, technician_id):

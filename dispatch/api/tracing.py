@@ -26,7 +26,7 @@ blp = Blueprint("tracing", __name__, url_prefix="/api/v1", description="Traceabl
 
 @blp.route("/trade-partners")
 class Partners(MethodView):
-    @blp.arguments(PartnerFilterSchema, location="query")
+    @blp.arguments(PartnerFilterSchema(), location="query")
     @blp.response(200, PartnerSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -37,7 +37,7 @@ class Partners(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(PartnerCreateSchema)
+    @blp.arguments(PartnerCreateSchema())
     @blp.response(201, PartnerSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="the code is taken")
     def post(self, body):
@@ -57,7 +57,7 @@ class DealerUnactivated(MethodView):
 
 @blp.route("/journey-events")
 class JourneyEvents(MethodView):
-    @blp.arguments(JourneyLoadSchema)
+    @blp.arguments(JourneyLoadSchema())
     @blp.response(200, JourneyLoadResultSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="an event names an unknown serial or partner, the "
                                                              "wrong kind of partner, or an impossible date "
@@ -72,7 +72,7 @@ class JourneyEvents(MethodView):
 
 @blp.route("/journey-events/flags")
 class JourneyFlags(MethodView):
-    @blp.arguments(FlagFilterSchema, location="query")
+    @blp.arguments(FlagFilterSchema(), location="query")
     @blp.response(200, JourneyEventSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):

@@ -26,7 +26,7 @@ blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Unit
 
 @blp.route("/")
 class Units(MethodView):
-    @blp.arguments(UnitFilterSchema, location="query")
+    @blp.arguments(UnitFilterSchema(), location="query")
     @blp.response(200, UnitSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -37,7 +37,7 @@ class Units(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(UnitCreateSchema)
+    @blp.arguments(UnitCreateSchema())
     @blp.response(201, UnitSchema)
     @blp.alt_response(409, description="the serial is registered already")
     def post(self, body):
@@ -56,7 +56,7 @@ class UnitBySerial(MethodView):
         """Look a unit up by the serial in its QR code (any role)."""
         return service.get_unit(unit_of_work(), current_principal(), serial, tz=settings().timezone)
 
-    @blp.arguments(UnitUpdateSchema)
+    @blp.arguments(UnitUpdateSchema())
     @blp.response(200, UnitSchema)
     @blp.alt_response(412, description="the unit changed since it was read (If-Match)")
     def patch(self, changes, serial):
@@ -71,7 +71,7 @@ class UnitBySerial(MethodView):
 @blp.route("/<string:serial>/activation")
 class UnitActivation(MethodView):
     @idempotent
-    @blp.arguments(UnitActivationCreateSchema)
+    @blp.arguments(UnitActivationCreateSchema())
     @blp.response(201, UnitSchema)
     @blp.alt_response(404, description="no unit has this serial")
     @blp.alt_response(409, description="the unit is activated already")
@@ -81,7 +81,7 @@ class UnitActivation(MethodView):
         unit = service.activate_unit(unit_of_work(), current_principal(), serial, tz=settings().timezone, **body)
         return unit, {"Location": url_for("units.UnitBySerial", serial=unit.serial)}
 
-    @blp.arguments(UnitRebindSchema)
+    @blp.arguments(UnitRebindSchema())
     @blp.response(200, UnitSchema)
     @blp.alt_response(409, description="the unit has never been activated")
     def put(self, body, serial):
@@ -91,7 +91,7 @@ class UnitActivation(MethodView):
 
 @blp.route("/<string:serial>/warranty")
 class UnitWarranty(MethodView):
-    @blp.arguments(UnitWarrantyQuerySchema, location="query")
+    @blp.arguments(UnitWarrantyQuerySchema(), location="query")
     @blp.response(200, UnitWarrantySchema)
     @blp.alt_response(404, description="no unit has this serial")
     def get(self, query, serial):

@@ -15,7 +15,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="User
 
 @blp.route("/")
 class Users(MethodView):
-    @blp.arguments(UserFilterSchema, location="query")
+    @blp.arguments(UserFilterSchema(), location="query")
     @blp.response(200, UserSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -25,7 +25,7 @@ class Users(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @blp.arguments(UserCreateSchema)
+    @blp.arguments(UserCreateSchema())
     @blp.response(201, UserSchema)
     def post(self, body):
         """Create an account (admin: any role; manager: technicians of their point)."""

@@ -15,7 +15,7 @@ blp = Blueprint("warranty_kpis", __name__, url_prefix="/api/v1/kpis/warranty", d
 
 @blp.route("/")
 class WarrantyKpis(MethodView):
-    @blp.arguments(ReportRangeSchema, location="query")
+    @blp.arguments(ReportRangeSchema(), location="query")
     @blp.response(200, WarrantyKpisSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="technicians do not see KPIs")
     def get(self, query):

@@ -1,4 +1,5 @@
-"""The hash-chained log. Each entry's hash covers its content and the previous entry's hash."""
+"""The hash-chained log, partitioned: each entry belongs to one chain (``hq`` or a service point's
+id) and its hash covers its content and the previous entry's hash in that chain."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base
@@ -15,7 +16,11 @@ from dispatch.db import Base
 class LogEntry(Base):
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # global id (gaps allowed)
+    chain: Mapped[str] = mapped_column(String(40), default="hq", server_default="hq")
+    # Position in its chain: 1, 2, 3... no gaps. Nullable in the schema only because SQLite cannot
+    # add a NOT NULL column to an append-only table without rebuilding it; every entry has one.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(64), index=True)  # e.g. "job.transition", "stock.movement"
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     actor_id: Mapped[uuid.UUID | None]
@@ -24,15 +29,19 @@ class LogEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
+    __table_args__ = (Index("uq_audit_log_chain_seq", "chain", "chain_seq", unique=True),)
 
-class LogHead(Base):
-    """One row: the chain's tip. Locking it serialises appends so the chain never forks."""
 
-    __tablename__ = "audit_log_head"
+class LogChain(Base):
+    """One row per chain: its tip. Locking it serialises the appends of that chain only, so the
+    chain never forks and writers of different chains never wait for each other."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    __tablename__ = "audit_log_chains"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)  # the tip's chain_seq (0: empty)
     hash: Mapped[str] = mapped_column(String(64))
+    entry_seq: Mapped[int] = mapped_column(BigInteger)  # the tip's global seq (0: empty)
 
 
 class RowSeal(Base):

@@ -27,13 +27,25 @@ It works in pages (a signed cursor carries the position, the head it verifies up
 verdict so far), so it stays usable at millions of entries; without a page size it runs every
 page in one call.
 
-**Partitioning (issue 18).** Nothing here assumes one global order beyond the one chain that
-exists today: a row's newest seal is the one with the highest ``row_version``, never the highest
-``log_seq``, and concurrent writers of one row are already ordered by the row's own lock (the
-seal is read back after the row's UPDATE, which waits for that lock). When the head is split per
-service point, a seal names its entry by (chain, seq) instead of ``log_seq`` and each chain is
-walked on its own; the row pass is unchanged. A seal newer than the head a verification started
-from is trusted only if its entry exists, and is checked by the next verification.
+**Partitions (issue 18).** There is no single head: every entry belongs to one *chain*, ``hq`` or
+a service point's id, and links to the previous entry of that chain (``chain_seq`` 1, 2, 3...).
+Each chain has its own head row (``audit_log_chains``), so writers at different points never
+wait for each other. ``seq`` stays every entry's global id (a database sequence on PostgreSQL:
+unique and increasing within a chain, with gaps across chains and after rollbacks); seals name
+their entry by it. A transaction appends to one chain only: the first append picks it (the
+service point of the actor, ``hq`` for HQ staff and tasks, or the caller's ``chain``) and every
+later append of that transaction goes to the same chain, so no transaction ever holds two chain
+heads. :func:`bind_roots` appends to ``hq`` a *root* entry recording every other chain's head
+(position and hash), like a Certificate Transparency signed tree head: :func:`verify` walks each
+chain on its own, and checks that every root still matches the chains it binds, so a point's
+chain rebuilt or cut after a root is caught, and the verification proves the whole log. A seal
+is trusted when its entry lies within the heads the verification started from.
+
+**Lock order.** A writing transaction takes (1) the business rows of its use case, in the order
+that use case documents; (2) its one audit-chain head, from its first append to its commit;
+(3) the sync feed counters of the users it touched, in user-id order, just before commit (see
+:mod:`dispatch.sync.feed`). :func:`bind_roots` reads other chains' heads without locking them (a
+committed head is a valid position) and locks only ``hq``.
 """
 
 from __future__ import annotations
@@ -49,17 +61,29 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from dispatch.audit_log.models import LogEntry, LogHead, RowSeal
+from dispatch.audit_log.models import LogChain, LogEntry, RowSeal
 from dispatch.audit_log.seals import Content, SealSpec, covered, read_contents
-from dispatch.auth.models import HQ_ROLES
+from dispatch.auth.models import HQ_ROLES, User
 from dispatch.auth.principal import Principal
 from dispatch.clock import local_midnight, utcnow
+from dispatch.db import transaction_memo
 from dispatch.errors import ValidationFailed
 from dispatch.uow import UnitOfWork
 
 GENESIS = "0" * 64
+HQ_CHAIN = "hq"
+ROOT_KIND = "audit_log.root"
+_TX_MEMO = "audit_log"  # transaction_memo: the one chain this transaction appends to, the seq next_seq() promised
+_TX_CHAIN, _RESERVED = "chain", "reserved_seq"
+
+
+def _memo(session) -> dict[str, Any]:
+    """What this transaction holds of the log; gone with the transaction (and its chain lock)."""
+    return transaction_memo(session, _TX_MEMO)
 
 
 def _canonical(value: Any) -> str:
@@ -72,20 +96,26 @@ def _seal_list(seals: Iterable[Any]) -> list[list[Any]]:
 
 
 _SEAL_COLUMNS = (RowSeal.table_name, RowSeal.row_id, RowSeal.row_version, RowSeal.row_hash, RowSeal.fields,
-                 RowSeal.log_seq)
+                 RowSeal.log_seq, LogEntry.chain)
 
 
 def _stored_seals(session, *conditions) -> list[Any]:
-    """Seals as the database holds them (plain rows, never objects cached in the session)."""
-    return list(session.execute(select(*_SEAL_COLUMNS).where(*conditions)).all())
+    """Seals as the database holds them (plain rows, never objects cached in the session), each
+    with its entry's chain (None: the entry does not exist)."""
+    return list(session.execute(select(*_SEAL_COLUMNS).outerjoin(LogEntry, LogEntry.seq == RowSeal.log_seq)
+                                .where(*conditions)).all())
 
 
 def entry_hash(prev_hash: str, seq: int, kind: str, subject_id: str, actor_id: str | None,
-               at: datetime, payload: dict[str, Any], seals: Iterable[Any] = ()) -> str:
+               at: datetime, payload: dict[str, Any], seals: Iterable[Any] = (), *, chain: str = HQ_CHAIN,
+               chain_seq: int | None = None) -> str:
     """The hash of one entry (with the seals it records). ``at`` is hashed in UTC, whatever zone
-    the driver returns it in."""
+    the driver returns it in. The chain and position are hashed unless they are those of an
+    entry written before the log was partitioned (``hq`` at its own seq)."""
     body = {"seq": seq, "kind": kind, "subject": subject_id, "actor": actor_id,
             "at": at.astimezone(UTC).isoformat(), "payload": payload}
+    if chain != HQ_CHAIN or chain_seq not in (None, seq):
+        body["chain"], body["chain_seq"] = chain, chain_seq
     sealed = _seal_list(seals)
     if sealed:
         body["seals"] = sealed
@@ -125,51 +155,110 @@ def _seals(session, seq: int, sealed: Sequence[tuple[SealSpec, Any]],
     return out
 
 
-def _locked_head(session) -> LogHead:
-    head = session.scalar(select(LogHead).where(LogHead.id == 1).with_for_update())
+def _chain_for(session, actor_id: uuid.UUID | None, chain: str | None) -> str:
+    """The chain this transaction appends to: fixed by its first append (see the module doc)."""
+    memo = _memo(session)
+    fixed = memo.get(_TX_CHAIN)
+    if fixed is None:
+        if chain is None:
+            point = session.scalar(select(User.service_point_id).where(User.id == actor_id)) if actor_id else None
+            chain = str(point) if point else HQ_CHAIN
+        fixed = memo[_TX_CHAIN] = chain
+    return fixed
+
+
+def _locked_chain(session, chain: str) -> LogChain:
+    """The chain's head row, locked to the commit (created at the first entry of a new chain)."""
+    query = (select(LogChain).where(LogChain.chain == chain).with_for_update()
+             .execution_options(populate_existing=True))
+    head = session.scalar(query)
     if head is None:
-        head = LogHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        connection = session.connection()
+        make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(make_insert(LogChain).values(chain=chain, seq=0, hash=GENESIS, entry_seq=0)
+                           .on_conflict_do_nothing(index_elements=["chain"]))
+        head = session.scalar(query)
     return head
 
 
-def next_seq(session) -> int:
-    """The seq the caller's next :func:`append` gets: the head is locked from here to the commit,
-    so no other transaction appends in between (for rows that name their own entry)."""
-    return _locked_head(session).seq + 1
+def _global_seq(session) -> int:
+    reserved = _memo(session).pop(_RESERVED, None)
+    if reserved is not None:
+        return reserved
+    if session.connection().dialect.name == "postgresql":
+        return session.scalar(text("SELECT nextval('audit_log_global_seq')"))
+    return (session.scalar(select(func.max(LogEntry.seq))) or 0) + 1  # SQLite: one writer at a time
+
+
+def lock_chain(session, chain: str = HQ_CHAIN) -> str:
+    """Take this transaction's chain head now (``chain`` unless an append already fixed one);
+    returns the chain. Serialises transactions on that chain up to their commit."""
+    chain = _chain_for(session, None, chain)
+    _locked_chain(session, chain)
+    return chain
+
+
+def next_seq(session, actor_id: uuid.UUID | None = None) -> int:
+    """The global seq the caller's next :func:`append` gets (for rows that name their own entry):
+    the chain head is locked from here to the commit and the number is reserved for it."""
+    _locked_chain(session, _chain_for(session, actor_id, None))
+    memo = _memo(session)
+    if _RESERVED not in memo:
+        memo[_RESERVED] = _global_seq(session)
+    return memo[_RESERVED]
 
 
 def _append(session, *, kind: str, subject_id: Any, payload: dict[str, Any], actor_id: uuid.UUID | None,
-            sealed: Sequence[tuple[SealSpec, Any]] = (), deleted: Sequence[tuple[SealSpec, Any]] = ()) -> LogEntry:
-    head = _locked_head(session)
-    seq = head.seq + 1
+            sealed: Sequence[tuple[SealSpec, Any]] = (), deleted: Sequence[tuple[SealSpec, Any]] = (),
+            chain: str | None = None) -> LogEntry:
+    head = _locked_chain(session, _chain_for(session, actor_id, chain))
+    seq, position = _global_seq(session), head.seq + 1
     at = utcnow()
     payload = json.loads(_canonical(payload))  # what is hashed is exactly what is stored
     if sealed or deleted:
         session.flush()  # the sealed rows as the database will hold them
     seals = _seals(session, seq, sealed, deleted)
     digest = entry_hash(head.hash, seq, kind, str(subject_id), str(actor_id) if actor_id else None, at, payload,
-                        seals)
-    entry = LogEntry(seq=seq, kind=kind, subject_id=str(subject_id), actor_id=actor_id, at=at,
-                     payload=payload, prev_hash=head.hash, hash=digest)
+                        seals, chain=head.chain, chain_seq=position)
+    entry = LogEntry(seq=seq, chain=head.chain, chain_seq=position, kind=kind, subject_id=str(subject_id),
+                     actor_id=actor_id, at=at, payload=payload, prev_hash=head.hash, hash=digest)
     session.add(entry)
     session.add_all(seals)
-    head.seq, head.hash = seq, digest
+    head.seq, head.hash, head.entry_seq = position, digest, seq
     session.flush()
     return entry
 
 
 def append(session, *, kind: str, subject_id: Any, payload: dict[str, Any],
-           actor_id: uuid.UUID | None = None, seal: Sequence[Any] = (), deleted: Sequence[Any] = ()) -> LogEntry:
-    """Add one entry to the chain, in the caller's transaction (never commits).
+           actor_id: uuid.UUID | None = None, seal: Sequence[Any] = (), deleted: Sequence[Any] = (),
+           chain: str | None = None) -> LogEntry:
+    """Add one entry to the log, in the caller's transaction (never commits).
 
     ``seal``: the covered rows this write created or changed (ORM objects; flushed here and read
     back); ``deleted``: covered rows it deleted (or is about to delete in this transaction).
+    ``chain``: the chain to use when this is the transaction's first append (default: the
+    actor's service point, else ``hq``).
     """
     if seal:
         session.flush()  # ids and defaults assigned, the rows as the database will hold them
     return _append(session, kind=kind, subject_id=subject_id, payload=payload, actor_id=actor_id,
-                   sealed=[_spec_and_id(row) for row in seal], deleted=[_spec_and_id(row) for row in deleted])
+                   sealed=[_spec_and_id(row) for row in seal], deleted=[_spec_and_id(row) for row in deleted],
+                   chain=chain)
+
+
+def bind_roots(session, *, actor_id: uuid.UUID | None = None) -> LogEntry | None:
+    """Append to ``hq`` a root entry binding every other chain's committed head (in the caller's
+    transaction). None when no chain moved since the last root."""
+    lock_chain(session, HQ_CHAIN)
+    heads = {chain: [position, digest] for chain, position, digest in session.execute(
+        select(LogChain.chain, LogChain.seq, LogChain.hash).where(LogChain.chain != HQ_CHAIN, LogChain.seq > 0)
+        .order_by(LogChain.chain))}
+    last = session.scalar(select(LogEntry.payload).where(LogEntry.chain == HQ_CHAIN, LogEntry.kind == ROOT_KIND)
+                          .order_by(LogEntry.chain_seq.desc()).limit(1))
+    if not heads or (last or {}).get("chains") == heads:
+        return None
+    return _append(session, kind=ROOT_KIND, subject_id=HQ_CHAIN, payload={"chains": heads}, actor_id=actor_id,
+                   chain=HQ_CHAIN)
 
 
 def seal_unsealed(session, *, batch: int = 500, actor_id: uuid.UUID | None = None) -> int:
@@ -220,7 +309,7 @@ class Difference:
 class Verification:
     ok: bool
     entries_checked: int
-    first_broken_seq: int | None = None
+    first_broken_seq: int | None = None  # the bad entry's global seq (None: it is missing)
     problem: str | None = None
     head_hash: str = GENESIS
     head_seq: int = 0
@@ -230,6 +319,9 @@ class Verification:
     differences_total: int = 0
     complete: bool = True
     next_cursor: str | None = None
+    first_broken_chain: str | None = None
+    first_broken_position: int | None = None  # its chain_seq
+    chains: int = 0
 
 
 PHASES = ("chain", "rows", "removed", "done")
@@ -237,62 +329,119 @@ PHASES = ("chain", "rows", "removed", "done")
 
 @dataclass
 class Progress:
-    """Where a paged verification stands (what the cursor carries, signed)."""
+    """Where a paged verification stands (what the cursor carries, signed). ``heads``: every
+    chain's head when the run started, ``{chain: [chain_seq, hash, global seq]}``; the chains are
+    walked one after the other (``chain``: index into the sorted names)."""
 
+    heads: dict[str, list[Any]]
     head_seq: int
     head_hash: str
     phase: str = "chain"
-    last_seq: int = 0
+    chain: int = 0
+    last_seq: int = 0  # chain_seq verified so far in the current chain
     prev_hash: str = GENESIS
     entries_checked: int = 0
     first_broken_seq: int | None = None
+    first_broken_chain: str | None = None
+    first_broken_position: int | None = None
     problem: str | None = None
     table: int = 0
     after: str | None = None
     rows_checked: int = 0
     differences_total: int = 0
 
+    def chains(self) -> list[str]:
+        return sorted(self.heads, key=lambda name: (name != HQ_CHAIN, name))
 
-_COLUMNS = (LogEntry.seq, LogEntry.kind, LogEntry.subject_id, LogEntry.actor_id, LogEntry.at, LogEntry.payload,
-            LogEntry.prev_hash, LogEntry.hash)
+    def broken(self, chain: str, position: int, seq: int | None, problem: str) -> None:
+        self.first_broken_chain, self.first_broken_position = chain, position
+        self.first_broken_seq, self.problem = seq, problem
+
+    def trusts(self, seal: Any) -> bool:
+        """The seal's entry lies within the heads this run verifies."""
+        head = self.heads.get(seal.chain) if seal.chain is not None else None
+        return head is not None and seal.log_seq <= head[2]
+
+
+_COLUMNS = (LogEntry.seq, LogEntry.chain_seq, LogEntry.kind, LogEntry.subject_id, LogEntry.actor_id, LogEntry.at,
+            LogEntry.payload, LogEntry.prev_hash, LogEntry.hash)
+
+
+def tree_head(heads: dict[str, list[Any]]) -> str:
+    """One hash over every chain's (position, hash): the whole log's head."""
+    if not heads:
+        return GENESIS
+    return hashlib.sha256(_canonical({c: [h[0], h[1]] for c, h in heads.items()}).encode()).hexdigest()
 
 
 def _start(session) -> Progress:
-    head = session.execute(select(LogHead.seq, LogHead.hash).where(LogHead.id == 1)).first()
-    return Progress(*(head if head is not None else (0, GENESIS)))
+    heads = {chain: [position, digest, seq] for chain, position, digest, seq in session.execute(
+        select(LogChain.chain, LogChain.seq, LogChain.hash, LogChain.entry_seq))}
+    for chain in session.scalars(select(LogEntry.chain).distinct()):  # entries of a chain whose head is gone
+        heads.setdefault(chain, [0, GENESIS, 0])
+    return Progress(heads=heads, head_seq=max((h[2] for h in heads.values()), default=0), head_hash=tree_head(heads))
+
+
+def _check_root(session, progress: Progress, chain: str, seq: int, position: int, payload: dict[str, Any]) -> bool:
+    """A root entry still matches the chains it binds (their entries at the recorded positions)."""
+    bound = {(name, int(at)): digest for name, (at, digest) in (payload.get("chains") or {}).items()}
+    if not bound:
+        return True
+    found = {(name, at): (digest, entry) for name, at, digest, entry in session.execute(
+        select(LogEntry.chain, LogEntry.chain_seq, LogEntry.hash, LogEntry.seq).where(
+            or_(*(and_(LogEntry.chain == name, LogEntry.chain_seq == at) for name, at in bound))))}
+    for (name, at), digest in sorted(bound.items()):
+        actual = found.get((name, at))
+        if actual is None or actual[0] != digest:
+            progress.broken(name, at, actual[1] if actual else None,
+                            f"root entry {seq} (hq {position}) does not match chain {name} at {at}: "
+                            "that chain was rebuilt or cut")
+            return False
+    return True
 
 
 def _chain_page(session, progress: Progress, budget: int) -> int:
-    """Check up to ``budget`` entries (never past the head the verification started from).
-    Reads plain rows (not ORM objects): what is checked is what the database holds now."""
-    end = min(progress.last_seq + budget, progress.head_seq)
-    rows = session.execute(select(*_COLUMNS).where(LogEntry.seq > progress.last_seq, LogEntry.seq <= end)
-                           .order_by(LogEntry.seq)).all()
+    """Check up to ``budget`` entries of the current chain (never past the head the verification
+    started from). Reads plain rows (not ORM objects): what is checked is what the database
+    holds now."""
+    chain = progress.chains()[progress.chain]
+    head_position, head_hash, _ = progress.heads[chain]
+    end = min(progress.last_seq + budget, head_position)
+    rows = session.execute(select(*_COLUMNS).where(LogEntry.chain == chain, LogEntry.chain_seq > progress.last_seq,
+                                                   LogEntry.chain_seq <= end).order_by(LogEntry.chain_seq)).all()
     seals: dict[int, list[Any]] = defaultdict(list)
-    for seal in _stored_seals(session, RowSeal.log_seq > progress.last_seq, RowSeal.log_seq <= end):
-        seals[seal.log_seq].append(seal)
-    for seq, kind, subject_id, actor_id, at, payload, prev_hash, digest in rows:
+    if rows:
+        for seal in _stored_seals(session, RowSeal.log_seq.in_([row.seq for row in rows])):
+            seals[seal.log_seq].append(seal)
+    for seq, position, kind, subject_id, actor_id, at, payload, prev_hash, digest in rows:
         expected = progress.last_seq + 1
+        if position != expected:  # rows come in chain order, so a gap means deleted entries
+            progress.broken(chain, expected, None, f"entry {expected} of chain {chain} is missing "
+                                                   f"(before entry {seq})")
+            return len(rows)
         problem = None
-        if seq != expected:  # rows come in seq order, so a gap means deleted entries
-            problem, seq = f"entry {expected} is missing", expected
-        elif prev_hash != progress.prev_hash:
+        if prev_hash != progress.prev_hash:
             problem = "link to the previous entry is broken"
         elif entry_hash(progress.prev_hash, seq, kind, subject_id, str(actor_id) if actor_id else None, at,
-                        payload, seals.get(seq, ())) != digest:
+                        payload, seals.get(seq, ()), chain=chain, chain_seq=position) != digest:
             problem = "content does not match its hash"
         if problem:
-            progress.first_broken_seq, progress.problem = seq, problem
+            progress.broken(chain, position, seq, problem)
             return len(rows)
-        progress.last_seq, progress.prev_hash = seq, digest
+        if kind == ROOT_KIND and chain == HQ_CHAIN and not _check_root(session, progress, chain, seq, position,
+                                                                       payload):
+            return len(rows)
+        progress.last_seq, progress.prev_hash = position, digest
         progress.entries_checked += 1
-    if not rows and end < progress.head_seq:
-        progress.first_broken_seq = progress.last_seq + 1
-        progress.problem = f"entry {progress.last_seq + 1} is missing"
-    elif end == progress.head_seq:
-        if progress.last_seq != progress.head_seq or progress.prev_hash != progress.head_hash:
-            progress.first_broken_seq = min(progress.head_seq, progress.last_seq) + 1
-            progress.problem = "entries after the recorded head were removed or added"
+    if not rows and end < head_position:
+        progress.broken(chain, progress.last_seq + 1, None,
+                        f"entry {progress.last_seq + 1} of chain {chain} is missing")
+    elif end == head_position:
+        if progress.last_seq != head_position or progress.prev_hash != head_hash:
+            progress.broken(chain, min(head_position, progress.last_seq) + 1, None,
+                            f"entries of chain {chain} after its recorded head were removed or added")
+        else:
+            progress.chain, progress.last_seq, progress.prev_hash = progress.chain + 1, 0, GENESIS
     return max(len(rows), 1)
 
 
@@ -317,15 +466,15 @@ class _Entries:
         return self.known[seq]
 
 
-def _judge(spec: SealSpec, row_id: str, content: Content | None, seals: list[Any], head_seq: int,
+def _judge(spec: SealSpec, row_id: str, content: Content | None, seals: list[Any], progress: Progress,
            entries: _Entries, expected: bool) -> Difference | None:
     """``content`` None: the row is gone. None when the row agrees with the log."""
-    trusted = [s for s in seals if s.log_seq <= head_seq]
+    trusted = [s for s in seals if progress.trusts(s)]
     newest = max(trusted, key=lambda s: s.row_version) if trusted else None
     now = content.row_hash if content else None
     if newest is not None and newest.row_hash == now:
         return None
-    if any(s.row_hash == now and entries.exist(s.log_seq) for s in seals if s.log_seq > head_seq):
+    if any(s.row_hash == now and entries.exist(s.log_seq) for s in seals if not progress.trusts(s)):
         return None  # written after this verification started; the next one checks that entry
     if newest is None:
         if content is None or not expected:
@@ -355,7 +504,7 @@ def _rows_page(session, progress: Progress, budget: int, found: list[Difference]
     expected = _expected(session, spec, list(contents))
     entries = _Entries(session)
     for row_id, pk in ids.items():
-        difference = _judge(spec, row_id, contents[pk], seals.get(row_id, []), progress.head_seq, entries,
+        difference = _judge(spec, row_id, contents[pk], seals.get(row_id, []), progress, entries,
                             pk in expected)
         if difference:
             found.append(difference)
@@ -387,7 +536,7 @@ def _removed_page(session, progress: Progress, budget: int, found: list[Differen
     seals = _seals_of(session, spec.table, gone)
     entries = _Entries(session)
     for row_id in gone:
-        difference = _judge(spec, row_id, None, seals.get(row_id, []), progress.head_seq, entries, True)
+        difference = _judge(spec, row_id, None, seals.get(row_id, []), progress, entries, True)
         if difference:
             found.append(difference)
     progress.after = row_ids[-1]
@@ -400,7 +549,7 @@ def _page(session, progress: Progress, budget: int, found: list[Difference]) -> 
     while spent < budget and progress.phase != "done":
         if progress.phase == "chain":
             spent += _chain_page(session, progress, budget - spent)
-            if progress.first_broken_seq is not None or progress.last_seq >= progress.head_seq:
+            if progress.problem is not None or progress.chain >= len(progress.heads):
                 progress.phase = "rows" if _specs() else "done"
         elif progress.phase == "rows":
             spent += _rows_page(session, progress, budget - spent, found)
@@ -410,13 +559,15 @@ def _page(session, progress: Progress, budget: int, found: list[Difference]) -> 
 
 def _result(progress: Progress, found: list[Difference], now: datetime, *, listed: int,
             next_cursor: str | None) -> Verification:
-    chain_ok = progress.first_broken_seq is None
+    chain_ok = progress.problem is None
     return Verification(
         ok=chain_ok and progress.differences_total == 0, entries_checked=progress.entries_checked,
         first_broken_seq=progress.first_broken_seq, problem=progress.problem,
-        head_hash=progress.prev_hash, head_seq=progress.head_seq,
+        head_hash=progress.head_hash, head_seq=progress.head_seq,
         checked_at=now, rows_checked=progress.rows_checked, differences=tuple(found[:listed]),
-        differences_total=progress.differences_total, complete=progress.phase == "done", next_cursor=next_cursor)
+        differences_total=progress.differences_total, complete=progress.phase == "done", next_cursor=next_cursor,
+        first_broken_chain=progress.first_broken_chain, first_broken_position=progress.first_broken_position,
+        chains=len(progress.heads))
 
 
 def verify(session, *, batch: int = 5000, listed: int = 1000) -> Verification:
@@ -468,13 +619,19 @@ def decode_cursor(token: str, secret: str) -> Progress:
 
 
 def daily_root(session, day: date, tz: str = "UTC") -> dict[str, Any]:
-    """The hash of the last entry written up to the end of ``day`` (local): publish it outside
-    the system so that a rebuilt chain (all hashes recomputed) is caught."""
+    """The root of ``day`` (local): every chain's last entry written before the end of the day,
+    and one hash over them (:func:`tree_head`). Publish it outside the system so that a rebuilt
+    chain (all hashes recomputed) is caught."""
     end = local_midnight(day + timedelta(days=1), tz)
-    row = session.execute(select(LogEntry.seq, LogEntry.hash, LogEntry.at).where(LogEntry.at < end)
-                          .order_by(LogEntry.seq.desc()).limit(1)).first()
-    return {"day": day, "timezone": tz, "until": end, "seq": row[0] if row else 0,
-            "hash": row[1] if row else GENESIS, "last_entry_at": row[2] if row else None}
+    last = select(LogEntry.chain, func.max(LogEntry.chain_seq).label("position")).where(LogEntry.at < end) \
+        .group_by(LogEntry.chain).subquery()
+    rows = session.execute(select(LogEntry.chain, LogEntry.chain_seq, LogEntry.hash, LogEntry.seq, LogEntry.at)
+                           .join(last, and_(last.c.chain == LogEntry.chain, last.c.position == LogEntry.chain_seq))
+                           .order_by(LogEntry.chain)).all()
+    heads = {row.chain: [row.chain_seq, row.hash, row.seq] for row in rows}
+    return {"day": day, "timezone": tz, "until": end, "seq": max((row.seq for row in rows), default=0),
+            "hash": tree_head(heads), "last_entry_at": max((row.at for row in rows), default=None),
+            "chains": {chain: {"position": h[0], "hash": h[1]} for chain, h in heads.items()}}
 
 
 # --- use cases for the HTTP layer ---------------------------------------------------------------
@@ -489,6 +646,15 @@ def verify_chain(uow: UnitOfWork, actor: Principal, *, secret: str, limit: int |
         if limit is None and cursor is None:
             return verify(uow.session)
         return verify_page(uow.session, budget=limit or 5000, cursor=cursor, secret=secret)
+
+
+def bind_chain_roots(uow: UnitOfWork) -> int | None:
+    """Periodic (rq cron): bind every point's chain into HQ's with a root entry; its seq, or None
+    when no chain moved since the last root."""
+    with uow:
+        entry = bind_roots(uow.session)
+        uow.commit()
+        return entry.seq if entry is not None else None
 
 
 def export_daily_root(uow: UnitOfWork, actor: Principal, *, day: date, tz: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.audit_log import service as audit_log
-from dispatch.audit_log.models import LogEntry, LogHead
+from dispatch.audit_log.models import LogEntry
 from dispatch.audits import sampling
 from dispatch.audits.models import Audit, AuditKind, AuditLot, AuditLotItem, AuditStatus, LotStatus
 from dispatch.audits.sampling import LotWeek, Trigger, Verdict
@@ -324,10 +324,10 @@ def run_audit_cycle(session: Session, *, tz: ZoneInfo | str, now: datetime | Non
     Idempotent: a second run at the same moment changes nothing. ``identity`` gives new lots
     their id and seed (random unless a caller such as the demo data needs them reproducible)."""
     tz, now = zone(tz), now or utcnow()
-    # Every cycle appends to the log anyway: taking the chain's head lock first makes concurrent
-    # cycles (the nightly task and a manual draw) run one after the other, the second finding
-    # nothing left to do, instead of colliding on the lots' unique keys.
-    session.execute(select(LogHead.id).where(LogHead.id == 1).with_for_update())
+    # Every cycle appends to the log (HQ's chain) anyway: taking that chain's head lock first makes
+    # concurrent cycles (the nightly task and a manual draw) run one after the other, the second
+    # finding nothing left to do, instead of colliding on the lots' unique keys.
+    audit_log.lock_chain(session, audit_log.HQ_CHAIN)
     report = DrawReport(ran_at=now)
     lots = _Lots(session, tz, now, report, identity)
     _open_current_lots(lots)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.audit_log import service as audit_log
@@ -61,6 +61,10 @@ def _audit_scope(query, actor: Principal):
 
 AUDIT_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
                selectinload(Audit.lot).selectinload(AuditLot.service_point))
+#: What the queue shows (AuditSchema, the console's queue): the lot only for its week label, in
+#: the page's own query (issue 18: two queries fewer per page).
+LIST_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
+              joinedload(Audit.lot).load_only(AuditLot.iso_year, AuditLot.iso_week))
 
 
 def list_audits(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, status: AuditStatus | None = None,
@@ -73,7 +77,7 @@ def list_audits(uow: UnitOfWork, actor: Principal, *, offset: int, limit: int, s
         if value is not None:
             query = query.where(column == value)
     with uow:
-        return page(uow.session, query.options(*AUDIT_LOADS)
+        return page(uow.session, query.options(*LIST_LOADS)
                     .order_by(Audit.sampled_at, Audit.kind, Audit.rank, Audit.id), offset=offset, limit=limit)
 
 
@@ -217,7 +221,7 @@ def _append_verdict(session: Session, audit: Audit, actor: Principal, *, kind: V
     # The row first, naming the entry that will seal it as written (the head stays locked to commit).
     row = AuditVerdict(audit_id=audit.id, seq=seq, kind=kind, verdict=verdict, findings=findings, note=note,
                        reviewer_id=actor.user_id, supersedes_id=previous.id if previous else None, created_at=now,
-                       log_seq=audit_log.next_seq(session))
+                       log_seq=audit_log.next_seq(session, actor.user_id))
     audit.verdicts.append(row)
     audit.verdict, audit.verdict_at = verdict, now  # the copy lot decisions read: sealed with the row
     entry = audit_log.append(session, kind=f"audit.verdict.{kind.value}", subject_id=audit.id, actor_id=actor.user_id,

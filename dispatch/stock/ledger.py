@@ -6,17 +6,19 @@ there is no read-then-write race: on PostgreSQL (READ COMMITTED) a second writer
 row lock and re-evaluates the WHERE clause against the committed row. The CHECK constraints on
 ``stock_levels`` are the backstop.
 
-Lock order. Three shared locks meet in a stock write: the audit chain's head row (every
-append), the stock levels, and the technicians' sync counters, which the sync feed takes just
-before the commit, after the transaction's last flush, for all users in sorted order
-(``dispatch.sync.feed``). Every stock write follows the same order:
+Lock order. Three shared locks meet in a stock write: the head row of the transaction's audit
+chain (every append; one chain per service point plus ``hq``, see dispatch.audit_log.service),
+the stock levels, and the technicians' sync counters, which the sync feed takes just before the
+commit, after the transaction's last flush, for all users in sorted order (``dispatch.sync.feed``).
+Every stock write follows the same order:
 
-    job row -> the job's reservations -> audit head -> levels (sorted) -> (commit) sync counters
+    job row -> the job's reservations -> audit chain head -> levels (sorted) -> (commit) sync counters
 
 so :func:`post` appends the audit entry (taking the head) before it applies the level deltas.
-A single order everywhere is what keeps concurrent writers free of deadlocks. Since every stock
-write appends, the chain's head also serialises stock writes
-from their append to their commit (benchmarks/stock_movements.py measures what that costs).
+A single order everywhere is what keeps concurrent writers free of deadlocks. A movement's entry
+goes to the chain of the point that holds its stock (the first location of a point or van among
+its rows; HQ's warehouse: ``hq``), unless its transaction already appended to a chain: writes at
+different points do not serialise on one head (benchmarks/stock_movements.py measures it).
 """
 
 from __future__ import annotations
@@ -218,11 +220,14 @@ def post(
     ]
     session.add_all(rows)
     session.flush()  # the ledger rows first: a refused level rolls them back with the entry
+    points = dict(session.execute(select(StockLocation.id, StockLocation.service_point_id)
+                                  .where(StockLocation.id.in_({d.location_id for d in deltas}))).all())
+    point = next((points[d.location_id] for d in deltas if points.get(d.location_id)), None)
     # Appending takes the chain's head lock: it comes before the levels. If a level refuses, the
     # caller's rollback removes the entry with everything else.
     audit_log.append(
         session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
-        seal=[*rows, *seal_also],
+        seal=[*rows, *seal_also], chain=str(point) if point else None,
         payload={
             "operation_id": operation_id, "kind": kind.value, "job_id": job_id, "transfer_id": transfer_id,
             "reason": reason, "reference": reference,

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from itertools import chain
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy import delete, event, insert, inspect, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,40 +67,48 @@ def job_in_scope(job: Job, now: datetime | None = None, tz: ZoneInfo = DEFAULT_T
     return day is not None and first <= day <= last
 
 
-def insert_ignore(connection, model, **values) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on the primary key (PostgreSQL and SQLite)."""
+def insert_ignore(connection, model, rows: list[dict] | None = None, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the primary key (PostgreSQL and SQLite): one row
+    (``values``) or many in one statement (``rows``)."""
+    if rows is not None and not rows:
+        return
     make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     keys = [column.name for column in model.__table__.primary_key.columns]
-    connection.execute(make_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    connection.execute(make_insert(model).values(rows if rows is not None else values)
+                       .on_conflict_do_nothing(index_elements=keys))
 
 
-def bump(session: Session, user_id: uuid.UUID) -> int:
-    """Next sequence number of ``user_id``'s feed (locks the counter row until commit)."""
+def bump(session: Session, user_id: uuid.UUID, count: int = 1) -> int:
+    """Take ``count`` sequence numbers of ``user_id``'s feed and return the last of them (the
+    caller's are ``last - count + 1 .. last``); locks the counter row until commit."""
     connection = session.connection()
     insert_ignore(connection, SyncCounter, user_id=user_id, last_seq=0, floor_seq=0)
     return connection.execute(
         update(SyncCounter).where(SyncCounter.user_id == user_id)
-        .values(last_seq=SyncCounter.last_seq + 1).returning(SyncCounter.last_seq)
+        .values(last_seq=SyncCounter.last_seq + count).returning(SyncCounter.last_seq)
     ).scalar_one()
 
 
 def append(session: Session, entries: dict[uuid.UUID, list[tuple[str, uuid.UUID, FeedOp]]]) -> None:
     """Append feed entries, users in sorted order (two transactions never lock counters in
-    opposite orders, so they cannot deadlock)."""
+    opposite orders, so they cannot deadlock). Per user a fixed handful of statements, however
+    many entries: one counter bump for all of them, one INSERT of the entries, one of the
+    memberships gained and one DELETE of those lost."""
     connection = session.connection()
     now = utcnow()
     for user_id in sorted(entries):
         latest = {(entity_type, entity_id): op for entity_type, entity_id, op in entries[user_id]}
-        for (entity_type, entity_id), op in latest.items():
-            seq = bump(session, user_id)
-            connection.execute(insert(FeedEntry).values(user_id=user_id, seq=seq, entity_type=entity_type,
-                                                        entity_id=entity_id, op=op, created_at=now))
-            if op == FeedOp.PUT:
-                insert_ignore(connection, Membership, user_id=user_id, entity_type=entity_type, entity_id=entity_id)
-            else:
-                connection.execute(delete(Membership).where(
-                    Membership.user_id == user_id, Membership.entity_type == entity_type,
-                    Membership.entity_id == entity_id))
+        first = bump(session, user_id, len(latest)) - len(latest) + 1
+        connection.execute(insert(FeedEntry), [
+            {"user_id": user_id, "seq": first + n, "entity_type": entity_type, "entity_id": entity_id, "op": op,
+             "created_at": now} for n, ((entity_type, entity_id), op) in enumerate(latest.items())])
+        insert_ignore(connection, Membership, [
+            {"user_id": user_id, "entity_type": entity_type, "entity_id": entity_id}
+            for (entity_type, entity_id), op in latest.items() if op == FeedOp.PUT])
+        removed = [key for key, op in latest.items() if op != FeedOp.PUT]
+        if removed:
+            connection.execute(delete(Membership).where(
+                Membership.user_id == user_id, tuple_(Membership.entity_type, Membership.entity_id).in_(removed)))
 
 
 def _technician_users(session: Session, technician_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
@@ -117,8 +125,11 @@ def _column_value(obj, name: str):
 
 
 def _touched(session: Session):
-    """Jobs (with their previous technician) and van locations changed in this flush."""
+    """Jobs (with their previous technician), the jobs whose own row changed (a visit added, moved,
+    re-assigned or dropped: their route siblings' documents change too), checklists and van
+    locations changed in this flush."""
     jobs: dict[uuid.UUID, set[uuid.UUID]] = {}
+    moved: set[uuid.UUID] = set()
     checklist_ids: set[uuid.UUID] = set()
     locations: set[uuid.UUID] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
@@ -128,6 +139,7 @@ def _touched(session: Session):
             previous = jobs.setdefault(obj.id, set())
             history = inspect(obj).attrs.technician_id.history
             previous.update(t for t in history.deleted if t is not None)
+            moved.add(obj.id)
             continue
         job_id = _column_value(obj, "job_id")
         if job_id is not None:
@@ -139,7 +151,7 @@ def _touched(session: Session):
             location_id = _column_value(obj, name)
             if location_id is not None:
                 locations.add(location_id)
-    return jobs, checklist_ids, locations
+    return jobs, moved, checklist_ids, locations
 
 
 #: ``session.info`` keys: what this transaction's flushes touched, and "the feed is being written".
@@ -150,12 +162,14 @@ _WRITING = "sync_feed_writing"
 def _feed_after_flush(session: Session, _flush_context) -> None:
     if session.info.get("sync_feed_disabled"):
         return
-    jobs, checklist_ids, locations = _touched(session)
+    jobs, moved, checklist_ids, locations = _touched(session)
     if not (jobs or checklist_ids or locations):
         return
-    pending_jobs, pending_checklists, pending_locations = session.info.setdefault(_TOUCHED, ({}, set(), set()))
+    pending_jobs, pending_moved, pending_checklists, pending_locations = session.info.setdefault(
+        _TOUCHED, ({}, set(), set(), set()))
     for job_id, previous in jobs.items():
         pending_jobs.setdefault(job_id, set()).update(previous)
+    pending_moved.update(moved)
     pending_checklists.update(checklist_ids)
     pending_locations.update(locations)
     if session.info.get(_WRITING):  # flushed after the feed was written (a later commit hook)
@@ -167,7 +181,7 @@ def _write_feed(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, None)
     if touched is None:
         return
-    jobs, checklist_ids, locations = touched
+    jobs, moved, checklist_ids, locations = touched
     connection = session.connection()
     if checklist_ids:
         from dispatch.sop.models import Checklist
@@ -179,7 +193,9 @@ def _write_feed(session: Session) -> None:
         rows = {job.id: job for job in session.connection().execute(
             select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
             .where(Job.id.in_(jobs)))}
-        for sibling in _route_siblings(connection, rows.values(), jobs):
+        # A note, a part or a step result leaves the route as it was: only a job row that changed
+        # moves its day's other visits (sequence, leg, ETA in their documents).
+        for sibling in _route_siblings(connection, [row for row in rows.values() if row.id in moved], jobs):
             jobs.setdefault(sibling.id, set())
             rows[sibling.id] = sibling
         technicians = {row.technician_id for row in rows.values() if row.technician_id}

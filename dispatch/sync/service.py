@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
+from dispatch.db import transaction_memo
 from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
 from dispatch.idempotency import service as idempotency
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
@@ -144,9 +145,9 @@ def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str |
             raise cursors.CursorReset("the cursor is ahead of this server's history")
         if position is None:
             session.execute(delete(Membership).where(Membership.user_id == actor.user_id))
-            for entity_type, entity_id in _scope(session, technician_id, now, config.tz):
-                insert_ignore(session.connection(), Membership, user_id=actor.user_id,
-                              entity_type=entity_type, entity_id=entity_id)
+            insert_ignore(session.connection(), Membership, [  # one statement for the whole scope
+                {"user_id": actor.user_id, "entity_type": entity_type, "entity_id": entity_id}
+                for entity_type, entity_id in _scope(session, technician_id, now, config.tz)])
         elif not snapshot:
             _reconcile(session, actor.user_id, _scope(session, technician_id, now, config.tz))
         uow.commit()
@@ -229,6 +230,9 @@ def _device(session: Session, actor: Principal, device_id: uuid.UUID, app_versio
     return device
 
 
+_LOCKED_JOBS = "sync_locked_jobs"  # transaction_memo: the jobs this push holds locked, by id
+
+
 def _job_for(session: Session, actor: Principal, payload: dict[str, Any]) -> Job:
     """The job a mutation talks about. A job that left the technician (reassigned, cancelled)
     but was theirs raises _Quarantine; one they never had is simply not found."""
@@ -236,7 +240,10 @@ def _job_for(session: Session, actor: Principal, payload: dict[str, Any]) -> Job
         job_id = uuid.UUID(str(payload.get("job_id")))
     except ValueError as exc:
         raise ValidationFailed("payload.job_id", "must be a job id") from exc
-    job = session.get(Job, job_id, with_for_update=True)  # one device at a time per job
+    locked = transaction_memo(session, _LOCKED_JOBS)
+    # One device at a time per job: the first mutation of a batch on a job locks its row; the
+    # next ones of the same batch find it locked already (held here: the identity map is weak).
+    job = locked.get(job_id) or session.get(Job, job_id, with_for_update=True)
     if job is not None and job.technician_id == actor.technician_id and job.status != JobStatus.CANCELLED:
         return job
     was_theirs = job is not None and session.scalar(
@@ -408,7 +415,7 @@ def clock_skew_s(recorded_at: datetime | None, now: datetime, device_offset_s: i
 
 
 def _apply_one(session: Session, actor: Principal, device: Device, mutation: dict[str, Any], now: datetime,
-               device_offset_s: int | None = None):
+               device_offset_s: int | None = None) -> tuple[dict[str, Any], MutationRecord]:
     """Apply one mutation in a savepoint. Whatever goes wrong with it (a bad payload, a refused
     change, even a bug) is recorded against this mutation alone: the batch goes on and the device
     is never blocked. Only a database that cannot be reached fails the batch (nothing applied)."""
@@ -429,6 +436,8 @@ def _apply_one(session: Session, actor: Principal, device: Device, mutation: dic
         outcome = HANDLERS[kind](session, actor, job, applying)
         session.flush()
         savepoint.commit()
+        # Only now: a lock taken inside a savepoint that rolls back is released with it.
+        transaction_memo(session, _LOCKED_JOBS)[job.id] = job
         status = MutationStatus.APPLIED
         result |= {"status": status.value, "result": outcome}
     except _Quarantine as q:
@@ -459,11 +468,11 @@ def _apply_one(session: Session, actor: Principal, device: Device, mutation: dic
                         "server_error", detail)
         result |= {"status": status.value, "reason": "server_error", "quarantined": job is not None,
                    "problem": {"code": "server-error", "title": "Mutation not applied", "detail": detail}}
-    session.add(MutationRecord(device_id=device.id, mutation_id=mutation_id, kind=kind, status=status,
-                               result=json.loads(json.dumps(result, default=str)), recorded_at=recorded_at,
-                               applied_at=now, clock_skew_s=skew))
-    device.last_mutation_id = mutation_id
-    return result
+    # Recorded by the caller after the batch: one INSERT of every record and one UPDATE of the
+    # device, instead of a flush of each at the next mutation's savepoint.
+    return result, MutationRecord(device_id=device.id, mutation_id=mutation_id, kind=kind, status=status,
+                                  result=json.loads(json.dumps(result, default=str)), recorded_at=recorded_at,
+                                  applied_at=now, clock_skew_s=skew)
 
 
 @dataclass(frozen=True)
@@ -505,17 +514,22 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
         stored = {m.mutation_id: m for m in session.scalars(
             select(MutationRecord).where(MutationRecord.device_id == device.id,
                                          MutationRecord.mutation_id.in_([m["id"] for m in mutations])))}
-        results, gap_at = [], None
+        results, records, gap_at, last = [], [], None, device.last_mutation_id
         for mutation in mutations:
-            if mutation["id"] <= device.last_mutation_id:
+            if mutation["id"] <= last:
                 original = stored.get(mutation["id"])
                 results.append({"id": mutation["id"], "status": "duplicate",
                                 "original": original.result if original else None})
                 continue
-            if mutation["id"] != device.last_mutation_id + 1:
-                gap_at = device.last_mutation_id + 1
+            if mutation["id"] != last + 1:
+                gap_at = last + 1
                 break
-            results.append(_apply_one(session, actor, device, mutation, now, device_offset_s))
+            result, record = _apply_one(session, actor, device, mutation, now, device_offset_s)
+            results.append(result)
+            records.append(record)
+            last = mutation["id"]
+        session.add_all(records)
+        device.last_mutation_id = last
         body = {"device_id": str(device.id), "last_mutation_id": device.last_mutation_id, "results": results,
                 "gap_at": gap_at, "server_time": now.isoformat()}
         body = json.loads(json.dumps(body, default=str))

@@ -798,7 +798,7 @@ def _filters() -> list[tuple[str, str]]:
         if "{" in path or "get" not in item:
             continue
         for parameter in item["get"].get("parameters", []):
-            name = parameter["name"]
+            name = parameter.get("name")  # None: a $ref (the If-None-Match header of ETag'd lists)
             if parameter.get("in") == "query" and (name.endswith("_id") or name in FILTERS):
                 found.append((path, name))
     return sorted(found)

@@ -161,6 +161,16 @@ def test_a_spot_check_of_the_days_work_reaches_the_lot_the_scorecard_and_the_kpi
     [row] = [r for r in kpis_csv(api, REVIEWER, day, day, service_point="HZ01") if r["name"] == worker["name"]]
     assert (row["audits"], row["audit_pass_rate"]) == ("1", "0.0")
 
+    # --- the manager's screen re-reads the job: unchanged, so 304 and no body -----------------
+    seen = api.get(f"{API}/jobs/{taken['id']}", as_=MANAGER)
+    assert api.get(f"{API}/jobs/{taken['id']}", as_=MANAGER,
+                   headers={"If-None-Match": seen.headers["ETag"]}).status_code == 304
+
+    # --- HQ verifies the tamper-evident log: HZ01's day went to HZ01's own chain, and every
+    # chain (one per point that wrote, plus hq) checks out ---------------------------------------
+    verified = ok(api.get(f"{API}/audit-log/verify", as_=REVIEWER))
+    assert verified["ok"] is True and verified["chains"] >= 2, verified
+
     # --- HQ acts on the flag: a corrective plan (整改), answered, re-audited, closed ------------
     correct_the_point(api, session, walk, hz01)
 

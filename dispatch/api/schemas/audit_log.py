@@ -21,11 +21,18 @@ class VerificationSchema(Schema):
     ok = fields.Boolean(metadata={"description": "every entry's hash and link checked out, and every covered row "
                                                 "matches its seal (so far, while a paged run is not complete)"})
     entries_checked = fields.Integer(metadata={"description": "entries verified before the first problem"})
-    first_broken_seq = fields.Integer(allow_none=True,
-                                      metadata={"description": "sequence number of the first bad entry"})
+    first_broken_seq = fields.Integer(allow_none=True, metadata={
+        "description": "global sequence number of the first bad entry (null when that entry is missing)"})
+    first_broken_chain = fields.String(allow_none=True, metadata={
+        "description": "the chain of the first bad or missing entry: `hq` or a service point's id"})
+    first_broken_position = fields.Integer(allow_none=True, metadata={
+        "description": "its position in that chain (chain_seq)"})
+    chains = fields.Integer(metadata={"description": "how many chains the log has (one per point that wrote, "
+                                                     "plus hq)"})
     problem = fields.String(allow_none=True)
-    head_seq = fields.Integer(metadata={"description": "the head the run verifies up to (read at its start)"})
-    head_hash = fields.String(metadata={"description": "hash of the last verified entry"})
+    head_seq = fields.Integer(metadata={"description": "the newest entry the run verifies up to (the chains' "
+                                                      "heads are read at its start)"})
+    head_hash = fields.String(metadata={"description": "tree head: one hash over every chain's head at the start"})
     checked_at = fields.DateTime()
     rows_checked = fields.Integer(metadata={"description": "covered rows whose content hash was recomputed"})
     differences = fields.List(fields.Nested(DifferenceSchema), metadata={
@@ -51,6 +58,8 @@ class DailyRootSchema(Schema):
     day = fields.Date()
     timezone = fields.String()
     until = fields.DateTime(metadata={"description": "end of the day (exclusive)"})
-    seq = fields.Integer(metadata={"description": "last entry written before the end of the day (0: none)"})
-    hash = fields.String(metadata={"description": "that entry's hash: the chain's root for the day"})
+    seq = fields.Integer(metadata={"description": "newest entry written before the end of the day (0: none)"})
+    hash = fields.String(metadata={"description": "the day's root: one hash over every chain's last entry"})
     last_entry_at = fields.DateTime(allow_none=True)
+    chains = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "per chain (`hq` or a point's id): the position and hash of its last entry of the day"})

@@ -7,6 +7,7 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
+from dispatch.api.schemas.common import FastDumpSchema
 from dispatch.audits.enums import (
     AuditKind,
     AuditStatus,
@@ -80,14 +81,14 @@ class ScorecardQuerySchema(Schema):
 # --- output -----------------------------------------------------------------------------------------
 
 
-class AuditFindingRecordSchema(Schema):
+class AuditFindingRecordSchema(FastDumpSchema):
     step_key = fields.String(allow_none=True)
     code = fields.String(metadata={"description": "missing_evidence, evidence_mismatch, implausible_value, "
                                                   "step_skipped or other"})
     note = fields.String()
 
 
-class AuditVerdictSchema(Schema):
+class AuditVerdictSchema(FastDumpSchema):
     id = fields.UUID()
     seq = fields.Integer()
     kind = fields.Enum(VerdictKind, by_value=True)
@@ -100,7 +101,7 @@ class AuditVerdictSchema(Schema):
     log_seq = fields.Integer(metadata={"description": "its entry in the tamper-evident log"})
 
 
-class AuditDisputeSchema(Schema):
+class AuditDisputeSchema(FastDumpSchema):
     id = fields.UUID()
     verdict_id = fields.UUID()
     raised_by = fields.UUID()
@@ -113,12 +114,12 @@ class AuditDisputeSchema(Schema):
     resulting_verdict_id = fields.UUID(allow_none=True)
 
 
-class AuditTriggerSchema(Schema):
+class AuditTriggerSchema(FastDumpSchema):
     code = fields.String()
     detail = fields.Dict(keys=fields.String(), values=fields.Raw())
 
 
-class AuditSchema(Schema):
+class AuditSchema(FastDumpSchema):
     id = fields.UUID()
     lot_id = fields.UUID()
     week = fields.String(attribute="lot.label")
@@ -140,7 +141,7 @@ class AuditSchema(Schema):
     dispute = fields.Nested(AuditDisputeSchema, allow_none=True)
 
 
-class AuditLotSchema(Schema):
+class AuditLotSchema(FastDumpSchema):
     id = fields.UUID()
     service_point_id = fields.UUID()
     service_point_code = fields.String(attribute="service_point.code")

@@ -4,14 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 
 NOT_BLANK = validate.Regexp(r"[\s\S]*\S", error="must not be blank")
 """Some text besides white space (an ECMA-262 pattern, as the OpenAPI document requires)."""
 
 
-class LocationSchema(Schema):
+class FastDumpSchema(Schema):
+    """A schema that dumps objects with marshmallow's own rules and fields, minus its layers of
+    lookup: a field that reads a plain attribute (no dotted path, no custom ``get_value`` or
+    ``serialize``) reads it with one ``getattr``, through a plan built once per schema instance.
+    Objects that are mappings (or anything with ``__getitem__``), and every other field, go
+    marshmallow's way. Issue 18: on a page of 100 jobs the lookups were half of the dump."""
+
+    def _dump_plan(self) -> list[tuple[str, str, Any, str | None]]:
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = []
+            for name, field in self.dump_fields.items():
+                attribute = field.attribute if field.attribute is not None else name
+                plain = (field._CHECK_ATTRIBUTE and "." not in attribute
+                         and type(field).get_value is fields.Field.get_value
+                         and type(field).serialize is fields.Field.serialize)
+                plan.append((field.data_key if field.data_key is not None else name, name, field,
+                             attribute if plain else None))
+            self.__dict__["_plan"] = plan
+        return plan
+
+    def _serialize(self, obj: Any, *, many: bool = False):
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        if hasattr(obj, "__getitem__") or type(self).get_attribute is not Schema.get_attribute:
+            return super()._serialize(obj)
+        out = self.dict_class()
+        for key, name, field, attribute in self._dump_plan():
+            if attribute is None:
+                value = field.serialize(name, obj, accessor=self.get_attribute)
+            else:
+                value = getattr(obj, attribute, missing)
+                if value is missing:
+                    default = field.dump_default
+                    value = default() if callable(default) else default
+                    if value is missing:
+                        continue
+                value = field._serialize(value, name, obj)
+            if value is not missing:
+                out[key] = value
+        return out
+
+
+class LocationSchema(FastDumpSchema):
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
 
@@ -60,6 +103,14 @@ class TaggedUnion(fields.Field):
     def __init__(self, tag: str, variants: dict[str, type[Schema]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tag, self.variants = tag, dict(variants)
+        self._schemas: dict[str, Schema] = {}  # one instance per variant, built on first use
+
+    def schema(self, tag: str) -> Schema:
+        """The variant's schema, built once (building costs more than loading one object)."""
+        schema = self._schemas.get(tag)
+        if schema is None:
+            schema = self._schemas[tag] = self.variants[tag]()
+        return schema
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
@@ -70,9 +121,9 @@ class TaggedUnion(fields.Field):
         return self.load_variant(tag, value)
 
     def load_variant(self, tag: str, value: dict[str, Any]) -> Any:
-        return self.variants[tag]().load(value)
+        return self.schema(tag).load(value)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return self.variants[value[self.tag]]().dump(value)
+        return self.schema(value[self.tag]).dump(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from dispatch.api.schemas.common import LocationSchema
+from dispatch.api.schemas.common import FastDumpSchema, LocationSchema
 from dispatch.jobs.enums import DispatchReason, EventKind, JobStatus, Priority, SlaStatus, WarrantyDecision
 from dispatch.network.enums import CustomerGrade, JobType, ProductCategory
 
@@ -100,7 +100,7 @@ class TransferSchema(Schema):
 # --- output ----------------------------------------------------------------------------------
 
 
-class JobCustomerSchema(Schema):
+class JobCustomerSchema(FastDumpSchema):
     id = fields.UUID()
     name = fields.String()
     phone = fields.String()
@@ -121,8 +121,11 @@ def _location(obj) -> dict | None:
     return {"lat": obj.lat, "lon": obj.lon} if obj.lat is not None and obj.lon is not None else None
 
 
+_DISPATCH = DispatchSchema()  # built once: building a schema costs more than dumping it
+
+
 def _dispatch(job) -> dict:
-    return DispatchSchema().dump({
+    return _DISPATCH.dump({
         "service_point_id": job.service_point_id,
         "service_point_code": job.service_point.code if job.service_point else None,
         "reason": job.dispatch_reason,
@@ -132,7 +135,7 @@ def _dispatch(job) -> dict:
     })
 
 
-class JobSchema(Schema):
+class JobSchema(FastDumpSchema):
     id = fields.UUID(dump_only=True)
     reference = fields.String()
     type = fields.Enum(JobType, by_value=True)
@@ -180,7 +183,7 @@ class JobSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class JobEventFieldsSchema(Schema):
+class JobEventFieldsSchema(FastDumpSchema):
     """What every view of a job's event shows (the job's history, an audit's copy of it)."""
 
     seq = fields.Integer()
@@ -202,7 +205,7 @@ class JobDetailSchema(JobSchema):
     events = fields.List(fields.Nested(JobEventSchema))
 
 
-class SlaTargetSchema(Schema):
+class SlaTargetSchema(FastDumpSchema):
     id = fields.UUID(dump_only=True)
     job_type = fields.Enum(JobType, by_value=True)
     priority = fields.Enum(Priority, by_value=True)

@@ -120,6 +120,9 @@ class _EnvelopeSchema(Schema):
     recorded_at = fields.Raw(load_default=None, allow_none=True)
 
 
+_ENVELOPE = _EnvelopeSchema()  # built once
+
+
 class Mutation(TaggedUnion):
     """One pushed mutation. A broken envelope (no id, no kind, a payload that is not an object)
     fails the batch: nothing could say which mutation to skip. Everything else is judged per
@@ -135,7 +138,7 @@ class Mutation(TaggedUnion):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             raise ValidationError("must be an object")
-        envelope = _EnvelopeSchema().load(value)
+        envelope = _ENVELOPE.load(value)
         mutation = {"id": envelope["id"], "kind": envelope["kind"], "payload": envelope["payload"],
                     "recorded_at": None, "parsed": None, "errors": None}
         if envelope["kind"] not in self.variants:
