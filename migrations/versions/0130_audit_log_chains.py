@@ -1,7 +1,7 @@
 """audit log partitioned: one chain per service point plus HQ, bound by roots (issue 18)
 
 Revision ID: 0130
-Revises: 0110
+Revises: 0121
 Create Date: 2026-12-05 14:20:00
 
 The single head row ``audit_log_head`` serialised every write in the network. Entries now belong
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0130"
-down_revision = "0110"
+down_revision = "0121"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """warranty: 三包 periods per category, refund/replace requests, replacement suggestions, unit returns
 
 Revision ID: 0140
-Revises: 0121
+Revises: 0130
 Create Date: 2026-12-05 18:30:00
 
 HQ's statutory periods per product category; a point's refund or replacement request (fault cause,
@@ -17,7 +17,7 @@ from alembic import op
 import dispatch.db
 
 revision = "0140"
-down_revision = "0121"
+down_revision = "0130"
 branch_labels = None
 depends_on = None
 
