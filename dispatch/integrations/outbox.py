@@ -115,6 +115,10 @@ def job_events(change: JobChange) -> list[Event]:
     if change.from_status is None:
         return [Event(EventType.JOB_CREATED, data, key)]
     events = [Event(EventType.JOB_STATUS_CHANGED, data, key)]
+    if change.from_status == JobStatus.NEW and change.to_status == JobStatus.DISPATCHED:
+        # Intake: the job is taken in and dispatched to its point in one transaction, and the
+        # hooks run once for both (NEW is never left any other way than to dispatched or cancelled).
+        events.insert(0, Event(EventType.JOB_CREATED, data, key))
     specific = SPECIFIC.get(change.to_status)
     if specific is not None:
         events.append(Event(specific, data, key))
