@@ -54,7 +54,7 @@ def receive(uow: UnitOfWork, actor: Principal, return_id: uuid.UUID, *, note: st
     """HQ has the unit in hand (once)."""
     actor.require(Role.ADMIN)
     with uow:
-        row = uow.session.scalar(select(UnitReturn).where(UnitReturn.id == return_id).with_for_update())
+        row = uow.session.scalar(select(UnitReturn).where(UnitReturn.id == return_id).with_for_update(of=UnitReturn))
         if row is None:
             raise NotFound(f"unit return {return_id} does not exist")
         if row.status == UnitReturnStatus.RECEIVED:

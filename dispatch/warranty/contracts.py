@@ -246,7 +246,7 @@ def remind_expiring(uow_factory: UowFactory, *, today: date, days_ahead: int = D
             due = list(uow.session.scalars(select(ServiceContract).where(
                 ServiceContract.status == ContractStatus.ACTIVE, ServiceContract.reminded_on.is_(None),
                 ServiceContract.ends_on >= today, ServiceContract.ends_on <= today + timedelta(days=days_ahead))
-                .order_by(ServiceContract.ends_on, ServiceContract.id).limit(batch).with_for_update(skip_locked=True)))
+                .order_by(ServiceContract.ends_on, ServiceContract.id).limit(batch).with_for_update(of=ServiceContract, skip_locked=True)))
             for contract in due:
                 notifications.notify_customer(
                     uow.session, contract.unit.customer, Template.CONTRACT_EXPIRING,

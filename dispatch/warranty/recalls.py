@@ -114,7 +114,7 @@ def create(uow: UnitOfWork, actor: Principal, *, code: str, title: str, part_sku
 
 def _get(session: Session, campaign_id: uuid.UUID, *, for_update: bool = False) -> RecallCampaign:
     query = select(RecallCampaign).where(RecallCampaign.id == campaign_id)
-    row = session.scalar(query.with_for_update() if for_update else query)
+    row = session.scalar(query.with_for_update(of=RecallCampaign) if for_update else query)
     if row is None:
         raise NotFound(f"recall campaign {campaign_id} does not exist")
     return row
