@@ -12,7 +12,7 @@ then the mean gap and the feasible count.
 Usage::
 
     python benchmarks/routing_solomon.py [--seconds 10] [--seed 0] [--all | NAME ...]
-        [--data DIR] [--json OUT] [--half-core]
+        [--data DIR] [--json OUT] [--half-core] [--searches K]
 
 The default set is the 12-instance subset C101 C105 C201 C205 R101 R105 R201
 R205 RC101 RC105 RC201 RC205; ``--all`` runs all 56. ``--data ../shared/data/gh200``
@@ -99,14 +99,14 @@ HALF_CORE_CPU = "1"
 BUSY_LOOP = "while True: pass"
 
 
-def run(path: Path, seconds: float, seed: int, half_core: bool = False) -> tuple[dict[str, Any], float]:
+def run(path: Path, seconds: float, seed: int, half_core: bool = False, searches: int = 1) -> tuple[dict[str, Any], float]:
     """One bench run in its own process: its JSON report and the CPU seconds it used.
 
     The CPU time tells how much of a core the run really had: on a shared
     machine a 10 s run may get far less than 10 s of CPU.
     """
     command = [sys.executable, "-m", "dispatch.routing.bench", "solomon", str(path),
-               "--seconds", str(seconds), "--seed", str(seed)]
+               "--seconds", str(seconds), "--seed", str(seed), "--searches", str(searches)]
     busy = None
     if half_core:
         command = ["taskset", "-c", HALF_CORE_CPU, *command]
@@ -138,6 +138,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="also write the per-instance results here")
     parser.add_argument("--half-core", action="store_true", help="share one CPU with a busy loop")
+    parser.add_argument("--searches", type=int, default=1,
+                        help="the worker's portfolio: this many seeded searches at once, best kept "
+                             "(uses that many cores: the CPU share may exceed 100 %%)")
     args = parser.parse_args()
     names = sorted(path.stem for path in args.data.glob("*.txt")) if args.all else (args.names or SUBSET)
     bks = best_known(args.data)
@@ -145,7 +148,7 @@ def main() -> int:
     rows = []
     for name in names:
         path = args.data / f"{name}.txt"
-        report, cpu_s = run(path, args.seconds, args.seed, args.half_core)
+        report, cpu_s = run(path, args.seconds, args.seed, args.half_core, args.searches)
         problems = check(path, report)
         cpu_pct = 100.0 * cpu_s / report["seconds"] if report["seconds"] else 0.0
         best = bks[name.upper()]

@@ -78,6 +78,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     fallback_radius_km: float = 30.0
     solve_time_limit_s: int = 10
+    # Route plans: searches run at once per plan (differently seeded, best kept); more than 1
+    # only on a worker with a spare core per search.
+    solve_searches: int = 1
     auth_rate_limit: tuple[int, int] = (20, 60)
     # Failed logins per client address, whatever the username (password spraying): 10 per 5 min.
     auth_address_rate_limit: tuple[int, int] = (10, 300)
@@ -131,6 +134,7 @@ class Settings:
             timezone=env.get("DISPATCH_TIMEZONE", "Asia/Shanghai"),
             fallback_radius_km=float(env.get("DISPATCH_FALLBACK_RADIUS_KM", 30)),
             solve_time_limit_s=int(env.get("DISPATCH_SOLVE_TIME_LIMIT_S", 10)),
+            solve_searches=max(1, int(env.get("DISPATCH_SOLVE_SEARCHES", 1))),
             auth_rate_limit=(int(count or 20), int(window or 60)),
             auth_address_rate_limit=(int(failures or 10), int(failure_window or 300)),
             log_json=_flag(env.get("DISPATCH_LOG_JSON"), default=False),

@@ -18,6 +18,7 @@ def plan_routes(plan_id: str) -> dict[str, str]:
     (``"skipped"``); one whose run died is taken over once its lease has expired.
     """
     runtime = get_runtime()
-    status = routing_service.run_plan(runtime.uow_factory, plan_id=uuid.UUID(plan_id))
+    status = routing_service.run_plan(runtime.uow_factory, plan_id=uuid.UUID(plan_id),
+                                      searches=runtime.settings.solve_searches)
     log.info("plan_routes plan_id=%s status=%s", plan_id, status)
     return {"plan_id": plan_id, "status": status}

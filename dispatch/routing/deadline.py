@@ -28,12 +28,14 @@ import ctypes
 import importlib
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -75,17 +77,63 @@ def solve_within(
     *,
     deadline_s: float | None = None,
     start: str | None = None,
+    searches: int = 1,
 ) -> RoutingResult:
     """:func:`~dispatch.routing.solve` in a child process, killed after ``deadline_s``.
 
-    ``deadline_s`` defaults to :func:`hard_deadline_s` of ``time_limit_s``. Raises
+    ``deadline_s`` defaults to :func:`hard_deadline_s` of ``time_limit_s``. With ``searches`` > 1,
+    that many searches run at once, each in its own process with its own seed (``seed``,
+    ``seed + 1``, ...), and the plan serving the most visits at the lowest objective wins: a
+    portfolio for a worker with spare cores (the search varies a lot from seed to seed; the best
+    of two is better than either on average). Only when none of them answers does it raise. Raises
     :class:`SolveTimeout` when the child overran (it is dead by then), :class:`SolveCrashed` when
     it died without answering, and re-raises whatever ``solve`` raised (``ValueError``,
     :class:`~dispatch.routing.RoutingInvariantError`).
     """
     limit = hard_deadline_s(time_limit_s) if deadline_s is None else deadline_s
     initial = None if initial_routes is None else {key: list(value) for key, value in initial_routes.items()}
-    return call_within(solve, (problem, time_limit_s, seed, initial, params), limit, start=start)
+    if searches < 1:
+        raise ValueError(f"searches must be >= 1, got {searches}")
+    if searches == 1:
+        return call_within(solve, (problem, time_limit_s, seed, initial, params), limit, start=start)
+    calls = [(problem, time_limit_s, seed + k, initial, params) for k in range(searches)]
+    answers = call_all_within(solve, calls, limit, start=start)
+    results = [answer for succeeded, answer in answers if succeeded]
+    if not results:
+        raise answers[0][1]
+    return min(results, key=lambda result: (len(result.unassigned), result.objective))
+
+
+def call_all_within(
+    target: Callable[..., Any], calls: Sequence[tuple[Any, ...]], deadline_s: float, *, start: str | None = None
+) -> list[tuple[bool, Any]]:
+    """``target(*args)`` for every ``args`` of ``calls``, each in its own child process, all at once.
+
+    Every child is killed after ``deadline_s`` seconds. Returns, in order, ``(True, value)`` for
+    each call that answered and ``(False, exception)`` for each that raised, overran
+    (:class:`SolveTimeout`) or died (:class:`SolveCrashed`). ``start`` as for :func:`call_within`.
+    """
+    if start is None:
+        start = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "exec"
+    if start == "fork":
+        return _all_forked(target, calls, deadline_s)
+    if start != "exec":
+        raise ValueError(f"start must be 'fork' or 'exec', got {start!r}")
+    # Fresh interpreters: one thread per child waits on its pipe (waiting releases the GIL).
+    answers: list[tuple[bool, Any]] = [(False, _timed_out(deadline_s))] * len(calls)
+
+    def wait(k: int) -> None:
+        try:
+            answers[k] = _executed(target, calls[k], deadline_s)
+        except (SolveTimeout, SolveCrashed) as exc:
+            answers[k] = (False, exc)
+
+    threads = [threading.Thread(target=wait, args=(k,), name=f"routing-solve-{k}") for k in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def call_within(
@@ -138,6 +186,43 @@ def _forked(target: Callable[..., Any], args: tuple[Any, ...], deadline_s: float
             child.kill()
         child.join()
         receiver.close()
+
+
+def _all_forked(
+    target: Callable[..., Any], calls: Sequence[tuple[Any, ...]], deadline_s: float
+) -> list[tuple[bool, Any]]:
+    """Fork one child per call (from this, the only thread), then wait for all of their answers."""
+    context = multiprocessing.get_context("fork")
+    children = []
+    for k, args in enumerate(calls):
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_forked_child, args=(sender, target, args, deadline_s), name=f"routing-solve-{k}", daemon=True
+        )
+        child.start()
+        sender.close()
+        children.append((receiver, child))
+    answers: list[tuple[bool, Any]] = [(False, _timed_out(deadline_s))] * len(calls)
+    ends = time.monotonic() + deadline_s
+    waiting = {receiver: k for k, (receiver, _) in enumerate(children)}
+    try:
+        while waiting and (left := ends - time.monotonic()) > 0:
+            for receiver in multiprocessing.connection.wait(list(waiting), timeout=left):
+                k = waiting.pop(receiver)
+                try:
+                    answers[k] = pickle.loads(receiver.recv_bytes())
+                except EOFError:
+                    child = children[k][1]
+                    child.join(1.0)
+                    answers[k] = (False, SolveCrashed(
+                        f"the solver process died without an answer (exit code {child.exitcode})"))
+    finally:
+        for receiver, child in children:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            receiver.close()
+    return answers
 
 
 def _executed(target: Callable[..., Any], args: tuple[Any, ...], deadline_s: float) -> tuple[bool, Any]:

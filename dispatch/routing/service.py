@@ -152,7 +152,7 @@ def _days(first: date, last: date | None, today: date) -> int:
     return (last - first).days + 1
 
 
-def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
+def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID, searches: int = 1) -> str:
     """Solve a queued plan and store its routes; what the background task runs.
 
     Idempotent: the plan is claimed with a conditional UPDATE (queued, or running with an expired
@@ -209,7 +209,7 @@ def run_plan(uow_factory: UowFactory, *, plan_id: uuid.UUID) -> str:
 
     started = perf.perf_counter()
     try:
-        result = _solve(planning, time_limit_s=limit, seed=plan.seed)
+        result = _solve(planning, time_limit_s=limit, seed=plan.seed, searches=searches)
         error = None
     except Exception as exc:  # noqa: BLE001 - a solver bug fails this plan; the next request may pass
         log.exception("route plan %s: the solver failed", plan_id)
@@ -252,12 +252,13 @@ def _fail(plan: RoutePlan, error: str) -> None:
 
 
 def _solve(planning: PlanningInput, *, time_limit_s: float, seed: int,
-           initial_routes: Mapping[str, list[str]] | None = None) -> RoutingResult | None:
+           initial_routes: Mapping[str, list[str]] | None = None, searches: int = 1) -> RoutingResult | None:
     """Solve under a hard deadline: in a child process killed past the time limit plus a grace
-    (:mod:`dispatch.routing.deadline`), so a search that never returns cannot take the worker."""
+    (:mod:`dispatch.routing.deadline`), so a search that never returns cannot take the worker;
+    ``searches`` > 1 runs that many differently seeded searches at once and keeps the best."""
     if planning.problem is None:
         return None
-    return solve_within(planning.problem, time_limit_s, seed, initial_routes)
+    return solve_within(planning.problem, time_limit_s, seed, initial_routes, searches=searches)
 
 
 def _stats(planning: PlanningInput, result: RoutingResult | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@ point's day becomes a routing problem (shifts, certifications, breaks, home star
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,13 @@ def rows(session, plan_id):
     return stops, left
 
 
+def one_job_plan(session, uow_factory, day, seed: str):
+    """A queued plan for a day of HZ01 with one job."""
+    make_job(session, "HZ01", day, seed=seed)
+    session.commit()
+    return request(session, uow_factory, day)
+
+
 def test_running_the_task_twice_does_nothing_the_second_time(session, uow_factory, runtime, day):
     for i in range(5):
         make_job(session, "HZ01", day, seed=f"twice{i}")
@@ -117,9 +125,7 @@ def test_asking_again_for_a_plan_whose_run_died_hands_it_to_the_queue_again(sess
 
 def test_a_run_whose_claim_was_taken_over_while_solving_stores_nothing(session, uow_factory, runtime, day,
                                                                        monkeypatch):
-    make_job(session, "HZ01", day, seed="fence")
-    session.commit()
-    plan_id = request(session, uow_factory, day)
+    plan_id = one_job_plan(session, uow_factory, day, "fence")
     real_solve = service.solve_within
 
     def solve_while_another_run_takes_over(*args, **kwargs):
@@ -339,3 +345,22 @@ def test_progress_of_a_running_plan_follows_the_time_limit_until_it_is_stored():
     assert plan.progress_at(started + timedelta(minutes=5)) == 90  # storing still to come
     plan.status, plan.progress = PlanStatus.DONE, 100
     assert plan.progress_at(started + timedelta(minutes=5)) == 100
+
+
+def test_a_worker_set_for_two_searches_runs_them_and_stores_the_plan(session, uow_factory, settings, day,
+                                                                      monkeypatch):
+    plan_id = one_job_plan(session, uow_factory, day, "portfolio")
+    real_solve = service.solve_within
+    asked = []
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs["searches"])
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(service, "solve_within", recording)
+    two = dataclasses.replace(settings, solve_searches=2)
+    with task_runtime.use(task_runtime.TaskRuntime(settings=two, uow_factory=uow_factory)):
+        assert plan_routes(str(plan_id))["status"] == "done"
+    assert asked == [2]
+    session.expire_all()
+    assert rows(session, plan_id)[0], "the best of the two plans is stored"
