@@ -22,7 +22,7 @@ from dispatch.api.schemas.jobs import (
     TransferSchema,
     TransitionSchema,
 )
-from dispatch.jobs import crews, service
+from dispatch.jobs import crews, intake, service
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Field jobs: intake, dispatch, lifecycle")
 
@@ -45,7 +45,7 @@ class Jobs(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, description="only the call centre (admin) and managers")
     def post(self, body):
         """Take a job in; it is dispatched to the authorised point (see `dispatch` in the answer)."""
-        job = service.create_job(unit_of_work(), current_principal(), radius_km=settings().fallback_radius_km,
+        job = intake.create_job(unit_of_work(), current_principal(), radius_km=settings().fallback_radius_km,
                                  tz=settings().timezone, **body)
         return job, {"Location": url_for("jobs.JobById", job_id=job.id)}
 

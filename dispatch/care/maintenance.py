@@ -30,7 +30,7 @@ from dispatch.care.models import MaintenanceOccurrence, MaintenancePlan
 from dispatch.clock import local_today, utcnow
 from dispatch.db import page
 from dispatch.errors import DispatchError, NotFound, PreconditionFailed, ValidationFailed
-from dispatch.jobs import service as jobs_service
+from dispatch.jobs import intake
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import JobType, Product, Unit
 from dispatch.ports import TaskQueue
@@ -160,7 +160,7 @@ def _create_one(session: Session, plan_id: uuid.UUID, due_on: date, *, radius_km
     unit = session.scalar(select(Unit).where(Unit.id == plan.unit_id).options(selectinload(Unit.product)))
     window = (datetime.combine(due_on, VISIT_DAY[0], tzinfo=tz), datetime.combine(due_on, VISIT_DAY[1], tzinfo=tz))
     # The intake use case borrows this session: its commit also commits the claim.
-    return jobs_service.create_job(
+    return intake.create_job(
         UnitOfWork(session=session), SYSTEM, type=JobType.MAINTENANCE, radius_km=radius_km, tz=tz,
         unit_serial=unit.serial, window_start=window[0], window_end=window[1],
         description=f"Scheduled maintenance ({unit.product.name}), due on {due_on.isoformat()}; "

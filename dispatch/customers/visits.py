@@ -28,8 +28,9 @@ from dispatch.customers.models import BillConfirmation
 from dispatch.customers.units import own_unit
 from dispatch.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from dispatch.i18n import N_
+from dispatch.jobs import intake
 from dispatch.jobs import service as jobs
-from dispatch.jobs.models import EventKind, Job, JobStatus
+from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import JobType, ServicePoint
 from dispatch.routing import slots
 from dispatch.sop.models import Checklist, SopStep, StepResult
@@ -72,9 +73,9 @@ def report_fault(uow: UnitOfWork, who: CustomerPrincipal, *, unit_id: uuid.UUID,
     with uow:
         unit = own_unit(uow.session, who, unit_id)
         serial = unit.serial
-    job = jobs.create_job(uow, SYSTEM, type=type, radius_km=radius_km, tz=tz, customer_id=who.customer_id,
-                          unit_serial=serial, address=address, location=location, description=description.strip(),
-                          window_start=window_start, window_end=window_end)
+    job = intake.create_job(uow, SYSTEM, type=type, radius_km=radius_km, tz=tz, customer_id=who.customer_id,
+                            unit_serial=serial, address=address, location=location, description=description.strip(),
+                            window_start=window_start, window_end=window_end)
     with uow:
         return own_job(uow.session, who, job.id)
 

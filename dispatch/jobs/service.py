@@ -1,20 +1,16 @@
-"""Job use cases: intake, the lifecycle moves (transition, assignment, transfer), reads, SLA targets.
+"""Job use cases: the lifecycle moves (transition, assignment, transfer), reads, SLA targets;
+intake (taking a job in and dispatching it) is :mod:`dispatch.jobs.intake`.
 
 Every change of a job (creation, each status change, assignment, transfer) goes through
-:func:`_change`, which asks the other domains' before-hooks (they may refuse), applies the change,
+:func:`change_job`, which asks the other domains' before-hooks (they may refuse), applies the change,
 records a :class:`JobEvent`, appends to the tamper-evident log and runs the after-hooks, all in
 the caller's transaction. :func:`schedule_job`, :func:`apply_transition` and
 :func:`get_visible_job` join a caller's transaction (route-plan apply, mobile sync); the other
 public functions are whole use cases with their own unit of work.
-
-Size (about 650 lines, over the house's ~600): every job change shares :func:`_change` and the
-visibility scope; the next split (intake beside the lifecycle moves) waits until the scheduling
-and warranty work now changing this module has landed, so that it moves settled code.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -37,7 +33,6 @@ from dispatch.errors import (
     InvalidTransition,
     NotFound,
     PreconditionFailed,
-    RuleViolation,
     ValidationFailed,
 )
 from dispatch.geo import Location
@@ -52,14 +47,10 @@ from dispatch.jobs.models import (
     Priority,
     SlaStatus,
     SlaTarget,
-    WarrantyDecision,
 )
-from dispatch.network import rules as network_rules
-from dispatch.network.customers import normalise_phone
 from dispatch.network.models import (
     Coverage,
     Customer,
-    CustomerGrade,
     JobType,
     Product,
     Region,
@@ -103,7 +94,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _require_aware(moment: datetime | None, field: str) -> None:
+def require_aware(moment: datetime | None, field: str) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValidationFailed(field, "needs a time zone offset (e.g. 2026-11-24T09:00:00+08:00)")
 
@@ -121,7 +112,7 @@ def _is_point_manager(actor: Principal, job: Job) -> bool:
 # --- the one path every change takes -----------------------------------------------------------
 
 
-def _change(
+def change_job(
     session: Session,
     job: Job,
     *,
@@ -296,166 +287,6 @@ def list_jobs(
 # --- intake --------------------------------------------------------------------------------------
 
 
-def new_reference(day: date) -> str:
-    """``J<yymmdd>-<6 hex>``: readable on the phone, unguessable, unique in practice (the unique
-    constraint turns the rare clash into a 409)."""
-    return f"J{day:%y%m%d}-{secrets.token_hex(3).upper()}"
-
-
-def _unit_and_product(session: Session, job_type: JobType, unit_serial: str | None,
-                      product_sku: str | None) -> tuple[Unit | None, Product]:
-    unit = None
-    if unit_serial:
-        unit = session.scalar(select(Unit).where(Unit.serial == unit_serial).options(selectinload(Unit.product)))
-        if unit is None:
-            raise ValidationFailed("unit_serial", f"no unit has the serial {unit_serial!r}")
-    if job_type != JobType.INSTALL:
-        if unit is None:
-            raise ValidationFailed("unit_serial", f"a {job_type.value} job needs the unit's serial")
-        if unit.customer_id is None or unit.activated_at is None:
-            raise ValidationFailed("unit_serial", "the unit is not activated: register its warranty card first")
-    if unit is not None:
-        if product_sku and product_sku != unit.product.sku:
-            raise ValidationFailed("product_sku", f"the unit is a {unit.product.sku}, not a {product_sku}")
-        return unit, unit.product
-    if not product_sku:
-        raise ValidationFailed("product_sku", "an install names the model (product_sku) or the unit (unit_serial)")
-    product = session.scalar(select(Product).where(Product.sku == product_sku))
-    if product is None:
-        raise ValidationFailed("product_sku", f"no model has the SKU {product_sku!r}")
-    return None, product
-
-
-def _customer(session: Session, customer_id: uuid.UUID | None, inline: Mapping[str, Any] | None,
-              unit: Unit | None) -> Customer:
-    if customer_id is not None and inline:
-        raise ValidationFailed("customer", "give customer_id or an inline customer, not both")
-    customer: Customer | None
-    if customer_id is not None:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise ValidationFailed("customer_id", f"no customer has the id {customer_id}")
-    elif inline:
-        # The phone number identifies a household: a known number reuses its customer record.
-        phone = normalise_phone(inline["phone"], "customer.phone")
-        customer = session.scalar(select(Customer).where(Customer.phone == phone).order_by(
-            Customer.created_at).limit(1))
-        if customer is None:
-            location = inline.get("location")
-            customer = Customer(
-                name=inline["name"], phone=phone, email=inline.get("email"),
-                address=inline.get("address", ""), lat=location["lat"] if location else None,
-                lon=location["lon"] if location else None, grade=inline.get("grade", CustomerGrade.STANDARD),
-            )
-            session.add(customer)
-    elif unit is not None and unit.customer_id is not None:
-        customer = session.get(Customer, unit.customer_id)
-    else:
-        raise ValidationFailed("customer_id", "name the customer: customer_id or an inline customer")
-    assert customer is not None
-    if unit is not None and unit.customer_id is not None and customer.id != unit.customer_id:
-        raise ValidationFailed("unit_serial", "the unit is registered to another customer")
-    return customer
-
-
-def create_job(
-    uow: UnitOfWork,
-    actor: Principal,
-    *,
-    type: JobType,
-    radius_km: float,
-    tz: ZoneInfo | str | None = None,
-    priority: Priority = Priority.NORMAL,
-    customer_id: uuid.UUID | None = None,
-    customer: Mapping[str, Any] | None = None,
-    unit_serial: str | None = None,
-    product_sku: str | None = None,
-    address: str = "",
-    location: Mapping[str, float] | None = None,
-    region_code: str | None = None,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
-    description: str = "",
-    crew_size: int = 1,
-) -> Job:
-    """Take a job in (call centre or a point's manager) and dispatch it to the authorised point.
-
-    A manager may only take in jobs that land at their own point (422 otherwise: the call centre
-    routes the rest). The SLA due time and, for repairs, the warranty decision are fixed at intake.
-    """
-    actor.require(Role.ADMIN, Role.MANAGER)
-    _require_aware(window_start, "window_start")
-    _require_aware(window_end, "window_end")
-    if (window_start is None) != (window_end is None):
-        raise ValidationFailed("window_end" if window_end is None else "window_start",
-                               "give both ends of the requested window")
-    if window_start is not None and window_end is not None and window_end <= window_start:
-        raise ValidationFailed("window_end", "must be after window_start")
-    place = Location(location["lat"], location["lon"]) if location else None
-    zone = clock_zone(tz)
-    now = utcnow()
-    today = now.astimezone(zone).date()
-    with uow:
-        session = uow.session
-        unit, product = _unit_and_product(session, type, unit_serial, product_sku)
-        who = _customer(session, customer_id, customer, unit)
-        if place is None and who.lat is not None and who.lon is not None:
-            place = Location(who.lat, who.lon)
-        decision = resolution.resolve(session, category=product.category, job_type=type, on=today,
-                                      radius_km=radius_km, region_code=region_code, location=place)
-        point = decision.service_point
-        if actor.role == Role.MANAGER and point.id != actor.service_point_id:
-            raise RuleViolation(
-                f"this job dispatches to service point {point.code}, not yours; the HQ call centre takes it in",
-                reason="dispatches-elsewhere", service_point_code=point.code,
-            )
-        if who.service_point_id is None:
-            who.service_point_id = point.id  # the point that first serves the customer
-        target = session.scalar(select(SlaTarget).where(
-            SlaTarget.job_type == type, SlaTarget.priority == priority, SlaTarget.customer_grade == who.grade))
-        job = Job(
-            reference=new_reference(today), type=type, priority=priority, customer=who, unit=unit,
-            product=product, address=address or who.address, lat=place.lat if place else None,
-            lon=place.lon if place else None, description=description, reported_at=now,
-            window_start=window_start, window_end=window_end, duration_minutes=product.minutes_for(type),
-            crew_size=crew_size,
-            created_by=None if actor.user_id == SYSTEM.user_id else actor.user_id,
-        )
-        if target is not None:
-            job.sla_due_at, job.sla_at_risk_at = rules.sla_deadlines(now, target.hours, target.at_risk_hours)
-            job.sla_target_hours = target.hours
-        if type == JobType.REPAIR and unit is not None:
-            covered = network_rules.in_warranty(unit, today)
-            job.warranty_decision = WarrantyDecision.COVERED if covered else WarrantyDecision.CHARGEABLE
-            job.labour_covered = job.parts_covered = covered
-            job.warranty_until = network_rules.warranty_until(unit)
-        session.add(job)
-        session.flush()
-        # The job is dispatched in the same transaction: the other domains' hooks see it once, as
-        # NEW -> DISPATCHED (none acts on NEW; running them for it too cost a query each).
-        _change(session, job, kind=EventKind.CREATED, to=JobStatus.NEW, actor=actor, created=True, run_hooks=False,
-                data={"type": type.value, "priority": priority.value, "customer_id": who.id,
-                      "unit_serial": unit.serial if unit else None, "product_sku": product.sku})
-
-        def dispatch_to_point() -> None:
-            job.service_point, job.service_point_id = point, point.id
-            job.region = decision.region
-            job.region_id = decision.region.id if decision.region is not None else None
-            job.dispatch_reason = decision.reason
-            job.out_of_area, job.dispatch_distance_km = decision.out_of_area, decision.distance_km
-
-        _change(session, job, kind=EventKind.TRANSITION, to=JobStatus.DISPATCHED, actor=actor, apply=dispatch_to_point,
-                data={"service_point_id": point.id, "service_point_code": point.code,
-                      "reason": decision.reason.value, "out_of_area": decision.out_of_area,
-                      "distance_km": decision.distance_km,
-                      "region_code": decision.region.code if decision.region is not None else None})
-        uow.commit()
-    return job
-
-
-# --- lifecycle (joins the caller's transaction) --------------------------------------------------
-
-
 def apply_transition(
     session: Session,
     job: Job,
@@ -486,7 +317,7 @@ def apply_transition(
         raise Forbidden(refusal)
     if to in rules.REASON_REQUIRED and not reason.strip():
         raise ValidationFailed("reason", f"say why the job goes {to.value}")
-    _require_aware(recorded_at, "recorded_at")
+    require_aware(recorded_at, "recorded_at")
     if isinstance(location, Mapping):
         location = Location(location["lat"], location["lon"])
     now = utcnow()
@@ -509,7 +340,7 @@ def apply_transition(
             job.scheduled_start = job.scheduled_end = None
             job.locked = False
 
-    return _change(session, job, kind=EventKind.TRANSITION, to=to, actor=actor, apply=apply, reason=reason,
+    return change_job(session, job, kind=EventKind.TRANSITION, to=to, actor=actor, apply=apply, reason=reason,
                    recorded_at=recorded_at, location=location, previous_technician_id=previous_technician_id,
                    data=data)
 
@@ -567,7 +398,7 @@ def schedule_job(
         job.technician, job.technician_id = technician, technician.id
         job.scheduled_start, job.scheduled_end, job.locked = start, end, locked
 
-    _change(session, job, kind=EventKind.ASSIGNMENT, to=JobStatus.SCHEDULED, actor=actor, apply=apply,
+    change_job(session, job, kind=EventKind.ASSIGNMENT, to=JobStatus.SCHEDULED, actor=actor, apply=apply,
             reason=reason, previous_technician_id=previous,
             data={"technician_id": technician.id, "previous_technician_id": previous,
                   "scheduled_start": start, "scheduled_end": end, "locked": locked})
@@ -611,7 +442,7 @@ def transfer(session: Session, job: Job, point: ServicePoint, actor: Principal, 
         job.dispatch_reason = DispatchReason.TRANSFER
         job.out_of_area, job.dispatch_distance_km = not covers, resolution.distance_km(place, point)
 
-    _change(session, job, kind=EventKind.TRANSFER, to=JobStatus.DISPATCHED, actor=actor, apply=apply,
+    change_job(session, job, kind=EventKind.TRANSFER, to=JobStatus.DISPATCHED, actor=actor, apply=apply,
             reason=reason, previous_technician_id=previous_technician,
             previous_service_point_id=previous_point.id if previous_point else None,
             data={"from_service_point_code": previous_point.code if previous_point else None,

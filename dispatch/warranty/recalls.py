@@ -27,7 +27,7 @@ from dispatch.care.templates import Template
 from dispatch.clock import local_today, utcnow
 from dispatch.db import page
 from dispatch.errors import Conflict, DispatchError, NotFound, ValidationFailed
-from dispatch.jobs import service as jobs_service
+from dispatch.jobs import intake
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import JobType, Product, ServicePoint, Unit
 from dispatch.network.units import parse_serial
@@ -169,7 +169,7 @@ def _open_one(session: Session, campaign: RecallCampaign, unit_id: uuid.UUID, *,
     unit = session.get(Unit, unit_id)
     day = local_today(tz) + timedelta(days=1)
     try:
-        job = jobs_service.create_job(
+        job = intake.create_job(
             UnitOfWork(session=session), SYSTEM, type=JobType.REPAIR, radius_km=radius_km, tz=tz,
             unit_serial=unit.serial, window_start=datetime.combine(day, VISIT_HOURS[0], tzinfo=tz),
             window_end=datetime.combine(day + timedelta(days=13), VISIT_HOURS[1], tzinfo=tz),

@@ -18,6 +18,7 @@ from dispatch.api.console.web import act, bp, form_uuid, principal, say
 from dispatch.api.deps import settings, unit_of_work
 from dispatch.errors import DispatchError, ValidationFailed
 from dispatch.i18n import N_
+from dispatch.jobs import intake
 from dispatch.jobs import service as jobs
 from dispatch.jobs.rules import JobStatus
 from dispatch.network import catalogue
@@ -106,7 +107,7 @@ def book_new_caller(point_id: uuid.UUID):
         lat, lon = _float("lat"), _float("lon")
         if lat is None or lon is None:
             raise ValidationFailed("lat", N_("give the caller's location"))
-        created["job"] = jobs.create_job(
+        created["job"] = intake.create_job(
             unit_of_work(), principal(), type=JobType(form.get("job_type", JobType.REPAIR.value)),
             radius_km=settings().fallback_radius_km, tz=settings().timezone,
             customer={"name": form.get("name", "").strip(), "phone": form.get("phone", "").strip(),
