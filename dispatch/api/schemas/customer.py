@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from dispatch.api.schemas.common import LocationSchema
 from dispatch.api.schemas.complaints import ComplaintSchema
+from dispatch.care.enums import ComplaintStatus
 from dispatch.api.schemas.job_parts import BillLineSchema
 from dispatch.api.schemas.stock import MONEY
 from dispatch.care.enums import ComplaintCategory
@@ -263,7 +264,22 @@ class CustomerComplaintCreateSchema(Schema):
     job_id = fields.UUID(load_default=None, allow_none=True)
 
 
-CustomerComplaintSchema = ComplaintSchema
+class CustomerComplaintEventSchema(Schema):
+    """A step of the customer's complaint as the customer sees it: no staff notes, no staff ids."""
+
+    kind = fields.String()
+    from_status = fields.Enum(ComplaintStatus, by_value=True, allow_none=True)
+    to_status = fields.Enum(ComplaintStatus, by_value=True, allow_none=True)
+    at = fields.DateTime()
+
+
+class CustomerComplaintSchema(ComplaintSchema):
+    """The complaint as its customer sees it: which desk owns it, not which person."""
+
+    class Meta:
+        exclude = ("owner_user_id",)
+
+    events = fields.List(fields.Nested(CustomerComplaintEventSchema))
 
 
 # --- public -------------------------------------------------------------------------------------
