@@ -13,7 +13,7 @@ from dispatch.api.schemas.audit_log import (
     VerificationQuerySchema,
     VerificationSchema,
 )
-from dispatch.audit_log import service
+from dispatch.audit_log import verification
 
 blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/audit-log",
                 description="Hash-chained audit log: verification and daily roots")
@@ -32,7 +32,7 @@ class ChainVerification(MethodView):
         stock movements, warranty claims, warranty cards) whose content no longer matches its seal in the log:
         table, id, the columns that differ and the entry it contradicts. With `limit`, one page
         of about that many entries or rows; follow `next_cursor` until `complete`."""
-        return service.verify_chain(unit_of_work(), current_principal(), secret=settings().secret_key, **args)
+        return verification.verify_chain(unit_of_work(), current_principal(), secret=settings().secret_key, **args)
 
 
 @blp.route("/roots")
@@ -42,5 +42,5 @@ class DailyRoots(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, description="not HQ")
     def get(self, args):
         """The chain's root at the end of a local day: keep it outside the system (HQ)."""
-        return service.export_daily_root(unit_of_work(), current_principal(), day=args["day"],
+        return verification.export_daily_root(unit_of_work(), current_principal(), day=args["day"],
                                          tz=settings().timezone)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from dispatch.audit_log import service as audit_log_service
+from dispatch.audit_log.verification import verify as verify_audit_log
 from dispatch.network.models import Activation, Customer, Product, Unit
 from dispatch.warranty.models import JourneyEvent, TradePartner
 from tests.dates import SUITE_TODAY
@@ -105,7 +105,7 @@ def test_a_run_applies_the_good_rows_with_progress_and_twice_changes_nothing(api
     assert [session.scalar(select(func.count()).select_from(model)) for model in (Unit, Customer, Activation,
                                                                                  JourneyEvent)] == counts
     assert {run["id"], again["id"]} <= {item["id"] for item in api.get("/api/v1/imports/", as_="reviewer").json}
-    assert audit_log_service.verify(session).ok  # the imported warranty cards are sealed
+    assert verify_audit_log(session).ok  # the imported warranty cards are sealed
 
 
 def test_a_row_that_conflicts_is_refused_whole_and_the_others_go_on(api, session):

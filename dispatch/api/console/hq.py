@@ -7,12 +7,12 @@ from datetime import date, timedelta
 
 from flask import render_template, request
 
-from dispatch.api.deps import settings, unit_of_work
-from dispatch.api.kpis import kpi_csv
-from dispatch.audit_log import service as audit_log
 from dispatch.api.console import charts
 from dispatch.api.console.i18n import gettext
 from dispatch.api.console.web import bp, principal, today
+from dispatch.api.deps import settings, unit_of_work
+from dispatch.api.kpis import kpi_csv
+from dispatch.audit_log import verification
 from dispatch.kpis import service as kpis
 from dispatch.network import regions, service_points
 
@@ -71,5 +71,5 @@ def kpi_download():
 def audit_log_page():
     result = None
     if request.args.get("verify"):
-        result = audit_log.verify_chain(unit_of_work(), principal(), secret=settings().secret_key)
+        result = verification.verify_chain(unit_of_work(), principal(), secret=settings().secret_key)
     return render_template("console/audit_log.html", result=result, nav="audit_log")
