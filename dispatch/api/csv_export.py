@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,18 +32,8 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def csv_body(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    out = io.StringIO()
-    out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(cell) for cell in header])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return out.getvalue().encode("utf-8")
-
-
 def csv_lines(rows: Iterable[Sequence[Any]], *, chunk: int = 2000) -> Iterator[bytes]:
-    """The same CSV as :func:`csv_body`, streamed: the first row is the header; ``chunk`` rows a piece."""
+    """The CSV of ``rows`` (the first is the header), streamed ``chunk`` rows a piece."""
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
@@ -53,6 +44,11 @@ def csv_lines(rows: Iterable[Sequence[Any]], *, chunk: int = 2000) -> Iterator[b
             out.seek(0)
             out.truncate()
     yield out.getvalue().encode("utf-8")
+
+
+def csv_body(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The whole CSV at once (a response small enough to hold)."""
+    return b"".join(csv_lines(itertools.chain([header], rows)))
 
 
 def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], *, filename: str) -> Response:
