@@ -63,7 +63,7 @@ def ensure_plans(session: Session, *, today: date, tz: ZoneInfo) -> int:
         select(Unit.id, Unit.purchased_on, Unit.activated_at, Product.maintenance_interval_days)
         .join(Product, Product.id == Unit.product_id)
         .outerjoin(MaintenancePlan, MaintenancePlan.unit_id == Unit.id)
-        .where(Unit.customer_id.is_not(None), Unit.activated_at.is_not(None),
+        .where(Unit.customer_id.is_not(None), Unit.activated_at.is_not(None), Unit.warranty_closed_on.is_(None),
                Product.maintenance_interval_days.is_not(None), MaintenancePlan.id.is_(None))
         .order_by(Unit.serial)
     ).all()
@@ -95,8 +95,25 @@ def follow_contract(session: Session, unit_id: uuid.UUID, *, interval_days: int,
     return plan
 
 
+def follow_replacement(session: Session, old_unit_id: uuid.UUID, new_unit_id: uuid.UUID | None) -> MaintenancePlan | None:
+    """A unit replaced or refunded under 三包 (no commit): its plan moves to the replacement with its
+    rhythm and next due date (the customer's filters do not start over), or pauses on a refund."""
+    plan = session.scalar(select(MaintenancePlan).where(MaintenancePlan.unit_id == old_unit_id).with_for_update())
+    if plan is None:
+        return None
+    taken = new_unit_id is not None and session.scalar(
+        select(MaintenancePlan.id).where(MaintenancePlan.unit_id == new_unit_id)) is not None
+    if new_unit_id is None or taken:
+        plan.active = False
+    else:
+        plan.unit_id = new_unit_id
+    session.flush()
+    return plan
+
+
 def sync_plans(uow: UnitOfWork, *, today: date, tz: ZoneInfo) -> dict[str, int]:
-    """Nightly: plans for newly activated units; plans of units no longer bound to a customer pause."""
+    """Nightly: plans for newly activated units (not for one whose warranty HQ closed under 三包: its
+    plan followed the replacement); plans of units no longer bound to a customer pause."""
     with uow:
         created = ensure_plans(uow.session, today=today, tz=tz)
         orphaned = uow.session.scalars(

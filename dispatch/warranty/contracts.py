@@ -233,6 +233,22 @@ def follow_job(session: Session, job: Job, to_status: JobStatus, tz: ZoneInfo | 
     session.flush()
 
 
+def follow_replacement(session: Session, old: Unit, new: Unit | None) -> list[ServiceContract]:
+    """A unit replaced or refunded under 三包 (no commit): its running contracts move to the
+    replacement (what the customer paid for goes on), or are cancelled with the refund."""
+    running = list(session.scalars(select(ServiceContract).where(
+        ServiceContract.unit_id == old.id, ServiceContract.status == ContractStatus.ACTIVE)
+        .order_by(ServiceContract.reference).with_for_update(of=ServiceContract)))
+    for contract in running:
+        if new is None:
+            contract.status = ContractStatus.CANCELLED
+        else:
+            contract.unit_id, contract.unit = new.id, new
+        contract.version += 1
+    session.flush()
+    return running
+
+
 # --- expiry reminders --------------------------------------------------------------------------
 
 

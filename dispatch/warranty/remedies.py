@@ -6,7 +6,10 @@ after that the unit is repaired. A technician (the job's) or the point's manager
 replace request from a repair of the unit, with the fault cause and photo evidence; HQ approves or
 rejects it. An approval closes the old unit's warranty, expects the old unit back at HQ (a stock
 unit return), binds the replacement (a new serial of the same model) to the customer with the
-remaining warranty (the old purchase date carries over), and tells the customer.
+remaining warranty (the old purchase date carries over), and tells the customer. What the customer
+bought for the old unit goes on with the replacement: its running service contracts and its
+maintenance plan (rhythm and next due date) move to the new unit; on a refund the contracts are
+cancelled and the plan pauses.
 
 The same defect repaired a second time on a unit within its warranty raises a replacement
 suggestion for HQ; such a unit may be replaced after the replace period too.
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
-from dispatch.care import notifications
+from dispatch.care import maintenance, notifications
 from dispatch.care.templates import Template
 from dispatch.clock import local_today, utcnow
 from dispatch.db import page
@@ -37,7 +40,7 @@ from dispatch.sop.models import Attachment
 from dispatch.stock import unit_returns
 from dispatch.stock.ledger import actor_id_of
 from dispatch.uow import UnitOfWork
-from dispatch.warranty import causes
+from dispatch.warranty import causes, contracts
 from dispatch.warranty.enums import FaultKind, RemedyKind, RemedyStatus
 from dispatch.warranty.models import (
     FaultCause,
@@ -246,6 +249,13 @@ def decide(uow: UnitOfWork, actor: Principal, request_id: uuid.UUID, *, approve:
             elif replacement_serial:
                 raise ValidationFailed("replacement_serial", "a refund has no replacement unit")
             old.warranty_closed_on = today
+            replacement = row.replacement_unit if row.kind == RemedyKind.REPLACE else None
+            followed = contracts.follow_replacement(uow.session, old, replacement)
+            plan = maintenance.follow_replacement(uow.session, old.id, replacement.id if replacement else None)
+            payload["contracts"] = [contract.reference for contract in followed]
+            payload["maintenance_plan"] = (None if plan is None else
+                                           "moved" if replacement is not None and plan.unit_id == replacement.id
+                                           else "paused")
             back = unit_returns.expect(uow.session, old, service_point_id=row.service_point_id,
                                        reason=f"{row.kind.value} under 三包: {row.fault_cause.code}",
                                        reference=f"remedy {row.id}", actor_id=actor_id_of(actor))

@@ -6,11 +6,15 @@ misuse; overlapping or late sales refused; expiry reminders through the outbox, 
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from zoneinfo import ZoneInfo
+
 from dispatch import clock
+from dispatch.care import maintenance
 from dispatch.jobs import hooks
 from dispatch.network.models import Unit
 from dispatch.network.rules import add_months
@@ -135,3 +139,38 @@ def test_customers_are_reminded_once_before_a_contract_ends(api, session):
     assert shown["reminded_on"] == str(ends - timedelta(days=20))
     mine = [m for m in messages if m["payload"]["reference"] == contract["reference"]]
     assert [(m["channel"], m["payload"]["serial"]) for m in mine] == [("sms", serial)]
+
+
+@pytest.mark.parametrize("kind", ["replace", "refund"])
+def test_a_unit_replaced_or_refunded_under_sanbao_takes_its_contract_and_plan_along_or_ends_them(api, session, uow_factory,
+                                                                                                kind):
+    """What the customer bought for the old unit follows the replacement (contract and the maintenance
+    plan's rhythm and due date); a refund cancels the contract and pauses the plan."""
+    from tests.api.test_warranty_remedies import decide, file, repaired
+
+    old = new_unit(api, session, 61 if kind == "replace" else 62, bought_days_ago=5)
+    contract = sell(api, old, included_visits=2).json
+    old_id = session.scalar(select(Unit.id).where(Unit.serial == old))
+    [plan] = api.get(f"/api/v1/maintenance-plans?unit_id={old_id}", as_="admin").json
+    request = file(api, repaired(api, session, old), kind=kind, as_=wb.MANAGER).json
+    body = {"replacement_serial": new_unit(api, session, 63 if kind == "replace" else 64)} if kind == "replace" else {}
+    approved = decide(api, request, approve=True, reason="under 三包", **body)
+    assert approved.status_code == 200, approved.json
+
+    after = api.get(f"{CONTRACTS}/{contract['id']}", as_=wb.MANAGER).json
+    moved = api.get(f"/api/v1/maintenance-plans/{plan['id']}", as_="admin").json
+    if kind == "replace":
+        spare = body["replacement_serial"]
+        assert (after["status"], after["serial"], after["visits_used"]) == ("active", spare, contract["visits_used"])
+        assert [c["reference"] for c in api.get(f"{CONTRACTS}?serial={spare}", as_=wb.MANAGER).json] == [
+            contract["reference"]]
+        assert (moved["unit_serial"], moved["active"], moved["next_due_on"], moved["interval_days"]) == (
+            spare, True, plan["next_due_on"], plan["interval_days"])
+        assert api.get(f"{CONTRACTS}?serial={old}", as_=wb.MANAGER).json == []
+    else:
+        assert (after["status"], after["serial"]) == ("cancelled", old)
+        assert (moved["unit_serial"], moved["active"]) == (old, False)
+    # the nightly plan sync does not give the closed unit a new plan
+    assert maintenance.sync_plans(uow_factory(), today=TODAY, tz=ZoneInfo("Asia/Shanghai"))["created"] == 0
+    assert len(api.get(f"/api/v1/maintenance-plans?unit_id={old_id}", as_="admin").json) == (
+        0 if kind == "replace" else 1)

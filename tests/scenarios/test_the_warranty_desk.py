@@ -112,7 +112,8 @@ def on_site(api, walk, unit, day, description: str) -> tuple[dict, str, datetime
 def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnight(api, session, walk):
     """三包: a purifier bought nine days ago fails; the technician finds a defect and asks for a replacement
     with photos (a refund is past its seven days); HQ approves with a new unit of the same model, which
-    carries the old card's remaining warranty; the old unit comes back to HQ; the customer is texted."""
+    carries the old card's remaining warranty and the annual package sold with the old one; the old unit
+    comes back to HQ; the customer is texted."""
     day = next_working_day(api, MANAGER, SUITE_TODAY)
     walk.to(max(local(day, 8), walk.now))
     owner = caller_unit(session, "HZ01", covered=True, on=day).customer_id
@@ -126,6 +127,8 @@ def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnigh
     failed, spare = serials
     ok(api.post(f"{API}/units/{failed}/activation", as_=ADMIN, json={
         "customer_id": str(owner), "sales_channel": "retail", "purchased_on": str(day - timedelta(days=9))}), 201)
+    package = ok(api.post(f"{API}/service-contracts", as_=MANAGER, json={  # 包年 sold with the purifier
+        "serial": failed, "kind": "annual_service", "price": "360.00", "included_visits": 2}), 201)
 
     # --- the call, the visit, the cause and the request -------------------------------------------
     taken, tech, _start = on_site(api, walk, unit_by_serial(session, failed), day, "purifier stops, then floods")
@@ -150,6 +153,10 @@ def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnigh
     assert ok(api.get(f"{API}/units/{spare}/warranty", as_=ADMIN))["warranty_until"] == until
     texted = ok(api.get(f"{API}/notifications?template=remedy_decided&job_id={taken['id']}", as_=MANAGER))
     assert [m["payload"]["replacement_serial"] for m in texted] == [spare]
+    # the annual package and the filter rhythm the customer paid for go on with the new purifier
+    assert texted[0]["payload"]["contracts"] == [package["reference"]]
+    followed = ok(api.get(f"{API}/service-contracts/{package['id']}", as_=MANAGER))
+    assert (followed["serial"], followed["status"]) == (spare, "active")
     walk.to(local(day + timedelta(days=1), 10))
     [back] = [r for r in ok(api.get(f"{API}/unit-returns?status=expected&page_size=100", as_=ADMIN))
               if r["serial"] == failed]
