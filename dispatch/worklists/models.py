@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,7 +31,9 @@ class WorklistItem(UuidPk, Base):
     queue: Mapped[WorklistQueue] = mapped_column(str_enum(WorklistQueue))
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # in English; the reader's language from the two below
+    title_msgid: Mapped[str | None] = mapped_column(String(200))  # the catalogues' message id
+    title_params: Mapped[dict[str, Any] | None]
     due_at: Mapped[datetime]
     status: Mapped[WorklistStatus] = mapped_column(str_enum(WorklistStatus), default=WorklistStatus.OPEN)
     outcome: Mapped[WorklistOutcome | None] = mapped_column(str_enum(WorklistOutcome))

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dispatch import i18n
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
@@ -30,6 +31,7 @@ from dispatch.care.models import Callback, CallbackItem, Complaint, MaintenanceP
 from dispatch.clock import utcnow
 from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
+from dispatch.i18n import N_
 from dispatch.jobs.models import Job
 from dispatch.jobs.rules import JobStatus
 from dispatch.network.models import Certification, Technician, Unit
@@ -54,7 +56,7 @@ class Occasion:
     cycle: str
     service_point_id: uuid.UUID | None
     queue: WorklistQueue
-    title: str
+    title: Title
     due_at: datetime
     job_id: uuid.UUID | None = None
     customer_id: uuid.UUID | None = None
@@ -62,6 +64,24 @@ class Occasion:
     @property
     def key(self) -> tuple[WorklistKind, uuid.UUID, str]:
         return self.kind, self.subject_id, self.cycle
+
+
+class Title:
+    """An item's title as a message id of the gettext catalogues and its values: stored with the
+    item and written in the reader's language (:func:`title_in`); the English text is kept too."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid, self.params = msgid, {name: str(value) for name, value in params.items()}
+
+    def english(self) -> str:
+        return self.msgid.format(**self.params)
+
+
+def title_in(item: WorklistItem, locale: str | None) -> str:
+    """The item's title in ``locale`` (None: the English text stored with it)."""
+    if locale is None or item.title_msgid is None:
+        return item.title
+    return i18n.gettext(locale, item.title_msgid, **(item.title_params or {}))
 
 
 def _queue(point: uuid.UUID | None) -> WorklistQueue:
@@ -79,7 +99,7 @@ def _callbacks(session: Session, now: datetime, today: date, tz: ZoneInfo) -> It
                Job.completed_at >= now - timedelta(days=rules.CALLBACK_LOOKBACK_DAYS), Job.id.not_in(reached)))
     for job_id, reference, point, customer, completed_at in jobs:
         yield Occasion(WorklistKind.CALLBACK, job_id, "completed", point, _queue(point),
-                       f"Follow-up call after visit {reference}", rules.callback_due_at(completed_at),
+                       Title(N_("Follow-up call after visit {reference}"), reference=reference), rules.callback_due_at(completed_at),
                        job_id=job_id, customer_id=customer)
     low = session.execute(
         select(CallbackItem.id, CallbackItem.job_id, CallbackItem.service_point_id, CallbackItem.score,
@@ -87,7 +107,8 @@ def _callbacks(session: Session, now: datetime, today: date, tz: ZoneInfo) -> It
         .join(Job, Job.id == CallbackItem.job_id).where(CallbackItem.status == CallbackItemStatus.OPEN))
     for item_id, job_id, point, score, due_at, reference, customer in low:
         yield Occasion(WorklistKind.LOW_RATING_CALLBACK, item_id, "open", point, _queue(point),
-                       f"Call back: visit {reference} rated {score}/5", due_at, job_id=job_id, customer_id=customer)
+                       Title(N_("Call back: visit {reference} rated {score}/5"), reference=reference,
+                             score=score), due_at, job_id=job_id, customer_id=customer)
 
 
 def _reminders(session: Session, now: datetime, today: date, tz: ZoneInfo) -> Iterator[Occasion]:
@@ -100,7 +121,8 @@ def _reminders(session: Session, now: datetime, today: date, tz: ZoneInfo) -> It
                MaintenancePlan.next_due_on <= today + timedelta(days=rules.REMINDER_HORIZON_DAYS)))
     for plan_id, due_on, point, serial, customer in plans:
         yield Occasion(WorklistKind.FILTER_REMINDER, plan_id, due_on.isoformat(), point, _queue(point),
-                       f"Remind the customer: filter change of {serial} due {due_on.isoformat()}",
+                       Title(N_("Remind the customer: filter change of {serial} due {due_on}"), serial=serial,
+                             due_on=due_on.isoformat()),
                        rules.reminder_due_at(due_on, tz), customer_id=customer)
 
 
@@ -113,7 +135,8 @@ def _certificates(session: Session, now: datetime, today: date, tz: ZoneInfo) ->
                Certification.expires_on <= today + timedelta(days=rules.CERTIFICATE_HORIZON_DAYS)))
     for cert_id, name, expires_on, technician, point in certificates:
         yield Occasion(WorklistKind.CERTIFICATE_EXPIRY, cert_id, expires_on.isoformat(), point, _queue(point),
-                       f"{technician}: certificate {name} expires {expires_on.isoformat()}",
+                       Title(N_("{technician}: certificate {name} expires {expires_on}"), technician=technician,
+                             name=name, expires_on=expires_on.isoformat()),
                        rules.certificate_due_at(expires_on, tz))
 
 
@@ -126,7 +149,8 @@ def _complaints(session: Session, now: datetime, today: date, tz: ZoneInfo) -> I
     for complaint_id, reference, summary, due_at, owner, point, job_id, customer in complaints:
         queue = WorklistQueue.POINT if owner == ComplaintOwner.POINT else WorklistQueue.HQ
         yield Occasion(WorklistKind.COMPLAINT_DEADLINE, complaint_id, f"{due_at:%Y%m%dT%H%M}-{queue.value}", point,
-                       queue, f"Complaint {reference}: {summary}"[:200], due_at, job_id=job_id, customer_id=customer)
+                       queue, Title(N_("Complaint {reference}: {summary}"), reference=reference,
+                             summary=summary[:150]), due_at, job_id=job_id, customer_id=customer)
 
 
 def _claims(session: Session, now: datetime, today: date, tz: ZoneInfo) -> Iterator[Occasion]:
@@ -138,7 +162,7 @@ def _claims(session: Session, now: datetime, today: date, tz: ZoneInfo) -> Itera
                WarrantyClaim.return_waived_at.is_(None)))
     for claim_id, point, job_id, filed_at, reference in claims:
         yield Occasion(WorklistKind.CLAIM_OLD_PART, claim_id, "return", point, _queue(point),
-                       f"Send the old part of the warranty claim on {reference} to HQ",
+                       Title(N_("Send the old part of the warranty claim on {reference} to HQ"), reference=reference),
                        rules.old_part_due_at(filed_at), job_id=job_id)
 
 
@@ -183,7 +207,8 @@ def refresh_in(session: Session, *, tz: ZoneInfo) -> dict[str, int]:
                 session.add(WorklistItem(
                     kind=occasion.kind, subject_id=occasion.subject_id, cycle=occasion.cycle,
                     service_point_id=occasion.service_point_id, queue=occasion.queue, job_id=occasion.job_id,
-                    customer_id=occasion.customer_id, title=occasion.title, due_at=occasion.due_at,
+                    customer_id=occasion.customer_id, title=occasion.title.english()[:200],
+                    title_msgid=occasion.title.msgid, title_params=occasion.title.params, due_at=occasion.due_at,
                     status=WorklistStatus.OPEN, created_at=now))
         except IntegrityError:
             continue

@@ -98,6 +98,10 @@ def test_a_callback_done_records_the_customers_answer_on_the_visit(api, session,
 def test_a_low_rating_callback_not_answered_leaves_the_list_with_its_outcome(api):
     item = _one(api, "low_rating_callback")
     assert item["title"].startswith("Call back: visit") and "2/5" in item["title"]
+    reference = item["title"].split()[3]
+    assert item["title"] == f"Call back: visit {reference} rated 2/5"
+    chinese = api.get(f"{LIST}{item['id']}", as_="manager.hz01", headers={"Accept-Language": "zh-CN"}).json
+    assert chinese["title"] == f"回电：上门服务 {reference} 评分 2/5"  # the reader's language, asked for
     done = _done(api, item, outcome="no_answer", note="rang twice")
     assert done.status_code == 200 and done.json["outcome"] == "no_answer"
     calls = api.get(f"/api/v1/jobs/{item['job_id']}/callbacks", as_="admin").json

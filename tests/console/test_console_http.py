@@ -124,7 +124,9 @@ def test_a_manager_works_the_worklist_page_and_another_point_cannot_touch_it(con
 
     sign_in(console, "manager.hz01")
     page = console.get("/console/worklists?kind=certificate_expiry").get_data(as_text=True)
-    assert item["id"] in page and item["title"] in page and "证书即将到期" in page
+    chinese = api.get(f"/api/v1/worklist-items/{item['id']}", as_="manager.hz01",
+                      headers={"Accept-Language": "zh-CN"}).json["title"]
+    assert item["id"] in page and chinese in page and item["title"] not in page and "证书即将到期" in page
     refused = console.post(f"/console/worklists/{item['id']}/done", follow_redirects=True,
                            data={"csrf_token": csrf_of(page), "outcome": "reached"})
     assert "outcome" in refused.get_data(as_text=True)  # the service's reason, flashed

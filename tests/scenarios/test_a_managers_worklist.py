@@ -68,6 +68,8 @@ def test_a_manager_works_the_worklist(api, session, walk):
     assert at(unhappy["due_at"]) - walk.now == timedelta(hours=24)
     assert at(old_part["due_at"]).date() >= day + timedelta(days=13) and old_part["subject_id"] == claim["id"]
     assert not {i["job_id"] for i in items(api, as_="manager.nb01")} & {job["id"]}
+    in_chinese = ok(api.get(f"{LIST}{old_part['id']}", as_=MANAGER, headers={"Accept-Language": "zh-CN"}))
+    assert in_chinese["title"] == f"请将 {job['reference']} 保修索赔的旧件寄回总部"
     assert_problem(api.post(f"{LIST}{unhappy['id']}/done", as_="manager.nb01", json={"outcome": "reached"}), 404)
 
     # The manager calls the unhappy customer back and records the answer.

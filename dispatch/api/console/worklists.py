@@ -7,7 +7,8 @@ import uuid
 
 from flask import render_template, request, url_for
 
-from dispatch.api.console.i18n import gettext
+from dispatch import i18n
+from dispatch.api.console.i18n import current_locale, gettext
 from dispatch.api.console.web import act, bp, principal
 from dispatch.api.deps import unit_of_work
 from dispatch.clock import utcnow
@@ -41,7 +42,8 @@ def worklist_page():
     outcomes = {k: [o for o in WorklistOutcome if o in rules.allowed_outcomes(k)] for k in WorklistKind}
     return render_template("console/worklists.html", lists=lists, items=items, total=total, kind=kind,
                            page=number, pages=pages, outcomes=outcomes,
-                           callback_kinds=rules.CALLBACK_KINDS, now=utcnow(), nav="worklists")
+                           callback_kinds=rules.CALLBACK_KINDS, now=utcnow(), nav="worklists",
+                           title_of=lambda item: worklists.title_in(item, i18n.normalise(current_locale())))
 
 
 def _answer() -> dict[str, object]:

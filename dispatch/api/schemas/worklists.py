@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dispatch.api.i18n import problem_locale
 from dispatch.worklists.enums import WorklistKind, WorklistOutcome, WorklistQueue, WorklistStatus
+from dispatch.worklists.service import title_in
+
+
+class ReaderTitle(fields.String):
+    """The item's title in the language the request asks for (``Accept-Language``; English without)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(title_in(obj, problem_locale()), attr, obj, **kwargs)
 
 
 class WorklistItemSchema(Schema):
@@ -16,7 +25,7 @@ class WorklistItemSchema(Schema):
     queue = fields.Enum(WorklistQueue, by_value=True, metadata={"description": "the point's list or HQ's"})
     job_id = fields.UUID(allow_none=True)
     customer_id = fields.UUID(allow_none=True)
-    title = fields.String()
+    title = ReaderTitle(metadata={"description": "in the language of Accept-Language (English without it)"})
     due_at = fields.DateTime()
     status = fields.Enum(WorklistStatus, by_value=True)
     outcome = fields.Enum(WorklistOutcome, by_value=True, allow_none=True)
