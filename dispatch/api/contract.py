@@ -287,6 +287,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/service-contracts"): "listServiceContracts",
     ("POST", "/api/v1/service-contracts"): "sellServiceContract",
     ("GET", "/api/v1/service-contracts/{contract_id}"): "getServiceContract",
+    ("POST", "/api/v1/service-contracts/{contract_id}/cancellation"): "cancelServiceContract",
     ("POST", "/api/v1/service-contracts/reminders"): "requestContractReminders",
     ("GET", "/api/v1/recall-campaigns"): "listRecallCampaigns",
     ("POST", "/api/v1/recall-campaigns"): "createRecallCampaign",

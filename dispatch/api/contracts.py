@@ -9,6 +9,7 @@ from dispatch.api.blueprint import Blueprint
 from dispatch.api.deps import current_principal, task_queue, unit_of_work
 from dispatch.api.errors import ProblemSchema
 from dispatch.api.schemas.contracts import (
+    ContractCancelSchema,
     ContractCreateSchema,
     ContractFilterSchema,
     ContractSchema,
@@ -52,6 +53,20 @@ class ContractById(MethodView):
     def get(self, contract_id):
         """One contract, with the visits and parts used so far."""
         return service.get_contract(unit_of_work(), current_principal(), contract_id)
+
+
+@blp.route("/<uuid:contract_id>/cancellation")
+class ContractCancellation(MethodView):
+    @blp.arguments(ContractCancelSchema)
+    @blp.response(200, ContractSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="no such contract, or another point's")
+    @blp.alt_response(409, schema=ProblemSchema, description="cancelled or ended already, or a visit billed to it "
+                                                             "is still open")
+    def post(self, body, contract_id):
+        """Cancel a running contract today (admin, the selling point's manager): the refund owed (the unused
+        share of the price) is recorded and texted to the customer; an annual package's maintenance rhythm
+        goes back to the model's."""
+        return service.cancel(unit_of_work(), current_principal(), contract_id, **body)
 
 
 @blp.route("/reminders")

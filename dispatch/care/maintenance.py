@@ -95,6 +95,24 @@ def follow_contract(session: Session, unit_id: uuid.UUID, *, interval_days: int,
     return plan
 
 
+def leave_contract(session: Session, unit_id: uuid.UUID, *, today: date) -> MaintenancePlan | None:
+    """A cancelled annual package (no commit): the unit's plan goes back to its model's rhythm,
+    counted from the last maintenance (or the purchase), or pauses when the model has none."""
+    plan = session.scalar(select(MaintenancePlan).where(MaintenancePlan.unit_id == unit_id).with_for_update())
+    if plan is None:
+        return None
+    interval, purchased_on = session.execute(
+        select(Product.maintenance_interval_days, Unit.purchased_on).join(Unit, Unit.product_id == Product.id)
+        .where(Unit.id == unit_id)).one()
+    if interval is None:
+        plan.active = False
+    else:
+        plan.interval_days = interval
+        plan.next_due_on = rules.first_due_on(plan.last_done_on or purchased_on or today, interval, today)
+    session.flush()
+    return plan
+
+
 def follow_replacement(session: Session, old_unit_id: uuid.UUID, new_unit_id: uuid.UUID | None) -> MaintenancePlan | None:
     """A unit replaced or refunded under 三包 (no commit): its plan moves to the replacement with its
     rhythm and next due date (the customer's filters do not start over), or pauses on a refund."""

@@ -26,6 +26,7 @@ class Template:
     REPLACEMENT_SUGGESTED = "replacement_suggested"
     REMEDY_DECIDED = "remedy_decided"
     CONTRACT_EXPIRING = "contract_expiring"
+    CONTRACT_CANCELLED = "contract_cancelled"
     RECALL_OPENED = "recall_opened"
     WEBHOOK_DISABLED = "webhook_disabled"
 
@@ -155,6 +156,13 @@ def render(template: str, payload: dict[str, Any], *, tz: ZoneInfo, rating_url: 
             t(N_("Your service contract {reference} for unit {serial} ends on {day}. Call us to renew it and "
                  "keep your visits and parts covered."), reference=p["reference"], serial=p["serial"],
               day=_day(p["ends_on"])),
+        )
+    if template == Template.CONTRACT_CANCELLED:
+        return Rendered(
+            t(N_("Your service contract {reference} is cancelled"), reference=p["reference"]),
+            t(N_("Your service contract {reference} for unit {serial} is cancelled from {day}. We owe you a "
+                 "refund of {refund} yuan for the time and visits not used."), reference=p["reference"],
+              serial=p["serial"], day=_day(p["cancelled_on"]), refund=p["refund"]),
         )
     if template == Template.WEBHOOK_DISABLED:
         return Rendered(

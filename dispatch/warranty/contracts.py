@@ -7,6 +7,8 @@ months. A job of the unit inside the contract's period is billed to the contract
 :class:`~dispatch.stock.models.BillCover`, written when the job is taken in and recomputed when it
 completes); the customer is never charged for what is included. A completed job uses up a visit
 and the included parts fitted. Customers are reminded through the outbox before a contract ends.
+A contract may be cancelled (HQ or the selling point): the customer is owed the unused share of
+the price (:func:`refund_owed`), and the unit's maintenance goes back to its model's rhythm.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,6 +33,7 @@ from dispatch.clock import local_today, utcnow
 from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.jobs.models import Job, JobStatus
+from dispatch.jobs.rules import OPEN
 from dispatch.network import rules as network_rules
 from dispatch.network.models import JobType, Unit
 from dispatch.network.units import parse_serial
@@ -159,6 +163,63 @@ def get_contract(uow: UnitOfWork, actor: Principal, contract_id: uuid.UUID) -> S
         row = uow.session.scalar(_visible(actor, select(ServiceContract).where(ServiceContract.id == contract_id)))
         if row is None:
             raise NotFound(f"service contract {contract_id} does not exist")
+        return row
+
+
+# --- cancelling --------------------------------------------------------------------------------
+
+
+def refund_owed(contract: ServiceContract, on: date) -> Decimal:
+    """What a contract cancelled on ``on`` owes back: its price times the share not used, i.e. the
+    days left after ``on`` (all of them before it starts) and, for an annual package, also the
+    visits left, whichever is smaller. Rounded down to the fen: never more than was paid."""
+    days = (contract.ends_on - contract.starts_on).days + 1
+    days_left = days if on < contract.starts_on else max(0, (contract.ends_on - on).days)
+    left = Fraction(days_left, days)
+    if contract.kind == ContractKind.ANNUAL_SERVICE and contract.included_visits:
+        left = min(left, Fraction(contract.included_visits - contract.visits_used, contract.included_visits))
+    return (contract.price * left.numerator / left.denominator).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def cancel(uow: UnitOfWork, actor: Principal, contract_id: uuid.UUID, *, reason: str) -> ServiceContract:
+    """HQ or the selling point's manager cancels a running contract today: the refund owed is
+    recorded and texted to the customer, an annual package's maintenance rhythm goes back to the
+    model's, and later jobs are no longer billed to it. Refused (409) while a job billed to it is
+    still open: finish or cancel that visit first."""
+    actor.require(Role.ADMIN, Role.MANAGER)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("reason", "say why the contract is cancelled")
+    with uow:
+        session = uow.session
+        row = session.scalar(_visible(actor, select(ServiceContract).where(ServiceContract.id == contract_id))
+                             .with_for_update(of=ServiceContract))
+        if row is None:
+            raise NotFound(f"service contract {contract_id} does not exist")
+        if row.status != ContractStatus.ACTIVE:
+            raise Conflict(f"contract {row.reference} is {row.status.value} already", current=row.status.value)
+        today = local_today()
+        if today > row.ends_on:
+            raise Conflict(f"contract {row.reference} ended on {row.ends_on}: there is nothing left to cancel")
+        busy = session.scalar(select(Job.reference).join(ContractJob, ContractJob.job_id == Job.id).where(
+            ContractJob.contract_id == row.id, ContractJob.booked.is_(False), Job.status.in_(OPEN)).limit(1))
+        if busy is not None:
+            raise Conflict(f"visit {busy} is billed to contract {row.reference} and still open: finish or cancel "
+                           "it first")
+        row.status, row.cancelled_on, row.cancel_reason = ContractStatus.CANCELLED, today, reason[:2000]
+        row.refund = refund_owed(row, today)
+        row.version += 1
+        session.flush()
+        plan = None
+        if row.kind == ContractKind.ANNUAL_SERVICE:
+            plan = maintenance.leave_contract(session, row.unit_id, today=today)
+        payload = {"reference": row.reference, "serial": row.unit.serial, "cancelled_on": today.isoformat(),
+                   "refund": str(row.refund), "reason": reason}
+        notifications.notify_customer(session, row.unit.customer, Template.CONTRACT_CANCELLED, payload,
+                                      service_point_id=row.service_point_id)
+        audit_log.append(session, kind="warranty.contract_cancelled", subject_id=row.id, actor_id=actor_id_of(actor),
+                         payload=payload | {"maintenance_interval_days": plan.interval_days if plan else None})
+        uow.commit()
         return row
 
 

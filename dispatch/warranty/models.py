@@ -185,6 +185,9 @@ class ServiceContract(UuidPk, Base):
     sold_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     sold_at: Mapped[datetime]
     reminded_on: Mapped[date | None]  # the expiry reminder was queued that day
+    cancelled_on: Mapped[date | None]  # local date; the refund is what was owed back that day
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    refund: Mapped[Decimal | None]
     version: Mapped[int] = mapped_column(default=1)
 
     unit: Mapped[Unit] = relationship(lazy="joined")

@@ -5,7 +5,7 @@ misuse; overlapping or late sales refused; expiry reminders through the outbox, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -174,3 +174,38 @@ def test_a_unit_replaced_or_refunded_under_sanbao_takes_its_contract_and_plan_al
     assert maintenance.sync_plans(uow_factory(), today=TODAY, tz=ZoneInfo("Asia/Shanghai"))["created"] == 0
     assert len(api.get(f"/api/v1/maintenance-plans?unit_id={old_id}", as_="admin").json) == (
         0 if kind == "replace" else 1)
+
+
+def test_a_package_cancelled_midway_owes_back_the_unused_share_and_gives_the_unit_back_its_models_rhythm(api, session):
+    """Cancelled after 73 days with one of two visits used: the refund is the smaller unused share (half the
+    visits, not four fifths of the year), rounded down; the customer is texted; the plan goes back to the
+    model's rhythm; later jobs are billed to the customer; a visit still open under it blocks the cancellation."""
+    serial, _ = expired_unit(api, session, 71, days_since_warranty=100)
+    contract = sell(api, serial, included_visits=2, price="365.00").json
+    unit_id = session.scalar(select(Unit.id).where(Unit.serial == serial))
+    first = wb.repair_on_site(api, session, serial=serial)
+    url = f"{CONTRACTS}/{contract['id']}/cancellation"
+    assert_problem(api.post(url, as_=wb.MANAGER, json={"reason": "moving away"}), 409)  # its visit is open
+    done(api, first)
+
+    assert_problem(api.post(url, as_=wb.TECH, json={"reason": "moving away"}), 403)
+    assert_problem(api.post(url, as_="manager.nb01", json={"reason": "moving away"}), 404)
+    assert_problem(api.post(url, as_=wb.MANAGER, json={"reason": " "}), 422, field="reason")
+    assert_problem(api.post(url, as_=wb.MANAGER, json={}), 422, field="reason")
+    with clock.frozen(clock.utcnow() + timedelta(days=73)):
+        api._tokens.clear()  # 73 days on: everyone signs in again
+        cancelled = api.post(url, as_=wb.MANAGER, json={"reason": "moving away"})
+        assert cancelled.status_code == 200, cancelled.json
+        body = cancelled.json
+        days = (date.fromisoformat(contract["ends_on"]) - date.fromisoformat(contract["starts_on"])).days + 1
+        left = (date.fromisoformat(contract["ends_on"]) - date.fromisoformat(body["cancelled_on"])).days
+        assert left / days > 0.5  # the time left is worth more than the visit left: the visits decide
+        assert (body["status"], body["refund"], body["cancel_reason"]) == ("cancelled", "182.50", "moving away")
+        assert_problem(api.post(url, as_=wb.MANAGER, json={"reason": "again"}), 409)
+        told = api.get(f"/api/v1/notifications?template=contract_cancelled&page_size=100", as_="admin").json
+        assert [(m["payload"]["reference"], m["payload"]["refund"]) for m in told] == [(contract["reference"], "182.50")]
+        [plan] = api.get(f"/api/v1/maintenance-plans?unit_id={unit_id}", as_="admin").json
+        assert plan["interval_days"] != 182 and plan["active"]  # the model's own rhythm again
+    api._tokens.clear()
+    later = wb.repair_on_site(api, session, serial=serial)  # no longer billed to the contract
+    assert paid_by(bill(api, later))[0][0] == "customer"

@@ -168,7 +168,8 @@ def test_the_warranty_desk_replaces_a_purifier_that_failed_in_its_first_fortnigh
 def test_the_warranty_desk_bills_an_annual_package_not_the_customer(api, session, walk):
     """包年: the manager sells an annual package (two visits, two PP cartridges) for a purifier out of
     warranty; a repair under it costs the customer nothing for what is included; HQ's morning run
-    reminds the customers whose contract ends within the month (the demo's HZ01 package)."""
+    reminds the customers whose contract ends within the month (the demo's HZ01 package); the customer
+    moves away and the package is cancelled with the unused share refunded."""
     day = next_working_day(api, MANAGER, SUITE_TODAY)
     walk.to(max(local(day, 8), walk.now))
     unit = caller_unit(session, "HZ01", covered=False, on=day)
@@ -197,6 +198,16 @@ def test_the_warranty_desk_bills_an_annual_package_not_the_customer(api, session
     ok(api.post(f"{API}/service-contracts/reminders", as_=ADMIN, json={"days_ahead": 30}), 202)
     reminders = ok(api.get(f"{API}/notifications?template=contract_expiring&page_size=100", as_=ADMIN))
     assert reminders and contract["reference"] not in {m["payload"]["reference"] for m in reminders}
+
+    # The customer moves away that evening: the package is cancelled, half of it is owed back (one of
+    # two visits used), the customer is texted, and the filter rhythm is the model's again.
+    walk.to(local(day, 20))
+    cancelled = ok(api.post(f"{API}/service-contracts/{contract['id']}/cancellation", as_=MANAGER,
+                            json={"reason": "customer moved to another city"}))
+    assert (cancelled["status"], cancelled["refund"]) == ("cancelled", "180.00")
+    texted = ok(api.get(f"{API}/notifications?template=contract_cancelled&page_size=100", as_=MANAGER))
+    assert [m["payload"]["refund"] for m in texted if m["payload"]["reference"] == contract["reference"]] == ["180.00"]
+    assert [p["interval_days"] for p in ok(api.get(f"{API}/maintenance-plans?unit_id={unit.id}", as_=ADMIN))] != [182]
 
 
 def test_the_warranty_desk_runs_a_recall_and_follows_it_per_point(api, walk):

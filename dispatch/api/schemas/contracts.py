@@ -50,6 +50,10 @@ class ContractSchema(Schema):
     parts = fields.List(fields.Nested(ContractPartSchema))
     sold_at = fields.DateTime()
     reminded_on = fields.Date(allow_none=True)
+    cancelled_on = fields.Date(allow_none=True)
+    cancel_reason = fields.String()
+    refund = fields.Decimal(places=2, as_string=True, allow_none=True,
+                            metadata=MONEY | {"description": "owed back on cancellation: the unused share of the price"})
     version = fields.Integer()
 
 
@@ -65,3 +69,7 @@ class ReminderRequestSchema(Schema):
 class ReminderQueuedSchema(Schema):
     task_id = fields.String()
     days_ahead = fields.Integer()
+
+
+class ContractCancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
