@@ -1,7 +1,7 @@
 """The fault cause catalogue (HQ, per product category) and the cause each repair found.
 
 A repair job cannot complete without a fault cause from the catalogue (``ensure_recorded``, a
-before-hook of the completion). A cause that is misuse or an outside cause (water quality, a
+before-hook of the completion; a recall visit excepted). A cause that is misuse or an outside cause (water quality, a
 third party's installation, physical damage) makes the repair chargeable: labour and parts are
 billed to the customer at list price (the bill never prices above list), and the job's open
 warranty claims are rejected with that reason. Corrected to a product defect before completion,
@@ -32,7 +32,7 @@ from dispatch.stock.ledger import actor_id_of
 from dispatch.uow import UnitOfWork
 from dispatch.warranty import contracts
 from dispatch.warranty.enums import FaultKind
-from dispatch.warranty.models import FaultCause, JobFaultCause
+from dispatch.warranty.models import FaultCause, JobFaultCause, RecallUnit
 from dispatch.warranty.suggestions import suggest_if_repeat
 
 OPEN_FOR_CAUSE = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
@@ -219,8 +219,11 @@ def get_job_cause(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobFa
 
 
 def ensure_recorded(session: Session, job: Job) -> None:
-    """Refuse to complete a repair without a fault cause (409 ``fault-cause-missing``)."""
-    if job.type == JobType.REPAIR and session.get(JobFaultCause, job.id) is None:
+    """Refuse to complete a repair without a fault cause (409 ``fault-cause-missing``). A recall
+    visit needs none: its reason is the campaign's, and a cause picked to get past the check would
+    only blur the causes per model."""
+    if job.type == JobType.REPAIR and session.get(JobFaultCause, job.id) is None and session.scalar(
+            select(RecallUnit.job_id).where(RecallUnit.job_id == job.id)) is None:
         raise FaultCauseMissing(f"repair {job.reference} cannot complete without a fault cause from the catalogue: "
                                 f"PUT /api/v1/jobs/{job.id}/fault-cause (or the fault_cause sync mutation)",
                                 job_id=str(job.id))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dispatch.network.models import Unit
 from dispatch.warranty import recalls
 from tests.api import warranty_builders as wb
-from tests.api.jobs_builders import MONDAY, move
+from tests.api.jobs_builders import MONDAY, TUESDAY, assign, free_start, move, technician
 from tests.api.test_stock_jobs import unit_serial
 from tests.api.test_warranty_remedies import new_unit
 from tests.api.warranty_builders import warranty_desk  # noqa: F401 (fixture)
@@ -87,4 +87,13 @@ def test_the_launched_campaign_opens_one_job_per_unit_tells_customers_and_report
     assert move(api, job, "cancelled", as_=wb.MANAGER, reason="customer moved abroad").status_code == 200
     [hz01] = api.get(f"{RECALLS}/{campaign['id']}/points", as_=wb.MANAGER).json
     assert (hz01["cancelled"], hz01["open"]) == (1, 2)
+
+    # A recall visit completes without a fault cause: the campaign is its reason.
+    second, worker = {"id": mine[1]["job_id"]}, technician(session, wb.TECH).id
+    assert assign(api, second, worker, free_start(session, worker, TUESDAY, 9)).status_code == 200
+    for to in ("en_route", "on_site", "completed"):
+        moved = move(api, second, to, as_=wb.TECH)
+        assert moved.status_code == 200, moved.json
+    [hz01] = api.get(f"{RECALLS}/{campaign['id']}/points", as_=wb.MANAGER).json
+    assert (hz01["completed"], hz01["open"]) == (1, 1)
     assert api.get(f"{RECALLS}/{campaign['id']}/points", as_="manager.nb01").json == []
