@@ -43,7 +43,15 @@ from dispatch.integrations import imports  # noqa: E402
 from dispatch.integrations.enums import ImportFormat, ImportKind, ImportStatus  # noqa: E402
 from dispatch.integrations.models import ImportRun  # noqa: E402
 from dispatch.network.enums import AuthorisationStatus  # noqa: E402
-from dispatch.network.models import Activation, Customer, Product, ProductCategory, ServicePoint, Technician, Unit  # noqa: E402,E501
+from dispatch.network.models import (  # noqa: E402,E501
+    Activation,
+    Customer,
+    Product,
+    ProductCategory,
+    ServicePoint,
+    Technician,
+    Unit,
+)
 from dispatch.stock.models import Part  # noqa: E402
 from dispatch.uow import UnitOfWork  # noqa: E402
 from dispatch.warranty.enums import PartnerKind  # noqa: E402
@@ -139,15 +147,16 @@ def main() -> None:
                  ImportKind.TECHNICIANS: technicians_csv}[kind](rows, today))
         print(f"{engine.dialect.name}: {kind.value}, {rows:,} rows, CSV {len(text) / 1e6:.1f} MB")
         upload = imports.Upload(ImportFormat.CSV, text, "bench.csv")
-        timed(f"{kind.value}: dry run", rows, lambda: imports.dry_run(uow(), SYSTEM, upload=upload, tz=TZ, kind=kind))
+        timed(f"{kind.value}: dry run", rows, lambda u=upload, k=kind: imports.dry_run(uow(), SYSTEM, upload=u, tz=TZ,
+                                                                                 kind=k))
         for label in ("first run", "run again (no change)"):
             with factory() as session:
                 run = ImportRun(id=uuid.uuid4(), kind=kind, status=ImportStatus.QUEUED, filename="bench.csv",
                                 content=text)
                 session.add(run)
                 session.commit()
-            outcome = timed(f"{kind.value}: {label}", rows, lambda: imports.run(
-                uow, run.id, tz=TZ, actor=SYSTEM, hash_method=args.hash_method))
+            outcome = timed(f"{kind.value}: {label}", rows, lambda run_id=run.id: imports.run(
+                uow, run_id, tz=TZ, actor=SYSTEM, hash_method=args.hash_method))
             assert outcome.get("applied") == rows, outcome
         with factory() as session:
             stored = session.scalar(select(func.count()).select_from(MODELS[kind]))
