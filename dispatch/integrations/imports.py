@@ -232,7 +232,3 @@ def export(uow: UnitOfWork, actor: Principal, kind: ImportKind) -> Iterator[list
     with uow:
         yield from shape.export(uow.session, actor)
 
-
-def export_units(uow: UnitOfWork, actor: Principal) -> Iterator[list[Any]]:
-    return export(uow, actor, ImportKind.UNITS)
-
