@@ -63,3 +63,39 @@ class UnitOfWork:
 
 
 UowFactory = Callable[[], UnitOfWork]
+
+
+class SavepointUnitOfWork(UnitOfWork):
+    """A unit of work inside someone else's transaction, as a savepoint: what a service commits
+    is released into the enclosing transaction (written for real when that one commits), what
+    it rolls back is only its own work. Bulk imports run the very services the API calls, a
+    batch of rows to one transaction, each row whole or not at all.
+
+    ``after_commit`` callbacks are handed to ``deferred`` (the enclosing transaction runs them
+    once it is durable). Whatever a service does after its commit belongs to the enclosing
+    transaction (services only read then)."""
+
+    def __init__(self, session: Session, deferred: list[Callable[[], None]] | None = None) -> None:
+        super().__init__(session=session)
+        self._deferred = deferred if deferred is not None else []
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+        self._after_commit.clear()
+
+    def commit(self) -> None:
+        try:
+            self.session.flush()
+            self._savepoint.commit()
+        except IntegrityError as exc:
+            if self._savepoint.is_active:
+                self._savepoint.rollback()
+            raise Conflict("the change conflicts with existing data") from exc
+        self._deferred.extend(self._after_commit)
+        self._after_commit = []

@@ -12,4 +12,5 @@ from workers.runtime import get_runtime
 
 def run_import(run_id: str) -> dict[str, object]:
     runtime = get_runtime()
-    return imports.run(runtime.uow_factory, uuid.UUID(run_id), tz=runtime.settings.timezone, actor=SYSTEM)
+    return imports.run(runtime.uow_factory, uuid.UUID(run_id), tz=runtime.settings.timezone, actor=SYSTEM,
+                       hash_method=runtime.settings.password_hash_method)

@@ -18,9 +18,11 @@ from typing import Any
 
 from flask import Response
 
+from dispatch.integrations import sheets
+
 MEDIA_TYPE = "text/csv"
 BOM = "\ufeff"
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+FORMULA_LEADS = sheets.FORMULA_LEADS  # one list: the importers read a guarded cell back (sheets.unguard)
 
 
 def neutralise(value: Any) -> Any:

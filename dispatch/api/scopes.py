@@ -10,14 +10,19 @@ from dispatch.auth.enums import Scope
 from dispatch.auth.principal import Principal
 from dispatch.errors import Forbidden
 
+RUNS = ("getImport", "listImports")  # every import scope follows its runs
+
 OPERATIONS: dict[Scope, frozenset[str]] = {
     Scope.JOBS_READ: frozenset({"listJobs", "getJob"}),
     Scope.JOBS_WRITE: frozenset({"createJob", "transitionJob"}),
     Scope.CUSTOMERS_READ: frozenset({"listCustomers", "getCustomer"}),
     Scope.CUSTOMERS_WRITE: frozenset({"registerCustomer", "updateCustomer"}),
     Scope.UNITS_READ: frozenset({"listUnits", "getUnit", "getUnitWarranty"}),
-    Scope.UNITS_IMPORT: frozenset({"registerUnit", "updateUnit", "activateWarranty", "importUnits", "getImport",
-                                   "listImports", "exportUnits"}),
+    Scope.UNITS_IMPORT: frozenset({"registerUnit", "updateUnit", "activateWarranty", "importUnits", "exportUnits",
+                                   *RUNS}),
+    Scope.CUSTOMERS_IMPORT: frozenset({"importCustomers", "exportCustomers", *RUNS}),
+    Scope.PARTS_IMPORT: frozenset({"importParts", "exportParts", *RUNS}),
+    Scope.TECHNICIANS_IMPORT: frozenset({"importTechnicians", "exportTechnicians", *RUNS}),
     Scope.PARTS_READ: frozenset({"listParts", "getPart", "listProducts"}),
     Scope.WEBHOOKS_MANAGE: frozenset({
         "listWebhookEventTypes", "listWebhookEndpoints", "createWebhookEndpoint", "getWebhookEndpoint",

@@ -26,6 +26,9 @@ class Scope(StrEnum):
     CUSTOMERS_WRITE = "customers:write"
     UNITS_READ = "units:read"
     UNITS_IMPORT = "units:import"
+    CUSTOMERS_IMPORT = "customers:import"
+    PARTS_IMPORT = "parts:import"  # the parts catalogue and its list prices
+    TECHNICIANS_IMPORT = "technicians:import"
     PARTS_READ = "parts:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
 

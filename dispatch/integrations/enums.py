@@ -32,7 +32,17 @@ class EndpointStatus(StrEnum):
 
 
 class ImportKind(StrEnum):
+    """The shapes a file may have (each is a spec in dispatch.integrations.shapes)."""
+
     UNITS = "units"  # the installed base: units with sale data, buyers and dealers
+    CUSTOMERS = "customers"  # customers alone, by phone number
+    PARTS = "parts"  # the parts catalogue and its list prices, by SKU
+    TECHNICIANS = "technicians"  # technicians and their accounts, by username
+
+
+class ImportFormat(StrEnum):
+    CSV = "csv"  # UTF-8 text (a byte-order mark is fine)
+    XLSX = "xlsx"  # an Excel workbook: the first sheet, formulas refused
 
 
 class ImportStatus(StrEnum):

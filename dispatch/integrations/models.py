@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, TimestampMixin, UuidPk, str_enum
 from dispatch.integrations.enums import (
     DeliveryStatus,
     EndpointStatus,
+    ImportFormat,
     ImportKind,
     ImportStatus,
 )
@@ -101,7 +102,12 @@ class ImportRun(UuidPk, TimestampMixin, Base):
     kind: Mapped[ImportKind] = mapped_column(str_enum(ImportKind))
     status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus), default=ImportStatus.QUEUED)
     filename: Mapped[str] = mapped_column(String(200), default="")
-    content: Mapped[str] = mapped_column(Text, deferred=True)
+    file_format: Mapped[ImportFormat] = mapped_column(str_enum(ImportFormat), default=ImportFormat.CSV,
+                                                      server_default=ImportFormat.CSV.value)
+    content: Mapped[str] = mapped_column(Text, deferred=True)  # a CSV file's text ("" for XLSX)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # an XLSX file's bytes
+    # A point manager's run (their own technicians): that manager's point sees it; HQ sees all.
+    service_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_points.id"), index=True)
     total: Mapped[int | None]
     processed: Mapped[int] = mapped_column(default=0)
     applied: Mapped[int] = mapped_column(default=0)

@@ -191,6 +191,7 @@ def _new_customer(
     lon: float | None = None,
     grade: CustomerGrade = CustomerGrade.STANDARD,
     service_point_id: uuid.UUID | None = None,
+    locale: str | None = None,
 ) -> Customer:
     if actor.is_hq:
         if service_point_id is not None and session.get(ServicePoint, service_point_id) is None:
@@ -202,7 +203,7 @@ def _new_customer(
     if (lat is None) != (lon is None):
         raise ValidationFailed("location", "give both lat and lon")
     customer = Customer(name=name, phone=normalise_phone(phone), email=email, address=address, lat=lat, lon=lon,
-                        grade=grade, service_point_id=service_point_id)
+                        grade=grade, service_point_id=service_point_id, locale=locale)
     session.add(customer)
     session.flush()
     return customer
@@ -243,7 +244,7 @@ def update_customer(uow: UnitOfWork, actor: Principal, customer_id: uuid.UUID, *
             raise ValidationFailed("location", "give both lat and lon")
         if "grade" in changes and changes["grade"] != customer.grade and not actor.is_admin:
             raise Forbidden("only HQ grades customers (the grade sets SLA targets)")
-        for name in ("name", "email", "address", "lat", "lon", "grade"):
+        for name in ("name", "email", "address", "lat", "lon", "grade", "locale"):
             if name in changes:
                 setattr(customer, name, changes[name])
         if "service_point_id" in changes:

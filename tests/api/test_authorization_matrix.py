@@ -130,7 +130,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("endpoints", "endpoint_id"): ("webhook_endpoint", CATALOGUE),
     ("deliveries", "delivery_id"): ("webhook_delivery", CATALOGUE),
     ("clients", "client_uuid"): ("api_client", CATALOGUE),
-    ("imports", "run_id"): ("import_run", CATALOGUE),
+    ("imports", "run_id"): ("import_run", POINT),
 }
 
 EXEMPT = {
@@ -356,11 +356,17 @@ def _webhook_objects(session) -> dict[str, str]:
     principal = Principal(user_id=admin.id, username=admin.username, role=admin.role)
     issued = clients.create_client(UnitOfWork(session=session), principal, TokenConfig(secret_key="matrix" * 8),
                                    name="Matrix ERP", scopes=["jobs:read"])
-    run = ImportRun(kind=ImportKind.UNITS, status=ImportStatus.SUCCEEDED, filename="matrix.csv", content="serial")
+    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery),
+            "api_client": str(issued.client.id)}
+
+
+def _import_run(session, point_id: uuid.UUID) -> str:
+    """A manager's technician import: their point's (HQ sees every point's)."""
+    run = ImportRun(kind=ImportKind.TECHNICIANS, status=ImportStatus.SUCCEEDED, filename="matrix.csv",
+                    content="username", service_point_id=point_id)
     session.add(run)
     session.flush()
-    return {"webhook_endpoint": str(endpoint.id), "webhook_delivery": str(delivery),
-            "api_client": str(issued.client.id), "import_run": str(run.id)}
+    return str(run.id)
 
 
 def _first(session, query, what: str):
@@ -481,6 +487,8 @@ def build_world(session, api, today: date) -> World:
         SopVersion.template_id == uuid.UUID(catalogue["template"])).order_by(SopVersion.number), "SOP version"))
     world.own |= catalogue
     world.foreign |= catalogue
+    world.own["import_run"], world.foreign["import_run"] = _import_run(session, own_point), _import_run(
+        session, foreign_point)
     codes = dict(session.execute(select(ServicePoint.id, ServicePoint.code)).all())
     world.foreign["point_code"] = codes[foreign_point]
     vans = {"own": "tech.hz01.1", "foreign": session.scalar(select(User.username).join(

@@ -3,17 +3,21 @@ with its client credentials, loads last month's sales from CSV (a dry run first,
 bad line; then the real run in the background, polled to the end), and registers its own webhook receiver (a real HTTP server on
 loopback), and cannot call what its scopes do not name; a repair is taken in, booked, worked and completed; the delivery task sends each event
 signed as Standard Webhooks do, the job's events in the order they happened; a receiver outage is
-ridden out with retries, and HQ reads the delivery log."""
+ridden out with retries, and HQ reads the delivery log. In the evening the ERP loads reference
+data, customers and a price list (CSV) and new technicians (an XLSX sheet), and HZ01's manager
+sees them: the technicians in the team, the customers in full (their point's), the new price."""
 
 from __future__ import annotations
 
 import io
 from datetime import timedelta
 
+import openpyxl
 from sqlalchemy import select
 
 from dispatch import runtime as task_runtime
 from dispatch.network.models import Product
+from dispatch.stock.models import Part
 from tests.dates import SUITE_TODAY
 from tests.scenarios.steps import (
     ADMIN,
@@ -21,6 +25,7 @@ from tests.scenarios.steps import (
     book,
     caller_unit,
     fill_repair_checklist,
+    list_prices,
     free_hour,
     next_working_day,
     ok,
@@ -50,9 +55,50 @@ def erp_token(api, issued: dict) -> dict:
     return {"Authorization": f"Bearer {answer['access_token']}"}
 
 
-def _csv(api, erp: dict, text: str, dry_run: bool):
-    return api.client.post(f"{API}/imports/units{'?dry_run=true' if dry_run else ''}", headers=erp,
-                           content_type="multipart/form-data", data={"file": (io.BytesIO(text.encode()), "sales.csv")})
+def _csv(api, erp: dict, text: str | bytes, dry_run: bool, kind: str = "units", filename: str = "sales.csv"):
+    data = text.encode() if isinstance(text, str) else text
+    return api.client.post(f"{API}/imports/{kind}{'?dry_run=true' if dry_run else ''}", headers=erp,
+                           content_type="multipart/form-data", data={"file": (io.BytesIO(data), filename)})
+
+
+def _imported(api, erp: dict, kind: str, data: str | bytes, filename: str) -> dict:
+    """A real run of an import, polled through the API to its end."""
+    started = _csv(api, erp, data, False, kind, filename)
+    assert started.status_code == 202, started.json
+    run = ok(api.client.get(started.headers["Location"], headers=erp))
+    assert run["status"] == "succeeded" and run["failed"] == 0, run
+    return run
+
+
+def load_reference_data(api, session, erp: dict) -> None:
+    customers = ("phone,name,address,lat,lon,service_point_code\n"
+                 "13766660001,Qian Hua,8 West Lake Road,30.26,120.15,HZ01\n"
+                 "13766660002,Sun Li,9 West Lake Road,,,HZ01\n")
+    problem = _csv(api, erp, customers + "ask reception,Too Short,,,,HZ01\n", True, "customers", "crm.csv")
+    assert problem.status_code == 422 and problem.json["problems"][0] == {
+        "line": 4, "field": "phone", "reason": "not a phone number (digits, optional leading +)"}
+    _imported(api, erp, "customers", customers, "crm.csv")
+    sku = session.scalar(select(Part.sku).where(Part.active.is_(True)).order_by(Part.sku))
+    product = session.scalar(select(Product.sku).order_by(Product.sku))
+    prices = f"sku,name,list_price,compatible_products\n{sku},,88.00,\nERP-FLT-9,ERP filter,36.50,{product}\n"
+    _imported(api, erp, "parts", prices, "prices.csv")
+    book = openpyxl.Workbook()
+    book.active.append(["username", "name", "service_point_code", "hired_on", "skills", "weekly_shifts"])
+    book.active.append(["erp.hz01.new", "Wu Tao", "HZ01", SUITE_TODAY - timedelta(days=3),
+                        "water_purifier:install;water_purifier:repair", "0 08:30-17:30;2 08:30-17:30"])
+    sheet = io.BytesIO()
+    book.save(sheet)
+    hired = _imported(api, erp, "technicians", sheet.getvalue(), "hr.xlsx")
+    assert (hired["file_format"], hired["applied"]) == ("xlsx", 1)
+
+    mine = {t["name"]: t for t in team(api, MANAGER)}
+    assert {(s["category"], s["job_type"]) for s in mine["Wu Tao"]["skills"]} == {
+        ("water_purifier", "install"), ("water_purifier", "repair")}
+    found = ok(api.get(f"{API}/customers/?phone=13766660001", as_=MANAGER))
+    assert [(c["name"], c["masked"]) for c in found] == [("Qian Hua", False)]
+    assert list_prices(api, [sku, "ERP-FLT-9"], as_=MANAGER) == {sku: "88.00", "ERP-FLT-9": "36.50"}
+    again = _imported(api, erp, "technicians", sheet.getvalue(), "hr.xlsx")  # the same file tomorrow
+    assert again["applied"] == 1 and {t["name"]: t for t in team(api, MANAGER)}["Wu Tao"] == mine["Wu Tao"]
 
 
 def load_last_months_sales(api, session, erp: dict) -> None:
@@ -74,7 +120,8 @@ def load_last_months_sales(api, session, erp: dict) -> None:
 
 def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory):
     issued = ok(api.post(f"{API}/clients", as_=ADMIN, json={
-        "name": "ERP", "scopes": ["jobs:read", "units:read", "units:import", "webhooks:manage"]}), 201)
+        "name": "ERP", "scopes": ["jobs:read", "units:read", "units:import", "webhooks:manage", "customers:import",
+                                  "parts:import", "technicians:import"]}), 201)
     erp = erp_token(api, issued)
     load_last_months_sales(api, session, erp)
     types = ok(api.client.get(f"{API}/webhooks/event-types", headers=erp))
@@ -127,3 +174,4 @@ def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory)
     retried = [d for d in ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?page_size=100",
                                      as_=ADMIN)) if d["attempts"] > 1]
     assert retried and all(d["status"] == "succeeded" for d in retried)
+    load_reference_data(api, session, erp)

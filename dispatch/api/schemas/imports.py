@@ -5,14 +5,18 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
-from dispatch.integrations.enums import ImportKind, ImportStatus
+from dispatch.integrations.enums import ImportFormat, ImportKind, ImportStatus
 
 
 class ImportUploadSchema(Schema):
-    file = Upload(required=True, metadata={"description": "a UTF-8 CSV file with a header row: serial, product_sku, "
-                                                          "manufactured_on, and optionally customer_phone, "
-                                                          "customer_name, customer_address, purchased_on, "
-                                                          "sales_channel, dealer_code"})
+    file = Upload(required=True, metadata={
+        "description": "a UTF-8 CSV file, or an XLSX workbook (its first sheet; formula cells are refused), with a "
+                       "header row naming the shape's columns (the operation lists them)"})
+
+
+class ExportOptionsSchema(Schema):
+    format = fields.Enum(ImportFormat, by_value=True, load_default=ImportFormat.CSV,
+                         metadata={"description": "csv (UTF-8 with a BOM) or xlsx"})
 
 
 class ImportOptionsSchema(Schema):
@@ -36,6 +40,7 @@ class ImportRunSchema(Schema):
     kind = fields.Enum(ImportKind, by_value=True)
     status = fields.Enum(ImportStatus, by_value=True)
     filename = fields.String()
+    file_format = fields.Enum(ImportFormat, by_value=True)
     total = fields.Integer(allow_none=True, metadata={"description": "rows in the file (once read)"})
     processed = fields.Integer()
     applied = fields.Integer(metadata={"description": "rows written (or already as the file says)"})
