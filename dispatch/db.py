@@ -128,6 +128,19 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, **kw)
 
 
+def listen_on_sessions(listeners: tuple[tuple[str, Any], ...]) -> None:
+    """Attach each ``(event name, listener)`` to every Session, in order (idempotent): how the
+    composition root (dispatch.wiring) installs a domain's session listeners."""
+    for name, listener in listeners:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def listening_on_sessions(listeners: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether every one of ``listeners`` is attached in this process."""
+    return all(event.contains(Session, name, listener) for name, listener in listeners)
+
+
 def make_session_factory(bind: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 

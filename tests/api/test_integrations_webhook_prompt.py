@@ -1,0 +1,170 @@
+"""Webhook deliveries are enqueued when their transaction commits (dispatch.integrations.prompt),
+so a receiver hears of a change without waiting for the ``deliver-webhooks`` cron task: through
+HTTP, on RQ with a real ``SimpleWorker`` (fakeredis, and the real Redis of
+DISPATCH_TEST_REDIS_URL when set), delivered to a real receiver on loopback. A rolled-back
+transaction enqueues nothing; an enqueue that fails (Redis down) does not fail the request, and
+the cron task sends the deliveries. The clock is the suite's frozen one throughout."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch import clock
+from dispatch import runtime as task_runtime
+from dispatch.app import create_app
+from dispatch.clock import utcnow
+from dispatch.integrations import prompt
+from dispatch.integrations.enums import EventType
+from dispatch.integrations.models import OutboundEvent, WebhookDelivery
+from dispatch.integrations.outbox import Event, publish
+from dispatch.ports import SESSION_TASK_QUEUE
+from dispatch.queueing import InlineTaskQueue, RqTaskQueue
+from dispatch.uow import UnitOfWork
+from tests.api.jobs_builders import create_job, move
+from tests.api.test_integrations_webhooks import register
+from tests.helpers import Api
+from workers import webhook_tasks
+
+LOCK = "dispatch-tests-webhook-prompt"
+
+
+@pytest.fixture(params=["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+def redis(request, monkeypatch) -> Iterator[tuple[str, object]]:
+    """(the URL the app is given, a connection to the same Redis). The real one is a database of
+    this test module's own, held under a lock: xdist workers would take each other's tasks."""
+    if request.param == "fakeredis":
+        import fakeredis
+
+        server = fakeredis.FakeServer()
+        monkeypatch.setattr("redis.Redis.from_url", lambda url, **kwargs: fakeredis.FakeRedis(server=server))
+        yield "redis://shared.invalid/0", fakeredis.FakeRedis(server=server)
+        return
+    from redis import Redis
+
+    url = os.environ["DISPATCH_TEST_REDIS_URL"].rsplit("/", 1)[0] + "/12"
+    connection = Redis.from_url(url)
+    with connection.lock(LOCK, timeout=300, blocking_timeout=300):
+        for key in connection.scan_iter("rq:*"):
+            connection.delete(key)
+        yield url, connection
+        for key in connection.scan_iter("rq:*"):
+            connection.delete(key)
+
+
+def queued(connection) -> list[str]:
+    from rq import Queue
+
+    return Queue(prompt.QUEUE, connection=connection).get_job_ids()
+
+
+def run_worker(connection, settings, uow_factory) -> None:
+    """What ``python -m workers`` does with the queue, until it is empty (in this process, on the
+    test's transaction)."""
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    queue = Queue(prompt.QUEUE, connection=connection, serializer=JSONSerializer)
+    with task_runtime.use(task_runtime.TaskRuntime(settings=settings, uow_factory=uow_factory)):
+        assert SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
+
+
+def test_an_event_made_through_http_is_delivered_at_once_without_the_cron(
+        redis, settings, session_factory, session, uow_factory, receiver):
+    url, connection = redis
+    api = Api(create_app(settings.with_(redis_url=url), session_factory=session_factory).test_client())
+    register(api, receiver)
+    job = create_job(api, session)
+    assert queued(connection) == [f"webhooks-job-{job['id']}"]  # after the commit, one task for the job
+    assert receiver.received == []  # nothing was sent inside the request
+    run_worker(connection, settings, uow_factory)
+    assert receiver.types() == ["job.created", "job.status_changed", "job.dispatched"]
+    assert all(item.signature_ok for item in receiver.received)
+    assert {item.json["data"]["job_id"] for item in receiver.received} == {job["id"]}
+
+    # The task's id is free again once it ran: the job's next commit queues it again.
+    assert move(api, job, "cancelled", "admin", reason="customer asked").status_code == 200
+    assert queued(connection) == [f"webhooks-job-{job['id']}"]
+    # A burst of commits on another job queues one task for it.
+    other = create_job(api, session)
+    assert move(api, other, "cancelled", "admin", reason="duplicate call").status_code == 200
+    assert queued(connection) == [f"webhooks-job-{job['id']}", f"webhooks-job-{other['id']}"]
+    run_worker(connection, settings, uow_factory)
+    assert queued(connection) == []
+    seen = [(item.json["data"]["job_id"], item.type, item.json["data"]["status"]) for item in receiver.received[3:]]
+    assert [entry for entry in seen if entry[0] == job["id"]] == [(job["id"], "job.status_changed", "cancelled")]
+    assert [entry[1:] for entry in seen if entry[0] == other["id"]] == [
+        ("job.created", "dispatched"), ("job.status_changed", "dispatched"), ("job.dispatched", "dispatched"),
+        ("job.status_changed", "cancelled")]
+    assert all(item.signature_ok for item in receiver.received)
+    pending = session.scalar(select(func.count()).select_from(WebhookDelivery)
+                             .where(WebhookDelivery.status == "pending"))
+    assert pending == 0
+
+
+def test_a_rolled_back_transaction_enqueues_nothing_and_a_savepoint_waits_for_the_commit(
+        redis, api, settings, session_factory, receiver):
+    url, connection = redis
+    register(api, receiver, ["job.created"])
+    tasks = RqTaskQueue(url)
+    created = Event(EventType.JOB_CREATED, {"job_id": "x"}, "job:rolled-back")
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session=session_factory(info={SESSION_TASK_QUEUE: tasks}))
+
+    events_before = _count(session_factory, OutboundEvent)
+    with pytest.raises(RuntimeError), uow() as work:
+        publish(work.session, [created])
+        raise RuntimeError("refused after the events were written")
+    assert queued(connection) == [] and _count(session_factory, OutboundEvent) == events_before
+
+    with uow() as work:
+        savepoint = work.session.begin_nested()
+        publish(work.session, [created])
+        savepoint.commit()
+        assert queued(connection) == []  # a savepoint released is not the transaction committed
+        work.session.rollback()
+    assert queued(connection) == []
+
+    with uow() as work:
+        publish(work.session, [created])
+        work.commit()
+    assert queued(connection) == ["webhooks-job-rolled-back"]
+
+
+def test_a_failing_enqueue_does_not_fail_the_request_and_the_cron_sends_it(
+        settings, session_factory, session, uow_factory, receiver, monkeypatch, caplog):
+    import fakeredis
+
+    server = fakeredis.FakeServer()
+    monkeypatch.setattr("redis.Redis.from_url", lambda url, **kwargs: fakeredis.FakeRedis(server=server))
+    api = Api(create_app(settings.with_(redis_url="redis://down.invalid/0"), session_factory=session_factory)
+              .test_client())
+    register(api, receiver, ["job.created"])
+    server.connected = False  # Redis goes down (the admin's token was issued before)
+    with caplog.at_level(logging.WARNING, logger="dispatch.integrations.prompt"):
+        job = create_job(api, session)
+    assert "not enqueued" in caplog.text and receiver.received == []
+    later = utcnow() + timedelta(seconds=30)
+    with clock.frozen(later), task_runtime.use(task_runtime.TaskRuntime(settings=settings, uow_factory=uow_factory)):
+        assert webhook_tasks.deliver_webhooks()["succeeded"] == 1  # the cron's next run
+    assert receiver.types() == ["job.created"] and receiver.received[0].json["data"]["job_id"] == job["id"]
+    assert receiver.received[0].signature_ok
+
+
+def test_inline_tasks_send_nothing_at_commit_the_cron_or_the_cli_does(app, api, session, receiver):
+    assert isinstance(app.extensions["dispatch"].task_queue, InlineTaskQueue)
+    register(api, receiver, ["job.created"])
+    create_job(api, session)
+    assert receiver.received == []  # the request did not wait for the receiver
+    assert app.extensions["dispatch"].task_queue.executed == []
+
+
+def _count(session_factory, model) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(model))
