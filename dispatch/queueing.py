@@ -29,6 +29,7 @@ TASKS = frozenset({
     "workers.warranty_tasks.run_recall",
     "workers.webhook_tasks.deliver_webhooks",
     "workers.webhook_tasks.deliver_webhooks_for",
+    "workers.outbox_tasks.prune_outboxes",
     "workers.import_tasks.run_import",
 })
 """Every task a service may enqueue, by its dotted path into ``workers`` (the services name them

@@ -151,6 +151,8 @@ def _record(uow_factory: UowFactory, item: _Claimed, answer: Answer, duration_ms
     disabled = None
     with uow_factory() as uow:
         session = uow.session
+        if session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.id == item.id).with_for_update()) is None:
+            return None  # pruned by the retention task while it was being sent: nothing to record
         session.add(WebhookAttempt(delivery_id=item.id, number=item.attempts, at=now, status_code=answer.status_code,
                                    error=answer.error, response_body=answer.body, duration_ms=duration_ms,
                                    manual=item.manual))

@@ -100,14 +100,15 @@ def test_every_blueprint_module_is_listed_and_every_listed_one_has_a_blueprint()
 def test_every_task_the_services_name_is_listed_and_resolves_to_a_function():
     from dispatch import queueing
     from dispatch.care import feedback, maintenance
-    from dispatch.integrations import imports, prompt, webhooks
+    from dispatch.integrations import imports, prompt, retention, webhooks
     from dispatch.routing import service as routing_service
     from dispatch.warranty import contracts, recalls
     from dispatch.worklists import service as worklists
 
     named = {routing_service.PLAN_ROUTES_TASK, maintenance.GENERATE_TASK, feedback.DELIVER_TASK,
              worklists.REFRESH_TASK, contracts.REMIND_TASK, recalls.RUN_TASK,
-             webhooks.DELIVER_TASK, prompt.DELIVER_KEY_TASK, prompt.SWEEP_TASK, imports.RUN_TASK}
+             webhooks.DELIVER_TASK, prompt.DELIVER_KEY_TASK, prompt.SWEEP_TASK, imports.RUN_TASK,
+             retention.PRUNE_TASK}
     assert named == set(queueing.TASKS)
     assert all(inspect.isfunction(queueing.resolve(task)) for task in queueing.TASKS)
     with pytest.raises(ValueError, match="unknown task"):
