@@ -158,11 +158,20 @@ def test_a_failing_enqueue_does_not_fail_the_request_and_the_cron_sends_it(
 
 
 def test_inline_tasks_send_nothing_at_commit_the_cron_or_the_cli_does(app, api, session, receiver):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from dispatch.cli import main
+
     assert isinstance(app.extensions["dispatch"].task_queue, InlineTaskQueue)
     register(api, receiver, ["job.created"])
-    create_job(api, session)
+    job = create_job(api, session)
     assert receiver.received == []  # the request did not wait for the receiver
     assert app.extensions["dispatch"].task_queue.executed == []
+    result = CliRunner().invoke(main, ["webhooks", "deliver"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "delivered 1, failed 0"
+    assert receiver.types() == ["job.created"] and receiver.received[0].json["data"]["job_id"] == job["id"]
 
 
 def _count(session_factory, model) -> int:
