@@ -8,8 +8,6 @@ the cron task sends the deliveries. The clock is the suite's frozen one througho
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,7 +17,6 @@ from dispatch import clock
 from dispatch import runtime as task_runtime
 from dispatch.app import create_app
 from dispatch.clock import utcnow
-from dispatch.integrations import prompt
 from dispatch.integrations.enums import EventType
 from dispatch.integrations.models import OutboundEvent, WebhookDelivery
 from dispatch.integrations.outbox import Event, publish
@@ -29,54 +26,13 @@ from dispatch.uow import UnitOfWork
 from tests.api.jobs_builders import create_job, move
 from tests.api.test_integrations_webhooks import register
 from tests.helpers import Api
+from tests.rq_worker import queued, run_worker
 from workers import webhook_tasks
-
-LOCK = "dispatch-tests-webhook-prompt"
-
-
-@pytest.fixture(params=["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
-def redis(request, monkeypatch) -> Iterator[tuple[str, object]]:
-    """(the URL the app is given, a connection to the same Redis). The real one is a database of
-    this test module's own, held under a lock: xdist workers would take each other's tasks."""
-    if request.param == "fakeredis":
-        import fakeredis
-
-        server = fakeredis.FakeServer()
-        monkeypatch.setattr("redis.Redis.from_url", lambda url, **kwargs: fakeredis.FakeRedis(server=server))
-        yield "redis://shared.invalid/0", fakeredis.FakeRedis(server=server)
-        return
-    from redis import Redis
-
-    url = os.environ["DISPATCH_TEST_REDIS_URL"].rsplit("/", 1)[0] + "/12"
-    connection = Redis.from_url(url)
-    with connection.lock(LOCK, timeout=300, blocking_timeout=300):
-        for key in connection.scan_iter("rq:*"):
-            connection.delete(key)
-        yield url, connection
-        for key in connection.scan_iter("rq:*"):
-            connection.delete(key)
-
-
-def queued(connection) -> list[str]:
-    from rq import Queue
-
-    return Queue(prompt.QUEUE, connection=connection).get_job_ids()
-
-
-def run_worker(connection, settings, uow_factory) -> None:
-    """What ``python -m workers`` does with the queue, until it is empty (in this process, on the
-    test's transaction)."""
-    from rq import Queue, SimpleWorker
-    from rq.serializers import JSONSerializer
-
-    queue = Queue(prompt.QUEUE, connection=connection, serializer=JSONSerializer)
-    with task_runtime.use(task_runtime.TaskRuntime(settings=settings, uow_factory=uow_factory)):
-        assert SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
 
 
 def test_an_event_made_through_http_is_delivered_at_once_without_the_cron(
-        redis, settings, session_factory, session, uow_factory, receiver):
-    url, connection = redis
+        rq_redis, settings, session_factory, session, uow_factory, receiver):
+    url, connection = rq_redis
     api = Api(create_app(settings.with_(redis_url=url), session_factory=session_factory).test_client())
     register(api, receiver)
     job = create_job(api, session)
@@ -108,8 +64,8 @@ def test_an_event_made_through_http_is_delivered_at_once_without_the_cron(
 
 
 def test_a_rolled_back_transaction_enqueues_nothing_and_a_savepoint_waits_for_the_commit(
-        redis, api, settings, session_factory, receiver):
-    url, connection = redis
+        rq_redis, api, settings, session_factory, receiver):
+    url, connection = rq_redis
     register(api, receiver, ["job.created"])
     tasks = RqTaskQueue(url)
     created = Event(EventType.JOB_CREATED, {"job_id": "x"}, "job:rolled-back")
