@@ -14,22 +14,8 @@ from dispatch.app import create_app
 from tests.dates import SUITE_NOW, SUITE_TODAY
 from tests.helpers import Api
 from tests.rq_worker import queued, run_worker
-from tests.scenarios.steps import (
-    ADMIN,
-    API,
-    Walk,
-    book,
-    caller_unit,
-    fill_repair_checklist,
-    free_hour,
-    next_working_day,
-    ok,
-    record_fault_cause,
-    repair_call,
-    take_in,
-    team,
-    transition,
-)
+from tests.scenarios import steps
+from tests.scenarios.steps import ADMIN, API, Walk, ok
 
 MANAGER = "manager.hz01"
 MILESTONES = ["job.created", "job.dispatched", "job.scheduled", "job.completed"]
@@ -50,28 +36,28 @@ def test_an_erp_is_told_of_each_milestone_right_after_the_call_that_made_it(
             run_worker(connection, settings, uow_factory)
             return receiver.types()
 
-        day = next_working_day(api, MANAGER, SUITE_TODAY)
-        unit = caller_unit(session, "HZ01", covered=True, on=day)
-        taken = take_in(api, repair_call(unit, day, (9, 18), "purifier leaks")).json
+        day = steps.next_working_day(api, MANAGER, SUITE_TODAY)
+        unit = steps.caller_unit(session, "HZ01", covered=True, on=day)
+        taken = steps.take_in(api, steps.repair_call(unit, day, (9, 18), "purifier leaks")).json
         assert queued(connection) == [f"webhooks-job-{taken['id']}"]
         assert told() == ["job.created", "job.dispatched"]
 
-        worker = team(api, MANAGER)[0]
-        start = free_hour(api, MANAGER, worker["id"], day, earliest=10)
-        book(api, MANAGER, taken["id"], worker["id"], start)
+        worker = steps.team(api, MANAGER)[0]
+        start = steps.free_hour(api, MANAGER, worker["id"], day, earliest=10)
+        steps.book(api, MANAGER, taken["id"], worker["id"], start)
         assert told() == ["job.created", "job.dispatched", "job.scheduled"]
 
         tech = worker["username"]
         walk.to(start - timedelta(minutes=15))
-        transition(api, taken["id"], "en_route", tech, walk.now)
+        steps.transition(api, taken["id"], "en_route", tech, walk.now)
         walk.to(start)
-        transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
+        steps.transition(api, taken["id"], "on_site", tech, walk.now, location=taken["location"])
         assert queued(connection) == []  # nothing the ERP subscribed to: no task at all
         walk.to(start + timedelta(minutes=50))
-        fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
-        record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech)
+        steps.fill_repair_checklist(api, taken["id"], tech, start, taken["location"])
+        steps.record_fault_cause(api, taken["id"], "WP-VLV-STUCK", tech)
         walk.to(start + timedelta(minutes=55))
-        transition(api, taken["id"], "completed", tech, walk.now)
+        steps.transition(api, taken["id"], "completed", tech, walk.now)
         assert told() == MILESTONES
 
         assert all(item.signature_ok for item in receiver.received)
