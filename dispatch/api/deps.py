@@ -23,7 +23,8 @@ def request_session():
     the task queue that after-commit listeners enqueue on)."""
     if "db_session" not in g:
         state = _state()
-        g.db_session = state.session_factory(info=dict(state.session_info))
+        g.db_session = state.session_factory()
+        g.db_session.info.update(state.session_info)
     return g.db_session
 
 
