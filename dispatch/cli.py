@@ -252,13 +252,13 @@ def webhooks_deliver() -> None:
     """Send the due webhook deliveries now, in this process: what the deliver-webhooks cron task
     does every 30 seconds. Without Redis (tasks inline, the demo) nothing is sent at commit (a
     request never waits for a receiver): run this, by hand or from the system's cron."""
-    from dispatch.runtime import TaskRuntime, use
+    from dispatch.integrations import delivery
     from dispatch.uow import UnitOfWork
-    from workers import webhook_tasks
 
     state = current_app.extensions["dispatch"]
-    with use(TaskRuntime(settings=state.settings, uow_factory=lambda: UnitOfWork(state.session_factory))):
-        report = webhook_tasks.deliver_webhooks()
+    report = delivery.deliver_due(lambda: UnitOfWork(state.session_factory),
+                                  allow_private=state.settings.webhook_allow_private_targets,
+                                  timeout_s=state.settings.webhook_timeout_s).as_dict()
     click.echo(f"delivered {report['succeeded']}, failed {report['failed']}"
                + (f", disabled {', '.join(report['disabled'])}" if report["disabled"] else ""))
 
