@@ -20,7 +20,7 @@ from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
 from dispatch.db import make_engine, make_session_factory
 from dispatch.errors import Conflict, RuleViolation, ServiceUnavailable
-from dispatch.ports import TaskQueue
+from dispatch.ports import SESSION_TASK_QUEUE, TaskQueue
 from dispatch.queueing import InlineTaskQueue, RqTaskQueue
 from dispatch.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from dispatch.runtime import TaskRuntime
@@ -47,6 +47,9 @@ class AppState:
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     session_blueprints: set[str] = field(default_factory=set)  # sign in with a session, not a token
     metrics: Any = None
+    # Given to every request session (Session.info): the task queue its after-commit listeners
+    # enqueue on, unless tasks run inline (then nothing runs at commit; see integrations.prompt).
+    session_info: dict[str, Any] = field(default_factory=dict)
 
 
 def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
@@ -79,6 +82,7 @@ def create_app(
     if task_queue is None:
         task_queue = RqTaskQueue(settings.redis_url) if settings.redis_url else InlineTaskQueue(runtime)
     counter = RedisCounter(task_queue.connection) if isinstance(task_queue, RqTaskQueue) else MemoryCounter()
+    inline = isinstance(task_queue, InlineTaskQueue)
     app.extensions["dispatch"] = AppState(
         settings=settings,
         session_factory=session_factory,
@@ -98,6 +102,7 @@ def create_app(
             "otp_verify": RateLimiter(counter, *settings.otp_verify_rate_limit),
             "public": RateLimiter(counter, *settings.public_rate_limit),
         },
+        session_info={} if inline else {SESSION_TASK_QUEUE: task_queue},
     )
     api.init_app(app)
     console.init_app(app)

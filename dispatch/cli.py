@@ -8,6 +8,7 @@
     dispatch demo-plan           plan and apply HZ01's demo day through the API; print (and write) its pictures
     dispatch worker [QUEUES...]  run an RQ worker on the app's queues (needs REDIS_URL)
     dispatch audit-log baseline  seal covered rows written before they were sealed (once, after upgrading)
+    dispatch webhooks deliver    send the due webhook deliveries now (without Redis nothing else sends them)
     dispatch run / routes / shell   the usual Flask commands
 """
 
@@ -239,6 +240,27 @@ def audit_log_baseline() -> None:
         sealed = audit_log.seal_unsealed(session)
         session.commit()
     click.echo(f"sealed {sealed} rows")
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Outbound webhooks."""
+
+
+@webhooks_group.command("deliver")
+def webhooks_deliver() -> None:
+    """Send the due webhook deliveries now, in this process: what the deliver-webhooks cron task
+    does every 30 seconds. Without Redis (tasks inline, the demo) nothing is sent at commit (a
+    request never waits for a receiver): run this, by hand or from the system's cron."""
+    from dispatch.integrations import delivery
+    from dispatch.uow import UnitOfWork
+
+    state = current_app.extensions["dispatch"]
+    report = delivery.deliver_due(lambda: UnitOfWork(state.session_factory),
+                                  allow_private=state.settings.webhook_allow_private_targets,
+                                  timeout_s=state.settings.webhook_timeout_s).as_dict()
+    click.echo(f"delivered {report['succeeded']}, failed {report['failed']}"
+               + (f", disabled {', '.join(report['disabled'])}" if report["disabled"] else ""))
 
 
 @main.command("worker")

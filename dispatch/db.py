@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -126,6 +128,38 @@ def make_engine(url: str, **kw: Any) -> Engine:
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
     return create_engine(url, **kw)
+
+
+def delete_in_batches(uow_factory: Callable[[], Any], ids: Select[Any], delete_rows: Callable[[Session, list], None],
+                      *, batch: int, ends: float) -> tuple[int, bool]:
+    """Delete what ``ids`` (a select of primary keys) finds, ``batch`` rows per transaction, until
+    nothing is left or ``time.monotonic()`` passes ``ends``: ``delete_rows(session, ids)`` deletes
+    one batch (and what hangs on it). Returns (rows deleted, whether nothing is left). Retention
+    tasks run through here: short transactions, a hard deadline, and a rerun finds nothing."""
+    deleted = 0
+    while time.monotonic() < ends:
+        with uow_factory() as uow:
+            chunk = list(uow.session.scalars(ids.limit(batch)))
+            if chunk:
+                delete_rows(uow.session, chunk)
+                uow.commit()
+        deleted += len(chunk)
+        if len(chunk) < batch:
+            return deleted, True
+    return deleted, False
+
+
+def listen_on_sessions(listeners: tuple[tuple[str, Any], ...]) -> None:
+    """Attach each ``(event name, listener)`` to every Session, in order (idempotent): how the
+    composition root (dispatch.wiring) installs a domain's session listeners."""
+    for name, listener in listeners:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def listening_on_sessions(listeners: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether every one of ``listeners`` is attached in this process."""
+    return all(event.contains(Session, name, listener) for name, listener in listeners)
 
 
 def make_session_factory(bind: Any) -> sessionmaker[Session]:

@@ -28,6 +28,8 @@ TASKS = frozenset({
     "workers.warranty_tasks.remind_expiring_contracts",
     "workers.warranty_tasks.run_recall",
     "workers.webhook_tasks.deliver_webhooks",
+    "workers.webhook_tasks.deliver_webhooks_for",
+    "workers.outbox_tasks.prune_outboxes",
     "workers.import_tasks.run_import",
 })
 """Every task a service may enqueue, by its dotted path into ``workers`` (the services name them
@@ -59,7 +61,8 @@ class InlineTaskQueue:
         self.executed: list[tuple[str, tuple[Any, ...]]] = []
         self._failures: list[dict[str, Any]] = []
 
-    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600) -> None:
+    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600,
+                forget_when_done: bool = False) -> None:
         self.executed.append((task, args))
         with task_runtime.use(self._runtime):
             try:
@@ -84,7 +87,8 @@ class RqTaskQueue:
     def __init__(self, redis_url: str) -> None:
         from redis import Redis
 
-        self._redis = Redis.from_url(redis_url)
+        # Short socket timeouts: a request that enqueues must not hang on an unreachable Redis.
+        self._redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
 
     @property
     def connection(self):
@@ -96,7 +100,8 @@ class RqTaskQueue:
 
         return Queue(name, connection=self._redis, serializer=JSONSerializer)
 
-    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600) -> None:
+    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600,
+                forget_when_done: bool = False) -> None:
         from rq import Retry
         from rq.exceptions import DuplicateJobError
 
@@ -109,8 +114,10 @@ class RqTaskQueue:
                 unique=True,
                 job_timeout=timeout_s,
                 retry=Retry(max=3, interval=[10, 60, 300]),
-                failure_ttl=30 * 24 * 3600,
-                result_ttl=3600,
+                # A unique id stays taken while RQ keeps the job: a prompt frees it at once when
+                # done (and within an hour after a failure), anything else keeps its record.
+                failure_ttl=3600 if forget_when_done else 30 * 24 * 3600,
+                result_ttl=0 if forget_when_done else 3600,
             )
         except DuplicateJobError:
             log.info("task %s already queued or running", task_id)

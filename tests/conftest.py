@@ -30,6 +30,7 @@ from dispatch.db import make_engine
 from dispatch.uow import UnitOfWork
 from tests.dates import SUITE_NOW
 from tests.helpers import Api
+from tests.rq_worker import rq_redis  # noqa: F401 - RQ on fakeredis and the real Redis, for any test
 from tests.webhook_receiver import receiver  # noqa: F401 - a webhook receiver on loopback, for any test
 
 TEST_HASH = "scrypt:1024:8:1"  # still scrypt, cheaper parameters: tests log in hundreds of times

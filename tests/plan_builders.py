@@ -91,7 +91,8 @@ class RecordingTaskQueue:
     def __init__(self) -> None:
         self.enqueued: list[tuple[str, tuple[Any, ...], str, str]] = []
 
-    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600) -> None:
+    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600,
+                forget_when_done: bool = False) -> None:
         self.enqueued.append((task, args, task_id, queue))
 
 

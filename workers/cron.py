@@ -1,4 +1,4 @@
-"""The ``rq cron`` configuration of the periodic tasks (care, audits, sync housekeeping).
+"""The ``rq cron`` configuration of the periodic tasks (care, audits, webhooks, housekeeping).
 
 Run the scheduler and a worker for its queue next to the usual workers::
 
@@ -18,7 +18,15 @@ from __future__ import annotations
 from rq import cron
 
 from dispatch import wiring
-from workers import audit_tasks, care_tasks, sync_tasks, warranty_tasks, webhook_tasks, worklist_tasks
+from workers import (
+    audit_tasks,
+    care_tasks,
+    outbox_tasks,
+    sync_tasks,
+    warranty_tasks,
+    webhook_tasks,
+    worklist_tasks,
+)
 
 wiring.install()  # the cron entry, like every process that writes, installs the hooks and the feed
 
@@ -44,3 +52,4 @@ cron.register(audit_tasks.bind_audit_log_roots, QUEUE, interval=600, job_timeout
               name="bind-audit-log-roots")
 cron.register(sync_tasks.prune_sync_history, QUEUE, cron="15 3 * * *", job_timeout=1800,
               name="prune-sync-history")
+cron.register(outbox_tasks.prune_outboxes, QUEUE, cron="45 3 * * *", job_timeout=1800, name="prune-outboxes")

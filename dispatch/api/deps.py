@@ -19,9 +19,12 @@ def settings() -> Settings:
 
 
 def request_session():
-    """One session per request, closed by the app's teardown."""
+    """One session per request, closed by the app's teardown (carrying the app's session info:
+    the task queue that after-commit listeners enqueue on)."""
     if "db_session" not in g:
-        g.db_session = _state().session_factory()
+        state = _state()
+        g.db_session = state.session_factory()
+        g.db_session.info.update(state.session_info)
     return g.db_session
 
 

@@ -102,6 +102,7 @@ class Notification(UuidPk, TimestampMixin, Base):
 
     __table_args__ = (
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_notifications_status_updated_at", "status", "updated_at"),  # the retention's
         # One pending message per job and purpose (template) and channel: a newer one supersedes.
         Index("uq_notifications_pending_purpose", "job_id", "template", "channel", unique=True,
               postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),

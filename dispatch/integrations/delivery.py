@@ -101,7 +101,7 @@ class DeliveryReport:
         return {"succeeded": self.succeeded, "failed": self.failed, "disabled": self.disabled}
 
 
-def _claim(uow_factory: UowFactory, batch: int) -> list[_Claimed]:
+def _claim(uow_factory: UowFactory, batch: int, ordering_key: str | None = None) -> list[_Claimed]:
     now = utcnow()
     earlier = aliased(WebhookDelivery)
     waits = exists().where(earlier.endpoint_id == WebhookDelivery.endpoint_id,
@@ -109,11 +109,12 @@ def _claim(uow_factory: UowFactory, batch: int) -> list[_Claimed]:
                            earlier.event_id < WebhookDelivery.event_id,
                            earlier.status == DeliveryStatus.PENDING)
     due = (WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
+    only = () if ordering_key is None else (WebhookDelivery.ordering_key == ordering_key,)
     with uow_factory() as uow:
         session = uow.session
         ids = session.scalars(
             select(WebhookDelivery.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(*due, WebhookEndpoint.status == EndpointStatus.ACTIVE, ~waits)
+            .where(*due, *only, WebhookEndpoint.status == EndpointStatus.ACTIVE, ~waits)
             .order_by(WebhookDelivery.event_id, WebhookDelivery.id).limit(batch)
             .with_for_update(skip_locked=True, of=WebhookDelivery)
         ).all()
@@ -150,6 +151,8 @@ def _record(uow_factory: UowFactory, item: _Claimed, answer: Answer, duration_ms
     disabled = None
     with uow_factory() as uow:
         session = uow.session
+        if session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.id == item.id).with_for_update()) is None:
+            return None  # pruned by the retention task while it was being sent: nothing to record
         session.add(WebhookAttempt(delivery_id=item.id, number=item.attempts, at=now, status_code=answer.status_code,
                                    error=answer.error, response_body=answer.body, duration_ms=duration_ms,
                                    manual=item.manual))
@@ -182,13 +185,15 @@ def _record(uow_factory: UowFactory, item: _Claimed, answer: Answer, duration_ms
 
 
 def deliver_due(uow_factory: UowFactory, *, post: Post = http_post, allow_private: bool = False,
-                timeout_s: float = 5.0, batch: int = 100, deadline_s: float = 50.0) -> DeliveryReport:
+                timeout_s: float = 5.0, batch: int = 100, deadline_s: float = 50.0,
+                ordering_key: str | None = None) -> DeliveryReport:
     """Send what is due, round after round (a success lets the job's next event go), until nothing
-    is due or ``deadline_s`` has passed."""
+    is due or ``deadline_s`` has passed; only the deliveries of ``ordering_key`` when given (one
+    job's events, as the prompt after a commit asks)."""
     report = DeliveryReport()
     ends = time.monotonic() + deadline_s
     while time.monotonic() < ends:
-        claimed = _claim(uow_factory, batch)
+        claimed = _claim(uow_factory, batch, ordering_key)
         if not claimed:
             break
         for item in claimed:

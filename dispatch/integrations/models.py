@@ -51,7 +51,7 @@ class OutboundEvent(Base):
     type: Mapped[str] = mapped_column(String(64), index=True)
     ordering_key: Mapped[str | None] = mapped_column(String(100))  # "job:<id>": delivered in order
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    occurred_at: Mapped[datetime]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)  # the retention finds orphaned events by it
 
 
 class WebhookDelivery(UuidPk, Base):
@@ -75,6 +75,7 @@ class WebhookDelivery(UuidPk, Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint_order", "endpoint_id", "ordering_key", "event_id"),
+        Index("ix_webhook_deliveries_status_delivered_at", "status", "delivered_at"),  # the retention's
     )
 
 

@@ -10,8 +10,9 @@ Two sources, both listed in the composition root (:mod:`dispatch.wiring`):
   verdict, a stock level falling to its minimum, a claim decided, a complaint opened or escalated).
 
 Each event is fanned out at once to every active endpoint subscribed to its type (one delivery
-row each); nothing leaves the process before the transaction commits, and a rolled-back change
-leaves no event behind. Rows are written on the flush's connection (a flush may not add objects).
+row each); an event nobody subscribes to is not written at all. Nothing leaves the process before
+the transaction commits (then :mod:`dispatch.integrations.prompt` enqueues its delivery), and a
+rolled-back change leaves no event behind. Rows are written on the flush's connection (a flush may not add objects).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.integrations import prompt
 from dispatch.integrations.enums import DeliveryStatus, EndpointStatus, EventType
 from dispatch.integrations.models import OutboundEvent, WebhookDelivery, WebhookEndpoint
 from dispatch.jobs.hooks import JobChange
@@ -87,6 +89,7 @@ def publish(session: Session, events: Sequence[Event]) -> list[int]:
                  "next_attempt_at": now, "manual": False, "created_at": now}
                 for endpoint_id in subscribers]
         connection.execute(insert(WebhookDelivery), rows)
+        prompt.note(session, [item.ordering_key])  # a task sends them once this commits
     return ids
 
 

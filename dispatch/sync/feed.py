@@ -28,12 +28,13 @@ from datetime import date, datetime, timedelta
 from itertools import chain
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, insert, inspect, select, tuple_, update
+from sqlalchemy import delete, insert, inspect, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.db import listen_on_sessions, listening_on_sessions
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Technician
 from dispatch.sync.models import FeedEntry, FeedOp, Membership, SyncCounter
@@ -292,11 +293,9 @@ _LISTENERS = (
 
 def install() -> None:
     """Attach the feed's session listeners (idempotent; in this order, as they must run)."""
-    for name, listener in _LISTENERS:
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    listen_on_sessions(_LISTENERS)
 
 
 def installed() -> bool:
     """Whether every listener of the feed is attached in this process."""
-    return all(event.contains(Session, name, listener) for name, listener in _LISTENERS)
+    return listening_on_sessions(_LISTENERS)

@@ -23,7 +23,8 @@ class FakeTaskQueue:
     def __init__(self) -> None:
         self.enqueued: list[dict[str, Any]] = []
 
-    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600) -> None:
+    def enqueue(self, task: str, *args: Any, task_id: str, queue: str = "default", timeout_s: int = 600,
+                forget_when_done: bool = False) -> None:
         if all(e["task_id"] != task_id for e in self.enqueued):  # the same id is queued once, as on RQ
             self.enqueued.append({"task": task, "args": args, "task_id": task_id, "queue": queue})
 

@@ -18,7 +18,8 @@ from dispatch.jobs import hooks
 ROOT = Path(__file__).resolve().parents[2]
 
 REPORT = ("from dispatch.jobs import hooks; from dispatch.sync import feed; from dispatch.audit_log import seals; "
-          "print(hooks.installed(), seals.installed(), feed.installed())")
+          "from dispatch.integrations import prompt; "
+          "print(hooks.installed(), seals.installed(), feed.installed(), prompt.installed())")
 
 
 def _process(code: str, tmp_path: Path) -> str:
@@ -34,17 +35,17 @@ def _process(code: str, tmp_path: Path) -> str:
 def test_a_worker_process_running_a_task_has_the_hooks_and_the_feed(tmp_path):
     # What an RQ work horse does before any task: build the task runtime from the environment.
     code = f"import workers.sync_tasks; from workers.runtime import get_runtime; get_runtime(); {REPORT}"
-    assert _process(code, tmp_path) == "True True True"
+    assert _process(code, tmp_path) == "True True True True"
 
 
 def test_the_rq_cron_entry_installs_them_too(tmp_path):
-    assert _process(f"import workers.cron; {REPORT}", tmp_path) == "True True True"
+    assert _process(f"import workers.cron; {REPORT}", tmp_path) == "True True True True"
 
 
 def test_importing_the_domains_installs_nothing(tmp_path):
     # The test above would pass by accident if an import did it: it must not.
-    code = f"import dispatch.models, dispatch.jobs.service, dispatch.sync.service, workers.care_tasks; {REPORT}"
-    assert _process(code, tmp_path) == "False False False"
+    code = f"import dispatch.models, dispatch.jobs.service, dispatch.sync.service, workers.care_tasks, workers.webhook_tasks; {REPORT}"
+    assert _process(code, tmp_path) == "False False False False"
 
 
 def test_a_job_change_without_the_table_fails_loudly(monkeypatch):
@@ -99,14 +100,15 @@ def test_every_blueprint_module_is_listed_and_every_listed_one_has_a_blueprint()
 def test_every_task_the_services_name_is_listed_and_resolves_to_a_function():
     from dispatch import queueing
     from dispatch.care import feedback, maintenance
-    from dispatch.integrations import imports, webhooks
+    from dispatch.integrations import imports, prompt, retention, webhooks
     from dispatch.routing import service as routing_service
     from dispatch.warranty import contracts, recalls
     from dispatch.worklists import service as worklists
 
     named = {routing_service.PLAN_ROUTES_TASK, maintenance.GENERATE_TASK, feedback.DELIVER_TASK,
              worklists.REFRESH_TASK, contracts.REMIND_TASK, recalls.RUN_TASK,
-             webhooks.DELIVER_TASK, imports.RUN_TASK}
+             webhooks.DELIVER_TASK, prompt.DELIVER_KEY_TASK, prompt.SWEEP_TASK, imports.RUN_TASK,
+             retention.PRUNE_TASK}
     assert named == set(queueing.TASKS)
     assert all(inspect.isfunction(queueing.resolve(task)) for task in queueing.TASKS)
     with pytest.raises(ValueError, match="unknown task"):
