@@ -41,7 +41,7 @@ from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import ServicePoint
 from dispatch.network.models import Technician as TechnicianRow
 from dispatch.ports import TaskQueue
-from dispatch.routing import Route, RoutingResult
+from dispatch.routing import Route, RoutingResult, plan_check
 from dispatch.routing.day import PlanningInput, read_day
 from dispatch.routing.days import DAY_S, MAX_DAYS, technician_and_day
 from dispatch.routing.problem import DayGoals
@@ -422,8 +422,10 @@ def _load_technicians(session: Session, technician_ids: Iterable[uuid.UUID]) -> 
 def apply_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> PlanView:
     """Schedule every planned job on its technician at its planned start, in one transaction.
 
-    Refused (409) when the plan is not finished, was applied already, or any of its jobs changed
-    since it was planned (the stored ``Job.version`` no longer matches).
+    Refused (409) when the plan is not finished, was applied already, any of its jobs changed
+    since it was planned (the stored ``Job.version`` no longer matches), or any of its days no
+    longer holds against the calendar as it is now (:mod:`dispatch.routing.plan_check`: a booking
+    made in between, a shift or leave changed...; ``problems`` names each).
     """
     actor.require(*PLANNERS)
     with uow:
@@ -440,6 +442,7 @@ def apply_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> PlanVie
         jobs = _load_jobs(session, (stop.job_id for stop in stops))
         _ensure_unchanged(jobs, {stop.job_id: stop.job_version for stop in stops})
         technicians = _load_technicians(session, {stop.technician_id for stop in stops})
+        plan_check.ensure_days_hold(session, plan, jobs, technicians)  # every day, before anything is written
         moved = _schedule(session, actor, plan, stops, jobs, technicians, reason=f"route plan {plan.id}")
         now = utcnow()
         plan.applied_at, plan.applied_by = now, actor.user_id

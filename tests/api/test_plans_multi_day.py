@@ -151,3 +151,56 @@ def test_a_bad_range_is_a_problem_naming_date_to(api, session, monday):
     week = request(api, session, {"date": monday.isoformat(), "date_to": (monday + timedelta(days=6)).isoformat(),
                                   "time_limit_s": 1})
     assert week.status_code == 202 and week.json["days"] == 7
+
+
+def test_a_week_plan_is_checked_day_by_day_before_it_is_applied_and_refused_whole(api, session, monday):
+    """The calendar moves on between planning and applying without any of the plan's jobs
+    changing: a technician's shift on the second day now starts later, then a visit booked by hand
+    on the third day leaves its technician no room for lunch. Each time the whole plan is refused
+    (409, the day and the technician named) and nothing is written; once the day holds again the
+    plan applies and the independent checker finds every day feasible."""
+    days = [monday + timedelta(days=k) for k in range(3)]
+    jobs = [make_job(session, "HZ01", days[0], window=(9, 17), seed=f"mdc-{n}") for n in range(2)]
+    jobs += [make_job(session, "HZ01", day, window=(9, 10), seed=f"mdc-early-{k}") for k, day in enumerate(days[1:])]
+    session.commit()
+    answer = request(api, session, {"date": days[0].isoformat(), "date_to": days[2].isoformat(), "time_limit_s": 2})
+    plan = api.get(answer.headers["Location"], as_=MANAGER).json
+    placed = lead_stops(plan)
+    assert plan["status"] == "done" and all(str(job.id) in placed for job in jobs), plan["unassigned"]
+    second, third = placed[str(jobs[2].id)][1], placed[str(jobs[3].id)][1]
+
+    def refused(day, technician_id) -> dict:
+        body = assert_problem(api.post(f"/api/v1/plans/{plan['id']}/apply", as_=MANAGER), 409)
+        assert {(p["date"], p["technician_id"]) for p in body["problems"]} == {(day.isoformat(), technician_id)}
+        assert day.isoformat() in body["detail"]
+        for job in jobs:  # nothing written, on any day
+            assert api.get(f"/api/v1/jobs/{job.id}", as_=MANAGER).json["status"] == "dispatched"
+        assert api.get(f"/api/v1/plans/{plan['id']}", as_=MANAGER).json["applied_at"] is None
+        return body
+
+    # the second day: the technician now starts at 11:00 (leave in the morning)
+    leave = api.post(f"/api/v1/technicians/{second}/shift-exceptions", as_=MANAGER,
+                     json={"on": days[1].isoformat(), "kind": "leave", "start": "08:30", "end": "11:00",
+                           "reason": "dentist"})
+    assert leave.status_code == 201, leave.json
+    body = refused(days[1], second)
+    assert any("not on shift" in p["detail"] or "shift is now" in p["detail"] for p in body["problems"])
+    assert api.delete(f"/api/v1/technicians/{second}/shift-exceptions/{leave.json['id']}",
+                      as_=MANAGER).status_code == 204
+
+    # the third day: a walk-in booked by hand from 11:00 to 13:45 leaves no gap for lunch
+    spot = placed[str(jobs[3].id)][2]["location"]  # next door to the technician's visit of that morning
+    walk_in = make_job(session, "HZ01", days[2], window=(8, 18), minutes=165, location=(spot["lat"], spot["lon"]),
+                       seed="mdc-walk-in")
+    session.commit()
+    booked = api.post(f"/api/v1/jobs/{walk_in.id}/assignment", as_=MANAGER,
+                      json={"technician_id": third, "scheduled_start": local(days[2], 11).isoformat()})
+    assert booked.status_code == 200, booked.json
+    body = refused(days[2], third)
+    assert "break no longer fits" in body["problems"][0]["detail"]
+
+    assert api.post(f"/api/v1/jobs/{walk_in.id}/transitions", as_=MANAGER,
+                    json={"to": "cancelled", "reason": "customer called off"}).status_code == 200
+    assert api.post(f"/api/v1/plans/{plan['id']}/apply", as_=MANAGER).status_code == 200
+    for day in days:
+        assert calendar_violations(session, "HZ01", day) == []
