@@ -127,6 +127,8 @@ def test_a_helper_sees_the_crew_job_on_their_own_day_with_their_own_legs_never_t
         seconds=helping["travel_from_prev_s"])
     assert helping["travel_from_prev_s"] != leading["travel_from_prev_s"]
     assert mine["leave_at"] != theirs["leave_at"]
+    lead_id = technician(session, LEAD).id  # helping on a crew job shows nobody the lead's route
+    assert_problem(api.get(f"/api/v1/technicians/{lead_id}/route?date={TUESDAY}", as_=HELPER), 404)
 
     # the sync feed: the same facts, each from the reader's own day
     helper_snapshot = api.get("/api/v1/sync/changes", as_=HELPER).json
