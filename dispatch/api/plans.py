@@ -18,7 +18,7 @@ from dispatch.api.schemas.plans import (
     RoutePlanSchema,
     RoutePlanSummarySchema,
 )
-from dispatch.routing import service, views
+from dispatch.routing import insertion, service, views
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1", description="Route plans: each technician's day")
 
@@ -90,7 +90,7 @@ class PlanInsertions(MethodView):
         The job goes where it meets its SLA due time whenever any technician can; when none can,
         it goes as early as possible and `sla` gives the projected breach in minutes (the job's
         `sla_status` is then `at_risk`, and `breached` once the due time passes)."""
-        return service.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)
+        return insertion.insert_job(unit_of_work(), current_principal(), plan_id=plan_id, **body)
 
 
 @blp.route("/plans/<uuid:plan_id>/map.svg")

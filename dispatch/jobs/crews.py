@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from dispatch.auth.principal import Principal
 from dispatch.errors import Forbidden, InvalidTransition, ValidationFailed
 from dispatch.jobs import calendar, rules
+from dispatch.jobs.enums import EventKind
 from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network import rules as network_rules
 from dispatch.network.models import Technician
@@ -96,6 +97,20 @@ def book_helpers(session: Session, job: Job, helpers: Sequence[Technician], *, t
     if check_calendar:
         for helper_id in sorted(ids):
             calendar.ensure_free(session, helper_id, [job.id], tz=tz)
+
+
+def change_helpers(session: Session, job: Job, helpers: Sequence[Technician], actor: Principal, *, reason: str,
+                   tz: ZoneInfo) -> None:
+    """Swap the scheduled crew ``job``'s helpers, its lead and slot unchanged (a helper fell ill).
+    Recorded as an assignment event without the lifecycle hooks: the customer's time stands, so
+    nobody is told anything new. The caller checks the calendars. No commit."""
+    from dispatch.jobs import service  # the jobs service books crews through this module
+
+    previous = [str(i) for i in job.helper_ids]
+    book_helpers(session, job, helpers, tz=tz, check_calendar=False)
+    service.change_job(session, job, kind=EventKind.ASSIGNMENT, to=job.status, actor=actor, reason=reason,
+                       run_hooks=False, data={"helper_ids": [str(h.id) for h in helpers],
+                                              "previous_helper_ids": previous})
 
 
 def resize(session: Session, job: Job, crew_size: int, actor: Principal, *, is_point_manager: bool) -> Job:

@@ -9,7 +9,11 @@ OR-Tools' routing local search moves one visit at a time, while a crew visit onl
    start is the earliest, in :data:`STEP_S` steps through its window, at which every member can
    get there from the start of the day and home again, clear of the crews already formed, of
    promised slots and with room left for the break; the least busy technicians are taken first,
-   and helpers without the skill before skilled ones;
+   and helpers without the skill before skilled ones. A visit already booked (``booked_start_s``,
+   ``crew``: a re-plan, an insertion) tries its booked start first and keeps its booked members
+   where they are free, so only what must change changes (an ill helper is replaced on site by
+   someone free then; only if nobody is does the visit move whole); among the others, those
+   whose own booked visits leave them free then come first;
 2. the visit becomes one part per member, each locked to its member with the start fixed (a
    window ``[t, t]``); the lead's part keeps the visit's id and skill;
 3. the day is solved as usual around these parts (:func:`dispatch.routing.solver.solve`);
@@ -112,8 +116,9 @@ def _form_crews(problem: RoutingProblem) -> tuple[list[Crew], list[Visit]]:
         (visit for visit in problem.visits if _is_crew(visit)),
         key=lambda visit: (-visit.priority, -visit.sla_urgency, visit.window_end_s, visit.id),
     )
+    held = _held(problem)
     for visit in order:
-        crew = _crew_for(problem, visit, busy)
+        crew = _crew_for(problem, visit, busy, held)
         if crew is None:
             no_crew.append(visit)
             continue
@@ -130,24 +135,55 @@ def _candidate_starts(visit: Visit) -> list[int]:
     starts = list(range(visit.window_start_s, visit.window_end_s + 1, step))
     if starts[-1] != visit.window_end_s:
         starts.append(visit.window_end_s)
+    booked = visit.booked_start_s
+    if booked is not None and visit.window_start_s <= booked <= visit.window_end_s:
+        starts = [booked, *(start for start in starts if start != booked)]
     return starts
 
 
-def _crew_for(problem: RoutingProblem, visit: Visit, busy: Mapping[str, _Busy]) -> Crew | None:
-    """The earliest start at which a full crew is free, with the nearest technicians."""
+def _held(problem: RoutingProblem) -> dict[str, list[tuple[int, int, int]]]:
+    """Each technician's other booked visits (start, finish, matrix row): kept with them unless
+    moving pays, so a crew member whose own bookings clash is the last choice."""
+    held: dict[str, list[tuple[int, int, int]]] = {}
+    for visit in problem.visits:
+        if visit.pin is not None and visit.booked_start_s is not None and not _is_crew(visit):
+            held.setdefault(visit.pin.technician_id, []).append(
+                (visit.booked_start_s, visit.booked_start_s + visit.service_s, problem.location_index[visit.location]))
+    return held
+
+
+def _clashes(problem: RoutingProblem, held: Sequence[tuple[int, int, int]], start: int, finish: int,
+             here: int) -> int:
+    """How many of ``held`` leave no time to drive to or from ``[start, finish)`` at ``here``."""
+    duration = problem.travel.duration_s
+    return sum(
+        not (finish + duration[here][there] <= other_start or other_finish + duration[there][here] <= start)
+        for other_start, other_finish, there in held
+    )
+
+
+def _crew_for(problem: RoutingProblem, visit: Visit, busy: Mapping[str, _Busy],
+              held: Mapping[str, Sequence[tuple[int, int, int]]]) -> Crew | None:
+    """The booked crew at the booked start where it can be, else the earliest start at which a
+    full crew is free, with the nearest technicians."""
     place = problem.location_index[visit.location]
     duration = problem.travel.duration_s
     locked_to = visit.pin.technician_id if visit.pin is not None and visit.pin.locked else None
     preferred = visit.pin.technician_id if visit.pin is not None else None
+    start = 0
 
-    def lead_order(technician: Technician) -> tuple[bool, int, int, str]:
+    def clashes(technician: Technician) -> int:
+        return _clashes(problem, held.get(technician.id, ()), start, start + visit.service_s, place)
+
+    def lead_order(technician: Technician) -> tuple[bool, int, int, int, str]:
         drive = duration[problem.location_index[technician.start]][place]
-        return (technician.id != preferred, busy[technician.id].seconds, drive, technician.id)
+        return (technician.id != preferred, clashes(technician), busy[technician.id].seconds, drive, technician.id)
 
-    def helper_order(technician: Technician) -> tuple[bool, int, int, str]:
+    def helper_order(technician: Technician) -> tuple[bool, int, bool, int, int, str]:
         # Helpers without the skill first: the skilled ones are kept for work only they can do.
         drive = duration[problem.location_index[technician.start]][place]
-        return (technician.has_skill(visit.required_skill), busy[technician.id].seconds, drive, technician.id)
+        return (technician.id not in visit.crew, clashes(technician), technician.has_skill(visit.required_skill),
+                busy[technician.id].seconds, drive, technician.id)
 
     for start in _candidate_starts(visit):
         free = [t for t in problem.technicians if _fits(problem, t, visit, start, busy[t.id])]

@@ -362,6 +362,8 @@ def read_day(
         elif job.status == JobStatus.SCHEDULED and technician_id in working:
             pin = Pin(technician_id, locked=False)  # keep it with its technician unless moving pays
         is_promised = job.id in promised or job.status in (JobStatus.SCHEDULED, *UNDER_WAY)
+        booked = job.status == JobStatus.SCHEDULED and job.scheduled_start is not None
+        crew = (technician_id, *(str(h) for h in job.helper_ids)) if booked and job.crew_size > 1 else ()
         visits.append(Visit(
             id=visit_id,
             location=Location(job.lat, job.lon),
@@ -374,6 +376,8 @@ def read_day(
             pin=pin,
             due_s=due_on_day(job.sla_due_at, day_start, day_end, midnight) if job.id in meet_sla else None,
             crew_size=job.crew_size,
+            booked_start_s=_seconds(job.scheduled_start, midnight) if booked else None,
+            crew=crew,
         ))
 
     provider = GreatCircleMatrix(circuity=geo.CIRCUITY, speed_kmh=point.travel_speed_kmh or geo.DEFAULT_SPEED_KMH)

@@ -137,6 +137,9 @@ class Visit:
     within a priority the less urgent first. ``due_s`` is when service should
     have started by (an SLA): starting later is allowed but every second late
     costs more than driving (0: as early as possible, the SLA is lost already).
+    ``booked_start_s`` is the start the customer was given (a scheduled visit) and ``crew`` the
+    technicians booked for it (lead first): preferences only, so that re-planning keeps what it
+    can (a crew visit is formed with its booked members at its booked start when they are free).
     """
 
     id: str
@@ -151,6 +154,8 @@ class Visit:
     pin: Pin | None = None
     due_s: int | None = None
     crew_size: int = 1
+    booked_start_s: int | None = None
+    crew: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -4,7 +4,10 @@ Four things go wrong (``kind``):
 
 - ``technician_unavailable``: a technician falls ill or leaves mid-day. Their remaining visits go to
   others or are flagged with reasons; a visit they were on site for is flagged (someone must go
-  back). Confirming records their leave for the rest of the day.
+  back). A crew job they *help* on keeps its lead and booked time with a new helper free on site
+  then, else moves whole to a lead and helper free together, else is flagged (``no_crew``); one
+  under way is flagged (``helper_left_under_way``) and put on hold. Confirming records their
+  leave for the rest of the day and books every member of each moved crew.
 - ``overrun``: a visit on site takes ``extra_minutes`` longer. The rest of that technician's day
   shifts; whatever would then break a window or shift is moved to someone else or flagged.
 - ``no_show``: the customer is not there. Confirming closes the visit as a no-show (cancelled with
@@ -37,6 +40,7 @@ from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from dispatch.jobs import calendar
+from dispatch.jobs import crews as job_crews
 from dispatch.jobs import service as jobs_service
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import ServicePoint, ShiftException, ShiftExceptionKind
@@ -134,6 +138,11 @@ def _build(session, point: ServicePoint, day: date, tz: ZoneInfo, now: datetime,
                                 "detail": "the technician left during the visit; someone must go back"})
                 continue
             pin = None
+        if kind == Kind.TECHNICIAN_UNAVAILABLE and job.status in UNDER_WAY and gone in map(str, job.helper_ids):
+            flagged.append({"job_id": visit.id, "reason": "helper_left_under_way",
+                            "detail": f"a helper of the crew left while the job was {job.status.value}; "
+                                      "the lead cannot finish it alone: send a helper or plan it again"})
+            continue
         if visit.id == subject and kind == Kind.OVERRUN:
             visit = dataclasses.replace(visit, service_s=visit.service_s + extra_minutes * 60)
         if visit.id == subject and kind == Kind.NO_SHOW:
@@ -192,21 +201,32 @@ def propose(uow: UnitOfWork, actor: Principal, point_id: uuid.UUID, *, kind: str
         jobs = {str(j.id): j for j in session.scalars(
             select(Job).where(Job.id.in_([uuid.UUID(k) for k in built.versions])).options(selectinload(Job.technician)))}
         moves, flagged = [], list(built.flagged)
+        helpers: dict[str, list[str]] = {}  # a crew job's helpers, as the re-plan books them
         for route in result.routes if result else ():
             for stop in route.stops:
+                if stop.helper:
+                    helpers.setdefault(stop.visit_id, []).append(route.technician_id)
+        for route in result.routes if result else ():
+            for stop in route.stops:
+                if stop.helper:
+                    continue  # a helper's part of a crew job: it moves with its lead's stop
                 job = jobs[stop.visit_id]
                 start = midnight + timedelta(seconds=stop.start_s)
                 if job.status in UNDER_WAY and (kind != Kind.TECHNICIAN_UNAVAILABLE
                                                  or job.technician_id != technician_id):
                     continue  # work under way stays where it is (unless its technician has gone)
-                if str(job.technician_id) == route.technician_id and job.scheduled_start == start:
+                crew_before = sorted(str(h) for h in job.helper_ids)
+                crew_after = sorted(helpers.get(stop.visit_id, []))
+                if str(job.technician_id) == route.technician_id and job.scheduled_start == start \
+                        and crew_before == crew_after:
                     continue
                 moves.append({"job_id": stop.visit_id, "job_reference": job.reference,
                               "from_technician_id": str(job.technician_id) if job.technician_id else None,
                               "to_technician_id": route.technician_id,
                               "from_start": job.scheduled_start.astimezone(tz).isoformat()
                               if job.scheduled_start else None,
-                              "to_start": start.isoformat()})
+                              "to_start": start.isoformat(),
+                              "from_helper_ids": crew_before, "to_helper_ids": crew_after})
         for item in result.unassigned if result else ():
             flagged.append({"job_id": item.visit_id, "reason": item.reason.value, "detail": item.detail})
         for item in flagged:
@@ -299,11 +319,12 @@ def confirm(uow: UnitOfWork, actor: Principal, replan_id: uuid.UUID) -> Replan:
             if job.status == JobStatus.SCHEDULED:
                 jobs_service.apply_transition(session, job, JobStatus.DISPATCHED, actor,
                                               reason=f"{reason}: {item['detail']}")
-            elif job.status == JobStatus.ON_SITE:
+            elif job.status in UNDER_WAY:
                 jobs_service.apply_transition(session, job, JobStatus.ON_HOLD, actor,
                                               reason=f"{reason}: {item['detail']}")
+        members = {uuid.UUID(t) for m in replan.moves for t in (m["to_technician_id"], *m.get("to_helper_ids", ()))}
         technicians = {row.id: row for row in session.scalars(
-            select(TechnicianRow).where(TechnicianRow.id.in_({uuid.UUID(m["to_technician_id"]) for m in replan.moves}))
+            select(TechnicianRow).where(TechnicianRow.id.in_(members))
             .options(selectinload(TechnicianRow.skills), selectinload(TechnicianRow.certifications),
                      selectinload(TechnicianRow.shifts), selectinload(TechnicianRow.shift_exceptions)))}
         for technician_id in sorted(technicians):
@@ -312,11 +333,20 @@ def confirm(uow: UnitOfWork, actor: Principal, replan_id: uuid.UUID) -> Replan:
         for move in replan.moves:
             job = jobs[move["job_id"]]
             technician = technicians[uuid.UUID(move["to_technician_id"])]
-            if job.status == JobStatus.EN_ROUTE:  # its technician has gone: hold it, then give it on
-                jobs_service.apply_transition(session, job, JobStatus.ON_HOLD, actor, reason=reason)
-            jobs_service.schedule_job(session, job, technician, datetime.fromisoformat(move["to_start"]), actor,
-                                      reason=reason, tz=tz, check_calendar=False, locked=job.locked)
-            booked.setdefault(technician.id, []).append(job.id)
+            start = datetime.fromisoformat(move["to_start"])
+            crew = [technicians[uuid.UUID(t)] for t in move.get("to_helper_ids", ())]
+            if job.status == JobStatus.SCHEDULED and job.technician_id == technician.id \
+                    and job.scheduled_start == start:  # the same visit, another helper: the customer's time stands
+                job_crews.change_helpers(session, job, crew, actor, reason=reason, tz=tz)
+            else:
+                if job.status == JobStatus.EN_ROUTE:  # its technician has gone: hold it, then give it on
+                    jobs_service.apply_transition(session, job, JobStatus.ON_HOLD, actor, reason=reason)
+                jobs_service.schedule_job(session, job, technician, start, actor,
+                                          reason=reason, tz=tz, check_calendar=False, locked=job.locked)
+                if job.crew_size > 1:
+                    job_crews.book_helpers(session, job, crew, tz=tz, check_calendar=False)
+            for member in (technician, *crew):
+                booked.setdefault(member.id, []).append(job.id)
         if kind == Kind.OVERRUN:  # the longer visit must not run into the next one either
             booked.setdefault(subject.technician_id, []).append(subject.id)
         for technician_id, job_ids in sorted(booked.items()):

@@ -41,9 +41,9 @@ from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import ServicePoint
 from dispatch.network.models import Technician as TechnicianRow
 from dispatch.ports import TaskQueue
-from dispatch.routing import RoutingResult
+from dispatch.routing import Route, RoutingResult, plan_check
 from dispatch.routing.day import PlanningInput, read_day
-from dispatch.routing.days import MAX_DAYS, technician_and_day
+from dispatch.routing.days import DAY_S, MAX_DAYS, technician_and_day
 from dispatch.routing.problem import DayGoals
 from dispatch.routing.deadline import SolveCrashed, SolveTimeout, solve_within
 from dispatch.routing.models import PlannedRoute, PlannedStop, PlanStatus, RoutePlan, UnassignedJob
@@ -283,6 +283,38 @@ def _stats(planning: PlanningInput, result: RoutingResult | None) -> dict[str, A
     }
 
 
+def route_row(plan: RoutePlan, planning: PlanningInput, route: Route, position: int, *,
+              day: int | None = None) -> PlannedRoute:
+    """One route of the solver's answer as the plan stores it (times from the plan's first
+    midnight). ``day``: the plan's day of a one-day answer, whose times count from that day's
+    midnight (an insertion into one day of a longer plan); ``None``: the day is in the vehicle id."""
+    technician = planning.problem.technician(route.technician_id)
+    technician_id, vehicle_day = technician_and_day(route.technician_id)
+    shift = 0 if day is None else day * DAY_S
+    day = vehicle_day if day is None else day
+    stops = []
+    for sequence, stop in enumerate(route.stops, start=1):
+        job = planning.jobs[stop.visit_id]
+        stops.append(PlannedStop(
+            job_id=job.job_id, day=day, helper=stop.helper, sequence=sequence, arrival_s=stop.arrival_s + shift,
+            start_s=stop.start_s + shift, finish_s=stop.finish_s + shift, travel_s=stop.travel_from_prev_s,
+            distance_m=stop.distance_from_prev_m, lat=job.lat, lon=job.lon, job_version=job.version,
+            pinned=job.pinned,
+        ))
+    pause = technician.break_
+    return PlannedRoute(
+        plan_id=plan.id, technician_id=uuid.UUID(technician_id), day=day, position=position,
+        start_lat=technician.start.lat, start_lon=technician.start.lon,
+        end_lat=technician.end.lat, end_lon=technician.end.lon,
+        shift_start_s=technician.shift_start_s + shift, shift_end_s=technician.shift_end_s + shift,
+        start_s=route.start_s + shift, end_s=route.end_s + shift, distance_m=route.distance_m,
+        travel_s=route.travel_s,
+        break_start_s=None if route.break_start_s is None else route.break_start_s + shift,
+        break_s=pause.duration_s if pause is not None and route.break_start_s is not None else 0,
+        stops=stops,
+    )
+
+
 def _store(session: Session, plan: RoutePlan, planning: PlanningInput, result: RoutingResult | None) -> None:
     """Replace the plan's routes, stops and unassigned jobs with ``result`` (same rows on a rerun)."""
     session.execute(delete(PlannedStop).where(PlannedStop.plan_id == plan.id))
@@ -290,27 +322,7 @@ def _store(session: Session, plan: RoutePlan, planning: PlanningInput, result: R
     session.execute(delete(UnassignedJob).where(UnassignedJob.plan_id == plan.id))
     session.expire(plan, ["routes", "unassigned"])
     for position, route in enumerate(result.routes if result is not None else ()):
-        technician = planning.problem.technician(route.technician_id)
-        technician_id, day = technician_and_day(route.technician_id)
-        stops = []
-        for sequence, stop in enumerate(route.stops, start=1):
-            job = planning.jobs[stop.visit_id]
-            stops.append(PlannedStop(
-                job_id=job.job_id, day=day, helper=stop.helper, sequence=sequence, arrival_s=stop.arrival_s, start_s=stop.start_s,
-                finish_s=stop.finish_s, travel_s=stop.travel_from_prev_s, distance_m=stop.distance_from_prev_m,
-                lat=job.lat, lon=job.lon, job_version=job.version, pinned=job.pinned,
-            ))
-        pause = technician.break_
-        session.add(PlannedRoute(
-            plan_id=plan.id, technician_id=uuid.UUID(technician_id), day=day, position=position,
-            start_lat=technician.start.lat, start_lon=technician.start.lon,
-            end_lat=technician.end.lat, end_lon=technician.end.lon,
-            shift_start_s=technician.shift_start_s, shift_end_s=technician.shift_end_s,
-            start_s=route.start_s, end_s=route.end_s, distance_m=route.distance_m, travel_s=route.travel_s,
-            break_start_s=route.break_start_s,
-            break_s=pause.duration_s if pause is not None and route.break_start_s is not None else 0,
-            stops=stops,
-        ))
+        session.add(route_row(plan, planning, route, position))
     left_out = [(item.job_id, item.reason, item.detail) for item in planning.off_plan]
     if result is not None:
         left_out += [(planning.jobs[item.visit_id].job_id, item.reason.value, item.detail)
@@ -410,8 +422,10 @@ def _load_technicians(session: Session, technician_ids: Iterable[uuid.UUID]) -> 
 def apply_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> PlanView:
     """Schedule every planned job on its technician at its planned start, in one transaction.
 
-    Refused (409) when the plan is not finished, was applied already, or any of its jobs changed
-    since it was planned (the stored ``Job.version`` no longer matches).
+    Refused (409) when the plan is not finished, was applied already, any of its jobs changed
+    since it was planned (the stored ``Job.version`` no longer matches), or any of its days no
+    longer holds against the calendar as it is now (:mod:`dispatch.routing.plan_check`: a booking
+    made in between, a shift or leave changed...; ``problems`` names each).
     """
     actor.require(*PLANNERS)
     with uow:
@@ -428,149 +442,10 @@ def apply_plan(uow: UnitOfWork, actor: Principal, plan_id: uuid.UUID) -> PlanVie
         jobs = _load_jobs(session, (stop.job_id for stop in stops))
         _ensure_unchanged(jobs, {stop.job_id: stop.job_version for stop in stops})
         technicians = _load_technicians(session, {stop.technician_id for stop in stops})
+        plan_check.ensure_days_hold(session, plan, jobs, technicians)  # every day, before anything is written
         moved = _schedule(session, actor, plan, stops, jobs, technicians, reason=f"route plan {plan.id}")
         now = utcnow()
         plan.applied_at, plan.applied_by = now, actor.user_id
         plan.stats = {**plan.stats, "applied_jobs": len(moved)}
         uow.commit()
         return detail_view(plan, now)
-
-
-# --- urgent insertion into an applied plan ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlaOutcome:
-    """Whether the inserted job's planned start meets its SLA due time, and if not by how much."""
-
-    due_at: datetime
-    met: bool
-    breach_minutes: int
-    status: str | None  # the job's SLA status now (ok / at_risk / breached)
-    detail: str
-
-
-@dataclass(frozen=True)
-class Insertion:
-    """What inserting a job did: where it went, which other jobs moved, its SLA, and the plan now."""
-
-    job_id: uuid.UUID
-    technician_id: uuid.UUID
-    sequence: int
-    start_at: datetime
-    rescheduled_job_ids: tuple[uuid.UUID, ...]
-    plan: PlanView
-    sla: SlaOutcome | None = None
-
-
-def _sla_outcome(job: Job, start_at: datetime) -> SlaOutcome | None:
-    """The SLA verdict of a job planned to start at ``start_at`` (``None`` without an SLA)."""
-    due = job.sla_due_at
-    if due is None:
-        return None
-    status = job.sla_status
-    late_s = (start_at - due).total_seconds()
-    if late_s <= 0:
-        return SlaOutcome(due, True, 0, status and status.value, "the planned start meets the SLA due time")
-    minutes = math.ceil(late_s / 60)
-    return SlaOutcome(
-        due, False, minutes, status and status.value,
-        f"no technician can be on site by the SLA due time {due.isoformat()} without bumping a promised job; "
-        f"the earliest planned start is {start_at.isoformat()}, {minutes} minutes late",
-    )
-
-
-def insert_job(uow: UnitOfWork, actor: Principal, *, plan_id: uuid.UUID, job_id: uuid.UUID,
-               time_limit_s: int) -> Insertion:
-    """Fit an urgent job into an applied plan with as little change as possible, and apply it.
-
-    The day is read again (jobs may have moved on since the plan), the solver starts from the
-    applied routes, work under way and locked jobs stay pinned, and jobs already given a slot
-    outrank the new one: if it fits nowhere without dropping one of them, the answer is 422 with
-    the reason and nothing changes. Otherwise the new job is scheduled and the jobs whose
-    technician or start changed are rescheduled, all in one transaction (409 if anything changed
-    while the solver ran).
-
-    The new job's SLA due time is a planning goal (:func:`due_on_day`): it goes where it
-    meets its due time whenever some technician can without bumping a promised job; otherwise as
-    early as it can, and the answer's ``sla`` says so with the projected breach in minutes (the
-    job's SLA status is then ``at_risk`` from the plan, ``breached`` once the due time passes).
-    """
-    actor.require(*PLANNERS)
-    with uow:
-        session = uow.session
-        plan = load_plan(session, actor, plan_id)
-        if plan.status != PlanStatus.DONE or plan.applied_at is None:
-            raise InvalidTransition(f"route plan {plan_id} is not applied; insert into an applied plan",
-                                    current=plan.status.value if plan.applied_at is None else "applied")
-        if plan.days > 1:
-            raise InvalidTransition(f"route plan {plan_id} covers {plan.days} days; insert an urgent job into "
-                                    "the plan of its day", current="multi_day")
-        job = jobs_service.get_visible_job(session, actor, job_id, with_events=False)
-        if job.service_point_id != plan.service_point_id:
-            raise ValidationFailed("job_id", "the job belongs to another service point")
-        if job.status != JobStatus.DISPATCHED:
-            raise InvalidTransition(f"job {job.reference} is {job.status.value}; only a dispatched job is inserted",
-                                    allowed=[JobStatus.DISPATCHED.value], current=job.status.value)
-        stops = session.scalars(select(PlannedStop).where(PlannedStop.plan_id == plan.id)
-                                .order_by(PlannedStop.technician_id, PlannedStop.sequence)).all()
-        initial: dict[str, list[str]] = {}
-        for stop in stops:
-            if not stop.helper:  # a crew's helpers follow its lead
-                initial.setdefault(str(stop.technician_id), []).append(str(stop.job_id))
-        _ensure_not_past(plan)
-        point = session.get(ServicePoint, plan.service_point_id)
-        planning = read_day(session, point, plan.service_day, ZoneInfo(plan.timezone), now=utcnow(),
-                            time_limit_s=time_limit_s, seed=plan.seed, promised=(stop.job_id for stop in stops),
-                            meet_sla=(job.id,), goals=_goals(plan))
-        if str(job.id) not in planning.jobs:
-            raise RuleViolation(f"job {job.reference} has no time window on {plan.service_day.isoformat()}")
-        revision = plan.revision
-        reference = job.reference
-        uow.commit()
-
-    try:
-        result = _solve(planning, time_limit_s=time_limit_s, seed=plan.seed, initial_routes=initial)
-    except (SolveTimeout, SolveCrashed) as exc:
-        raise ServiceUnavailable(f"the planner did not answer: {exc}; nothing was changed, try again") from exc
-    left_out = {item.job_id: item for item in planning.off_plan}
-    if job_id in left_out:
-        raise RuleViolation(f"job {reference} cannot be planned: {left_out[job_id].detail}",
-                            reason=str(left_out[job_id].reason))
-    for item in result.unassigned if result else ():
-        if item.visit_id == str(job_id):
-            raise RuleViolation(f"job {reference} does not fit into the day: {item.detail}",
-                                reason=item.reason.value)
-
-    with uow:
-        session = uow.session
-        plan = load_plan(session, actor, plan_id, for_update=True)
-        if plan.revision != revision:
-            raise Conflict(f"route plan {plan_id} changed while the insertion was computed; try again")
-        jobs = _load_jobs(session, (facts.job_id for facts in planning.jobs.values()))
-        _ensure_unchanged(jobs, {facts.job_id: facts.version for facts in planning.jobs.values()})
-        _store(session, plan, planning, result)
-        new_stops = session.scalars(select(PlannedStop).where(PlannedStop.plan_id == plan.id)
-                                    .order_by(PlannedStop.technician_id, PlannedStop.sequence)).all()
-        technicians = _load_technicians(session, {stop.technician_id for stop in new_stops})
-        moved = _schedule(session, actor, plan, new_stops, jobs, technicians,
-                          reason=f"urgent insertion of {reference} into route plan {plan.id}")
-        placed = next(stop for stop in new_stops if stop.job_id == job_id and not stop.helper)
-        now = utcnow()
-        sla = _sla_outcome(jobs[job_id], plan.local_time(placed.start_s))
-        rescheduled = tuple(j for j in moved if j != job_id)
-        plan.revision += 1
-        plan.input_hash = planning.input_hash
-        plan.insertions = [*plan.insertions, {
-            "job_id": str(job_id), "at": now.isoformat(), "by": str(actor.user_id),
-            "technician_id": str(placed.technician_id), "rescheduled": [str(j) for j in rescheduled],
-            "time_limit_s": time_limit_s,
-            "sla_breach_minutes": sla.breach_minutes if sla else None,
-        }]
-        plan.stats = {**plan.stats, **{key: value for key, value in _stats(planning, result).items()
-                                       if key != "solver"}}
-        uow.commit()
-        detailed = load_plan(session, actor, plan_id, detail=True)
-        return Insertion(job_id=job_id, technician_id=placed.technician_id, sequence=placed.sequence,
-                         start_at=plan.local_time(placed.start_s), rescheduled_job_ids=rescheduled,
-                         plan=detail_view(detailed, now), sla=sla)

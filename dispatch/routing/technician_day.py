@@ -5,7 +5,8 @@ to it (estimated as the calendar and the planner estimate it), the arrival, the 
 ETA the customer was given) and the wait; the day starts and ends at the technician's start place
 (home or the point), and the lunch break is placed where it first fits (the day adapter's window,
 the planner's rule). The same facts go to the technician's device in the sync feed
-(:func:`stop_facts`), so the app shows the same day offline.
+(:func:`stop_facts`), so the app shows the same day offline. A crew job is a stop of every member's
+day: a helper's leg, arrival, sequence and break come from the helper's own bookings (``helper``).
 
 A technician reads only their own route (another technician's is a 404, as for any object that is
 not theirs); the point's manager and HQ read any of the point's.
@@ -56,6 +57,7 @@ class RouteStop:
     start_at: datetime  # the booked start: the ETA the customer was given
     finish_at: datetime
     wait_s: int
+    helper: bool = False  # a crew job this technician helps on (the lead moves it through the visit)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
             address=job.address, lat=job.lat, lon=job.lon, window_start=job.window_start, window_end=job.window_end,
             travel_from_prev_s=leg_s, distance_from_prev_km=round(leg_km, 2), arrival_at=arrival, start_at=start,
             finish_at=job.scheduled_end.astimezone(tz), wait_s=int((start - arrival).total_seconds()),
+            helper=job.technician_id != technician.id,
         ))
         total_s, total_km, here, free = total_s + leg_s, total_km + leg_km, there, job.scheduled_end.astimezone(tz)
     leave_at = return_at = break_start = None
@@ -156,18 +159,19 @@ def route_of(uow: UnitOfWork, actor: Principal, technician_id: uuid.UUID | None,
         return day_route(uow.session, technician, day, ZoneInfo(timezone))
 
 
-def stop_facts(session: Session, jobs: Iterable[Job], tz: ZoneInfo) -> dict[uuid.UUID, dict[str, Any]]:
-    """For the sync feed: each booked job's place in its technician's route of its day."""
-    wanted: dict[tuple[uuid.UUID, date], list[uuid.UUID]] = {}
+def stop_facts(session: Session, jobs: Iterable[Job], tz: ZoneInfo,
+               technician_id: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
+    """For the sync feed of ``technician_id``'s device: each booked job's place in *their own*
+    route of its day, as the lead or as a crew helper (never another technician's route)."""
+    days: dict[date, list[uuid.UUID]] = {}
     for job in jobs:
-        if job.technician_id is not None and job.scheduled_start is not None and job.status in calendar.BOOKED:
-            wanted.setdefault((job.technician_id, job.scheduled_start.astimezone(tz).date()), []).append(job.id)
+        if job.scheduled_start is not None and job.status in calendar.BOOKED \
+                and technician_id in (job.technician_id, *job.helper_ids):
+            days.setdefault(job.scheduled_start.astimezone(tz).date(), []).append(job.id)
     facts: dict[uuid.UUID, dict[str, Any]] = {}
-    technicians: dict[uuid.UUID, TechnicianRow | None] = {}
-    for (technician_id, day), job_ids in sorted(wanted.items()):
-        if technician_id not in technicians:
-            technicians[technician_id] = _technician(session, technician_id)
-        route = day_route(session, technicians[technician_id], day, tz)
+    technician = _technician(session, technician_id) if days else None
+    for day, job_ids in sorted(days.items()):
+        route = day_route(session, technician, day, tz)
         for stop in route.stops:
             if stop.job_id in job_ids:
                 facts[stop.job_id] = {
@@ -177,6 +181,6 @@ def stop_facts(session: Session, jobs: Iterable[Job], tz: ZoneInfo) -> dict[uuid
                     "distance_from_prev_km": stop.distance_from_prev_km,
                     "leave_at": route.leave_at.isoformat() if route.leave_at else None,
                     "break_start_at": route.break_start_at.isoformat() if route.break_start_at else None,
-                    "break_minutes": route.break_minutes,
+                    "break_minutes": route.break_minutes, "helper": stop.helper,
                 }
     return facts

@@ -35,6 +35,8 @@ def _on_vehicle(visit: Visit, k: int) -> Visit:
     return dataclasses.replace(
         visit, pin=pin, window_start_s=on_day(k, visit.window_start_s), window_end_s=on_day(k, visit.window_end_s),
         due_s=None if visit.due_s is None else on_day(k, visit.due_s),
+        booked_start_s=None if visit.booked_start_s is None else on_day(k, visit.booked_start_s),
+        crew=tuple(vehicle_id(member, k) for member in visit.crew),
     )
 
 

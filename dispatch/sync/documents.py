@@ -71,10 +71,12 @@ def _expected_parts(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUI
 
 
 def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
-                  tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> dict[uuid.UUID, dict[str, Any]]:
+                  tz: ZoneInfo = ZoneInfo("Asia/Shanghai"), *,
+                  technician_id: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
     """Jobs with customer contact, unit and warranty, checklist (pinned template + current
-    results), expected parts, and the job's place in the technician's route of its day (sequence,
-    ETA, leg, break: :func:`dispatch.routing.technician_day.stop_facts`)."""
+    results), expected parts, and the job's place in the reading technician's own route of its
+    day (sequence, ETA, leg, break; a crew job's helper gets their own:
+    :func:`dispatch.routing.technician_day.stop_facts`)."""
     if not job_ids:
         return {}
     jobs = session.scalars(
@@ -85,7 +87,7 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
     ).all()
     checklists = _checklists(session, job_ids)
     parts = _expected_parts(session, job_ids)
-    route = technician_day.stop_facts(session, jobs, tz)
+    route = technician_day.stop_facts(session, jobs, tz, technician_id)
     documents = {}
     for job in jobs:
         unit = job.unit
@@ -106,6 +108,9 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
             "checklist": checklists.get(job.id),
             "expected_parts": parts.get(job.id, []),
             "route": route.get(job.id),
+            "crew_size": job.crew_size,
+            "lead_technician_id": str(job.technician_id) if job.technician_id else None,
+            "helper_ids": [str(h) for h in job.helper_ids],
         }
     return documents
 

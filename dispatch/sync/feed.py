@@ -3,7 +3,8 @@
 Whatever code changes a job (status, assignment, transfer, schedule), its children (checklist,
 step results, reservations, parts, events) or a technician's van stock, these listeners append
 a feed entry for every technician whose replica is affected: ``P`` (send the current state) for
-users who have it in scope now, ``R`` (remove, with its children) for users who lost it. The
+users who have it in scope now, ``R`` (remove, with its children) for users who lost it. A crew
+job is on the devices of its lead and of each helper; a helper who is replaced loses it. The
 sequence number comes from the user's counter row, bumped with ``UPDATE ... RETURNING`` in the
 same transaction: the row lock is held until commit, so sequence order is commit order and a
 pager never skips a row committed late (a plain database sequence would).
@@ -28,14 +29,14 @@ from datetime import date, datetime, timedelta
 from itertools import chain
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, inspect, select, tuple_, update
+from sqlalchemy import delete, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.db import listen_on_sessions, listening_on_sessions
-from dispatch.jobs.models import Job, JobStatus
+from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network.models import Technician
 from dispatch.sync.models import FeedEntry, FeedOp, Membership, SyncCounter
 
@@ -142,6 +143,12 @@ def _touched(session: Session):
             previous.update(t for t in history.deleted if t is not None)
             moved.add(obj.id)
             continue
+        if isinstance(obj, JobHelper):  # a crew member came or went: their days change as well
+            previous = jobs.setdefault(obj.job_id, set())
+            if obj in session.deleted:
+                previous.add(obj.technician_id)
+            moved.add(obj.job_id)
+            continue
         job_id = _column_value(obj, "job_id")
         if job_id is not None:
             jobs.setdefault(job_id, set())
@@ -196,20 +203,29 @@ def _write_feed(session: Session) -> None:
             .where(Job.id.in_(jobs)))}
         # A note, a part or a step result leaves the route as it was: only a job row that changed
         # moves its day's other visits (sequence, leg, ETA in their documents).
-        for sibling in _route_siblings(connection, [row for row in rows.values() if row.id in moved], jobs):
+        helpers = _helpers(connection, set(jobs) | set(rows))
+        # A crew's helpers' days count too: a visit added to a helper's day moves the crew job in it.
+        for sibling in _route_siblings(connection, [row for row in rows.values() if row.id in moved], jobs, helpers):
             jobs.setdefault(sibling.id, set())
             rows[sibling.id] = sibling
+        helpers |= _helpers(connection, {sibling for sibling in jobs if sibling not in helpers})
+        # Devices that hold a job without being in its crew any more (a helper replaced) drop it.
+        holders = _holders(connection, set(jobs))
         technicians = {row.technician_id for row in rows.values() if row.technician_id}
-        technicians |= set(chain.from_iterable(jobs.values()))
+        technicians |= set(chain.from_iterable(jobs.values())) | set(chain.from_iterable(helpers.values()))
         users = _technician_users(session, technicians)
         for job_id, previous in jobs.items():
             row = rows.get(job_id)
             current = row.technician_id if row is not None else None
-            if current is not None:
-                op = FeedOp.PUT if row is not None and job_in_scope(row) else FeedOp.REMOVE
-                entries.setdefault(users[current], []).append((JOB, job_id, op))
-            for old in previous - {current}:
+            crew = {current, *helpers.get(job_id, ())} - {None} if current is not None else set()
+            op = FeedOp.PUT if row is not None and job_in_scope(row) else FeedOp.REMOVE
+            for member in crew:
+                entries.setdefault(users[member], []).append((JOB, job_id, op))
+            for old in previous - crew:
                 entries.setdefault(users[old], []).append((JOB, job_id, FeedOp.REMOVE))
+            members = {users[member] for member in crew}
+            for user_id in holders.get(job_id, set()) - members:
+                entries.setdefault(user_id, []).append((JOB, job_id, FeedOp.REMOVE))
     if locations:
         from dispatch.stock.models import StockLocation
 
@@ -224,25 +240,48 @@ def _write_feed(session: Session) -> None:
             append(session, entries)
 
 
-def _route_siblings(connection, rows, jobs: dict[uuid.UUID, set[uuid.UUID]]) -> list:
-    """The other booked jobs on the same technicians' days as the touched ones: a visit added,
-    moved or dropped changes their place in the route (sequence, leg, ETA), which their documents
-    carry."""
+def _helpers(connection, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The crew helpers of these jobs (by job)."""
+    found: dict[uuid.UUID, set[uuid.UUID]] = {job_id: set() for job_id in job_ids}
+    if job_ids:
+        for job_id, technician_id in connection.execute(
+                select(JobHelper.job_id, JobHelper.technician_id).where(JobHelper.job_id.in_(job_ids))):
+            found[job_id].add(technician_id)
+    return found
+
+
+def _holders(connection, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The users whose devices hold these jobs now (their feed put them there)."""
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    if job_ids:
+        for user_id, job_id in connection.execute(
+                select(Membership.user_id, Membership.entity_id)
+                .where(Membership.entity_type == JOB, Membership.entity_id.in_(job_ids))):
+            found.setdefault(job_id, set()).add(user_id)
+    return found
+
+
+def _route_siblings(connection, rows, jobs: dict[uuid.UUID, set[uuid.UUID]],
+                    helpers: dict[uuid.UUID, set[uuid.UUID]]) -> list:
+    """The other booked jobs on the same technicians' days as the touched ones (lead or crew
+    helper): a visit added, moved or dropped changes their place in the route (sequence, leg,
+    ETA), which their documents carry."""
     days: dict[uuid.UUID, set[date]] = {}
     for row in rows:
         day = service_day(row)
         if day is None:
             continue
-        for technician_id in {row.technician_id, *jobs.get(row.id, ())} - {None}:
+        for technician_id in {row.technician_id, *jobs.get(row.id, ()), *helpers.get(row.id, ())} - {None}:
             days.setdefault(technician_id, set()).add(day)
     found = []
     for technician_id, dates in days.items():
         first = datetime.combine(min(dates), datetime.min.time(), DEFAULT_TZ)
         last = datetime.combine(max(dates), datetime.min.time(), DEFAULT_TZ) + timedelta(days=1)
+        helping = select(JobHelper.job_id).where(JobHelper.technician_id == technician_id)
         for row in connection.execute(
             select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
-            .where(Job.technician_id == technician_id, Job.status.in_(ROUTED), Job.scheduled_start >= first,
-                   Job.scheduled_start < last)
+            .where(or_(Job.technician_id == technician_id, Job.id.in_(helping)), Job.status.in_(ROUTED),
+                   Job.scheduled_start >= first, Job.scheduled_start < last)
         ):
             if row.id not in jobs and service_day(row) in dates:
                 found.append(row)

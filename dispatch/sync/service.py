@@ -22,6 +22,7 @@ from dispatch.clock import utcnow
 from dispatch.db import transaction_memo
 from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
 from dispatch.idempotency import service as idempotency
+from dispatch.jobs import calendar
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
 from dispatch.stock.models import StockLocation
 from dispatch.sync import cursor as cursors
@@ -73,9 +74,10 @@ def _technician(actor: Principal) -> uuid.UUID:
 
 
 def _scope(session: Session, technician_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> dict[tuple[str, uuid.UUID], None]:
-    """The entities the technician's device should hold now (ordered by key)."""
+    """The entities the technician's device should hold now (ordered by key): their jobs, as the
+    lead or as a crew helper, and their van."""
     jobs = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
-                           .where(Job.technician_id == technician_id)).all()
+                           .where(calendar.worked_by(technician_id))).all()
     keys = [(JOB, row.id) for row in jobs if job_in_scope(row, now, tz)]
     van = session.scalar(select(StockLocation.id).where(StockLocation.technician_id == technician_id))
     if van is not None:
@@ -99,9 +101,9 @@ def _changes(session: Session, keys: list[tuple[str, uuid.UUID, FeedOp]], techni
     job_puts = [i for t, i, op in keys if t == JOB and op == FeedOp.PUT]
     # Defence in depth: every job is re-checked against the caller's scope at read time.
     rows = session.execute(select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
-                           .where(Job.id.in_(job_puts))).all() if job_puts else []
-    allowed = [row.id for row in rows if row.technician_id == technician_id and job_in_scope(row, now, tz)]
-    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date(), tz)
+                           .where(Job.id.in_(job_puts), calendar.worked_by(technician_id))).all() if job_puts else []
+    allowed = [row.id for row in rows if job_in_scope(row, now, tz)]
+    job_docs = documents.job_documents(session, allowed, now.astimezone(tz).date(), tz, technician_id=technician_id)
     removed_jobs = [i for t, i, op in keys if t == JOB and op == FeedOp.REMOVE]
     removed_jobs += [job_id for job_id in job_puts if job_id not in job_docs]
     van_puts = [i for t, i, op in keys if t == VAN and op == FeedOp.PUT]

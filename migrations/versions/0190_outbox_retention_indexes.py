@@ -2,7 +2,7 @@
 outbound events, ended notifications)
 
 Revision ID: 0190
-Revises: 0172
+Revises: 0180
 Create Date: 2026-12-05 21:00:00
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0190"
-down_revision = "0172"
+down_revision = "0180"
 branch_labels = None
 depends_on = None
 

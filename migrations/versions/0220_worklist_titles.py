@@ -1,7 +1,7 @@
 """worklists: an item's title as a message id and its values, so lists read in the reader's language
 
 Revision ID: 0220
-Revises: 0172
+Revises: 0190
 Create Date: 2026-12-06 00:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import dispatch.db
 
 revision = "0220"
-down_revision = "0172"
+down_revision = "0190"
 branch_labels = None
 depends_on = None
 

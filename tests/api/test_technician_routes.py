@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from dispatch import clock
+from dispatch.jobs.models import JobType
 from tests.api.jobs_builders import MONDAY, TUESDAY, assign, local, technician
 from tests.helpers import assert_problem
 from tests.plan_builders import make_job
@@ -87,3 +88,72 @@ def test_the_sync_feed_carries_each_jobs_place_in_the_route_and_keeps_it_current
     theirs = api.get("/api/v1/sync/changes", as_="tech.hz01.2").json
     assert not {str(first.id), str(second.id), str(early.id)} & {d["id"] for d in
                                                                   theirs["changes"]["jobs"]["upserted"]}
+
+
+LEAD, HELPER = "tech.hz01.1", "tech.hz01.2"
+
+
+def crew_job(api, session, hour, helpers, seed):
+    job = make_job(session, "HZ01", TUESDAY, window=None, sku="WH-EH60", job_type=JobType.INSTALL, minutes=90,
+                   crew_size=2, seed=seed)
+    session.commit()
+    answer = assign(api, {"id": str(job.id)}, technician(session, LEAD).id, local(TUESDAY, hour),
+                    helper_ids=[str(technician(session, h).id) for h in helpers])
+    assert answer.status_code == 200, answer.json
+    return job
+
+
+def route_docs(page) -> dict:
+    return {d["id"]: d["route"] for d in page["changes"]["jobs"]["upserted"]}
+
+
+def test_a_helper_sees_the_crew_job_on_their_own_day_with_their_own_legs_never_the_leads(api, session):
+    """The lead drives two visits before the crew job, the helper one of their own: each reads
+    the crew visit as a stop of their own day, with their own leg to it, their own sequence, leave
+    time and break, in the plain endpoint and in the sync feed; nobody else's device holds it."""
+    book(api, session, 9, who=LEAD, seed="cr1")
+    book(api, session, 10, 30, who=LEAD, seed="cr2")
+    own = book(api, session, 9, 30, who=HELPER, seed="cr3")
+    crew = crew_job(api, session, 14, [HELPER], seed="cr-crew")
+    mine = api.get(f"/api/v1/technicians/me/route?date={TUESDAY}", as_=HELPER).json
+    theirs = api.get(f"/api/v1/technicians/me/route?date={TUESDAY}", as_=LEAD).json
+    assert [(s["job_id"], s["sequence"], s["helper"]) for s in mine["stops"]] == [
+        (str(own.id), 1, False), (str(crew.id), 2, True)]
+    helping, leading = mine["stops"][1], theirs["stops"][2]
+    assert (leading["job_id"], leading["sequence"], leading["helper"]) == (str(crew.id), 3, False)
+    assert helping["start_at"] == leading["start_at"]  # on site together
+    # the helper's leg comes from their own visit, not from the lead's
+    assert at(helping["arrival_at"]) == at(mine["stops"][0]["finish_at"]) + timedelta(
+        seconds=helping["travel_from_prev_s"])
+    assert helping["travel_from_prev_s"] != leading["travel_from_prev_s"]
+    assert mine["leave_at"] != theirs["leave_at"]
+    lead_id = technician(session, LEAD).id  # helping on a crew job shows nobody the lead's route
+    assert_problem(api.get(f"/api/v1/technicians/{lead_id}/route?date={TUESDAY}", as_=HELPER), 404)
+
+    # the sync feed: the same facts, each from the reader's own day
+    helper_snapshot = api.get("/api/v1/sync/changes", as_=HELPER).json
+    facts = route_docs(helper_snapshot)
+    assert str(crew.id) in facts, "the helper's device holds the crew job"
+    assert (facts[str(crew.id)]["sequence"], facts[str(crew.id)]["of"], facts[str(crew.id)]["helper"]) == (2, 2, True)
+    assert facts[str(crew.id)]["travel_from_prev_s"] == helping["travel_from_prev_s"]
+    assert facts[str(crew.id)]["leave_at"] == mine["leave_at"]
+    assert facts[str(crew.id)]["break_start_at"] == mine["break_start_at"]
+    lead_facts = route_docs(api.get("/api/v1/sync/changes", as_=LEAD).json)[str(crew.id)]
+    assert (lead_facts["sequence"], lead_facts["of"], lead_facts["helper"]) == (3, 3, False)
+    assert lead_facts["leave_at"] == theirs["leave_at"]
+    assert str(crew.id) not in route_docs(api.get("/api/v1/sync/changes", as_="tech.hz01.3").json)
+
+    # the helper's day changes: their device hears of the crew job's new place in it
+    noon = book(api, session, 12, who=HELPER, seed="cr4")
+    page = route_docs(api.get(f"/api/v1/sync/changes?cursor={helper_snapshot['next_cursor']}", as_=HELPER).json)
+    assert (page[str(noon.id)]["sequence"], page[str(crew.id)]["sequence"], page[str(crew.id)]["of"]) == (2, 3, 3)
+    # another helper takes over: the crew job leaves this device and comes to theirs
+    cursor = api.get(f"/api/v1/sync/changes?cursor={helper_snapshot['next_cursor']}", as_=HELPER).json["next_cursor"]
+    answer = assign(api, {"id": str(crew.id)}, technician(session, LEAD).id, local(TUESDAY, 14),
+                    helper_ids=[str(technician(session, "tech.hz01.4").id)], reason="helper needed elsewhere")
+    assert answer.status_code == 200, answer.json
+    gone = api.get(f"/api/v1/sync/changes?cursor={cursor}", as_=HELPER).json["changes"]["jobs"]
+    assert str(crew.id) in gone["removed"]
+    newcomer = route_docs(api.get("/api/v1/sync/changes", as_="tech.hz01.4").json)[str(crew.id)]
+    assert (newcomer["sequence"], newcomer["helper"]) == (1, True)
+    assert calendar_violations(session, "HZ01", TUESDAY) == []

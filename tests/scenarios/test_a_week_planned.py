@@ -3,20 +3,29 @@ HTTP (issue 19). The call centre offers a heater install that needs two technici
 which a skilled lead and a helper are free together, and books one: both are booked, both see it
 in their own day. Then customers who can be served any of three days call in, and the manager plans
 the three days in one request: each job goes on one day inside its window, the plan is applied
-like a one-day plan, and after every booking the independent checker finds each day feasible."""
+like a one-day plan, and after every booking the independent checker finds each day feasible.
+Before it is applied a technician takes one of its days off: the plan is checked day by day and
+refused whole until the leave is withdrawn. Then an urgent repair due on the second day goes into
+that day of the week plan; the crew's helper reads the install on their phone with their own
+day's leg; on the day the helper falls ill, the re-plan finds the crew a new helper, applied only
+once the manager confirms, and the phones follow."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from tests.dates import SUITE_TODAY, local
+from tests.helpers import assert_problem
 from tests.scenarios.steps import (
     ADMIN,
     API,
+    Phone,
     apply_plan,
     at,
     book_slot,
     caller_unit,
+    confirm_replan,
+    insert_urgent,
     job,
     my_route,
     next_working_day,
@@ -24,6 +33,7 @@ from tests.scenarios.steps import (
     ok,
     point_id,
     repair_call,
+    replan,
     take_in,
     username_of,
 )
@@ -79,6 +89,15 @@ def test_a_crew_install_is_booked_through_slots_and_a_week_is_planned_in_one_req
         assert local(day, 9) <= at(placed[job_id][1]["start_at"]) <= local(last, 17)
     ok(api.get(f"{API}/plans/{plan['id']}/gantt.svg", as_=MANAGER))
 
+    # --- before it is applied, a technician takes a day off: the plan is checked day by day -----
+    busy_day, absent = next((route["date"], route["technician_id"]) for route in plan["routes"] if route["stops"])
+    leave = ok(api.post(f"{API}/technicians/{absent}/shift-exceptions", as_=MANAGER,
+                        json={"on": busy_day, "kind": "leave", "reason": "a family matter"}), 201)
+    refused = assert_problem(api.post(f"{API}/plans/{plan['id']}/apply", as_=MANAGER), 409)
+    assert {(p["date"], p["technician_id"]) for p in refused["problems"]} == {(busy_day, absent)}
+    assert all(job(api, job_id, MANAGER)["status"] == "dispatched" for job_id in flexible)  # nothing written
+    assert api.delete(f"{API}/technicians/{absent}/shift-exceptions/{leave['id']}", as_=MANAGER).status_code == 204
+
     apply_plan(api, MANAGER, plan)
     for job_id in flexible:
         now_booked = job(api, job_id, MANAGER)
@@ -89,3 +108,39 @@ def test_a_crew_install_is_booked_through_slots_and_a_week_is_planned_in_one_req
     assert at(crew["scheduled_start"]).date() == day
     for k in range(3):
         assert calendar_violations(session, "HZ01", day + timedelta(days=k)) == []
+
+    # --- call centre: an urgent repair that must be done on the second day goes into the week plan --
+    second = day + timedelta(days=1)
+    unit = caller_unit(session, "HZ01", covered=True, on=day, skip=seen)
+    urgent = take_in(api, repair_call(unit, second, (9, 17), "leaking inlet", priority="urgent")).json
+    inserted = insert_urgent(api, MANAGER, plan, urgent["id"])
+    assert inserted["date"] == second.isoformat() and at(inserted["start_at"]).date() == second
+    assert job(api, urgent["id"], MANAGER)["status"] == "scheduled"
+    assert all(calendar_violations(session, "HZ01", day + timedelta(days=k)) == [] for k in range(3))
+
+    # --- the crew's helper reads the install on their phone, with their own day's leg and times --
+    lead, helper = crew["technician_id"], crew["helper_ids"][0]
+    helper_user = username_of(api, helper, MANAGER)
+    phone = Phone(api, helper_user)
+    phone.pull()
+    facts = phone.jobs[install["id"]]["route"]
+    own = next(s for s in my_route(api, helper_user, day)["stops"] if s["job_id"] == install["id"])
+    assert facts["helper"] is True and own["helper"] is True
+    assert (facts["eta"], facts["travel_from_prev_s"]) == (own["start_at"], own["travel_from_prev_s"])
+
+    # --- the day: the helper falls ill before the install; the crew gets a new helper -----------
+    walk.to(max(walk.now, at(crew["scheduled_start"]) - timedelta(hours=1)))
+    proposal = replan(api, MANAGER, hz01, kind="technician_unavailable", technician_id=helper)
+    move = next(m for m in proposal["moves"] if m["job_id"] == install["id"])
+    assert helper not in move["to_helper_ids"] and len(move["to_helper_ids"]) == 1
+    assert job(api, install["id"], MANAGER)["helper_ids"] == [helper]  # nothing applied before the confirm
+    confirm_replan(api, MANAGER, proposal)
+    now_crew = job(api, install["id"], MANAGER)
+    assert (now_crew["technician_id"], now_crew["helper_ids"]) == (move["to_technician_id"], move["to_helper_ids"])
+    assert at(now_crew["scheduled_start"]) == at(move["to_start"])
+    assert calendar_violations(session, "HZ01", day) == []
+    phone.pull()
+    assert install["id"] in phone.removed  # the ill helper's phone drops it
+    newcomer = Phone(api, username_of(api, move["to_helper_ids"][0], MANAGER))
+    newcomer.pull()
+    assert newcomer.jobs[install["id"]]["route"]["helper"] is True

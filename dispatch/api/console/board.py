@@ -21,7 +21,7 @@ from dispatch.errors import ValidationFailed
 from dispatch.jobs import service as jobs
 from dispatch.jobs.rules import JobStatus
 from dispatch.network import service_points, technicians
-from dispatch.routing import gantt
+from dispatch.routing import gantt, insertion
 from dispatch.routing import service as routing
 from dispatch.routing import views as plans
 from dispatch.stock import movements, replenishment
@@ -134,8 +134,8 @@ def apply_plan(plan_id: uuid.UUID):
 @bp.route("/plans/<uuid:plan_id>/insertions", methods=["POST"])
 def insert_job(plan_id: uuid.UUID):
     job_id = form_uuid("job_id")
-    return act(lambda: routing.insert_job(unit_of_work(), principal(), plan_id=plan_id, job_id=job_id,
-                                          time_limit_s=INSERTION_TIME_LIMIT_S),
+    return act(lambda: insertion.insert_job(unit_of_work(), principal(), plan_id=plan_id, job_id=job_id,
+                                            time_limit_s=INSERTION_TIME_LIMIT_S),
                gettext("The job was inserted."), url_for("console.plan", plan_id=plan_id))
 
 

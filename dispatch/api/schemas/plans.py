@@ -139,6 +139,8 @@ class PlanInsertionSchema(Schema):
     sequence = fields.Integer()
     start_at = fields.DateTime()
     rescheduled_job_ids = fields.List(fields.UUID(), metadata={"description": "other jobs given a new slot"})
+    date = fields.Date(metadata={"description": "the day of the plan the job went on (a plan over several days "
+                                                "takes it on the earliest day its window allows and it fits)"})
     sla = fields.Nested(PlanInsertionSlaSchema, allow_none=True,
                         metadata={"description": "the job is placed where it meets its SLA due time whenever any "
                                                  "technician can; otherwise as early as it can, and this says by "

@@ -27,6 +27,10 @@ class ReplanMoveSchema(Schema):
     to_technician_id = fields.String()
     from_start = fields.String(allow_none=True)
     to_start = fields.String()
+    from_helper_ids = fields.List(fields.String(), dump_default=list,
+                                  metadata={"description": "a crew job's helpers before (empty: no crew)"})
+    to_helper_ids = fields.List(fields.String(), dump_default=list,
+                                metadata={"description": "a crew job's helpers after: all booked on confirm"})
 
 
 class ReplanFlagSchema(Schema):

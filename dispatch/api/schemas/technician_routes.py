@@ -25,6 +25,8 @@ class RouteStopSchema(Schema):
     start_at = fields.DateTime(metadata={"description": "the booked start: the ETA the customer was given"})
     finish_at = fields.DateTime()
     wait_s = fields.Integer()
+    helper = fields.Boolean(metadata={"description": "a crew job this technician helps on (the lead moves it "
+                                                     "through the visit); the leg and times are still their own"})
 
 
 class DayRouteSchema(Schema):
