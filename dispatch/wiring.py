@@ -16,7 +16,8 @@ from dispatch.care.models import Complaint
 from dispatch.integrations import job_hooks as integrations_hooks
 from dispatch.integrations import outbox
 from dispatch.integrations import watchers as webhook_watchers
-from dispatch.jobs import hooks, resolution
+from dispatch.jobs import hooks
+from dispatch.network import index as network_index
 from dispatch.network import seals as network_seals
 from dispatch.sop import job_hooks as sop_hooks
 from dispatch.sop import seals as sop_seals
@@ -65,17 +66,17 @@ SEALED_TABLES = (*sop_seals.SEALS, *audits_seals.SEALS, *stock_seals.SEALS, *net
 
 def install() -> None:
     """Install the job-lifecycle hook table, the sealed tables, the sync feed's listeners and the
-    webhook outbox's, and the one that keeps job resolution's per-transaction memo of the network
-    honest (idempotent: a table already installed, e.g. a test's narrower one, is left as it is)."""
+    webhook outbox's, and the one that keeps job resolution's network index honest inside a
+    transaction that changes the network (idempotent: a table already installed, e.g. a test's narrower one, is left as it is)."""
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     if not seals.installed():
         seals.install(SEALED_TABLES)
     feed.install()
     outbox.install(WEBHOOK_WATCHERS, at_commit=WEBHOOK_AT_COMMIT, on_rollback=(webhook_watchers.forget_stock_notes,))
-    resolution.install()
+    network_index.install()
 
 
 def installed() -> bool:
     return (hooks.installed() and seals.installed() and feed.installed() and outbox.installed()
-            and resolution.installed())
+            and network_index.installed())
