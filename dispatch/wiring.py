@@ -48,7 +48,7 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
 WEBHOOK_WATCHERS: tuple[tuple[type, outbox.Watcher], ...] = (
     (Checklist, webhook_watchers.checklist_completed),  # checklist.completed
     (Audit, webhook_watchers.audit_verdict),  # audit.verdict
-    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the level a movement will change
+    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the movements of each level
     (WarrantyClaim, webhook_watchers.claim_decided),  # claim.decided
     (Complaint, webhook_watchers.complaint_opened_or_escalated),  # complaint.opened, complaint.escalated
 )

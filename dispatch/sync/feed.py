@@ -154,6 +154,11 @@ def _touched(session: Session):
     return jobs, moved, checklist_ids, locations
 
 
+_OWNERS: dict[uuid.UUID, uuid.UUID | None] = {}
+"""Stock location id -> the technician whose van it is (None: a point or HQ), per process. A
+location's owner is set when it is created and never changed (dispatch.stock.locations), and ids
+are never reused, so what was read once stays true: no read per movement."""
+
 #: ``session.info`` keys: what this transaction's flushes touched, and "the feed is being written".
 _TOUCHED = "sync_feed_touched"
 _WRITING = "sync_feed_writing"
@@ -212,9 +217,15 @@ def _write_feed(session: Session) -> None:
     if locations:
         from dispatch.stock.models import StockLocation
 
-        vans = connection.execute(select(StockLocation.id, StockLocation.technician_id)
-                                  .where(StockLocation.id.in_(locations), StockLocation.technician_id.is_not(None)))
-        vans = vans.all()
+        unread = locations - _OWNERS.keys()
+        if unread:
+            owners = dict.fromkeys(unread)
+            owners.update(connection.execute(select(StockLocation.id, StockLocation.technician_id)
+                                             .where(StockLocation.id.in_(unread))).all())
+            if len(_OWNERS) > 100_000:
+                _OWNERS.clear()
+            _OWNERS.update(owners)
+        vans = sorted((location_id, _OWNERS[location_id]) for location_id in locations if _OWNERS[location_id])
         users = _technician_users(session, {technician_id for _, technician_id in vans})
         for location_id, technician_id in vans:
             entries.setdefault(users[technician_id], []).append((VAN, location_id, FeedOp.PUT))
