@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from dispatch import geo
 from dispatch.auth.models import Role
@@ -77,19 +77,26 @@ class DayRoute:
     stops: tuple[RouteStop, ...]
 
 
-def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneInfo) -> DayRoute:
-    """The technician's route on ``day`` from their booked visits (reads only)."""
+def _booked(session: Session, technician_id: uuid.UUID, first: datetime, end: datetime) -> list[Job]:
+    """The technician's booked visits starting in [first, end), in route order."""
+    return list(session.scalars(
+        select(Job).where(calendar.worked_by(technician_id), Job.status.in_(calendar.BOOKED),
+                          Job.scheduled_start >= first, Job.scheduled_start < end)
+        .order_by(Job.scheduled_start, Job.id).options(lazyload(Job.helpers))  # a route does not read the crew
+    ).all())
+
+
+def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneInfo,
+              booked: list[Job] | None = None) -> DayRoute:
+    """The technician's route on ``day`` from their booked visits (reads only); ``booked``: those
+    visits when the caller read them already (in route order)."""
     point = session.get(ServicePoint, technician.service_point_id)
     speed = point.travel_speed_kmh or geo.DEFAULT_SPEED_KMH
     midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
     home = (technician.home_lat, technician.home_lon) \
         if technician.start_location == StartLocation.HOME and technician.home_lat is not None \
         else (point.lat, point.lon)
-    jobs = session.scalars(
-        select(Job).where(calendar.worked_by(technician.id), Job.status.in_(calendar.BOOKED),
-                          Job.scheduled_start >= midnight, Job.scheduled_start < midnight + timedelta(days=1))
-        .order_by(Job.scheduled_start, Job.id)
-    ).all()
+    jobs = booked if booked is not None else _booked(session, technician.id, midnight, midnight + timedelta(days=1))
     windows = network_rules.shifts_on(technician, day)
     at = lambda seconds: midnight + timedelta(seconds=seconds)  # noqa: E731
     shift_start_s = shift_end_s = None
@@ -164,10 +171,17 @@ def stop_facts(session: Session, jobs: Iterable[Job], tz: ZoneInfo) -> dict[uuid
             wanted.setdefault((job.technician_id, job.scheduled_start.astimezone(tz).date()), []).append(job.id)
     facts: dict[uuid.UUID, dict[str, Any]] = {}
     technicians: dict[uuid.UUID, TechnicianRow | None] = {}
+    booked: dict[tuple[uuid.UUID, date], list[Job]] = {}
+    for technician_id in {technician_id for technician_id, _ in wanted}:
+        # One read of every booked visit over the technician's wanted days, split by local day.
+        days = sorted(day for who, day in wanted if who == technician_id)
+        first, last = (datetime(d.year, d.month, d.day, tzinfo=tz) for d in (days[0], days[-1]))
+        for job in _booked(session, technician_id, first, last + timedelta(days=1)):
+            booked.setdefault((technician_id, job.scheduled_start.astimezone(tz).date()), []).append(job)
     for (technician_id, day), job_ids in sorted(wanted.items()):
         if technician_id not in technicians:
             technicians[technician_id] = _technician(session, technician_id)
-        route = day_route(session, technicians[technician_id], day, tz)
+        route = day_route(session, technicians[technician_id], day, tz, booked.get((technician_id, day), []))
         for stop in route.stops:
             if stop.job_id in job_ids:
                 facts[stop.job_id] = {
