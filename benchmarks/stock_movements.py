@@ -3,7 +3,9 @@
     python benchmarks/stock_movements.py [--database-url URL] [--clients 8] [--ops 150]
 
 Runs the stock services (the same functions the HTTP views call: one unit of work and one commit
-per use case) from N threads, each with its own connections, against a fresh database named
+per use case) from N clients, each with its own connections: by default N forked processes (a
+server runs several worker processes; threads of one process share one GIL, so N threads measure
+the GIL, not the database; ``--threads`` runs them that way, and the header says which), against a fresh database named
 ``bench_stock`` (PostgreSQL when --database-url or DISPATCH_TEST_DATABASE_URL is given, else a
 temporary SQLite file) holding the demo network and stock plus jobs on site for every technician.
 
@@ -17,7 +19,9 @@ once). Scenarios:
 - each with the audit chain (the real system) and without it (the stock ledger's append replaced
   by a no-op), to show whether the chain's single head row dominates.
 
-Prints movements/s, latency per request (a transfer request includes its receipt; a job cycle
+Prints movements/s, the SQL statements sent per movement, the CPU share the clients got (CPU
+seconds of every client process over wall seconds: 200 % is both cores of a 2-core machine),
+latency per request (a transfer request includes its receipt; a job cycle
 its reservation and consumption), refused requests (409), and two mean shares of a request's
 time: "append %" inside the chain append (waiting for the head row's lock, then writing the
 entry) and "held %" from the first append's end to the request's end (the lock is held to the
@@ -27,7 +31,9 @@ commit). Run it on a quiet machine: on a loaded one the CPU, not the chain, is t
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import queue
 import random
 import statistics
 import sys
@@ -40,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench_db import fresh_database  # noqa: E402
@@ -127,7 +133,7 @@ class _NoChain:
         return None
 
 
-def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -> dict:
+def run(engine, factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int, processes: bool) -> dict:
     with factory() as session:
         parts = session.scalars(select(Part.sku).order_by(Part.sku)).all()
         fitting = session.scalars(select(Part.sku).join(PartFit, PartFit.part_id == Part.id)
@@ -142,21 +148,29 @@ def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -
     vans_of = {p.service_point_id: [v.code for v in places if v.kind == LocationKind.VAN
                                     and v.service_point_id == p.service_point_id] for p in points}
     hot_point = next(p for p in points if p.code == "HZ01")
-    outcomes: Counter[str] = Counter()
-    latencies: list[float] = []
-    waiting: list[float] = []
-    holding: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients)
     timer = ChainTimer()
     saved = ledger.audit_log
     ledger.audit_log = timer.wrap(ledger.audit_log) if chain else _NoChain
 
-    def client(index: int) -> None:
+    statements = [0]  # SQL statements sent (a forked client counts its own)
+
+    def count(*_) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+
+    def client(index: int, barrier, report) -> None:
+        """One client's requests; ``report`` gets (outcomes, latencies, waits, holds, statements, cpu)."""
+        if processes:
+            engine.dispose(close=False)  # a forked child opens its own connections
+            statements[0] = 0
         rng = random.Random(seed * 1000 + index)
         my_jobs = [j for j in jobs[index::clients] if not hot or j.service_point_id == hot_point.service_point_id] \
             or jobs[index::clients]
+        outcomes: Counter[str] = Counter()
+        latencies, waiting, holding = [], [], []
         barrier.wait(60)
+        cpu = time.process_time()
         for _ in range(ops):
             sku = "VLV-SOL-IN" if hot else rng.choice(parts)
             point = hot_point if hot else rng.choice(points)
@@ -188,29 +202,47 @@ def run(factory, *, clients: int, ops: int, hot: bool, chain: bool, seed: int) -
                 result = "409 conflict"
             ended = time.perf_counter()
             wait, hold = timer.shares(started, ended)
-            with lock:
-                outcomes[result] += 1
-                latencies.append(ended - started)
-                waiting.append(wait)
-                holding.append(hold)
+            outcomes[result] += 1
+            latencies.append(ended - started)
+            waiting.append(wait)
+            holding.append(hold)
+        cpu = time.process_time() - cpu if processes else 0.0  # threads: the parent measures the process
+        report.put((dict(outcomes), latencies, waiting, holding, statements[0] if processes else 0, cpu))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
+    if processes:
+        context = multiprocessing.get_context("fork")
+        barrier, report = context.Barrier(clients), context.Queue()
+        workers = [context.Process(target=client, args=(i, barrier, report)) for i in range(clients)]
+    else:
+        barrier, report = threading.Barrier(clients), queue.Queue()
+        workers = [threading.Thread(target=client, args=(i, barrier, report)) for i in range(clients)]
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for worker in workers:
+            worker.start()
+        reports = [report.get(timeout=3600) for _ in workers]
+        for worker in workers:
+            worker.join()
     finally:
         ledger.audit_log = saved
+        event.remove(engine, "before_cursor_execute", count)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started + sum(r[5] for r in reports)
+    outcomes: Counter[str] = Counter()
+    for r in reports:
+        outcomes.update(r[0])
+    latencies = [x for r in reports for x in r[1]]
+    waiting = [x for r in reports for x in r[2]]
+    holding = [x for r in reports for x in r[3]]
+    sent = sum(r[4] for r in reports) if processes else statements[0]
     with factory() as session:
         after = session.scalar(select(func.count(func.distinct(StockMovement.operation_id))))
     moved = after - before
     return {"movements": moved, "seconds": wall, "per_s": moved / wall, "outcomes": dict(outcomes),
             "p50_ms": statistics.median(latencies) * 1000,
             "p95_ms": sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000,
-            "chain_wait": statistics.mean(waiting), "chain_held": statistics.mean(holding)}
+            "chain_wait": statistics.mean(waiting), "chain_held": statistics.mean(holding),
+            "statements": sent / max(moved, 1), "cpu_share": cpu / wall}
 
 
 def main() -> None:
@@ -219,6 +251,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--ops", type=int, default=150, help="requests per client per scenario")
     parser.add_argument("--jobs-per-technician", type=int, default=4)
+    parser.add_argument("--threads", action="store_true",
+                        help="clients as threads of this process (they share one GIL: that measures the GIL); "
+                             "default: one process per client, as a server's workers are")
+    parser.add_argument("--only", choices=["spread", "hot"], help="run only these scenarios")
     args = parser.parse_args()
     wiring.install()  # the hooks, sealed tables and feed listeners, as every writing process
 
@@ -229,22 +265,26 @@ def main() -> None:
     engine = make_engine(url, pool_size=max(args.clients * 2, 10), max_overflow=10)
     factory = make_session_factory(engine)
     build_world(factory, settings, args.jobs_per_technician)
-    print(f"database: {make_url(url).get_backend_name()} {make_url(url).database}; clients={args.clients}, "
-          f"{args.ops} requests per client per scenario")
+    print(f"database: {make_url(url).get_backend_name()} {make_url(url).database}; clients={args.clients} "
+          f"{'threads in one process' if args.threads else 'processes'}, {args.ops} requests per client per scenario")
     print(f"{'scenario':<28} {'clients':>7} {'movements':>9} {'mov/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'append %':>8} {'held %':>7}  refused")
+          f"{'append %':>8} {'held %':>7} {'SQL/mov':>7} {'CPU':>5}  refused")
     seed = 0
     for hot in (False, True):
+        if args.only and args.only != ("hot" if hot else "spread"):
+            continue
         for chain in (True, False):
             for clients in (1, args.clients):
                 seed += 1
                 ops = args.ops if clients > 1 else max(args.ops * 2, 100)
-                result = run(factory, clients=clients, ops=ops, hot=hot, chain=chain, seed=seed)
+                result = run(engine, factory, clients=clients, ops=ops, hot=hot, chain=chain, seed=seed,
+                             processes=not args.threads and clients > 1)
                 refused = sum(v for k, v in result["outcomes"].items() if k.startswith("409"))
                 name = f"{'hot' if hot else 'spread'}, {'audit chain' if chain else 'no chain'}"
                 print(f"{name:<28} {clients:>7} {result['movements']:>9} {result['per_s']:>8.1f} "
                       f"{result['p50_ms']:>7.1f} {result['p95_ms']:>7.1f} {result['chain_wait'] * 100:>7.0f}% "
-                      f"{result['chain_held'] * 100:>6.0f}%  {refused}/{sum(result['outcomes'].values())}")
+                      f"{result['chain_held'] * 100:>6.0f}% {result['statements']:>7.1f} {result['cpu_share']:>5.0%}  "
+                      f"{refused}/{sum(result['outcomes'].values())}")
     engine.dispose()
 
 

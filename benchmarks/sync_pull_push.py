@@ -6,14 +6,19 @@ Runs the real app in-process (Flask test client: routing, auth, schemas, service
 against a fresh database: PostgreSQL when --database-url (or DISPATCH_TEST_DATABASE_URL) is
 given, else a temporary SQLite file. Prints median and p95 of full snapshot pulls and of
 incremental pulls, and pushes/s with one client, with N concurrent clients (one device each) at one point, and
-with N clients spread over every active point (writes at different points must not contend).
+with N clients spread over every active point (writes at different points must not contend). The
+N concurrent clients are forked processes by default (a server runs several worker processes;
+threads of one process share one GIL), ``--threads`` makes them threads; the line says which, the
+CPU share the clients got, and the SQL statements per push.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
+import queue
 import statistics
 import sys
 import threading
@@ -24,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench_db import demo_database, technician_with_jobs  # noqa: E402
@@ -45,6 +50,9 @@ def main() -> None:
     parser.add_argument("--pulls", type=int, default=200)
     parser.add_argument("--pushes", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--threads", action="store_true",
+                        help="concurrent clients as threads of this process (they share one GIL: that measures the "
+                             "GIL); default: one forked process per client, as a server's workers are")
     args = parser.parse_args()
 
     url, settings, engine, factory = demo_database(args.database_url, "bench_sync")
@@ -98,7 +106,10 @@ def main() -> None:
             client.get(f"/api/v1/sync/changes?cursor={cursor}", headers=headers)
             incremental_ms.append((time.perf_counter() - began) * 1000)
 
-    def pusher(name: str, count: int, results: list[float]) -> None:
+    def pusher(name: str, count: int, results, forked: bool) -> None:
+        if forked:
+            engine.dispose(close=False)  # a forked client opens its own connections
+        cpu = time.process_time()
         local = app.test_client()
         auth = {"Authorization": f"Bearer {token(local, name)}"}
         device = str(uuid.uuid4())
@@ -108,21 +119,36 @@ def main() -> None:
                 "device_id": device,
                 "mutations": [{"id": n, "kind": "note", "payload": {"job_id": targets[name], "text": f"n{n}"}}]})
             accepted += response.status_code == 200 and response.json["results"][0]["status"] == "applied"
-        results.append(accepted)
+        results.put((accepted, time.process_time() - cpu if forked else 0.0))
 
     def measure(clients: list[str], per_client: int) -> float:
-        done: list[float] = []
-        threads = [threading.Thread(target=pusher, args=(name, per_client, done)) for name in clients]
+        forked = not args.threads and len(clients) > 1
+        if forked:
+            context = multiprocessing.get_context("fork")
+            done = context.Queue()
+            workers = [context.Process(target=pusher, args=(name, per_client, done, True)) for name in clients]
+        else:
+            done = queue.Queue()
+            workers = [threading.Thread(target=pusher, args=(name, per_client, done, False)) for name in clients]
+        statements[0] = 0
         began, cpu = time.perf_counter(), time.process_time()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for worker in workers:
+            worker.start()
+        reports = [done.get(timeout=3600) for _ in workers]
+        for worker in workers:
+            worker.join()
         elapsed = time.perf_counter() - began
-        shares.append(f"{100 * (time.process_time() - cpu) / elapsed:.0f}%")
-        return sum(done) / elapsed
+        accepted = sum(r[0] for r in reports)
+        used = time.process_time() - cpu + sum(r[1] for r in reports)
+        shares.append(f"{100 * used / elapsed:.0f}%")
+        if not forked:
+            per_push.append(f"{statements[0] / max(accepted, 1):.1f}")
+        return accepted / elapsed
 
     shares: list[str] = []
+    per_push: list[str] = []
+    statements = [0]
+    event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     single = measure(one_point[:1], args.pushes)
     crowded_rate = measure(one_point, max(1, args.pushes // len(one_point)))
     spread_rate = measure(spread, max(1, args.pushes // len(spread)))
@@ -132,8 +158,11 @@ def main() -> None:
           f"p95 {percentile(snapshot_ms, 0.95):.1f} ms ({len(snapshot_ms)} pulls)")
     print(f"incremental pull (no changes): median {statistics.median(incremental_ms):.1f} ms, "
           f"p95 {percentile(incremental_ms, 0.95):.1f} ms")
-    print(f"pushes/s (1 mutation each): 1 client {single:.0f}/s; {len(one_point)} clients at one point "
-          f"{crowded_rate:.0f}/s; {len(spread)} clients spread over {spread_points} points {spread_rate:.0f}/s (CPU share of one core: {', '.join(shares)})")
+    mode = "threads of this process" if args.threads else "processes"
+    print(f"pushes/s (1 mutation each; clients as {mode}): 1 client {single:.0f}/s; {len(one_point)} clients at one "
+          f"point {crowded_rate:.0f}/s; {len(spread)} clients spread over {spread_points} points {spread_rate:.0f}/s "
+          f"(CPU share, all client processes over wall time, 100% = one core: {', '.join(shares)}); "
+          f"SQL statements per push (one client, including its sign-in): {per_push[0]}")
     engine.dispose()
 
 

@@ -16,6 +16,7 @@ from dispatch import models as _every_mapper  # noqa: F401 - all mappers exist b
 from dispatch import api, wiring
 from dispatch.api import console
 from dispatch.api.errors import handle_dispatch_error
+from dispatch.api.json_provider import OrjsonProvider
 from dispatch.auth.service import TokenConfig
 from dispatch.config import Settings
 from dispatch.db import make_engine, make_session_factory
@@ -69,6 +70,7 @@ def create_app(
     wiring.install()  # the job-lifecycle hooks and the sync feed's listeners
     settings = _settings(config)
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,

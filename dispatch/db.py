@@ -174,6 +174,18 @@ def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tu
     return list(session.scalars(query.offset(offset).limit(limit)).unique()), total
 
 
+def held_values(session: Session, model: type, ids: Any, attribute: str) -> tuple[dict[Any, Any], set[Any]]:
+    """``attribute`` of the rows ``ids`` that ``session`` already holds loaded (no SQL), and the
+    ids it does not hold: a write that just resolved its rows need not read them again."""
+    found: dict[Any, Any] = {}
+    for id_ in ids:
+        obj = session.identity_map.get(Session.identity_key(model, id_))
+        state = obj.__dict__ if obj is not None else {}
+        if attribute in state:
+            found[id_] = state[attribute]
+    return found, set(ids) - set(found)
+
+
 def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
     """A dict that lives exactly as long as ``session``'s current (outermost) transaction: what a
     service may remember while the transaction's locks and snapshot hold (a chain it locked, a

@@ -16,7 +16,8 @@ from dispatch.care.models import Complaint
 from dispatch.integrations import job_hooks as integrations_hooks
 from dispatch.integrations import outbox, prompt
 from dispatch.integrations import watchers as webhook_watchers
-from dispatch.jobs import hooks, resolution
+from dispatch.jobs import hooks
+from dispatch.network import index as network_index
 from dispatch.network import seals as network_seals
 from dispatch.sop import job_hooks as sop_hooks
 from dispatch.sop import seals as sop_seals
@@ -47,7 +48,7 @@ JOB_HOOKS_AFTER: tuple[hooks.Hook, ...] = (
 WEBHOOK_WATCHERS: tuple[tuple[type, outbox.Watcher], ...] = (
     (Checklist, webhook_watchers.checklist_completed),  # checklist.completed
     (Audit, webhook_watchers.audit_verdict),  # audit.verdict
-    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the level a movement will change
+    (StockMovement, webhook_watchers.stock_movement_noted),  # notes the movements of each level
     (WarrantyClaim, webhook_watchers.claim_decided),  # claim.decided
     (Complaint, webhook_watchers.complaint_opened_or_escalated),  # complaint.opened, complaint.escalated
 )
@@ -66,8 +67,8 @@ SEALED_TABLES = (*sop_seals.SEALS, *audits_seals.SEALS, *stock_seals.SEALS, *net
 def install() -> None:
     """Install the job-lifecycle hook table, the sealed tables, the sync feed's listeners, the
     webhook outbox's (and its prompt delivery after commit), and the one that keeps job
-    resolution's per-transaction memo of the network honest (idempotent: a table already
-    installed, e.g. a test's narrower one, is left as it is)."""
+    resolution's network index honest inside a transaction that changes the network (idempotent:
+    a table already installed, e.g. a test's narrower one, is left as it is)."""
     if not hooks.installed():
         hooks.install(before=JOB_HOOKS_BEFORE, after=JOB_HOOKS_AFTER)
     if not seals.installed():
@@ -75,9 +76,9 @@ def install() -> None:
     feed.install()
     outbox.install(WEBHOOK_WATCHERS, at_commit=WEBHOOK_AT_COMMIT, on_rollback=(webhook_watchers.forget_stock_notes,))
     prompt.install()  # after a commit that wrote webhook deliveries: enqueue their delivery (when a queue is bound)
-    resolution.install()
+    network_index.install()
 
 
 def installed() -> bool:
     return (hooks.installed() and seals.installed() and feed.installed() and outbox.installed()
-            and prompt.installed() and resolution.installed())
+            and prompt.installed() and network_index.installed())

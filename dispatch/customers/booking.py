@@ -52,7 +52,7 @@ def unit_slots(uow: UnitOfWork, who: CustomerPrincipal, unit_id: uuid.UUID, *, t
         place = _place(session, who, location)
         point = resolution.resolve(session, category=unit.product.category, job_type=type,
                                    on=utcnow().astimezone(tz).date(), radius_km=radius_km, region_code=None,
-                                   location=place).service_point
+                                   location=place).service_point_in(session)
         work = slots.Work(lat=place.lat, lon=place.lon, category=unit.product.category, job_type=type,
                           duration_minutes=unit.product.minutes_for(type))
         return slots.offered(session, point, work, first, last, tz, now=utcnow())

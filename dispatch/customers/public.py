@@ -73,7 +73,7 @@ def authorised_point(session: Session, product: Product, *, on: date, radius_km:
         return None
     try:
         return resolution.resolve(session, category=product.category, job_type=JobType.REPAIR, on=on,
-                                  radius_km=radius_km, region_code=region_code, location=location).service_point
+                                  radius_km=radius_km, region_code=region_code, location=location).service_point_in(session)
     except resolution.NoCoverage:
         return None
 

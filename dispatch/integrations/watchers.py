@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.orm import object_session
 
 from dispatch.audits.models import Audit
@@ -51,15 +51,19 @@ def _availability(session, keys) -> dict[tuple, tuple[int, int | None]]:
 
 def stock_movement_noted(movement: StockMovement, new: bool) -> Iterable[Event]:
     """A movement is flushed before the ledger moves its level (a conditional UPDATE, no ORM
-    change): note the level as it is now; :func:`stock_below_minimum` compares at commit."""
-    if not new:
-        return ()
-    session = object_session(movement)
-    notes = session.info.setdefault(STOCK_NOTES, {})
-    key = (movement.location_id, movement.part_id)
-    if key not in notes:
-        notes[key] = _availability(session, [key]).get(key)
+    change): note it under its level. :func:`stock_below_minimum` reads the levels once at commit
+    and takes each level before the transaction as the level after less what its movements moved
+    (the ledger's UPDATEs hold the rows, so nothing else moved them in between): no read per
+    movement. A movement of a rolled-back savepoint is no longer in the session and counts for
+    nothing."""
+    if new:
+        notes = object_session(movement).info.setdefault(STOCK_NOTES, {})
+        notes.setdefault((movement.location_id, movement.part_id), []).append(movement)
     return ()
+
+
+def _moved(movements: list[StockMovement]) -> int:
+    return sum(m.delta_on_hand - m.delta_reserved + m.delta_in_transit for m in movements if inspect(m).persistent)
 
 
 def stock_below_minimum(session) -> Iterable[Event]:
@@ -69,10 +73,10 @@ def stock_below_minimum(session) -> Iterable[Event]:
         return
     after = _availability(session, notes)
     for key in sorted(notes, key=str):
-        before, now = notes[key], after.get(key)
-        if now is None or not is_low(*now):
+        now, moved = after.get(key), _moved(notes[key])
+        if now is None or not moved or not is_low(*now):
             continue
-        if before is not None and is_low(*before):
+        if is_low(now[0] - moved, now[1]):
             continue  # already below: reported when it fell
         location, part = key
         yield Event(EventType.STOCK_BELOW_MINIMUM, {"location_id": location, "part_id": part, "available": now[0],

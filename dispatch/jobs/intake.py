@@ -172,8 +172,8 @@ def create_job(
                                  "unit_serial": unit.serial if unit else None, "product_sku": product.sku})
 
         def dispatch_to_point() -> None:
-            job.service_point, job.service_point_id = point, point.id
-            job.region = decision.region
+            job.service_point, job.service_point_id = decision.service_point_in(session), point.id
+            job.region = decision.region_in(session)
             job.region_id = decision.region.id if decision.region is not None else None
             job.dispatch_reason = decision.reason
             job.out_of_area, job.dispatch_distance_km = decision.out_of_area, decision.distance_km

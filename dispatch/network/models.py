@@ -119,6 +119,17 @@ class AuthorisationChange(UuidPk, Base):
     service_point: Mapped[ServicePoint] = relationship(back_populates="history")
 
 
+class NetworkVersion(Base):
+    """One row (id 1) whose random ``token`` database triggers change on every write to regions,
+    coverage, service points or authorisation changes (migration 0210): what a process compares
+    to know whether its in-memory network (:mod:`dispatch.network.index`) is still current."""
+
+    __tablename__ = "network_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class Technician(UuidPk, TimestampMixin, Base):
     __tablename__ = "technicians"
 

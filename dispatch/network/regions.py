@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from shapely import STRtree
 from shapely.errors import GEOSException
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 from sqlalchemy import func, or_, select
@@ -20,69 +17,15 @@ from dispatch.auth.principal import Principal
 from dispatch.db import page
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.network.common import check_version
+from dispatch.network.index import DistrictIndex, network_index
 from dispatch.network.models import Coverage, Region, RegionLevel
 from dispatch.uow import UnitOfWork
 
 
-@dataclass(frozen=True)
-class DistrictIndex:
-    """An STRtree over district boundaries; built from (id, code, GeoJSON) triples."""
-
-    ids: tuple[uuid.UUID, ...]
-    codes: tuple[str, ...]
-    geometries: tuple[BaseGeometry, ...]
-    tree: STRtree
-
-    @classmethod
-    def build(cls, rows: list[tuple[uuid.UUID, str, dict[str, Any]]]) -> DistrictIndex:
-        rows = sorted(rows, key=lambda r: r[1])  # by code: a point on a shared edge resolves the same way
-        geometries = tuple(shape(boundary) for _, _, boundary in rows)
-        return cls(
-            ids=tuple(r[0] for r in rows),
-            codes=tuple(r[1] for r in rows),
-            geometries=geometries,
-            tree=STRtree(list(geometries)),
-        )
-
-    def locate(self, lat: float, lon: float) -> uuid.UUID | None:
-        """The id of the district whose boundary covers (lat, lon); GeoJSON is (lon, lat)."""
-        candidates = sorted(int(i) for i in self.tree.query(Point(lon, lat), predicate="intersects"))
-        return self.ids[candidates[0]] if candidates else None
-
-
-_cache_lock = threading.Lock()
-_cache: dict[frozenset[tuple[Any, ...]], DistrictIndex] = {}
-
-
 def district_index(session: Session) -> DistrictIndex:
-    """The index for the districts as they are now in ``session``'s database.
-
-    Keyed by every bounded district's (id, version, updated_at): an edit bumps the version and
-    the time, so a changed, added or deleted boundary rebuilds the index while unchanged data
-    reuses it (the time keeps a rolled-back edit's version number from aliasing a later one).
-    """
-    key = frozenset(
-        tuple(row)
-        for row in session.execute(
-            select(Region.id, Region.version, Region.updated_at).where(
-                Region.level == RegionLevel.DISTRICT, Region.boundary.is_not(None)
-            )
-        )
-    )
-    with _cache_lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    rows = session.execute(
-        select(Region.id, Region.code, Region.boundary).where(
-            Region.level == RegionLevel.DISTRICT, Region.boundary.is_not(None)
-        )
-    ).all()
-    index = DistrictIndex.build([tuple(r) for r in rows])
-    with _cache_lock:
-        _cache.clear()  # one live index is enough; old keys are stale data
-        _cache[key] = index
-    return index
+    """The index for the districts as they are now in ``session``'s database (the process's
+    network index, :mod:`dispatch.network.index`, checked once per transaction)."""
+    return network_index(session).districts
 
 
 def district_at(session: Session, lat: float, lon: float) -> Region | None:

@@ -1,7 +1,8 @@
 """Authorised service points: who may serve which region for which product category, and when.
 
-The lookups at the top (:func:`authorised_point_for`, :func:`active_points_for`) are what job
-intake uses to route work; they join the caller's transaction and never commit.
+The lookups at the top (:func:`authorised_point_for`, :func:`active_points_for`) are the SQL form
+of what job intake routes by (intake reads the same rules from :mod:`dispatch.network.index` in
+memory); they join the caller's transaction and never commit.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from dispatch import geo
 from dispatch.auth.models import Role
@@ -79,19 +79,26 @@ class DayRoute:
     stops: tuple[RouteStop, ...]
 
 
-def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneInfo) -> DayRoute:
-    """The technician's route on ``day`` from their booked visits (reads only)."""
+def _booked(session: Session, technician_id: uuid.UUID, first: datetime, end: datetime) -> list[Job]:
+    """The technician's booked visits starting in [first, end), in route order."""
+    return list(session.scalars(
+        select(Job).where(calendar.worked_by(technician_id), Job.status.in_(calendar.BOOKED),
+                          Job.scheduled_start >= first, Job.scheduled_start < end)
+        .order_by(Job.scheduled_start, Job.id).options(lazyload(Job.helpers))  # a route does not read the crew
+    ).all())
+
+
+def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneInfo,
+              booked: list[Job] | None = None) -> DayRoute:
+    """The technician's route on ``day`` from their booked visits (reads only); ``booked``: those
+    visits when the caller read them already (in route order)."""
     point = session.get(ServicePoint, technician.service_point_id)
     speed = point.travel_speed_kmh or geo.DEFAULT_SPEED_KMH
     midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
     home = (technician.home_lat, technician.home_lon) \
         if technician.start_location == StartLocation.HOME and technician.home_lat is not None \
         else (point.lat, point.lon)
-    jobs = session.scalars(
-        select(Job).where(calendar.worked_by(technician.id), Job.status.in_(calendar.BOOKED),
-                          Job.scheduled_start >= midnight, Job.scheduled_start < midnight + timedelta(days=1))
-        .order_by(Job.scheduled_start, Job.id)
-    ).all()
+    jobs = booked if booked is not None else _booked(session, technician.id, midnight, midnight + timedelta(days=1))
     windows = network_rules.shifts_on(technician, day)
     at = lambda seconds: midnight + timedelta(seconds=seconds)  # noqa: E731
     shift_start_s = shift_end_s = None
@@ -170,8 +177,13 @@ def stop_facts(session: Session, jobs: Iterable[Job], tz: ZoneInfo,
             days.setdefault(job.scheduled_start.astimezone(tz).date(), []).append(job.id)
     facts: dict[uuid.UUID, dict[str, Any]] = {}
     technician = _technician(session, technician_id) if days else None
+    booked: dict[date, list[Job]] = {}
+    if days:  # one read of every booked visit over the wanted days, split by local day
+        first, last = (datetime(d.year, d.month, d.day, tzinfo=tz) for d in (min(days), max(days)))
+        for job in _booked(session, technician_id, first, last + timedelta(days=1)):
+            booked.setdefault(job.scheduled_start.astimezone(tz).date(), []).append(job)
     for day, job_ids in sorted(days.items()):
-        route = day_route(session, technician, day, tz)
+        route = day_route(session, technician, day, tz, booked.get(day, []))
         for stop in route.stops:
             if stop.job_id in job_ids:
                 facts[stop.job_id] = {

@@ -46,6 +46,8 @@ from dispatch.stock.models import (
 )
 from dispatch.uow import UnitOfWork
 
+# The parts services read the job's ids and status only (the view shows its reference and
+# status): they load no related rows with it (a unit, for a warranty claim, loads when used).
 RESERVING = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
 """While the job is in one of these, its reservations follow its expected parts."""
 RELEASING = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.DISPATCHED})
@@ -290,7 +292,7 @@ def release_all(session: Session, actor: Principal, job: Job, reason: str) -> No
 def get_job_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Expected parts (with shortages), reservations, parts used and claims of a visible job."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False)
+        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False, loads=())
         return load(uow.session, job)
 
 
@@ -299,7 +301,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
     """Replace the job's expected parts; while it is scheduled, en route or on site, its
     reservations follow at once (missing ones reserved, surplus released)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
         _require_planner(actor, job)
         if job.status in FINISHED:
             raise Conflict(f"job {job.reference} is {job.status.value}; its parts list is final",
@@ -334,7 +336,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
 def reserve_missing(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Try again to reserve what is short (e.g. after a transfer arrived)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
         _require_planner(actor, job)
         if job.status not in RESERVING:
             raise Conflict(f"job {job.reference} is {job.status.value}; parts are reserved for scheduled, "
@@ -482,7 +484,7 @@ def consume_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, lines: S
     """POST /jobs/{id}/parts: the technician records the parts used (a manager may override a
     part that does not fit the job's product, with a reason)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False)
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
         record_consumption(uow.session, actor, job, lines, tz=tz, override_reason=override_reason)
         uow.commit()
         return load(uow.session, job)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit_log import service as audit_log
 from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.clock import utcnow
+from dispatch.db import held_values
 from dispatch.errors import Conflict, InsufficientStock, PreconditionFailed
 from dispatch.stock.models import MovementKind, Part, StockLevel, StockLocation, StockMovement
 
@@ -220,8 +221,10 @@ def post(
     ]
     session.add_all(rows)
     session.flush()  # the ledger rows first: a refused level rolls them back with the entry
-    points = dict(session.execute(select(StockLocation.id, StockLocation.service_point_id)
-                                  .where(StockLocation.id.in_({d.location_id for d in deltas}))).all())
+    points, unread = held_values(session, StockLocation, {d.location_id for d in deltas}, "service_point_id")
+    if unread:
+        points.update(session.execute(select(StockLocation.id, StockLocation.service_point_id)
+                                      .where(StockLocation.id.in_(unread))).all())
     point = next((points[d.location_id] for d in deltas if points.get(d.location_id)), None)
     # Appending takes the chain's head lock: it comes before the levels. If a level refuses, the
     # caller's rollback removes the entry with everything else.

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from dispatch.jobs.models import Job
 from dispatch.network.models import Product, Unit
@@ -83,6 +83,7 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
         select(Job).where(Job.id.in_(job_ids)).options(
             selectinload(Job.customer), selectinload(Job.product),
             selectinload(Job.unit).selectinload(Unit.product),
+            lazyload(Job.helpers),  # a document does not show the crew: no read unless used
         )
     ).all()
     checklists = _checklists(session, job_ids)

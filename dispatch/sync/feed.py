@@ -27,9 +27,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 from itertools import chain
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import delete, insert, inspect, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -84,10 +85,12 @@ def bump(session: Session, user_id: uuid.UUID, count: int = 1) -> int:
     """Take ``count`` sequence numbers of ``user_id``'s feed and return the last of them (the
     caller's are ``last - count + 1 .. last``); locks the counter row until commit."""
     connection = session.connection()
-    insert_ignore(connection, SyncCounter, user_id=user_id, last_seq=0, floor_seq=0)
-    return connection.execute(
-        update(SyncCounter).where(SyncCounter.user_id == user_id)
-        .values(last_seq=SyncCounter.last_seq + count).returning(SyncCounter.last_seq)
+    make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    upsert = make_insert(SyncCounter).values(user_id=user_id, last_seq=count, floor_seq=0)
+    return connection.execute(  # one statement: the counter made at its first entry, else moved on
+        upsert.on_conflict_do_update(index_elements=[SyncCounter.user_id],
+                                     set_={"last_seq": SyncCounter.last_seq + count})
+        .returning(SyncCounter.last_seq)
     ).scalar_one()
 
 
@@ -113,12 +116,28 @@ def append(session: Session, entries: dict[uuid.UUID, list[tuple[str, uuid.UUID,
                 Membership.user_id == user_id, tuple_(Membership.entity_type, Membership.entity_id).in_(removed)))
 
 
+_FIXED: dict[tuple[str, uuid.UUID], Any] = {}
+"""Per process: facts set when a row is created and never changed, read once (a technician's
+user; which technician's van a stock location is, None for a point or HQ). Ids are never reused,
+so what was read stays true: no read per write."""
+
+
+def _fixed(connection, kind: str, ids: set[uuid.UUID], query) -> dict[uuid.UUID, Any]:
+    """``{id: value}`` for ``ids`` (None where ``query`` finds no row), reading only the ids not
+    yet known; ``query(unread)`` selects (id, value) rows."""
+    unread = {i for i in ids if (kind, i) not in _FIXED}
+    if unread:
+        found = dict.fromkeys(unread)
+        found.update(connection.execute(query(unread)).all())
+        if len(_FIXED) > 200_000:
+            _FIXED.clear()
+        _FIXED.update(((kind, i), value) for i, value in found.items())
+    return {i: _FIXED[(kind, i)] for i in ids}
+
+
 def _technician_users(session: Session, technician_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    if not technician_ids:
-        return {}
-    rows = session.connection().execute(
-        select(Technician.id, Technician.user_id).where(Technician.id.in_(technician_ids)))
-    return dict(rows.all())
+    return _fixed(session.connection(), "technician_user", technician_ids,
+                  lambda ids: select(Technician.id, Technician.user_id).where(Technician.id.in_(ids)))
 
 
 def _column_value(obj, name: str):
@@ -229,9 +248,9 @@ def _write_feed(session: Session) -> None:
     if locations:
         from dispatch.stock.models import StockLocation
 
-        vans = connection.execute(select(StockLocation.id, StockLocation.technician_id)
-                                  .where(StockLocation.id.in_(locations), StockLocation.technician_id.is_not(None)))
-        vans = vans.all()
+        owners = _fixed(connection, "van_owner", locations, lambda ids: select(
+            StockLocation.id, StockLocation.technician_id).where(StockLocation.id.in_(ids)))
+        vans = sorted((location_id, owner) for location_id, owner in owners.items() if owner)
         users = _technician_users(session, {technician_id for _, technician_id in vans})
         for location_id, technician_id in vans:
             entries.setdefault(users[technician_id], []).append((VAN, location_id, FeedOp.PUT))

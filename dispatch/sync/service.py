@@ -220,15 +220,18 @@ class _Quarantine(Exception):
 
 
 def _device(session: Session, actor: Principal, device_id: uuid.UUID, app_version: str | None) -> Device:
-    now = utcnow()
-    insert_ignore(session.connection(), Device, id=device_id, user_id=actor.user_id, last_mutation_id=0,
-                  app_version=app_version, created_at=now, last_seen_at=now)
+    """The device's row, locked (created on its first push). Its ``last_seen_at`` and
+    ``app_version`` are the caller's to set, with ``last_mutation_id``: one UPDATE per push."""
     device = session.get(Device, device_id, with_for_update=True, populate_existing=True)
+    if device is None:
+        now = utcnow()
+        insert_ignore(session.connection(), Device, id=device_id, user_id=actor.user_id, last_mutation_id=0,
+                      app_version=app_version, created_at=now, last_seen_at=now)
+        device = session.get(Device, device_id, with_for_update=True, populate_existing=True)
     if device is None or device.user_id != actor.user_id:
         raise NotFound(f"device {device_id} does not exist")
     if device.revoked_at is not None:
         raise Conflict(f"device {device_id} has been revoked; sign in again on a new device")
-    device.last_seen_at, device.app_version = now, app_version or device.app_version
     return device
 
 
@@ -531,6 +534,7 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
             records.append(record)
             last = mutation["id"]
         session.add_all(records)
+        device.last_seen_at, device.app_version = utcnow(), app_version or device.app_version
         device.last_mutation_id = last
         body = {"device_id": str(device.id), "last_mutation_id": device.last_mutation_id, "results": results,
                 "gap_at": gap_at, "server_time": now.isoformat()}

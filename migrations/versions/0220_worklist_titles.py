@@ -1,7 +1,7 @@
 """worklists: an item's title as a message id and its values, so lists read in the reader's language
 
 Revision ID: 0220
-Revises: 0190
+Revises: 0210
 Create Date: 2026-12-06 00:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import dispatch.db
 
 revision = "0220"
-down_revision = "0190"
+down_revision = "0210"
 branch_labels = None
 depends_on = None
 
