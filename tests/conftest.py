@@ -59,7 +59,8 @@ def fresh_database_url(name: str, tmp_dir: Path) -> str:
     url = make_url(Settings.from_env({"DATABASE_URL": PG_URL, "SECRET_KEY": "x"}).database_url)
     admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False),
                         isolation_level="AUTOCOMMIT", poolclass=None)
-    db_name = f"{url.database}_{name}".lower()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # two workers running one module's tests: two databases
+    db_name = f"{url.database}_{name}{'_' + worker if worker and worker not in name else ''}".lower()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))

@@ -235,6 +235,9 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
     consumed = _consumed_by_part(session, job.id)
     van = locations.van_location(session, job.technician_id) if job.technician_id else None
     point = locations.point_location(session, job.service_point_id) if job.service_point_id else None
+    parts = set(expected) | {r.part_id for r in open_reservations}
+    ledger.lock_levels(session, actor_id_of(actor), {(r.location_id, r.part_id) for r in open_reservations}
+                       | {(place.id, part_id) for place in (van, point) if place is not None for part_id in parts})
 
     releases: list[tuple[StockReservation, int]] = []
     kept: dict[uuid.UUID, list[StockReservation]] = defaultdict(list)

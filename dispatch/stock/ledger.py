@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, or_, select, update
+from sqlalchemy import Integer, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from dispatch.audit_log import service as audit_log
@@ -148,6 +148,19 @@ def _refuse(session: Session, delta: Delta) -> Exception:
         requested=delta.quantity, available=on_hand - reserved, on_hand=on_hand, reserved=reserved,
         in_transit=in_transit,
     )
+
+
+def lock_levels(session: Session, actor_id: uuid.UUID | None, keys: set[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """For a use case that may post several movements (a job's release, then reserves at the van
+    and the point): take its audit chain head, then every level it may touch, in the one order
+    :func:`apply` uses, up front. Each later :func:`apply` then only touches levels it holds, so two
+    such use cases cannot lock the same levels in opposite orders (a deadlock)."""
+    if not keys:
+        return
+    audit_log.next_seq(session, actor_id)  # the chain head comes before the levels (the lock order above)
+    session.execute(select(_LEVEL.c.location_id).where(
+        tuple_(_LEVEL.c.location_id, _LEVEL.c.part_id).in_(sorted(keys, key=lambda k: (str(k[0]), str(k[1])))))
+        .order_by(_LEVEL.c.location_id, _LEVEL.c.part_id).with_for_update())
 
 
 def apply(session: Session, deltas: Sequence[Delta]) -> None:

@@ -312,7 +312,8 @@ def test_each_main_page_answers_for_its_role(browser, live_server, api):
 
 
 def test_a_manager_calls_back_an_unhappy_customer_from_the_worklist(browser, live_server, api):
-    [item] = api.get("/api/v1/worklist-items/?kind=low_rating_callback", as_=MANAGER).json
+    [item] = api.get("/api/v1/worklist-items/?kind=low_rating_callback", as_=MANAGER,
+                     headers={"Accept-Language": "zh-CN"}).json  # the title as the console writes it
     sign_in(browser, live_server, MANAGER)
     browser.find_element(By.LINK_TEXT, "待办清单").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "lists")))
