@@ -214,6 +214,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users/"): "createUser",
     ("GET", "/api/v1/users/me"): "getCurrentUser",
     ("GET", "/api/v1/users/{user_id}"): "getUser",
+    ("POST", "/api/v1/users/me/password"): "changeOwnPassword",
+    ("POST", "/api/v1/users/{user_id}/password"): "setUserPassword",
     ("GET", "/api/v1/plans/{plan_id}/gantt.svg"): "getPlanGantt",
     ("POST", "/api/v1/service-points/{point_id}/replans"): "proposeReplan",
     ("GET", "/api/v1/replans/{replan_id}"): "getReplan",

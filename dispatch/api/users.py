@@ -7,7 +7,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dispatch.api.deps import current_principal, token_config, unit_of_work
-from dispatch.api.schemas.users import UserCreateSchema, UserFilterSchema, UserSchema
+from dispatch.api.errors import ProblemSchema
+from dispatch.api.schemas.users import (
+    PasswordChangeSchema,
+    PasswordSetSchema,
+    UserCreateSchema,
+    UserFilterSchema,
+    UserSchema,
+)
 from dispatch.auth import service
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="User accounts")
@@ -47,3 +54,26 @@ class UserById(MethodView):
     def get(self, user_id):
         """One account (404 when it is not the caller's to see)."""
         return service.get_user(unit_of_work(), current_principal(), user_id)
+
+
+@blp.route("/me/password")
+class OwnPassword(MethodView):
+    @blp.arguments(PasswordChangeSchema())
+    @blp.response(204)
+    @blp.alt_response(422, schema=ProblemSchema, description="the current password is wrong, or the new one is it")
+    def post(self, body):
+        """Change the caller's own password; every session of the account ends (sign in again)."""
+        service.change_password(unit_of_work(), current_principal(), token_config(), **body)
+
+
+@blp.route("/<uuid:user_id>/password")
+class UserPassword(MethodView):
+    @blp.arguments(PasswordSetSchema())
+    @blp.response(204)
+    @blp.alt_response(403, schema=ProblemSchema, description="a manager setting a non-technician's password")
+    @blp.alt_response(404, schema=ProblemSchema, description="no such account, or another point's")
+    def post(self, body, user_id):
+        """Set an account's password (admin: any person's; manager: their point's technicians, e.g. a new or
+        imported one's first password); the account's sessions end."""
+        service.set_password(unit_of_work(), current_principal(), token_config(), user_id, **body)
+

@@ -295,3 +295,38 @@ def add_user(uow: UnitOfWork, actor: Principal, config: TokenConfig, **values) -
         user = create_user(uow.session, hash_method=config.password_hash_method, **values)
         uow.commit()
     return user
+
+
+def change_password(uow: UnitOfWork, actor: Principal, config: TokenConfig, *, current_password: str,
+                    new_password: str) -> None:
+    """The caller changes their own password (the current one is checked); every session of the
+    account ends (its tokens are revoked), so a lost phone's session goes with the old password."""
+    with uow:
+        user = uow.session.get(User, actor.user_id)
+        if user is None or not check_password_hash(user.password_hash, current_password):
+            raise ValidationFailed("current_password", "is not the account's password")
+        if current_password == new_password:
+            raise ValidationFailed("new_password", "is the current password")
+        user.password_hash = hash_password(new_password, config.password_hash_method)
+        user.token_version += 1
+        uow.commit()
+
+
+def set_password(uow: UnitOfWork, actor: Principal, config: TokenConfig, user_id: uuid.UUID, *,
+                 new_password: str) -> None:
+    """HQ sets any account's password; a manager a technician's of their point (a new or imported
+    technician's first password, a forgotten one). The account's sessions end; the technician is
+    expected to change it on first sign-in."""
+    actor.require(Role.ADMIN, Role.MANAGER)
+    with uow:
+        user = uow.session.get(User, user_id)
+        if user is None or (actor.role == Role.MANAGER and user.service_point_id != actor.service_point_id):
+            raise NotFound(f"user {user_id} does not exist")
+        if actor.role == Role.MANAGER and user.role != Role.TECHNICIAN:
+            raise Forbidden("a manager may only set technicians' passwords")
+        if uow.session.scalar(select(ApiClient.id).where(ApiClient.user_id == user.id)) is not None:
+            raise Forbidden("a machine client's account has no password: rotate its secret instead")
+        user.password_hash = hash_password(new_password, config.password_hash_method)
+        user.token_version += 1
+        uow.commit()
+

@@ -188,6 +188,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/statutory-periods/{category}"): lambda w, ids: {"refund_days": 7, "replace_days": 15},
     ("POST", "/api/v1/remedy-requests/{request_id}/decision"): lambda w, ids: {"approve": False, "reason": "matrix"},
     ("POST", "/api/v1/service-contracts/{contract_id}/cancellation"): lambda w, ids: {"reason": "matrix"},
+    ("POST", "/api/v1/users/{user_id}/password"): lambda w, ids: {"new_password": "matrix-password-1"},
     ("POST", "/api/v1/unit-returns/{return_id}/receipt"): lambda w, ids: {"note": "matrix"},
     ("POST", "/api/v1/recall-campaigns/{campaign_id}/launch"): lambda w, ids: None,
     ("POST", "/api/v1/complaints/{complaint_id}/transitions"): lambda w, ids: {"to_status": "investigating",

@@ -100,6 +100,16 @@ def load_reference_data(api, session, erp: dict) -> None:
     again = _imported(api, erp, "technicians", sheet.getvalue(), "hr.xlsx")  # the same file tomorrow
     assert again["applied"] == 1 and {t["name"]: t for t in team(api, MANAGER)}["Wu Tao"] == mine["Wu Tao"]
 
+    # The file carries no password: the manager gives the new technician a first one, who signs in
+    # and changes it.
+    assert api.post(f"{API}/users/{mine['Wu Tao']['user_id']}/password", as_=MANAGER,
+                    json={"new_password": "first-day-2468"}).status_code == 204
+    first = ok(api.post(f"{API}/auth/token", json={"username": "erp.hz01.new", "password": "first-day-2468"}))
+    bearer = {"Authorization": f"Bearer {first['access_token']}"}
+    assert api.post(f"{API}/users/me/password", headers=bearer, json={
+        "current_password": "first-day-2468", "new_password": "wu-tao-own-1357"}).status_code == 204
+    ok(api.post(f"{API}/auth/token", json={"username": "erp.hz01.new", "password": "wu-tao-own-1357"}))
+
 
 def load_last_months_sales(api, session, erp: dict) -> None:
     sku = session.scalar(select(Product.sku).order_by(Product.sku))

@@ -25,3 +25,13 @@ class UserCreateSchema(Schema):
 
 class UserFilterSchema(Schema):
     role = fields.Enum(Role, by_value=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+
+
+class PasswordSetSchema(Schema):
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+
