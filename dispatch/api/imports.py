@@ -4,6 +4,8 @@ shape (``POST /imports/<shape>``, ``GET /imports/<shape>/export``), made from on
 
 from __future__ import annotations
 
+import itertools
+
 from flask import Response, jsonify, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -75,16 +77,12 @@ def _export(kind: ImportKind, options):
     rows = imports.export(unit_of_work(), current_principal(), kind)
     header = next(rows)  # the role check runs before the response starts
     if options["format"] == ImportFormat.XLSX:
-        body = sheets.xlsx_bytes(_chain(header, rows), sheet=kind.value)
+        body = sheets.xlsx_bytes(itertools.chain([header], rows), sheet=kind.value)
         return Response(body, mimetype=sheets.XLSX_MEDIA_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{kind.value}.xlsx"'})
-    return Response(stream_with_context(csv_lines(_chain(header, rows))), mimetype=csv_export.MEDIA_TYPE,
+    return Response(stream_with_context(csv_lines(itertools.chain([header], rows))), mimetype=csv_export.MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{kind.value}.csv"'})
 
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _routes(kind: ImportKind) -> None:
