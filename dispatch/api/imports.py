@@ -84,7 +84,6 @@ def _export(kind: ImportKind, options):
                     headers={"Content-Disposition": f'attachment; filename="{kind.value}.csv"'})
 
 
-
 def _routes(kind: ImportKind) -> None:
     summary, columns = SHAPES[kind]
     title = kind.value.capitalize()
