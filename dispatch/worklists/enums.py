@@ -12,6 +12,7 @@ class WorklistKind(StrEnum):
     CERTIFICATE_EXPIRY = "certificate_expiry"  # a technician's certificate expires within 30 days
     COMPLAINT_DEADLINE = "complaint_deadline"  # an open complaint close to its time limit
     CLAIM_OLD_PART = "claim_old_part"  # a warranty claim waiting for the old part at HQ
+    ASSESSMENT_DUE = "assessment_due"  # a skill's periodic assessment (考核), or the re-assessment after a fail
 
 
 class WorklistStatus(StrEnum):

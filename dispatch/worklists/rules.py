@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dispatch.network.rules import add_months
 from dispatch.worklists.enums import WorklistKind, WorklistOutcome
 
 CALL_KINDS = frozenset({WorklistKind.CALLBACK, WorklistKind.LOW_RATING_CALLBACK, WorklistKind.FILTER_REMINDER})
@@ -30,6 +31,13 @@ COMPLAINT_HORIZON_HOURS = 24
 """Open complaints whose time limit is this close (or past) are listed for their owner."""
 OLD_PART_RETURN_DAYS = 14
 """The point sends the old part of a warranty claim to HQ within this many days of filing."""
+ASSESSMENT_EVERY_MONTHS = 12
+"""A skill is assessed (考核) again at the latest this many months after its last assessment (a skill
+never assessed has no cycle yet: its certificate governs it)."""
+ASSESSMENT_HORIZON_DAYS = 30
+"""Assessments falling due within this many days (or overdue) are listed for the manager."""
+REASSESSMENT_WITHIN_DAYS = 14
+"""A skill withdrawn by a failed assessment is re-assessed within this many days of the fail."""
 WORKDAY_START = time(9)
 
 
@@ -49,6 +57,19 @@ def reminder_due_at(due_on: date, tz: ZoneInfo) -> datetime:
 def certificate_due_at(expires_on: date, tz: ZoneInfo) -> datetime:
     """Renewed before the start of the last valid day."""
     return datetime.combine(expires_on, WORKDAY_START, tz)
+
+
+def assessment_due_on(last_assessed_on: date) -> date:
+    return add_months(last_assessed_on, ASSESSMENT_EVERY_MONTHS)
+
+
+def reassessment_due_on(withdrawn_on: date) -> date:
+    return withdrawn_on + timedelta(days=REASSESSMENT_WITHIN_DAYS)
+
+
+def assessment_due_at(due_on: date, tz: ZoneInfo) -> datetime:
+    """09:00 local on the day it falls due."""
+    return datetime.combine(due_on, WORKDAY_START, tz)
 
 
 def old_part_due_at(filed_at: datetime) -> datetime:

@@ -1,6 +1,7 @@
 """The worklists of a point's manager and of HQ: callbacks (回访) after completed visits and low
 ratings, filter-change reminder calls, expiring certificates, complaints near their time limit,
-warranty claims waiting for the old part.
+warranty claims waiting for the old part, technicians' skills due for their periodic assessment
+(考核) or for the re-assessment after a fail.
 
 :func:`refresh` (the cron task, idempotent) opens an item for each new occasion and clears the
 ones whose reason went away; :func:`list_items` is the list, earliest due first; :func:`complete`
@@ -34,9 +35,10 @@ from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.i18n import N_
 from dispatch.jobs.models import Job
 from dispatch.jobs.rules import JobStatus
-from dispatch.network.models import Certification, Technician, Unit
+from dispatch.network.models import Certification, Skill, SkillHold, Technician, Unit
 from dispatch.stock.enums import ClaimStatus
 from dispatch.stock.models import WarrantyClaim
+from dispatch.training.models import Assessment
 from dispatch.uow import UnitOfWork
 from dispatch.worklists import rules
 from dispatch.worklists.enums import WorklistKind, WorklistOutcome, WorklistQueue, WorklistStatus
@@ -99,8 +101,8 @@ def _callbacks(session: Session, now: datetime, today: date, tz: ZoneInfo) -> It
                Job.completed_at >= now - timedelta(days=rules.CALLBACK_LOOKBACK_DAYS), Job.id.not_in(reached)))
     for job_id, reference, point, customer, completed_at in jobs:
         yield Occasion(WorklistKind.CALLBACK, job_id, "completed", point, _queue(point),
-                       Title(N_("Follow-up call after visit {reference}"), reference=reference), rules.callback_due_at(completed_at),
-                       job_id=job_id, customer_id=customer)
+                       Title(N_("Follow-up call after visit {reference}"), reference=reference),
+                       rules.callback_due_at(completed_at), job_id=job_id, customer_id=customer)
     low = session.execute(
         select(CallbackItem.id, CallbackItem.job_id, CallbackItem.service_point_id, CallbackItem.score,
                CallbackItem.due_at, Job.reference, Job.customer_id)
@@ -166,7 +168,42 @@ def _claims(session: Session, now: datetime, today: date, tz: ZoneInfo) -> Itera
                        rules.old_part_due_at(filed_at), job_id=job_id)
 
 
-SOURCES = (_callbacks, _reminders, _certificates, _complaints, _claims)
+def _assessments(session: Session, now: datetime, today: date, tz: ZoneInfo) -> Iterator[Occasion]:
+    """Skills whose periodic assessment falls due within the horizon (or is overdue), and skills a
+    failed assessment withdrew, due for re-assessment. Recording the assessment moves the due day
+    (or lifts the withdrawal), so the item clears at the next refresh."""
+    horizon = today + timedelta(days=rules.ASSESSMENT_HORIZON_DAYS)
+    last = (select(Assessment.technician_id, Assessment.category, Assessment.job_type,
+                   func.max(Assessment.assessed_on).label("assessed_on"))
+            .group_by(Assessment.technician_id, Assessment.category, Assessment.job_type).subquery())
+    held_skills = session.execute(
+        select(Skill.technician_id, Skill.category, Skill.job_type, last.c.assessed_on, Technician.name,
+               Technician.service_point_id)
+        .join(Technician, Technician.id == Skill.technician_id)
+        .join(last, (last.c.technician_id == Skill.technician_id) & (last.c.category == Skill.category)
+              & (last.c.job_type == Skill.job_type))
+        .where(Technician.active.is_(True)))
+    for technician_id, category, job_type, assessed_on, technician, point in held_skills:
+        due_on = rules.assessment_due_on(assessed_on)
+        if due_on <= horizon:
+            yield Occasion(WorklistKind.ASSESSMENT_DUE, technician_id, f"{category}:{job_type}:{due_on}", point,
+                           _queue(point), Title(N_("{technician}: periodic assessment of {skill} due {due_on}"),
+                                                technician=technician, skill=f"{category}:{job_type}",
+                                                due_on=due_on.isoformat()),
+                           rules.assessment_due_at(due_on, tz))
+    withdrawn = session.execute(
+        select(SkillHold.technician_id, SkillHold.category, SkillHold.job_type, SkillHold.since, Technician.name,
+               Technician.service_point_id)
+        .join(Technician, Technician.id == SkillHold.technician_id).where(Technician.active.is_(True)))
+    for technician_id, category, job_type, since, technician, point in withdrawn:
+        due_on = rules.reassessment_due_on(since.astimezone(tz).date())
+        title = Title(N_("{technician}: re-assessment of {skill} after a failed one, due {due_on}"),
+                      technician=technician, skill=f"{category}:{job_type}", due_on=due_on.isoformat())
+        yield Occasion(WorklistKind.ASSESSMENT_DUE, technician_id, f"re:{category}:{job_type}:{due_on}", point,
+                       _queue(point), title, rules.assessment_due_at(due_on, tz))
+
+
+SOURCES = (_callbacks, _reminders, _certificates, _complaints, _claims, _assessments)
 
 
 # --- the refresh task -------------------------------------------------------------------------

@@ -15,13 +15,15 @@ from dispatch import runtime as task_runtime
 from dispatch.audit_log.models import LogEntry
 from dispatch.clock import utcnow
 from dispatch.network.models import Certification
+from dispatch.worklists import rules
+from tests.api.jobs_builders import technician
 from tests.dates import TZ
 from tests.helpers import assert_problem
 from workers import worklist_tasks
 
 LIST = "/api/v1/worklist-items/"
 KINDS = {"callback", "low_rating_callback", "filter_reminder", "certificate_expiry", "complaint_deadline",
-         "claim_old_part"}
+         "claim_old_part", "assessment_due"}
 
 
 def _refresh(settings, uow_factory) -> dict:
@@ -135,6 +137,41 @@ def test_items_whose_reason_went_away_are_cleared_and_new_ones_opened(api, sessi
     cleared = {i["id"] for i in _items(api, status="cleared")}
     assert {certificate["id"], complaint["id"]} <= cleared
     assert_problem(_done(api, certificate, outcome="handled"), 409)
+
+
+def test_skills_due_for_assessment_are_listed_and_clear_once_assessed(api, session, settings, uow_factory):
+    tech = technician(session, "tech.hz01.2")
+    today = utcnow().astimezone(TZ).date()
+    item = _one(api, "assessment_due")
+    due = datetime.fromisoformat(item["due_at"]).astimezone(TZ)
+    assert item["subject_id"] == str(tech.id) and due.hour == 9
+    assert today < due.date() <= today + timedelta(days=rules.ASSESSMENT_HORIZON_DAYS)
+    assert item["title"] == f"{tech.name}: periodic assessment of water_purifier:maintenance due {due.date()}"
+    chinese = api.get(f"{LIST}{item['id']}", as_="manager.hz01", headers={"Accept-Language": "zh-CN"}).json
+    assert chinese["title"] == f"{tech.name}：water_purifier:maintenance 定期考核将于 {due.date()} 到期"
+    assert not [i for i in _items(api, as_="manager.nb01", kind="assessment_due") if i["id"] == item["id"]]
+
+    # Assessed today: the next one falls due in a year, so the item clears itself.
+    url = f"/api/v1/technicians/{tech.id}/assessments"
+    assessed = {"category": "water_purifier", "job_type": "maintenance", "assessed_on": today.isoformat(), "score": 85}
+    assert api.post(url, as_="manager.hz01", json=assessed).status_code == 201
+    assert _refresh(settings, uow_factory) == {"opened": 0, "cleared": 1}
+    assert item["id"] in {i["id"] for i in _items(api, status="cleared", kind="assessment_due")}
+
+    # A failed assessment withdraws the skill: its re-assessment is due within two weeks.
+    failed = {"category": "water_purifier", "job_type": "repair", "assessed_on": today.isoformat(), "score": 30}
+    assert api.post(url, as_="manager.hz01", json=failed).json["skill_effect"] == "withdrawn"
+    assert _refresh(settings, uow_factory) == {"opened": 1, "cleared": 0}
+    again = [i for i in _items(api, kind="assessment_due") if i["subject_id"] == str(tech.id)]
+    due_on = today + timedelta(days=rules.REASSESSMENT_WITHIN_DAYS)
+    assert [i["title"] for i in again] == [
+        f"{tech.name}: re-assessment of water_purifier:repair after a failed one, due {due_on}"]
+    assert datetime.fromisoformat(again[0]["due_at"]).astimezone(TZ).date() == due_on
+    assert_problem(_done(api, again[0], outcome="reached"), 422, field="outcome")  # not a phone call
+
+    # A passed re-assessment gives the skill back: cleared.
+    assert api.post(url, as_="manager.hz01", json=failed | {"score": 72}).json["skill_effect"] == "restored"
+    assert _refresh(settings, uow_factory) == {"opened": 0, "cleared": 1}
 
 
 def test_a_manager_reaches_only_their_points_list(api):

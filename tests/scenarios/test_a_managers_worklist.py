@@ -2,8 +2,9 @@
 every list; a repair that fits a warranty valve is completed and rated 1/5; after the refresh the
 manager's list has the follow-up call, the low-rating call and the old part to send, each with
 its due time; the manager calls the customer back and records the answer, books the technician's
-certificate renewal, tries the filter-change reminder, and the items leave the list; HQ receives
-the old part and that item clears itself. Another point's manager sees none of it."""
+certificate renewal, tries the filter-change reminder, and the items leave the list; a technician
+due for the yearly assessment sits it and passes; HQ receives the old part, and those items clear
+themselves. Another point's manager sees none of it."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_a_manager_works_the_worklist(api, session, walk):
     refresh(api)
     morning = summary(api)
     assert all(morning[k]["open"] >= 1 for k in ("callback", "low_rating_callback", "filter_reminder",
-                                                  "certificate_expiry", "complaint_deadline", "claim_old_part"))
+                                                  "certificate_expiry", "complaint_deadline", "claim_old_part",
+                                                  "assessment_due"))
 
     # A repair fits a warranty valve; the customer rates the visit 1/5 from the texted link.
     unit = caller_unit(session, "HZ01", covered=True, on=day)
@@ -83,12 +85,19 @@ def test_a_manager_works_the_worklist(api, session, walk):
     done(api, items(api, kind="certificate_expiry")[0], outcome="handled", note="renewal course on the 20th")
     done(api, items(api, kind="filter_reminder")[0], outcome="no_answer", note="try again tomorrow")
 
+    # The technician due for the yearly assessment of purifier maintenance sits it and passes.
+    assessment = items(api, kind="assessment_due")[0]
+    assert "periodic assessment of water_purifier:maintenance" in assessment["title"]
+    ok(api.post(f"{API}/technicians/{assessment['subject_id']}/assessments", as_=MANAGER,
+                json={"category": "water_purifier", "job_type": "maintenance", "assessed_on": day.isoformat(),
+                      "score": 84}), 201)
+
     # HQ receives the old valve: that item clears itself, and the reached callback clears the follow-up.
     walk.by(hours=2)
     ok(api.post(f"{API}/claims/{claim['id']}/defective-return", as_=ADMIN, json={"note": "coil burnt"}))
     refresh(api)
     cleared = {i["id"] for i in items(api, status="cleared")}
-    assert {old_part["id"], follow_up["id"]} <= cleared
+    assert {old_part["id"], follow_up["id"], assessment["id"]} <= cleared
     open_now = {i["id"] for i in items(api)}
     assert not open_now & {unhappy["id"], old_part["id"], follow_up["id"]}
     worked = {i["kind"]: i["outcome"] for i in items(api, status="done")}
@@ -96,3 +105,4 @@ def test_a_manager_works_the_worklist(api, session, walk):
     evening = summary(api)
     assert evening["certificate_expiry"]["open"] == morning["certificate_expiry"]["open"] - 1
     assert evening["filter_reminder"]["open"] == morning["filter_reminder"]["open"] - 1
+    assert evening["assessment_due"]["open"] == morning["assessment_due"]["open"] - 1
