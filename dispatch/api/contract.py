@@ -323,6 +323,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"): "listWebhookDeliveries",
     ("GET", "/api/v1/webhooks/deliveries/{delivery_id}"): "getWebhookDelivery",
     ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): "redeliverWebhook",
+    ("POST", "/api/v1/webhooks/pruning"): "pruneOutboxes",
 }
 
 

@@ -17,8 +17,9 @@ from dispatch.api.schemas.webhooks import (
     WebhookEndpointSchema,
     WebhookEndpointUpdateSchema,
     WebhookEndpointWithSecretSchema,
+    WebhookPruningSchema,
 )
-from dispatch.integrations import webhooks
+from dispatch.integrations import retention, webhooks
 from dispatch.integrations.enums import EventType
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
@@ -129,3 +130,13 @@ class DeliveryRedelivery(MethodView):
     def post(self, delivery_id):
         """Send a delivery again now, whatever its state (admin)."""
         return webhooks.redeliver(unit_of_work(), current_principal(), task_queue(), delivery_id)
+
+
+@blp.route("/pruning")
+class Pruning(MethodView):
+    @blp.response(202, WebhookPruningSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="HQ admins only")
+    def post(self):
+        """Prune the outboxes now instead of at the nightly run (admin): delivered webhooks and sent
+        messages older than 30 days, undelivered and failed ones older than 90."""
+        return retention.request_prune(unit_of_work(), current_principal(), task_queue())

@@ -21,15 +21,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
 
+from dispatch.audit_log import service as audit_log
+from dispatch.auth.models import Role
+from dispatch.auth.principal import Principal
+from dispatch.clock import utcnow
 from dispatch.db import delete_in_batches
 from dispatch.integrations.enums import DeliveryStatus
 from dispatch.integrations.models import OutboundEvent, WebhookAttempt, WebhookDelivery
-from dispatch.uow import UowFactory
+from dispatch.ports import TaskQueue
+from dispatch.uow import UnitOfWork, UowFactory
 
 PRUNE_TASK = "workers.outbox_tasks.prune_outboxes"
 DELIVERED_DAYS = 30
 UNDELIVERED_DAYS = 90
 BATCH = 500
+PRUNE_TIMEOUT_S = 1800
+"""The task's job timeout (its own deadline is shorter: ``workers.outbox_tasks.DEADLINE_S``)."""
 
 
 @dataclass
@@ -77,3 +84,18 @@ def prune(uow_factory: UowFactory, *, now: datetime, ends: float, delivered_days
                .order_by(OutboundEvent.occurred_at))
     report.events, report.complete = delete_in_batches(uow_factory, orphans, _delete_events, batch=batch, ends=ends)
     return report
+
+
+def request_prune(uow: UnitOfWork, actor: Principal, tasks: TaskQueue) -> dict[str, str]:
+    """HQ prunes the outboxes now (after a receiver's long outage was replayed, say) instead of at
+    the nightly run; as harmless as the nightly run. The request is logged (who asked) and the
+    task queued once that is durable."""
+    actor.require(Role.ADMIN)
+    task_id = f"prune-outboxes-{utcnow():%Y%m%dT%H%M%S}"
+    with uow:
+        audit_log.append(uow.session, kind="outbox.prune_requested", subject_id=task_id, payload={},
+                         actor_id=actor.user_id)
+        uow.after_commit(lambda: tasks.enqueue(PRUNE_TASK, task_id=task_id, queue="default",
+                                               timeout_s=PRUNE_TIMEOUT_S))
+        uow.commit()
+    return {"task_id": task_id}

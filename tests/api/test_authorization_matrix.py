@@ -181,6 +181,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}"): lambda w, ids: None,
     ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/secret"): lambda w, ids: None,
     ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redelivery"): lambda w, ids: None,
+    ("POST", "/api/v1/webhooks/pruning"): lambda w, ids: None,
     ("PATCH", "/api/v1/clients/{client_uuid}"): lambda w, ids: {"scopes": ["jobs:read"]},
     ("DELETE", "/api/v1/clients/{client_uuid}"): lambda w, ids: None,
     ("POST", "/api/v1/clients/{client_uuid}/secret"): lambda w, ids: None,

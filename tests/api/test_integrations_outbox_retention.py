@@ -1,8 +1,8 @@
 """The outboxes' retention, through HTTP and the nightly task (workers.outbox_tasks.prune_outboxes):
-delivered webhook deliveries leave the delivery log after 30 days, undelivered ones after 90,
-sent customer messages leave the notification list after 30 days; what is younger stays, and a
-second run changes nothing. The webhook outbox does not grow for events nobody subscribes to.
-Every date is the suite's frozen clock moved forward."""
+delivered webhook deliveries leave the delivery log after 30 days, undelivered ones after 90, sent
+customer messages leave the notification list after 30 days; what is younger stays, and a second run
+changes nothing; HQ may run it now (POST /webhooks/pruning). The webhook outbox does not grow for
+events nobody subscribes to. Every date is the suite's frozen clock moved forward."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from dispatch import clock
 from dispatch import runtime as task_runtime
+from dispatch.audit_log.models import LogEntry
 from dispatch.care import notifications
 from dispatch.care.models import Notification, NotificationStatus
 from dispatch.care.templates import Template
@@ -20,6 +21,7 @@ from dispatch.integrations.models import OutboundEvent
 from tests import webhook_receiver
 from tests.api.jobs_builders import create_job, move
 from tests.api.test_integrations_webhooks import deliver, register
+from tests.helpers import assert_problem
 from workers import care_tasks, outbox_tasks
 
 
@@ -83,6 +85,26 @@ def test_the_delivery_log_keeps_30_days_of_delivered_and_90_of_undelivered_deliv
         server.shutdown()
         server.server_close()
         api._tokens.clear()
+
+
+def test_hq_prunes_the_outboxes_now_through_http(api, session, uow_factory, receiver):
+    erp = register(api, receiver)
+    start = utcnow()
+    old = create_job(api, session)
+    assert deliver(uow_factory).succeeded == 3
+    with clock.frozen(start + timedelta(days=31)):
+        api._tokens.clear()  # the tokens of another day have expired
+        new = create_job(api, session)
+        deliver(uow_factory)
+        assert {job for job, _, _ in log(api, erp)} == {old["id"], new["id"]}
+        assert_problem(api.post("/api/v1/webhooks/pruning", as_="manager.hz01"), 403)
+        answer = api.post("/api/v1/webhooks/pruning", as_="admin")
+        assert answer.status_code == 202, answer.json
+        assert answer.json["task_id"].startswith("prune-outboxes-")
+        assert {job for job, _, _ in log(api, erp)} == {new["id"]}  # the task ran (inline here)
+        asked = session.scalars(select(LogEntry).where(LogEntry.kind == "outbox.prune_requested")).all()
+        assert [entry.subject_id for entry in asked] == [answer.json["task_id"]]
+    api._tokens.clear()
 
 
 def _tell_hq(session, url: str) -> None:

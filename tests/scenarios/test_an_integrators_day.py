@@ -1,11 +1,13 @@
 """An integrator's day, through HTTP: HQ creates a machine client for the ERP; the ERP gets a token
-with its client credentials, loads last month's sales from CSV (a dry run first, which names the
-bad line; then the real run in the background, polled to the end), and registers its own webhook receiver (a real HTTP server on
-loopback), and cannot call what its scopes do not name; a repair is taken in, booked, worked and completed; the delivery task sends each event
-signed as Standard Webhooks do, the job's events in the order they happened; a receiver outage is
-ridden out with retries, and HQ reads the delivery log. In the evening the ERP loads reference
-data, customers and a price list (CSV) and new technicians (an XLSX sheet), and HZ01's manager
-sees them: the technicians in the team, the customers in full (their point's), the new price."""
+with its client credentials, loads last month's sales from CSV (a dry run first, which names the bad
+line; then the real run in the background, polled to the end), and registers its own webhook
+receiver (a real HTTP server on loopback), and cannot call what its scopes do not name; a repair is
+taken in, booked, worked and completed; the delivery task sends each event signed as Standard
+Webhooks do, the job's events in the order they happened; a receiver outage is ridden out with
+retries, and HQ reads the delivery log. In the evening the ERP loads reference data, customers and a
+price list (CSV) and new technicians (an XLSX sheet), and HZ01's manager sees them: the technicians
+in the team, the customers in full (their point's), the new price. A month on, HQ prunes the outbox
+at once and the day's deliveries leave the log."""
 
 from __future__ import annotations
 
@@ -185,3 +187,9 @@ def test_an_integrators_day(api, session, walk, receiver, settings, uow_factory)
                                      as_=ADMIN)) if d["attempts"] > 1]
     assert retried and all(d["status"] == "succeeded" for d in retried)
     load_reference_data(api, session, erp)
+
+    # A month on, HQ prunes the outbox now rather than at night: the day's deliveries leave the log.
+    walk.by(days=31)
+    ok(api.post(f"{API}/webhooks/pruning", as_=ADMIN), 202)
+    kept = ok(api.get(f"{API}/webhooks/endpoints/{endpoint['id']}/deliveries?page_size=100", as_=ADMIN))
+    assert not [d for d in kept if d["payload"]["data"].get("job_id") == taken["id"]]

@@ -85,3 +85,8 @@ class WebhookDeliveryDetailSchema(WebhookDeliverySchema):
 class WebhookEventTypeSchema(Schema):
     type = fields.Enum(EventType, by_value=True)
     description = fields.String()
+
+
+class WebhookPruningSchema(Schema):
+    task_id = fields.String(metadata={"description": "the queued pruning task (its outcome is logged; "
+                                                     "failed tasks are listed under /admin/tasks/failed)"})
