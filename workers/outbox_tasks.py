@@ -24,13 +24,17 @@ def prune_outboxes(delivered_days: int = webhook_retention.DELIVERED_DAYS,
                    deadline_s: float = DEADLINE_S) -> dict[str, object]:
     """Nightly: delivered webhook deliveries after ``delivered_days``, undelivered ones after
     ``undelivered_days``, their orphaned events; sent messages after ``delivered_days``, failed,
-    superseded or expired ones after ``undelivered_days``."""
+    superseded or expired ones and receipts naming no message after ``undelivered_days``."""
     runtime, now = get_runtime(), utcnow()
     ends = time.monotonic() + deadline_s
     webhooks = webhook_retention.prune(runtime.uow_factory, now=now, ends=ends, delivered_days=delivered_days,
                                        undelivered_days=undelivered_days)
     messages, complete = notification_retention.prune(runtime.uow_factory, now=now, ends=ends,
                                                       sent_days=delivered_days, ended_days=undelivered_days)
-    outcome = {"webhooks": webhooks.as_dict(), "notifications": {"notifications": messages, "complete": complete}}
+    receipts, receipts_complete = notification_retention.prune_unmatched_receipts(
+        runtime.uow_factory, now=now, ends=ends, days=undelivered_days)
+    outcome = {"webhooks": webhooks.as_dict(),
+               "notifications": {"notifications": messages, "unmatched_receipts": receipts,
+                                 "complete": complete and receipts_complete}}
     log.info("prune_outboxes %s", outcome)
     return outcome

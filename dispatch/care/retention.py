@@ -6,6 +6,8 @@ webhook outbox (``workers.outbox_tasks.prune_outboxes``).
 * A message that failed for good, was superseded or expired is kept :data:`ENDED_DAYS`, so HQ
   and the point can still see what never reached the customer.
 * A pending message is never pruned (it is sent, superseded or expires first).
+* A receipt naming no message of ours (an id the gateway got wrong, or a message sent before a
+  restore) is kept :data:`ENDED_DAYS` after it arrived (:func:`prune_unmatched_receipts`).
 
 "Done" is the message's last change (``updated_at``: a message in an end state does not change
 again). Batches of short transactions under the caller's deadline; a rerun finds nothing.
@@ -48,3 +50,19 @@ def prune(uow_factory: UowFactory, *, now: datetime, ends: float, sent_days: int
         if not complete:
             return total, False
     return total, True
+
+
+def _delete_receipts(session, ids: list) -> None:
+    session.execute(delete(DeliveryReceipt).where(DeliveryReceipt.id.in_(ids)))
+
+
+def prune_unmatched_receipts(uow_factory: UowFactory, *, now: datetime, ends: float, days: int = ENDED_DAYS,
+                             batch: int = BATCH) -> tuple[int, bool]:
+    """Delete the receipts that name no message and arrived more than ``days`` ago, oldest first,
+    until done or ``ends`` (monotonic): (receipts deleted, whether nothing is left)."""
+    if days < 1:
+        raise ValueError("keep receipts a day or more")
+    ids = (select(DeliveryReceipt.id).where(DeliveryReceipt.notification_id.is_(None),
+                                            DeliveryReceipt.received_at < now - timedelta(days=days))
+           .order_by(DeliveryReceipt.received_at))
+    return delete_in_batches(uow_factory, ids, _delete_receipts, batch=batch, ends=ends)

@@ -143,10 +143,11 @@ def test_sent_messages_leave_the_notification_list_after_30_days_and_ended_ones_
         fresh = _listed(api, "https://new.example/hook")
         assert fresh and set(fresh) == {"sent"}
         first = prune(settings, uow_factory)["notifications"]
-        assert first == {"notifications": len(sent) - 1, "complete": True}
+        assert first == {"notifications": len(sent) - 1, "unmatched_receipts": 0, "complete": True}
         assert _listed(api, "https://old.example/hook") == ["failed"]
         assert _listed(api, "https://new.example/hook") == fresh
-        assert prune(settings, uow_factory)["notifications"] == {"notifications": 0, "complete": True}
+        assert prune(settings, uow_factory)["notifications"] == {"notifications": 0, "unmatched_receipts": 0,
+                                                                 "complete": True}
         assert _listed(api, "https://old.example/hook") == ["failed"]
 
     with clock.frozen(start + timedelta(days=91)):

@@ -1,16 +1,20 @@
-"""Delivery receipts from the SMS gateway: signed, stored, linked to the message they name."""
+"""Delivery receipts from the SMS gateway: signed, stored, linked to the message they name; one
+naming no message of ours is kept 90 days, then pruned with the outboxes."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from dispatch import clock
 from dispatch.care import notifications
-from dispatch.care.models import Notification
+from dispatch.care.models import DeliveryReceipt, Notification
 from dispatch.care.senders import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from dispatch.clock import utcnow
+from tests.api.test_integrations_outbox_retention import prune
 from tests.customer_support import DEMO_PHONE, cust, customer_app  # noqa: F401  (fixtures)
 from tests.helpers import assert_problem
 
@@ -47,3 +51,23 @@ def test_receipts_are_refused_without_a_configured_gateway(api):
                              headers={"Content-Type": "application/json", TIMESTAMP_HEADER: "1",
                                       SIGNATURE_HEADER: "x"})
     assert_problem(answer, 404)
+
+
+def test_a_receipt_naming_no_message_is_kept_90_days(api, app, settings, uow_factory, session):
+    app.extensions["dispatch"].settings = settings.with_(sms_key=KEY)
+    body = json.dumps({"message_id": "gw-nobody", "status": "delivered"}).encode()
+    stamp = str(int(utcnow().timestamp()))
+    headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(KEY, stamp, body), "Content-Type": "application/json"}
+    answer = api.client.post("/api/v1/notifications/receipts", data=body, headers=headers)
+    assert answer.status_code == 202 and answer.json["notification_id"] is None
+    start = utcnow()
+
+    def kept() -> int:
+        session.expire_all()
+        return session.scalar(select(func.count()).select_from(DeliveryReceipt)
+                              .where(DeliveryReceipt.provider_message_id == "gw-nobody"))
+
+    with clock.frozen(start + timedelta(days=89)):
+        assert prune(settings, uow_factory)["notifications"]["unmatched_receipts"] == 0 and kept() == 1
+    with clock.frozen(start + timedelta(days=91)):
+        assert prune(settings, uow_factory)["notifications"]["unmatched_receipts"] == 1 and kept() == 0
