@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch.jobs.models import Job
 from dispatch.network.models import Product, Unit
@@ -27,7 +27,7 @@ def _iso(value) -> str | None:
 def _checklists(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     checklists = session.scalars(
         select(Checklist).where(Checklist.job_id.in_(job_ids)).options(
-            selectinload(Checklist.template_version).selectinload(SopVersion.steps),
+            joinedload(Checklist.template_version).selectinload(SopVersion.steps),
             selectinload(Checklist.results).selectinload(StepResult.evidence),
         )
     ).all()
@@ -81,9 +81,9 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
         return {}
     jobs = session.scalars(
         select(Job).where(Job.id.in_(job_ids)).options(
-            selectinload(Job.customer), selectinload(Job.product),
-            selectinload(Job.unit).selectinload(Unit.product),
-            lazyload(Job.helpers),  # a document does not show the crew: no read unless used
+            # many-to-ones joined into the jobs' own query; the collections one query each
+            joinedload(Job.customer), joinedload(Job.product), joinedload(Job.unit).joinedload(Unit.product),
+            selectinload(Job.helpers),  # helper_ids and the route's "is it mine" read the crew: one query
         )
     ).all()
     checklists = _checklists(session, job_ids)
