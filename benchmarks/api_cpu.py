@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DISPATCH_TEST_DATABASE_URL"))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--profile", help="profile the endpoint whose label contains this")
+    parser.add_argument("--cpu-profile", action="store_true",
+                        help="with --profile: cProfile on the thread's CPU clock instead of pyinstrument's wall clock")
     parser.add_argument("--only", help="measure only the endpoints whose label contains this (and the floor)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (for benchmarks/compare.py)")
     args = parser.parse_args()
@@ -85,6 +87,20 @@ def main() -> None:
         ("GET /sync/changes snapshot (30 jobs)", lambda: client.get("/api/v1/sync/changes?limit=500", headers=tech)),
         ("POST /sync/mutations (5 notes)", push),
     ]
+    if args.profile and args.cpu_profile:  # CPU only (thread time): where the CPU goes, not the waits
+        import cProfile
+        import pstats
+
+        label, call = next((label, call) for label, call in endpoints if args.profile in label)
+        call()
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
+        for _ in range(args.repeat):
+            call()
+        profiler.disable()
+        print(f"CPU profile of {label}, {args.repeat} calls")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        return
     if args.profile:
         from pyinstrument import Profiler
 
