@@ -350,7 +350,9 @@ def main() -> None:
         phase = Phase(args.seconds, args.max_requests)
         before = tree_cpu_seconds(bare.pid)
         elapsed = phase.run([simple_loop(bare_port, "bare Flask GET / (ceiling)", "/")] * args.clients)
-        report("1. ceiling: bare Flask app, same gunicorn config", phase, elapsed, tree_cpu_seconds(bare.pid) - before)
+        ceiling_cpu = tree_cpu_seconds(bare.pid) - before
+        report("1. ceiling: bare Flask app, same gunicorn config", phase, elapsed, ceiling_cpu)
+        ceiling = (phase.count / elapsed, phase.count / ceiling_cpu)
 
         phase = Phase(args.seconds, args.max_requests)
         before = tree_cpu_seconds(api.pid)
@@ -359,9 +361,20 @@ def main() -> None:
 
         loops = mix_loops(url, api_port, args.clients)
         phase = Phase(args.seconds, args.max_requests)
-        before = tree_cpu_seconds(api.pid)
+        worker = processes[2]
+        before, worker_before, clients_before = tree_cpu_seconds(api.pid), tree_cpu_seconds(worker.pid), time.process_time()
         elapsed = phase.run(loops)
-        report("3. the mix (technicians, managers, reviewers)", phase, elapsed, tree_cpu_seconds(api.pid) - before)
+        api_cpu = tree_cpu_seconds(api.pid) - before
+        report("3. the mix (technicians, managers, reviewers)", phase, elapsed, api_cpu)
+        print(f"\nthe mix against the ceiling of this run: {phase.count / elapsed:.0f} / {ceiling[0]:.0f} req/s = "
+              f"{100 * phase.count / elapsed / ceiling[0]:.1f} %; {phase.count / api_cpu:.0f} / {ceiling[1]:.0f} "
+              f"requests per API CPU-second = {100 * phase.count / api_cpu / ceiling[1]:.1f} %")
+        cores = os.cpu_count() or 1
+        shares = {"API (gunicorn)": api_cpu, "routing worker (the 1 s plans)": tree_cpu_seconds(worker.pid) - worker_before,
+                  "this script's clients": time.process_time() - clients_before}
+        print("CPU during the mix, as a share of the machine's " + f"{cores} cores x {elapsed:.1f} s: " + "; ".join(
+            f"{name} {seconds:.1f} s = {100 * seconds / (cores * elapsed):.0f} %" for name, seconds in shares.items())
+            + f"; the rest (PostgreSQL, Redis, other users of the machine) {100 - 100 * sum(shares.values()) / (cores * elapsed):.0f} %")
     finally:
         for process in processes:
             try:
