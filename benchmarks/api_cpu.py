@@ -99,7 +99,10 @@ def main() -> None:
             call()
         profiler.disable()
         print(f"CPU profile of {label}, {args.repeat} calls")
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(45)
+        if os.environ.get("CALLEES"):
+            stats.print_callees(os.environ["CALLEES"])
         return
     if args.profile:
         from pyinstrument import Profiler
