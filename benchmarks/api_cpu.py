@@ -64,6 +64,7 @@ def main() -> None:
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
     tech, mgr, rev = auth(technician), auth(manager), auth(reviewer)
+    audit_id = client.get("/api/v1/audits?status=open&page_size=20", headers=rev).json[0]["id"]
     cursor = client.get("/api/v1/sync/changes?limit=500", headers=tech).json["next_cursor"]
     device, counter = str(uuid.uuid4()), iter(range(1, 10**9))
     tech_job = str(client.get("/api/v1/sync/changes?limit=500", headers=tech).json["changes"]["jobs"]["upserted"][0]["id"])
@@ -79,6 +80,7 @@ def main() -> None:
         ("GET /regions", lambda: client.get("/api/v1/regions", headers=mgr)),
         ("GET /parts", lambda: client.get("/api/v1/parts", headers=mgr)),
         ("GET /audits (reviewer)", lambda: client.get("/api/v1/audits", headers=rev)),
+        ("GET /audits/{id} (reviewer)", lambda: client.get(f"/api/v1/audits/{audit_id}", headers=rev)),
         ("GET /jobs page of 20", lambda: client.get("/api/v1/jobs?page_size=20", headers=mgr)),
         ("GET /jobs page of 100", lambda: client.get("/api/v1/jobs?page_size=100", headers=mgr)),
         ("GET /jobs/{id}", lambda: client.get(f"/api/v1/jobs/{job_id}", headers=mgr)),
