@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DISPATCH_TEST_DATABASE_URL"))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--profile", help="profile the endpoint whose label contains this")
+    parser.add_argument("--cpu-profile", action="store_true",
+                        help="with --profile: cProfile on the thread's CPU clock instead of pyinstrument's wall clock")
     parser.add_argument("--only", help="measure only the endpoints whose label contains this (and the floor)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (for benchmarks/compare.py)")
     args = parser.parse_args()
@@ -62,6 +64,7 @@ def main() -> None:
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
     tech, mgr, rev = auth(technician), auth(manager), auth(reviewer)
+    audit_id = client.get("/api/v1/audits?status=open&page_size=20", headers=rev).json[0]["id"]
     cursor = client.get("/api/v1/sync/changes?limit=500", headers=tech).json["next_cursor"]
     device, counter = str(uuid.uuid4()), iter(range(1, 10**9))
     tech_job = str(client.get("/api/v1/sync/changes?limit=500", headers=tech).json["changes"]["jobs"]["upserted"][0]["id"])
@@ -77,6 +80,7 @@ def main() -> None:
         ("GET /regions", lambda: client.get("/api/v1/regions", headers=mgr)),
         ("GET /parts", lambda: client.get("/api/v1/parts", headers=mgr)),
         ("GET /audits (reviewer)", lambda: client.get("/api/v1/audits", headers=rev)),
+        ("GET /audits/{id} (reviewer)", lambda: client.get(f"/api/v1/audits/{audit_id}", headers=rev)),
         ("GET /jobs page of 20", lambda: client.get("/api/v1/jobs?page_size=20", headers=mgr)),
         ("GET /jobs page of 100", lambda: client.get("/api/v1/jobs?page_size=100", headers=mgr)),
         ("GET /jobs/{id}", lambda: client.get(f"/api/v1/jobs/{job_id}", headers=mgr)),
@@ -85,6 +89,23 @@ def main() -> None:
         ("GET /sync/changes snapshot (30 jobs)", lambda: client.get("/api/v1/sync/changes?limit=500", headers=tech)),
         ("POST /sync/mutations (5 notes)", push),
     ]
+    if args.profile and args.cpu_profile:  # CPU only (thread time): where the CPU goes, not the waits
+        import cProfile
+        import pstats
+
+        label, call = next((label, call) for label, call in endpoints if args.profile in label)
+        call()
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
+        for _ in range(args.repeat):
+            call()
+        profiler.disable()
+        print(f"CPU profile of {label}, {args.repeat} calls")
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(45)
+        if os.environ.get("CALLEES"):
+            stats.print_callees(os.environ["CALLEES"])
+        return
     if args.profile:
         from pyinstrument import Profiler
 

@@ -145,6 +145,17 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def settle(pid: int, quiet_s: float = 1.0, limit_s: float = 60) -> None:
+    """Wait until the process tree stops using CPU (every worker booted and idle)."""
+    deadline, last = time.monotonic() + limit_s, tree_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = tree_cpu_seconds(pid)
+        if now - last < 0.05 * quiet_s:
+            return
+        last = now
+
+
 # --- the clients --------------------------------------------------------------------------------
 
 
@@ -350,18 +361,39 @@ def main() -> None:
         phase = Phase(args.seconds, args.max_requests)
         before = tree_cpu_seconds(bare.pid)
         elapsed = phase.run([simple_loop(bare_port, "bare Flask GET / (ceiling)", "/")] * args.clients)
-        report("1. ceiling: bare Flask app, same gunicorn config", phase, elapsed, tree_cpu_seconds(bare.pid) - before)
+        ceiling_cpu = tree_cpu_seconds(bare.pid) - before
+        report("1. ceiling: bare Flask app, same gunicorn config", phase, elapsed, ceiling_cpu)
+        ceiling = (phase.count / elapsed, phase.count / ceiling_cpu)
 
         phase = Phase(args.seconds, args.max_requests)
         before = tree_cpu_seconds(api.pid)
         elapsed = phase.run([simple_loop(api_port, "GET /healthz", "/healthz")] * args.clients)
         report("2. GET /healthz: the API's middleware, no database", phase, elapsed, tree_cpu_seconds(api.pid) - before)
 
+        # The mix on fresh workers: the /healthz phase drives every worker to about max_requests
+        # (5000 +- 500 in gunicorn.conf.py), so they would recycle during the mix, their boot CPU
+        # counted as the mix's and their boot pauses in its tail latencies.
+        os.killpg(api.pid, signal.SIGTERM)
+        api.wait(timeout=30)
+        api_port = free_port()
+        api = processes[0] = gunicorn("wsgi:app", api_port, env, logs / "api.log", args.web_concurrency, args.threads)
+        settle(api.pid)
         loops = mix_loops(url, api_port, args.clients)
         phase = Phase(args.seconds, args.max_requests)
-        before = tree_cpu_seconds(api.pid)
+        worker = processes[2]
+        before, worker_before, clients_before = tree_cpu_seconds(api.pid), tree_cpu_seconds(worker.pid), time.process_time()
         elapsed = phase.run(loops)
-        report("3. the mix (technicians, managers, reviewers)", phase, elapsed, tree_cpu_seconds(api.pid) - before)
+        api_cpu = tree_cpu_seconds(api.pid) - before
+        report("3. the mix (technicians, managers, reviewers)", phase, elapsed, api_cpu)
+        print(f"\nthe mix against the ceiling of this run: {phase.count / elapsed:.0f} / {ceiling[0]:.0f} req/s = "
+              f"{100 * phase.count / elapsed / ceiling[0]:.1f} %; {phase.count / api_cpu:.0f} / {ceiling[1]:.0f} "
+              f"requests per API CPU-second = {100 * phase.count / api_cpu / ceiling[1]:.1f} %")
+        cores = os.cpu_count() or 1
+        shares = {"API (gunicorn)": api_cpu, "routing worker (the 1 s plans)": tree_cpu_seconds(worker.pid) - worker_before,
+                  "this script's clients": time.process_time() - clients_before}
+        print("CPU during the mix, as a share of the machine's " + f"{cores} cores x {elapsed:.1f} s: " + "; ".join(
+            f"{name} {seconds:.1f} s = {100 * seconds / (cores * elapsed):.0f} %" for name, seconds in shares.items())
+            + f"; the rest (PostgreSQL, Redis, other users of the machine) {100 - 100 * sum(shares.values()) / (cores * elapsed):.0f} %")
     finally:
         for process in processes:
             try:

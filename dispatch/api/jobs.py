@@ -22,7 +22,7 @@ from dispatch.api.schemas.jobs import (
     TransferSchema,
     TransitionSchema,
 )
-from dispatch.jobs import crews, intake, service
+from dispatch.jobs import crews, intake, listing, service
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Field jobs: intake, dispatch, lifecycle")
 
@@ -35,7 +35,7 @@ class Jobs(MethodView):
     def get(self, filters, pagination_parameters):
         """List jobs (HQ: all; a manager: their point's; a technician: their own), filtered in SQL."""
         return page_of(pagination_parameters, functools.partial(
-            service.list_jobs, unit_of_work(), current_principal(), tz=settings().timezone, **filters))
+            listing.list_job_views, unit_of_work(), current_principal(), tz=settings().timezone, **filters))
 
     @idempotent
     @blp.arguments(JobCreateSchema())

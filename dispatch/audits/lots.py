@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch.audit_log import service as audit_log
 from dispatch.audit_log.models import LogEntry
@@ -152,11 +152,12 @@ def _assign_completed_checklists(lots: _Lots) -> None:
 def load_checklists(session: Session, checklist_ids: Iterable[uuid.UUID]) -> list[Checklist]:
     return list(session.scalars(
         select(Checklist).where(Checklist.id.in_(list(checklist_ids)))
+        # many-to-ones joined into the query that reads their parent; collections one query each
         .options(selectinload(Checklist.results).selectinload(StepResult.evidence)
-                 .selectinload(StepEvidence.attachment),
-                 selectinload(Checklist.template_version).selectinload(SopVersion.steps),
-                 selectinload(Checklist.template_version).selectinload(SopVersion.template),
-                 selectinload(Checklist.job).selectinload(Job.product))
+                 .joinedload(StepEvidence.attachment),
+                 joinedload(Checklist.template_version).selectinload(SopVersion.steps),
+                 joinedload(Checklist.template_version).joinedload(SopVersion.template),
+                 joinedload(Checklist.job).joinedload(Job.product))
     ).all())
 
 

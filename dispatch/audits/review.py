@@ -60,7 +60,7 @@ def _audit_scope(query, actor: Principal):
 
 
 AUDIT_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
-               selectinload(Audit.lot).selectinload(AuditLot.service_point))
+               joinedload(Audit.lot).joinedload(AuditLot.service_point))
 #: What the queue shows (AuditSchema, the console's queue): the lot only for its week label, in
 #: the page's own query (issue 18: two queries fewer per page).
 LIST_LOADS = (selectinload(Audit.verdicts), selectinload(Audit.dispute),
@@ -182,7 +182,7 @@ def get_audit(uow: UnitOfWork, actor: Principal, audit_id: uuid.UUID) -> AuditDe
         audit = _visible_audit(session, actor, audit_id)
         checklist = load_checklists(session, [audit.checklist_id])[0]
         job = session.scalar(select(Job).where(Job.id == checklist.job_id)
-                             .options(selectinload(Job.events), selectinload(Job.technician)))
+                             .options(selectinload(Job.events), joinedload(Job.technician)))
         view = build_view(checklist, include_revisions=True)
         photo_jobs = jobs_by_photo(session, (link.attachment.sha256 for r in checklist.results for link in r.evidence))
         item = session.get(AuditLotItem, checklist.id)

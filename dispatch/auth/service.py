@@ -235,21 +235,22 @@ def principal_from_token(uow: UnitOfWork, config: TokenConfig, token: str, *,
 def principal_for(uow: UnitOfWork, user_id: uuid.UUID, version: Any, *, technician_of: TechnicianOf) -> Principal:
     """The caller behind a verified credential (an access token's claims, or a console session):
     one authorisation layer for the API and the console."""
-    with uow:
+    with uow:  # the columns it needs, not the account entity (issue 18: a sixth of a list's CPU)
         row = uow.session.execute(
-            select(User, technician_of(User.id), ApiClient.scopes, ApiClient.revoked_at)
+            select(User.username, User.role, User.service_point_id, User.is_active, User.token_version,
+                   technician_of(User.id), ApiClient.scopes, ApiClient.revoked_at)
             .outerjoin(ApiClient, ApiClient.user_id == User.id).where(User.id == user_id)
         ).first()
     if row is None:
         raise Unauthorized("the token's user no longer exists")
-    user, technician_id, scopes, revoked_at = row
-    if not user.is_active or version != user.token_version or revoked_at is not None:
+    username, role, service_point_id, is_active, token_version, technician_id, scopes, revoked_at = row
+    if not is_active or version != token_version or revoked_at is not None:
         raise Unauthorized("the token has been revoked")
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        service_point_id=user.service_point_id,
+        user_id=user_id,
+        username=username,
+        role=role,
+        service_point_id=service_point_id,
         technician_id=technician_id,
         scopes=frozenset(scopes) if scopes is not None else None,
     )

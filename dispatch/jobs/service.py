@@ -241,12 +241,9 @@ def sla_condition(status: SlaStatus, now: datetime):
     ))
 
 
-def list_jobs(
-    uow: UnitOfWork,
+def visible_jobs(
     actor: Principal,
     *,
-    offset: int = 0,
-    limit: int = 50,
     status: list[JobStatus] | None = None,
     date: date | None = None,
     technician_id: uuid.UUID | None = None,
@@ -255,14 +252,17 @@ def list_jobs(
     sla: SlaStatus | None = None,
     priority: Priority | None = None,
     tz: ZoneInfo | str | None = None,
-) -> tuple[list[Job], int]:
-    """The caller's visible jobs, filtered in SQL, ordered by service time; ``(page, total)``.
+    columns: tuple = (Job,),
+):
+    """The caller's visible jobs, filtered in SQL, ordered by service time: a ``select`` of
+    ``columns`` (the whole entity, or a projection of it) for :func:`list_jobs` and
+    :func:`dispatch.jobs.listing.list_job_views`.
 
     ``date`` is the local service day: of the scheduled start, or of the requested window while
     the job is not scheduled yet.
     """
     service_time = func.coalesce(Job.scheduled_start, Job.window_start)
-    query = _scope(select(Job), actor)
+    query = _scope(select(*columns), actor)
     if status:
         query = query.where(Job.status.in_(status))
     if date is not None:
@@ -278,10 +278,14 @@ def list_jobs(
         query = query.where(Job.priority == priority)
     if sla is not None:
         query = query.where(sla_condition(sla, utcnow()))
+    return query.order_by(func.coalesce(service_time, Job.reported_at), Job.reference)
+
+
+def list_jobs(uow: UnitOfWork, actor: Principal, *, offset: int = 0, limit: int = 50, **filters) -> tuple[list[Job], int]:
+    """The caller's visible jobs as entities (see :func:`visible_jobs` for the filters);
+    ``(page, total)``. The API's list reads a projection instead (:mod:`dispatch.jobs.listing`)."""
     with uow:
-        return page(uow.session, query.options(*VIEW_LOADS)
-                    .order_by(func.coalesce(service_time, Job.reported_at), Job.reference),
-                    offset=offset, limit=limit)
+        return page(uow.session, visible_jobs(actor, **filters).options(*VIEW_LOADS), offset=offset, limit=limit)
 
 
 # --- intake --------------------------------------------------------------------------------------

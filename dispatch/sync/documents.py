@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch.jobs.models import Job
 from dispatch.network.models import Product, Unit
 from dispatch.network.rules import in_warranty, warranty_until
 from dispatch.routing import technician_day
 from dispatch.sop.models import Checklist, SopVersion, StepResult
-from dispatch.stock.models import JobExpectedPart, Part, StockLevel, StockLocation, StockReservation
+from dispatch.stock.models import JobExpectedPart, Part, PartFit, StockLevel, StockLocation, StockReservation
 
 
 def _iso(value) -> str | None:
@@ -27,7 +27,7 @@ def _iso(value) -> str | None:
 def _checklists(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     checklists = session.scalars(
         select(Checklist).where(Checklist.job_id.in_(job_ids)).options(
-            selectinload(Checklist.template_version).selectinload(SopVersion.steps),
+            joinedload(Checklist.template_version).selectinload(SopVersion.steps),
             selectinload(Checklist.results).selectinload(StepResult.evidence),
         )
     ).all()
@@ -81,9 +81,9 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
         return {}
     jobs = session.scalars(
         select(Job).where(Job.id.in_(job_ids)).options(
-            selectinload(Job.customer), selectinload(Job.product),
-            selectinload(Job.unit).selectinload(Unit.product),
-            lazyload(Job.helpers),  # a document does not show the crew: no read unless used
+            # many-to-ones joined into the jobs' own query; the collections one query each
+            joinedload(Job.customer), joinedload(Job.product), joinedload(Job.unit).joinedload(Unit.product),
+            selectinload(Job.helpers),  # helper_ids and the route's "is it mine" read the crew: one query
         )
     ).all()
     checklists = _checklists(session, job_ids)
@@ -146,13 +146,20 @@ def van_documents(session: Session, location_ids: list[uuid.UUID]) -> dict[uuid.
 
 
 def reference_data(session: Session) -> dict[str, Any]:
-    """Catalogue data the app needs offline (products and parts)."""
-    products = session.scalars(select(Product).order_by(Product.sku)).all()
-    parts = session.scalars(select(Part).where(Part.active.is_(True)).order_by(Part.sku)
-                            .options(selectinload(Part.fits))).all()
+    """Catalogue data the app needs offline (products and parts): the columns it shows, three
+    statements, no entities (a part's fits as id pairs, not fit rows each joined to its product)."""
+    products = session.execute(select(Product.id, Product.sku, Product.name, Product.category,
+                                      Product.standard_minutes).order_by(Product.sku)).all()
+    parts = session.execute(select(Part.id, Part.sku, Part.name, Part.list_price, Part.currency, Part.is_consumable)
+                            .where(Part.active.is_(True)).order_by(Part.sku)).all()
+    fits: dict[uuid.UUID, list[str]] = defaultdict(list)
+    active_fits = (select(PartFit.part_id, PartFit.product_id).join(Part, Part.id == PartFit.part_id)
+                   .where(Part.active.is_(True)).order_by(PartFit.part_id, PartFit.product_id))
+    for part_id, product_id in session.execute(active_fits):
+        fits[part_id].append(str(product_id))
     return {
         "products": [_product(p) | {"standard_minutes": p.standard_minutes} for p in products],
         "parts": [{"id": str(p.id), "sku": p.sku, "name": p.name, "list_price": str(p.list_price),
                    "currency": p.currency, "is_consumable": p.is_consumable,
-                   "fits": [str(f.product_id) for f in p.fits]} for p in parts],
+                   "fits": fits.get(p.id, [])} for p in parts],
     }

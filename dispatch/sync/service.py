@@ -145,23 +145,30 @@ def pull(uow: UnitOfWork, actor: Principal, config: SyncConfig, *, cursor: str |
             raise cursors.CursorReset("the cursor is older than the retained history")
         if position is not None and position.seq > head:
             raise cursors.CursorReset("the cursor is ahead of this server's history")
+        scope = None
         if position is None:
+            # The snapshot's scope, read after its head: page 2 lists it from here (anything
+            # committed after ``head`` follows in the feed) instead of reading it again.
+            scope = _scope(session, technician_id, now, config.tz)
             session.execute(delete(Membership).where(Membership.user_id == actor.user_id))
             insert_ignore(session.connection(), Membership, [  # one statement for the whole scope
                 {"user_id": actor.user_id, "entity_type": entity_type, "entity_id": entity_id}
-                for entity_type, entity_id in _scope(session, technician_id, now, config.tz)])
+                for entity_type, entity_id in scope])
         elif not snapshot:
             _reconcile(session, actor.user_id, _scope(session, technician_id, now, config.tz))
         uow.commit()
 
     with uow:  # 2. the page: head first, then the data (read committed is enough, see above)
         session = uow.session
+        first_head = head
         counter = session.get(SyncCounter, actor.user_id, populate_existing=True)
         head = counter.last_seq if counter else 0
         if snapshot:
-            start_seq = head if position is None else position.seq
+            start_seq = first_head if position is None else position.seq
             after = position.snapshot_after if position is not None else None
-            keys = [k for k in _scope(session, technician_id, now, config.tz) if after is None or _key(k) > after]
+            if scope is None:
+                scope = _scope(session, technician_id, now, config.tz)
+            keys = [k for k in scope if after is None or _key(k) > after]
             page, rest = keys[:limit], keys[limit:]
             changes = _changes(session, [(t, i, FeedOp.PUT) for t, i in page], technician_id, now, config.tz)
             if position is None:

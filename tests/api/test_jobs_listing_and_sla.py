@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -197,3 +198,31 @@ def test_sla_targets_are_hq_configuration(api):
 @pytest.mark.parametrize("path", ["/api/v1/jobs/", "/api/v1/sla-targets/"])
 def test_job_endpoints_need_a_token(api, path):
     assert_problem(api.get(path), 401)
+
+
+def test_the_list_reads_a_projection_that_dumps_as_the_jobs_themselves(api, session, own_hooks_only):
+    """GET /jobs reads columns, not entities (issue 18): every entry equals JobSchema's dump of the
+    job entity itself, crews, units, technicians, regions and SLA status included, for each role;
+    a page past the end still reports the total."""
+    from sqlalchemy import select
+
+    from dispatch.api.schemas.jobs import JobSchema
+    from dispatch.jobs.models import Job
+    from dispatch.network.enums import ProductCategory
+
+    with clock.frozen(MONDAY):
+        heater = units(session, "HZ01", category=ProductCategory.WATER_HEATER)[0]
+        crew = create_job(api, session, unit_serial=heater.serial, crew_size=2)
+        lead, helper = technician(session, "tech.hz01.1"), technician(session, "tech.hz01.2")
+        assert assign(api, crew, lead.id, local(TUESDAY, 10), helper_ids=[str(helper.id)]).status_code == 200
+        assign(api, create_job(api, session), helper.id, local(TUESDAY, 14))
+        schema = JobSchema()
+        for as_ in ("admin", "manager.hz01", "tech.hz01.1", "tech.hz01.2"):
+            listed = every(api, "", as_=as_)
+            session.expire_all()
+            entities = {job.id: job for job in session.scalars(select(Job).where(
+                Job.id.in_([uuid.UUID(j["id"]) for j in listed])))}
+            assert listed == [schema.dump(entities[uuid.UUID(j["id"])]) for j in listed]
+            assert len(listed) == total(api.get("/api/v1/jobs/?page=999&page_size=100", as_=as_))
+        mine = every(api, "", as_="tech.hz01.2")
+        assert {j["id"]: j["helper_ids"] for j in mine}[crew["id"]] == [str(helper.id)]
