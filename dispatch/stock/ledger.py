@@ -36,7 +36,13 @@ from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.clock import utcnow
 from dispatch.db import held_values
 from dispatch.errors import Conflict, InsufficientStock, PreconditionFailed
-from dispatch.stock.models import MovementKind, Part, StockLevel, StockLocation, StockMovement
+from dispatch.stock.models import (
+    MovementKind,
+    Part,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 
 AUDIT_KIND = "stock.movement"
 
@@ -243,7 +249,7 @@ def post(
     # caller's rollback removes the entry with everything else.
     audit_log.append(
         session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
-        seal=[*rows, *seal_also], chain=str(point) if point else None,
+        fresh=rows, seal=seal_also, chain=str(point) if point else None,
         payload={
             "operation_id": operation_id, "kind": kind.value, "job_id": job_id, "transfer_id": transfer_id,
             "reason": reason, "reference": reference,
