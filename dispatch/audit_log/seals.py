@@ -129,7 +129,8 @@ def _as_stored(column: Any, value: Any) -> bool:
         expected = type_.python_type
     except (NotImplementedError, SQLAlchemyError):
         return False
-    if expected not in _AS_WRITTEN or not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+    if not issubclass(expected, _AS_WRITTEN) or not isinstance(value, expected) or (
+            expected is int and isinstance(value, bool)):
         return False
     if isinstance(value, datetime):
         return value.tzinfo is not None

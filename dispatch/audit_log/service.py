@@ -17,7 +17,9 @@ write (``append(..., seal=[rows], deleted=[rows])``) also records, per row, a co
 the row as the database holds it after the write, a short digest per column, and the row's seal
 number (``row_version`` 1, 2, 3... per row). The seals live in ``audit_log_seals`` and are part
 of their entry's hash, so editing, removing or adding a seal breaks the chain like editing the
-entry does.
+entry does. Rows the writer has just inserted under ids it generated (``append(fresh=...)``, the
+stock ledger's rows) are version 1 and hashed from the objects, not read back, when their values
+provably come back from the database unchanged (:func:`~dispatch.audit_log.seals.content_as_written`).
 
 Verification (:mod:`dispatch.audit_log.verification`) recomputes every entry and every covered
 row's hash, and names what differs.
