@@ -18,7 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
@@ -47,7 +47,9 @@ from dispatch.stock.models import (
 from dispatch.uow import UnitOfWork
 
 # The parts services read the job's ids and status only (the view shows its reference and
-# status): they load no related rows with it (a unit, for a warranty claim, loads when used).
+# status): they load no related rows with it (a unit, for a warranty claim, loads when used;
+# nor the crew, which the mapper would load with every job).
+_JOB_ONLY = (lazyload(Job.helpers),)
 RESERVING = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
 """While the job is in one of these, its reservations follow its expected parts."""
 RELEASING = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.DISPATCHED})
@@ -219,9 +221,8 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
     expected = {e.part_id: e for e in session.scalars(
         select(JobExpectedPart).where(JobExpectedPart.job_id == job.id)
         .execution_options(populate_existing=True))}
-    has_open = session.scalar(select(StockReservation.id).where(
-        StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
-    if not expected and has_open is None:
+    if not expected and session.scalar(select(StockReservation.id).where(
+            StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1)) is None:
         return
     open_reservations = _lock_open_reservations(session, job.id)
     now = utcnow()
@@ -295,7 +296,7 @@ def release_all(session: Session, actor: Principal, job: Job, reason: str) -> No
 def get_job_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Expected parts (with shortages), reservations, parts used and claims of a visible job."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False, loads=_JOB_ONLY)
         return load(uow.session, job)
 
 
@@ -304,7 +305,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
     """Replace the job's expected parts; while it is scheduled, en route or on site, its
     reservations follow at once (missing ones reserved, surplus released)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         _require_planner(actor, job)
         if job.status in FINISHED:
             raise Conflict(f"job {job.reference} is {job.status.value}; its parts list is final",
@@ -339,7 +340,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
 def reserve_missing(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Try again to reserve what is short (e.g. after a transfer arrived)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         _require_planner(actor, job)
         if job.status not in RESERVING:
             raise Conflict(f"job {job.reference} is {job.status.value}; parts are reserved for scheduled, "
@@ -473,7 +474,9 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
             session.add(usage)
             ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
                         subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
-                        reason=f"job {job.reference}", seal_also=[usage])
+                        reason=f"job {job.reference}",
+                        # a device's id may name a row that once existed: its seal version is looked up
+                        **({"seal_also": [usage]} if line.id is not None else {"fresh_also": [usage]}))
             if not fits:
                 _log_override(session, actor, job, usage, part, override_reason)
             claims.file_claim(session, job, usage, part, tz)
@@ -487,7 +490,7 @@ def consume_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, lines: S
     """POST /jobs/{id}/parts: the technician records the parts used (a manager may override a
     part that does not fit the job's product, with a reason)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         record_consumption(uow.session, actor, job, lines, tz=tz, override_reason=override_reason)
         uow.commit()
         return load(uow.session, job)
