@@ -115,7 +115,8 @@ def load(session: Session, job: Job) -> JobParts:
                              .options(joinedload(PartUsage.part), joinedload(PartUsage.location))
                              .where(PartUsage.job_id == job.id).order_by(PartUsage.at, PartUsage.id)).all()
     job_claims = session.scalars(select(WarrantyClaim).options(joinedload(WarrantyClaim.part))
-                                 .where(WarrantyClaim.job_id == job.id).order_by(WarrantyClaim.created_at)).all()
+                                 .where(WarrantyClaim.job_id == job.id).order_by(WarrantyClaim.created_at)
+                                 ).all() if usages else []  # a claim is filed for a part fitted
     return JobParts(job=job, expected=sorted(expected, key=lambda e: e.part.sku), reservations=list(reservations),
                     usages=list(usages), claims=list(job_claims))
 
