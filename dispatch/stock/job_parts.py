@@ -20,11 +20,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.audit_log import service as audit_log
-from dispatch.errors import Conflict, Forbidden, InsufficientStock, RuleViolation, ValidationFailed
+from dispatch.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStock,
+    RuleViolation,
+    ValidationFailed,
+)
 from dispatch.jobs import service as jobs
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Product

@@ -20,7 +20,14 @@ from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.db import transaction_memo
-from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
+from dispatch.errors import (
+    Conflict,
+    DispatchError,
+    NotFound,
+    PayloadTooLarge,
+    RuleViolation,
+    ValidationFailed,
+)
 from dispatch.idempotency import service as idempotency
 from dispatch.jobs import calendar
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
