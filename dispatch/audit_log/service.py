@@ -69,7 +69,7 @@ from dispatch.audit_log.seals import (
 )
 from dispatch.auth.models import User
 from dispatch.clock import utcnow
-from dispatch.db import transaction_memo
+from dispatch.db import rows_of_binds, transaction_memo
 from dispatch.uow import UnitOfWork
 
 GENESIS = "0" * 64
@@ -223,8 +223,8 @@ def _write(postgresql: bool, seals: int) -> tuple[Any, ...]:
     UPDATE), else three. Built once per shape; parameters ``e_<column>``, ``s<n>_<column>``,
     ``b_*``."""
     entry = insert(LogEntry.__table__).values(_binds(LogEntry.__table__, _ENTRY_COLUMNS, "e_"))
-    rows = insert(RowSeal.__table__).values([_binds(RowSeal.__table__, _SEAL_COLUMNS_WRITTEN, f"s{n}_")
-                                             for n in range(seals)]) if seals else None
+    rows = rows_of_binds(insert, RowSeal.__table__, [_binds(RowSeal.__table__, _SEAL_COLUMNS_WRITTEN, f"s{n}_")
+                                                     for n in range(seals)]) if seals else None
     if not postgresql:
         return tuple(statement for statement in (entry, rows, _MOVE_HEAD) if statement is not None)
     move = _MOVE_HEAD.add_cte(entry.cte("new_entry"))

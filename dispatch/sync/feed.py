@@ -48,7 +48,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.db import listen_on_sessions, listening_on_sessions
+from dispatch.db import listen_on_sessions, listening_on_sessions, rows_of_binds
 from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network.models import Technician
 from dispatch.sync.models import FeedEntry, FeedOp, Membership, SyncCounter
@@ -162,7 +162,7 @@ def _one_statement(count: int, joined: int, removed: int):
     statement = insert(FeedEntry).from_select(
         ("user_id", "seq", "entity_type", "entity_id", "op", "created_at"), numbered).add_cte(bumped)
     if joined:
-        statement = statement.add_cte(pg_insert(Membership).values([
+        statement = statement.add_cte(rows_of_binds(pg_insert, Membership, [
             {"user_id": user_id, "entity_type": bindparam(f"jt{n}", type_=_MEMBER.entity_type.type),
              "entity_id": bindparam(f"je{n}", type_=_MEMBER.entity_id.type)} for n in range(joined)
         ]).on_conflict_do_nothing(index_elements=[c.name for c in Membership.__table__.primary_key.columns])
