@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, Select, event, func, select
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, Select, event, func, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -184,6 +184,16 @@ def held_values(session: Session, model: type, ids: Any, attribute: str) -> tupl
         if attribute in state:
             found[id_] = state[attribute]
     return found, set(ids) - set(found)
+
+
+def rows_of_binds(make_insert: Callable[[Any], Any], table: Any, rows: list[dict[str, Any]]) -> Any:
+    """``make_insert(table)`` (an ``insert`` construct) of ``rows`` given as bind parameters
+    (``{column: bindparam}`` each), in a form SQLAlchemy caches: one row as VALUES, several as
+    INSERT ... SELECT of a UNION ALL (a multi-row VALUES statement is compiled on every call)."""
+    if len(rows) == 1:
+        return make_insert(table).values(rows[0])
+    columns = list(rows[0])
+    return make_insert(table).from_select(columns, union_all(*(select(*(row[c] for c in columns)) for row in rows)))
 
 
 def transaction_memo(session: Session, name: str) -> dict[Any, Any]:

@@ -22,7 +22,9 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType, TypeDecorator
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,55 @@ def read_contents(session: Session, spec: SealSpec, ids: Sequence[Any] | None = 
             values[name] = extras.get(row[0], {}).get(name)
         contents[row[0]] = content_of(values)
     return contents
+
+
+_AS_WRITTEN = (str, int, bool, uuid.UUID, Enum, date, datetime, Decimal)
+
+
+def _as_stored(column: Any, value: Any) -> bool:
+    """Whether the database returns ``value`` of ``column`` as the same value (so it hashes the
+    same): a value of exactly the column's Python type (an int for an integer column, not a bool
+    or a Decimal; an enum member for an enum column), aware datetimes, and decimals with no more
+    places than the column keeps. Anything else (floats, JSON, an int in a numeric column) is
+    read back instead."""
+    if value is None:
+        return True
+    try:
+        type_ = column.type
+        if isinstance(type_, NullType) and column.foreign_keys:  # a foreign key typed by the column it names
+            type_ = next(iter(column.foreign_keys)).column.type
+        if isinstance(type_, TypeDecorator):
+            type_ = type_.impl_instance
+        expected = type_.python_type
+    except (NotImplementedError, SQLAlchemyError):
+        return False
+    if not issubclass(expected, _AS_WRITTEN) or not isinstance(value, expected) or (
+            expected is int and isinstance(value, bool)):
+        return False
+    if isinstance(value, datetime):
+        return value.tzinfo is not None
+    if isinstance(value, Decimal):
+        scale = getattr(column.type, "scale", None)
+        return scale is not None and value.is_finite() and value.as_tuple().exponent >= -scale
+    return True
+
+
+def content_as_written(spec: SealSpec, row: Any) -> Content | None:
+    """The content of a row this transaction just inserted, from the object itself (no read
+    back), when that is provably what the database holds: every hashed column loaded on the
+    object (nothing expired, no server default to fetch), each value one that round-trips
+    unchanged (:func:`_as_stored`), and no extras read from other tables. None otherwise: read
+    it back with :func:`read_contents`."""
+    if spec.extras is not None or spec.extra_names:
+        return None
+    loaded = row.__dict__
+    columns = spec.model.__mapper__.columns
+    values = {}
+    for name in spec.columns:
+        if name not in loaded or not _as_stored(columns[name], loaded[name]):
+            return None
+        values[name] = loaded[name]
+    return content_of(values)
 
 
 # --- the covered tables -------------------------------------------------------------------------

@@ -17,7 +17,9 @@ write (``append(..., seal=[rows], deleted=[rows])``) also records, per row, a co
 the row as the database holds it after the write, a short digest per column, and the row's seal
 number (``row_version`` 1, 2, 3... per row). The seals live in ``audit_log_seals`` and are part
 of their entry's hash, so editing, removing or adding a seal breaks the chain like editing the
-entry does.
+entry does. Rows the writer has just inserted under ids it generated (``append(fresh=...)``, the
+stock ledger's rows) are version 1 and hashed from the objects, not read back, when their values
+provably come back from the database unchanged (:func:`~dispatch.audit_log.seals.content_as_written`).
 
 Verification (:mod:`dispatch.audit_log.verification`) recomputes every entry and every covered
 row's hash, and names what differs.
@@ -50,17 +52,24 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import object_session
 
 from dispatch.audit_log.models import LogChain, LogEntry, RowSeal
-from dispatch.audit_log.seals import SealSpec, covered, read_contents
+from dispatch.audit_log.seals import (
+    SealSpec,
+    content_as_written,
+    covered,
+    read_contents,
+)
 from dispatch.auth.models import User
 from dispatch.clock import utcnow
-from dispatch.db import transaction_memo
+from dispatch.db import rows_of_binds, transaction_memo
 from dispatch.uow import UnitOfWork
 
 GENESIS = "0" * 64
@@ -119,29 +128,61 @@ def _spec_and_id(row: Any) -> tuple[SealSpec, Any]:
 
 
 def _seals(session, seq: int, sealed: Sequence[tuple[SealSpec, Any]],
-           deleted: Sequence[tuple[SealSpec, Any]]) -> list[RowSeal]:
-    """The seals of the rows (read back as the database now holds them), numbered per row."""
+           deleted: Sequence[tuple[SealSpec, Any]], fresh: Sequence[tuple[SealSpec, Any, Any]] = ()) -> list[_NewSeal]:
+    """The seals of the rows (read back as the database now holds them), numbered per row.
+    ``fresh``: (spec, id, object) of rows this transaction inserted under a new id: no seal can
+    name them yet (version 1) and, where :func:`content_as_written` can tell, their content is
+    hashed from the object without reading it back."""
     wanted: dict[str, tuple[SealSpec, dict[str, Any], set[str]]] = {}
     for (spec, pk), gone in [(item, False) for item in sealed] + [(item, True) for item in deleted]:
         _, ids, gone_ids = wanted.setdefault(spec.table, (spec, {}, set()))
         ids[spec.row_id(pk)] = pk
         if gone:
             gone_ids.add(spec.row_id(pk))
+    new: dict[str, dict[str, Any]] = {}
+    for spec, pk, row in fresh:
+        content = content_as_written(spec, row)
+        if content is None:  # not provably as stored: read back like any other row, still version 1
+            wanted.setdefault(spec.table, (spec, {}, set()))
+        new.setdefault(spec.table, {})[spec.row_id(pk)] = content
     out = []
     for table, (spec, ids, gone_ids) in wanted.items():
+        unread = [rid for rid, content in new.get(table, {}).items() if content is None]
         versions = dict(session.execute(
             select(RowSeal.row_id, func.max(RowSeal.row_version))
-            .where(RowSeal.table_name == table, RowSeal.row_id.in_(list(ids))).group_by(RowSeal.row_id)).all())
-        contents = read_contents(session, spec, [pk for rid, pk in ids.items() if rid not in gone_ids])
+            .where(RowSeal.table_name == table, RowSeal.row_id.in_(list(ids))).group_by(RowSeal.row_id)).all()
+        ) if ids else {}
+        fresh_pks = {spec.row_id(pk): pk for s, pk, _ in fresh if s.table == table and spec.row_id(pk) in unread}
+        present = [pk for rid, pk in ids.items() if rid not in gone_ids] + list(fresh_pks.values())
+        contents = read_contents(session, spec, present) if present else {}
         by_id = {spec.row_id(pk): content for pk, content in contents.items()}
+        for row_id in unread:
+            new[table][row_id] = by_id.get(row_id)
         for row_id in sorted(ids):
             content = None if row_id in gone_ids else by_id.get(row_id)
             if content is None and row_id not in gone_ids:
                 raise ValueError(f"{table} {row_id} is sealed but not in the database (flush it first)")
-            out.append(RowSeal(table_name=table, row_id=row_id, row_version=(versions.get(row_id) or 0) + 1,
-                               log_seq=seq, row_hash=content.row_hash if content else None,
-                               fields=content.fields if content else None))
+            out.append(_seal(table, row_id, (versions.get(row_id) or 0) + 1, seq, content))
+    for table, contents in new.items():
+        for row_id, content in contents.items():
+            if content is None:
+                raise ValueError(f"{table} {row_id} is sealed but not in the database (flush it first)")
+            out.append(_seal(table, row_id, 1, seq, content))
     return out
+
+
+class _NewSeal(NamedTuple):
+    table_name: str
+    row_id: str
+    row_version: int
+    log_seq: int
+    row_hash: str | None
+    fields: dict[str, str] | None
+
+
+def _seal(table: str, row_id: str, version: int, seq: int, content: Any) -> _NewSeal:
+    return _NewSeal(table, row_id, version, seq, content.row_hash if content else None,
+                    content.fields if content else None)
 
 
 def _chain_for(session, actor_id: uuid.UUID | None, chain: str | None) -> str:
@@ -156,26 +197,64 @@ def _chain_for(session, actor_id: uuid.UUID | None, chain: str | None) -> str:
     return fixed
 
 
-def _locked_chain(session, chain: str) -> LogChain:
-    """The chain's head row, locked to the commit (created at the first entry of a new chain)."""
-    query = (select(LogChain).where(LogChain.chain == chain).with_for_update()
-             .execution_options(populate_existing=True))
-    head = session.scalar(query)
+_HEADS = LogChain.__table__
+_LOCK_HEAD = (select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.chain == bindparam("chain"))
+              .with_for_update())
+# PostgreSQL: the head and the entry's global seq in one round trip (gaps are allowed, see above).
+_LOCK_HEAD_AND_SEQ = (select(_HEADS.c.seq, _HEADS.c.hash, func.nextval("audit_log_global_seq"))
+                      .where(_HEADS.c.chain == bindparam("chain")).with_for_update())
+_MOVE_HEAD = (update(_HEADS).where(_HEADS.c.chain == bindparam("b_chain"))
+              .values(seq=bindparam("b_position"), hash=bindparam("b_hash"), entry_seq=bindparam("b_seq")))
+_ENTRY_COLUMNS = ("seq", "chain", "chain_seq", "kind", "subject_id", "actor_id", "at", "payload", "prev_hash", "hash")
+_SEAL_COLUMNS_WRITTEN = _NewSeal._fields
+
+
+_MAX_SEALS_INLINE = 8  # more seals (a baseline batch, a bulk write) go as one executemany
+
+
+def _binds(table, columns: Sequence[str], prefix: str) -> dict[str, Any]:
+    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
+
+
+@cache
+def _write(postgresql: bool, seals: int) -> tuple[Any, ...]:
+    """The statements that write an entry with ``seals`` seals (at most _MAX_SEALS_INLINE) and
+    move the chain's head: on PostgreSQL one statement (the INSERTs as CTEs of the head's
+    UPDATE), else three. Built once per shape; parameters ``e_<column>``, ``s<n>_<column>``,
+    ``b_*``."""
+    entry = insert(LogEntry.__table__).values(_binds(LogEntry.__table__, _ENTRY_COLUMNS, "e_"))
+    rows = rows_of_binds(insert, RowSeal.__table__, [_binds(RowSeal.__table__, _SEAL_COLUMNS_WRITTEN, f"s{n}_")
+                                                     for n in range(seals)]) if seals else None
+    if not postgresql:
+        return tuple(statement for statement in (entry, rows, _MOVE_HEAD) if statement is not None)
+    move = _MOVE_HEAD.add_cte(entry.cte("new_entry"))
+    return (move.add_cte(rows.cte("new_seals")) if rows is not None else move,)
+
+
+def _locked_head(session, chain: str, *, take_seq: bool) -> tuple[int, str, int | None]:
+    """Lock the chain's head row to the commit (created at the first entry of a new chain) and
+    read its position and hash; with ``take_seq`` on PostgreSQL also a new global seq (else None).
+    Pending ORM changes are flushed first: the business rows come before the head (lock order)."""
+    session.flush()
+    connection = session.connection()
+    statement = _LOCK_HEAD_AND_SEQ if take_seq and connection.dialect.name == "postgresql" else _LOCK_HEAD
+    head = connection.execute(statement, {"chain": chain}).first()
     if head is None:
-        connection = session.connection()
         make_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         connection.execute(make_insert(LogChain).values(chain=chain, seq=0, hash=GENESIS, entry_seq=0)
                            .on_conflict_do_nothing(index_elements=["chain"]))
-        head = session.scalar(query)
-    return head
+        head = connection.execute(statement, {"chain": chain}).first()
+    return head[0], head[1], head[2] if len(head) > 2 else None
 
 
-def _global_seq(session) -> int:
+def _global_seq(session, taken: int | None) -> int:
     reserved = _memo(session).pop(_RESERVED, None)
     if reserved is not None:
         return reserved
+    if taken is not None:
+        return taken
     if session.connection().dialect.name == "postgresql":
-        return session.scalar(text("SELECT nextval('audit_log_global_seq')"))
+        return session.connection().execute(select(func.nextval("audit_log_global_seq"))).scalar_one()
     return (session.scalar(select(func.max(LogEntry.seq))) or 0) + 1  # SQLite: one writer at a time
 
 
@@ -183,56 +262,72 @@ def lock_chain(session, chain: str = HQ_CHAIN) -> str:
     """Take this transaction's chain head now (``chain`` unless an append already fixed one);
     returns the chain. Serialises transactions on that chain up to their commit."""
     chain = _chain_for(session, None, chain)
-    _locked_chain(session, chain)
+    _locked_head(session, chain, take_seq=False)
     return chain
 
 
 def next_seq(session, actor_id: uuid.UUID | None = None) -> int:
     """The global seq the caller's next :func:`append` gets (for rows that name their own entry):
     the chain head is locked from here to the commit and the number is reserved for it."""
-    _locked_chain(session, _chain_for(session, actor_id, None))
     memo = _memo(session)
+    _, _, taken = _locked_head(session, _chain_for(session, actor_id, None), take_seq=_RESERVED not in memo)
     if _RESERVED not in memo:
-        memo[_RESERVED] = _global_seq(session)
+        memo[_RESERVED] = taken if taken is not None else _global_seq(session, None)
     return memo[_RESERVED]
 
 
 def _append(session, *, kind: str, subject_id: Any, payload: dict[str, Any], actor_id: uuid.UUID | None,
             sealed: Sequence[tuple[SealSpec, Any]] = (), deleted: Sequence[tuple[SealSpec, Any]] = (),
-            chain: str | None = None) -> LogEntry:
-    head = _locked_chain(session, _chain_for(session, actor_id, chain))
-    seq, position = _global_seq(session), head.seq + 1
+            chain: str | None = None, fresh: Sequence[tuple[SealSpec, Any, Any]] = ()) -> LogEntry:
+    """Write one entry with Core statements (no ORM unit of work, nothing read back that the
+    caller's objects already say: see :func:`_seals`)."""
+    chain = _chain_for(session, actor_id, chain)
+    position, prev_hash, taken = _locked_head(session, chain, take_seq=_RESERVED not in _memo(session))
+    seq, position = _global_seq(session, taken), position + 1
     at = utcnow()
     payload = json.loads(canonical_json(payload))  # what is hashed is exactly what is stored
-    if sealed or deleted:
-        session.flush()  # the sealed rows as the database will hold them
-    seals = _seals(session, seq, sealed, deleted)
-    digest = entry_hash(head.hash, seq, kind, str(subject_id), str(actor_id) if actor_id else None, at, payload,
-                        seals, chain=head.chain, chain_seq=position)
-    entry = LogEntry(seq=seq, chain=head.chain, chain_seq=position, kind=kind, subject_id=str(subject_id),
-                     actor_id=actor_id, at=at, payload=payload, prev_hash=head.hash, hash=digest)
-    session.add(entry)
-    session.add_all(seals)
-    head.seq, head.hash, head.entry_seq = position, digest, seq
-    session.flush()
-    return entry
+    seals = _seals(session, seq, sealed, deleted, fresh)
+    actor = str(actor_id) if actor_id else None
+    digest = entry_hash(prev_hash, seq, kind, str(subject_id), actor, at, payload, seals, chain=chain,
+                        chain_seq=position)
+    entry = LogEntry(seq=seq, chain=chain, chain_seq=position, kind=kind, subject_id=str(subject_id),
+                     actor_id=actor_id, at=at, payload=payload, prev_hash=prev_hash, hash=digest)
+    params = {f"e_{column}": getattr(entry, column) for column in _ENTRY_COLUMNS}
+    params.update(b_chain=chain, b_position=position, b_hash=digest, b_seq=seq)
+    connection = session.connection()
+    inline = seals if len(seals) <= _MAX_SEALS_INLINE else []
+    for n, seal in enumerate(inline):
+        params.update((f"s{n}_{column}", value) for column, value in zip(_SEAL_COLUMNS_WRITTEN, seal, strict=True))
+    for statement in _write(connection.dialect.name == "postgresql", len(inline)):
+        connection.execute(statement, params)
+    if seals and not inline:  # after the entry they name
+        connection.execute(insert(RowSeal.__table__), [seal._asdict() for seal in seals])
+    return entry  # not in the session: the entry is written, and the log is append-only
 
 
 def append(session, *, kind: str, subject_id: Any, payload: dict[str, Any],
            actor_id: uuid.UUID | None = None, seal: Sequence[Any] = (), deleted: Sequence[Any] = (),
-           chain: str | None = None) -> LogEntry:
+           chain: str | None = None, fresh: Sequence[Any] = ()) -> LogEntry:
     """Add one entry to the log, in the caller's transaction (never commits).
 
     ``seal``: the covered rows this write created or changed (ORM objects; flushed here and read
-    back); ``deleted``: covered rows it deleted (or is about to delete in this transaction).
+    back); ``deleted``: covered rows it deleted (or is about to delete in this transaction);
+    ``fresh``: covered rows this transaction just inserted under ids it generated itself (sealed
+    as version 1, hashed from the objects where that is provably what is stored: no read back).
     ``chain``: the chain to use when this is the transaction's first append (default: the
     actor's service point, else ``hq``).
     """
-    if seal:
+    if seal or fresh:
         session.flush()  # ids and defaults assigned, the rows as the database will hold them
+    new = []
+    for row in fresh:
+        spec, pk = _spec_and_id(row)
+        if object_session(row) is not session or row not in session or pk is None:
+            raise ValueError(f"{spec.table} {pk}: a fresh row must be flushed in this session")
+        new.append((spec, pk, row))
     return _append(session, kind=kind, subject_id=subject_id, payload=payload, actor_id=actor_id,
                    sealed=[_spec_and_id(row) for row in seal], deleted=[_spec_and_id(row) for row in deleted],
-                   chain=chain)
+                   chain=chain, fresh=new)
 
 
 def bind_roots(session, *, actor_id: uuid.UUID | None = None) -> LogEntry | None:

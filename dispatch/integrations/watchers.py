@@ -16,6 +16,7 @@ from dispatch.integrations.outbox import Event, changed_to, job_key
 from dispatch.sop.enums import ChecklistStatus
 from dispatch.sop.models import Checklist
 from dispatch.stock.enums import ClaimStatus
+from dispatch.stock.ledger import LEVELS_AFTER
 from dispatch.stock.models import StockLevel, StockMovement, WarrantyClaim
 from dispatch.stock.rules import is_low
 
@@ -67,11 +68,19 @@ def _moved(movements: list[StockMovement]) -> int:
 
 
 def stock_below_minimum(session) -> Iterable[Event]:
-    """At commit: every level a movement of this transaction took to or below its minimum."""
+    """At commit: every level a movement of this transaction took to or below its minimum. The
+    levels after come from the ledger's UPDATEs (``ledger.LEVELS_AFTER``) when each noted level
+    has one and no movement of it was rolled back with a savepoint (its UPDATE may have been too);
+    otherwise they are read."""
     notes = session.info.pop(STOCK_NOTES, None)
+    returned = session.info.pop(LEVELS_AFTER, None) or {}
     if not notes:
         return
-    after = _availability(session, notes)
+    if all(key in returned for key in notes) and all(
+            inspect(m).persistent for movements in notes.values() for m in movements):
+        after = {key: returned[key] for key in notes}
+    else:
+        after = _availability(session, notes)
     for key in sorted(notes, key=str):
         now, moved = after.get(key), _moved(notes[key])
         if now is None or not moved or not is_low(*now):
@@ -85,6 +94,7 @@ def stock_below_minimum(session) -> Iterable[Event]:
 
 def forget_stock_notes(session) -> None:
     session.info.pop(STOCK_NOTES, None)
+    session.info.pop(LEVELS_AFTER, None)
 
 
 def claim_decided(claim: WarrantyClaim, new: bool) -> Iterable[Event]:

@@ -18,13 +18,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
+from dispatch.audit_log import service as audit_log
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
-from dispatch.audit_log import service as audit_log
-from dispatch.errors import Conflict, Forbidden, InsufficientStock, RuleViolation, ValidationFailed
+from dispatch.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStock,
+    RuleViolation,
+    ValidationFailed,
+)
 from dispatch.jobs import service as jobs
 from dispatch.jobs.models import Job, JobStatus
 from dispatch.network.models import Product
@@ -47,7 +53,9 @@ from dispatch.stock.models import (
 from dispatch.uow import UnitOfWork
 
 # The parts services read the job's ids and status only (the view shows its reference and
-# status): they load no related rows with it (a unit, for a warranty claim, loads when used).
+# status): they load no related rows with it (a unit, for a warranty claim, loads when used;
+# nor the crew, which the mapper would load with every job).
+_JOB_ONLY = (lazyload(Job.helpers),)
 RESERVING = frozenset({JobStatus.SCHEDULED, JobStatus.EN_ROUTE, JobStatus.ON_SITE})
 """While the job is in one of these, its reservations follow its expected parts."""
 RELEASING = frozenset({JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.DISPATCHED})
@@ -113,7 +121,8 @@ def load(session: Session, job: Job) -> JobParts:
                              .options(joinedload(PartUsage.part), joinedload(PartUsage.location))
                              .where(PartUsage.job_id == job.id).order_by(PartUsage.at, PartUsage.id)).all()
     job_claims = session.scalars(select(WarrantyClaim).options(joinedload(WarrantyClaim.part))
-                                 .where(WarrantyClaim.job_id == job.id).order_by(WarrantyClaim.created_at)).all()
+                                 .where(WarrantyClaim.job_id == job.id).order_by(WarrantyClaim.created_at)
+                                 ).all() if usages else []  # a claim is filed for a part fitted
     return JobParts(job=job, expected=sorted(expected, key=lambda e: e.part.sku), reservations=list(reservations),
                     usages=list(usages), claims=list(job_claims))
 
@@ -219,9 +228,8 @@ def reconcile(session: Session, actor: Principal, job: Job) -> None:
     expected = {e.part_id: e for e in session.scalars(
         select(JobExpectedPart).where(JobExpectedPart.job_id == job.id)
         .execution_options(populate_existing=True))}
-    has_open = session.scalar(select(StockReservation.id).where(
-        StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1))
-    if not expected and has_open is None:
+    if not expected and session.scalar(select(StockReservation.id).where(
+            StockReservation.job_id == job.id, StockReservation.status == ReservationStatus.ACTIVE).limit(1)) is None:
         return
     open_reservations = _lock_open_reservations(session, job.id)
     now = utcnow()
@@ -295,7 +303,7 @@ def release_all(session: Session, actor: Principal, job: Job, reason: str) -> No
 def get_job_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Expected parts (with shortages), reservations, parts used and claims of a visible job."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, with_events=False, loads=_JOB_ONLY)
         return load(uow.session, job)
 
 
@@ -304,7 +312,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
     """Replace the job's expected parts; while it is scheduled, en route or on site, its
     reservations follow at once (missing ones reserved, surplus released)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         _require_planner(actor, job)
         if job.status in FINISHED:
             raise Conflict(f"job {job.reference} is {job.status.value}; its parts list is final",
@@ -339,7 +347,7 @@ def set_expected_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID,
 def reserve_missing(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID) -> JobParts:
     """Try again to reserve what is short (e.g. after a transfer arrived)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         _require_planner(actor, job)
         if job.status not in RESERVING:
             raise Conflict(f"job {job.reference} is {job.status.value}; parts are reserved for scheduled, "
@@ -473,7 +481,9 @@ def record_consumption(session: Session, actor: Principal, job: Job, lines: Sequ
             session.add(usage)
             ledger.post(session, kind=MovementKind.CONSUME, deltas=deltas, actor_id=actor_id_of(actor),
                         subject_id=job.id, job_id=job.id, operation_id=usage.operation_id,
-                        reason=f"job {job.reference}", seal_also=[usage])
+                        reason=f"job {job.reference}",
+                        # a device's id may name a row that once existed: its seal version is looked up
+                        **({"seal_also": [usage]} if line.id is not None else {"fresh_also": [usage]}))
             if not fits:
                 _log_override(session, actor, job, usage, part, override_reason)
             claims.file_claim(session, job, usage, part, tz)
@@ -487,7 +497,7 @@ def consume_parts(uow: UnitOfWork, actor: Principal, job_id: uuid.UUID, lines: S
     """POST /jobs/{id}/parts: the technician records the parts used (a manager may override a
     part that does not fit the job's product, with a reason)."""
     with uow:
-        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=())
+        job = jobs.get_visible_job(uow.session, actor, job_id, for_update=True, with_events=False, loads=_JOB_ONLY)
         record_consumption(uow.session, actor, job, lines, tz=tz, override_reason=override_reason)
         uow.commit()
         return load(uow.session, job)

@@ -36,7 +36,13 @@ from dispatch.auth.principal import SYSTEM, Principal
 from dispatch.clock import utcnow
 from dispatch.db import held_values
 from dispatch.errors import Conflict, InsufficientStock, PreconditionFailed
-from dispatch.stock.models import MovementKind, Part, StockLevel, StockLocation, StockMovement
+from dispatch.stock.models import (
+    MovementKind,
+    Part,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 
 AUDIT_KIND = "stock.movement"
 
@@ -110,17 +116,25 @@ _APPLY = (
         version=_c.version + 1,
         updated_at=bindparam("b_now", type_=_c.updated_at.type),
     )
+    .returning(_c.on_hand - _c.reserved + _c.in_transit, _c.min_level)
 )
+LEVELS_AFTER = "stock.levels_after"
+"""``session.info`` key: {(location, part): (available + in transit, min level)} as each level's
+last UPDATE in this transaction returned it (the row stays locked to the commit), for the
+stock.below_minimum webhook, which then reads no level again (dispatch.integrations.watchers)."""
 
 
 def _conditional_update(session: Session, delta: Delta) -> bool:
     """UPDATE the level only if every new value stays valid; True when a row changed."""
-    result = session.execute(_APPLY, {
+    level = session.execute(_APPLY, {
         "b_location": delta.location_id, "b_part": delta.part_id, "d_on_hand": delta.on_hand,
         "d_reserved": delta.reserved, "d_in_transit": delta.in_transit, "d_defective": delta.defective,
         "e_on_hand": delta.expect_on_hand, "e_version": delta.expect_version, "b_now": utcnow(),
-    })
-    return result.rowcount == 1
+    }).first()
+    if level is None:
+        return False
+    session.info.setdefault(LEVELS_AFTER, {})[delta.key] = tuple(level)
+    return True
 
 
 def _refuse(session: Session, delta: Delta) -> Exception:
@@ -211,11 +225,14 @@ def post(
     reference: str = "",
     operation_id: uuid.UUID | None = None,
     seal_also: Sequence[Any] = (),
+    fresh_also: Sequence[Any] = (),
 ) -> list[StockMovement]:
     """One stock movement: ledger rows (flushed first), one audit entry listing every row (which
     takes the chain lock) and sealing them (with ``seal_also``: other covered rows the same
-    operation wrote, such as the part usage of a consumption), then the level deltas. Joins the
-    caller's transaction (never commits).
+    operation wrote, such as the part usage of a consumption; ``fresh_also``: such rows inserted
+    under an id generated here, sealed without reading them back, as the ledger rows are: see
+    ``audit_log.append(fresh=...)``), then the level deltas. Joins the caller's transaction
+    (never commits).
 
     On InsufficientStock the caller's rollback (or savepoint) undoes whatever part of the
     movement was written: nothing of it survives.
@@ -243,7 +260,7 @@ def post(
     # caller's rollback removes the entry with everything else.
     audit_log.append(
         session, kind=AUDIT_KIND, subject_id=subject_id or operation_id, actor_id=actor_id,
-        seal=[*rows, *seal_also], chain=str(point) if point else None,
+        fresh=[*rows, *fresh_also], seal=seal_also, chain=str(point) if point else None,
         payload={
             "operation_id": operation_id, "kind": kind.value, "job_id": job_id, "transfer_id": transfer_id,
             "reason": reason, "reference": reference,

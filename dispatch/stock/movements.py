@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
@@ -156,13 +157,16 @@ def confirm_receipt(uow: UnitOfWork, actor: Principal, transfer_id: uuid.UUID) -
         if claimed != 1:
             raise Conflict(f"transfer {transfer.id} was already received",
                            transfer_status=TransferStatus.RECEIVED.value)
+        # The object as the UPDATE left the row (instead of reading it again after the commit).
+        for name, value in (("status", TransferStatus.RECEIVED), ("received_at", now),
+                            ("received_by", actor_id_of(actor)), ("updated_at", now)):
+            set_committed_value(transfer, name, value)
         ledger.post(uow.session, kind=MovementKind.TRANSFER_RECEIPT, actor_id=actor_id_of(actor),
                     subject_id=transfer.id, transfer_id=transfer.id,
                     deltas=[Delta(transfer.to_location_id, line.part_id, line.quantity, in_transit=-line.quantity,
                                   on_hand=line.quantity, counterpart_location_id=transfer.from_location_id)
                             for line in transfer.lines])
         uow.commit()
-        uow.session.refresh(transfer)
     return transfer
 
 
@@ -238,6 +242,7 @@ def set_limits(uow: UnitOfWork, actor: Principal, *, location: uuid.UUID | str, 
         uow.session.execute(insert(StockLevel).values(location_id=where.id, part_id=part.id, on_hand=0, reserved=0,
                                                       in_transit=0, defective=0, version=0, updated_at=utcnow())
                             .on_conflict_do_nothing())
+        uow.session.info.pop(ledger.LEVELS_AFTER, None)  # the minimum changes: what an UPDATE returned is stale
         uow.session.execute(update(StockLevel)
                             .where(StockLevel.location_id == where.id, StockLevel.part_id == part.id)
                             .values(min_level=min_level, max_level=max_level, version=StockLevel.version + 1,

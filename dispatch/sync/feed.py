@@ -26,17 +26,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, inspect, or_, select, tuple_
+from sqlalchemy import (
+    bindparam,
+    delete,
+    insert,
+    inspect,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.db import listen_on_sessions, listening_on_sessions
+from dispatch.db import listen_on_sessions, listening_on_sessions, rows_of_binds
 from dispatch.jobs.models import Job, JobHelper, JobStatus
 from dispatch.network.models import Technician
 from dispatch.sync.models import FeedEntry, FeedOp, Membership, SyncCounter
@@ -96,24 +108,72 @@ def bump(session: Session, user_id: uuid.UUID, count: int = 1) -> int:
 
 def append(session: Session, entries: dict[uuid.UUID, list[tuple[str, uuid.UUID, FeedOp]]]) -> None:
     """Append feed entries, users in sorted order (two transactions never lock counters in
-    opposite orders, so they cannot deadlock). Per user a fixed handful of statements, however
-    many entries: one counter bump for all of them, one INSERT of the entries, one of the
-    memberships gained and one DELETE of those lost."""
+    opposite orders, so they cannot deadlock). Per user, however many entries: on PostgreSQL one
+    statement (:func:`_one_statement`), elsewhere (or past _MAX_INLINE entries) one counter bump,
+    one INSERT of the entries, one of the memberships gained and one DELETE of those lost."""
     connection = session.connection()
     now = utcnow()
     for user_id in sorted(entries):
         latest = {(entity_type, entity_id): op for entity_type, entity_id, op in entries[user_id]}
+        joined = [key for key, op in latest.items() if op == FeedOp.PUT]
+        removed = [key for key, op in latest.items() if op != FeedOp.PUT]
+        if connection.dialect.name == "postgresql" and len(latest) <= _MAX_INLINE:
+            params: dict[str, Any] = {"user_id": user_id, "now": now}
+            for n, ((entity_type, entity_id), op) in enumerate(latest.items()):
+                params |= {f"t{n}": entity_type, f"e{n}": entity_id, f"o{n}": op}
+            for prefix, keys in (("j", joined), ("r", removed)):
+                for n, (entity_type, entity_id) in enumerate(keys):
+                    params |= {f"{prefix}t{n}": entity_type, f"{prefix}e{n}": entity_id}
+            connection.execute(_one_statement(len(latest), len(joined), len(removed)), params)
+            continue
         first = bump(session, user_id, len(latest)) - len(latest) + 1
         connection.execute(insert(FeedEntry), [
             {"user_id": user_id, "seq": first + n, "entity_type": entity_type, "entity_id": entity_id, "op": op,
              "created_at": now} for n, ((entity_type, entity_id), op) in enumerate(latest.items())])
-        insert_ignore(connection, Membership, [
-            {"user_id": user_id, "entity_type": entity_type, "entity_id": entity_id}
-            for (entity_type, entity_id), op in latest.items() if op == FeedOp.PUT])
-        removed = [key for key, op in latest.items() if op != FeedOp.PUT]
+        insert_ignore(connection, Membership, [{"user_id": user_id, "entity_type": entity_type,
+                                                "entity_id": entity_id} for entity_type, entity_id in joined])
         if removed:
             connection.execute(delete(Membership).where(
                 Membership.user_id == user_id, tuple_(Membership.entity_type, Membership.entity_id).in_(removed)))
+
+
+_MAX_INLINE = 8
+_FEED = FeedEntry.__table__.c
+_MEMBER = Membership.__table__.c
+
+
+@cache
+def _one_statement(count: int, joined: int, removed: int):
+    """PostgreSQL: one user's ``count`` entries in one statement, built once per shape. The
+    counter is bumped by ``count`` in a CTE returning its new value (locking the row to the
+    commit, as :func:`bump` does) and the entries take the numbers below it, in order; the
+    ``joined`` memberships gained and ``removed`` lost ride along as CTEs (their keys are
+    distinct: one op per entity). Parameters: ``user_id``, ``now``, per entry ``t<n>``, ``e<n>``,
+    ``o<n>`` (type, id, op), per membership ``jt<n>``/``je<n>`` and ``rt<n>``/``re<n>``."""
+    user_id, now = bindparam("user_id", type_=_FEED.user_id.type), bindparam("now", type_=_FEED.created_at.type)
+    bumped = (pg_insert(SyncCounter).values(user_id=user_id, last_seq=count, floor_seq=0)
+              .on_conflict_do_update(index_elements=[SyncCounter.user_id],
+                                     set_={"last_seq": SyncCounter.last_seq + count})
+              .returning(SyncCounter.last_seq).cte("bumped"))
+    numbered = union_all(*(
+        select(user_id, bumped.c.last_seq - (count - 1 - n), bindparam(f"t{n}", type_=_FEED.entity_type.type),
+               bindparam(f"e{n}", type_=_FEED.entity_id.type), bindparam(f"o{n}", type_=_FEED.op.type), now)
+        .select_from(bumped) for n in range(count)))
+    statement = insert(FeedEntry).from_select(
+        ("user_id", "seq", "entity_type", "entity_id", "op", "created_at"), numbered).add_cte(bumped)
+    if joined:
+        statement = statement.add_cte(rows_of_binds(pg_insert, Membership, [
+            {"user_id": user_id, "entity_type": bindparam(f"jt{n}", type_=_MEMBER.entity_type.type),
+             "entity_id": bindparam(f"je{n}", type_=_MEMBER.entity_id.type)} for n in range(joined)
+        ]).on_conflict_do_nothing(index_elements=[c.name for c in Membership.__table__.primary_key.columns])
+            .cte("joined"))
+    if removed:
+        statement = statement.add_cte(delete(Membership).where(
+            _MEMBER.user_id == user_id, tuple_(_MEMBER.entity_type, _MEMBER.entity_id).in_([
+                tuple_(bindparam(f"rt{n}", type_=_MEMBER.entity_type.type),
+                       bindparam(f"re{n}", type_=_MEMBER.entity_id.type)) for n in range(removed)]))
+            .cte("left_feed"))
+    return statement
 
 
 _FIXED: dict[tuple[str, uuid.UUID], Any] = {}
@@ -217,19 +277,19 @@ def _write_feed(session: Session) -> None:
             jobs.setdefault(job_id, set())
     entries: dict[uuid.UUID, list[tuple[str, uuid.UUID, FeedOp]]] = {}
     if jobs:
-        rows = {job.id: job for job in session.connection().execute(
-            select(Job.id, Job.technician_id, Job.status, Job.scheduled_start, Job.window_start)
-            .where(Job.id.in_(jobs)))}
+        # The jobs' rows, crew helpers and the devices holding them (_holders), in one query.
+        rows, helpers, holders = _job_facts(connection, set(jobs))
         # A note, a part or a step result leaves the route as it was: only a job row that changed
         # moves its day's other visits (sequence, leg, ETA in their documents).
-        helpers = _helpers(connection, set(jobs) | set(rows))
         # A crew's helpers' days count too: a visit added to a helper's day moves the crew job in it.
         for sibling in _route_siblings(connection, [row for row in rows.values() if row.id in moved], jobs, helpers):
             jobs.setdefault(sibling.id, set())
             rows[sibling.id] = sibling
-        helpers |= _helpers(connection, {sibling for sibling in jobs if sibling not in helpers})
-        # Devices that hold a job without being in its crew any more (a helper replaced) drop it.
-        holders = _holders(connection, set(jobs))
+        unread = {sibling for sibling in jobs if sibling not in helpers}
+        if unread:
+            _, more_helpers, more_holders = _job_facts(connection, unread, rows=False)
+            helpers |= more_helpers
+            holders |= more_holders
         technicians = {row.technician_id for row in rows.values() if row.technician_id}
         technicians |= set(chain.from_iterable(jobs.values())) | set(chain.from_iterable(helpers.values()))
         users = _technician_users(session, technicians)
@@ -259,25 +319,29 @@ def _write_feed(session: Session) -> None:
             append(session, entries)
 
 
-def _helpers(connection, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """The crew helpers of these jobs (by job)."""
-    found: dict[uuid.UUID, set[uuid.UUID]] = {job_id: set() for job_id in job_ids}
-    if job_ids:
-        for job_id, technician_id in connection.execute(
-                select(JobHelper.job_id, JobHelper.technician_id).where(JobHelper.job_id.in_(job_ids))):
-            found[job_id].add(technician_id)
-    return found
-
-
-def _holders(connection, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """The users whose devices hold these jobs now (their feed put them there)."""
-    found: dict[uuid.UUID, set[uuid.UUID]] = {}
-    if job_ids:
-        for user_id, job_id in connection.execute(
-                select(Membership.user_id, Membership.entity_id)
-                .where(Membership.entity_type == JOB, Membership.entity_id.in_(job_ids))):
-            found.setdefault(job_id, set()).add(user_id)
-    return found
+def _job_facts(connection, job_ids: set[uuid.UUID], *, rows: bool = True):
+    """For these jobs, in one query: their rows (id, technician, status, schedule; ``rows`` off:
+    none), their crew helpers by job, and the users whose devices hold them now (their feed put
+    them there; a holder no longer in the crew drops the job), by job."""
+    parts = [select(literal("h").label("kind"), JobHelper.job_id.label("id"), JobHelper.technician_id,
+                    null().label("status"), null().label("scheduled_start"), null().label("window_start"))
+             .where(JobHelper.job_id.in_(job_ids)),
+             select(literal("m"), Membership.entity_id, Membership.user_id, null(), null(), null())
+             .where(Membership.entity_type == JOB, Membership.entity_id.in_(job_ids))]
+    if rows:
+        parts.insert(0, select(literal("j").label("kind"), Job.id, Job.technician_id, Job.status, Job.scheduled_start,
+                               Job.window_start).where(Job.id.in_(job_ids)))
+    found: dict[uuid.UUID, Any] = {}
+    helpers: dict[uuid.UUID, set[uuid.UUID]] = {job_id: set() for job_id in job_ids}
+    holders: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for row in connection.execute(union_all(*parts)):
+        if row.kind == "j":
+            found[row.id] = row
+        elif row.kind == "h":
+            helpers[row.id].add(row.technician_id)
+        else:
+            holders.setdefault(row.id, set()).add(row.technician_id)
+    return found, helpers, holders
 
 
 def _route_siblings(connection, rows, jobs: dict[uuid.UUID, set[uuid.UUID]],

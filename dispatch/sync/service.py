@@ -14,13 +14,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from dispatch.auth.models import Role
 from dispatch.auth.principal import Principal
 from dispatch.clock import utcnow
 from dispatch.db import transaction_memo
-from dispatch.errors import Conflict, DispatchError, NotFound, PayloadTooLarge, RuleViolation, ValidationFailed
+from dispatch.errors import (
+    Conflict,
+    DispatchError,
+    NotFound,
+    PayloadTooLarge,
+    RuleViolation,
+    ValidationFailed,
+)
 from dispatch.idempotency import service as idempotency
 from dispatch.jobs import calendar
 from dispatch.jobs.models import EventKind, Job, JobEvent, JobStatus
@@ -255,7 +262,8 @@ def _job_for(session: Session, actor: Principal, payload: dict[str, Any]) -> Job
     locked = transaction_memo(session, _LOCKED_JOBS)
     # One device at a time per job: the first mutation of a batch on a job locks its row; the
     # next ones of the same batch find it locked already (held here: the identity map is weak).
-    job = locked.get(job_id) or session.get(Job, job_id, with_for_update=True)
+    job = locked.get(job_id) or session.get(Job, job_id, with_for_update=True,
+                                            options=[lazyload(Job.helpers)])  # the crew: read when used
     if job is not None and job.technician_id == actor.technician_id and job.status != JobStatus.CANCELLED:
         return job
     was_theirs = job is not None and session.scalar(
@@ -356,8 +364,9 @@ def _apply_note(session, actor, job, m: _Applying) -> dict[str, Any]:
     text = str(m.payload.get("text") or "").strip()
     if not text or len(text) > 4000:
         raise ValidationFailed("payload.text", "a note needs 1 to 4000 characters")
-    seq = (session.scalar(select(func.max(JobEvent.seq)).where(JobEvent.job_id == job.id)) or 0) + 1
-    event = JobEvent(job_id=job.id, seq=seq, kind=EventKind.NOTE, reason=text, actor_id=actor.user_id,
+    # The next seq, computed by the INSERT itself (the job row is locked: no one else adds one).
+    seq = select(func.coalesce(func.max(JobEvent.seq), 0) + 1).where(JobEvent.job_id == job.id).scalar_subquery()
+    event = JobEvent(id=uuid.uuid4(), job_id=job.id, seq=seq, kind=EventKind.NOTE, reason=text, actor_id=actor.user_id,
                      at=utcnow(), recorded_at=m.recorded_at, data={"device_id": str(m.device.id)})
     session.add(event)
     session.flush()
@@ -523,9 +532,10 @@ def push(uow: UnitOfWork, actor: Principal, *, device_id: uuid.UUID, mutations: 
             if stored is not None:
                 return PushReply(stored.body, replayed=True)
         device = _device(session, actor, device_id, app_version)
-        stored = {m.mutation_id: m for m in session.scalars(
+        replayed = [m["id"] for m in mutations if m["id"] <= device.last_mutation_id]
+        stored = {m.mutation_id: m for m in session.scalars(  # only a retried batch has any
             select(MutationRecord).where(MutationRecord.device_id == device.id,
-                                         MutationRecord.mutation_id.in_([m["id"] for m in mutations])))}
+                                         MutationRecord.mutation_id.in_(replayed)))} if replayed else {}
         results, records, gap_at, last = [], [], None, device.last_mutation_id
         for mutation in mutations:
             if mutation["id"] <= last:
