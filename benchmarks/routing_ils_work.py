@@ -70,9 +70,9 @@ class _FixedWork:
         cpu = time.process_time()
         found = model.routing.SolveWithIteratedLocalSearch(parameters)
         self.ils_cpu_s += time.process_time() - cpu
-        descended = model.routing.SolveFromAssignmentWithParameters(
-            found, search_parameters(request, "AUTOMATIC", _NO_TIME_LIMIT_S, descent=True)
-        )
+        descent = search_parameters(request, "AUTOMATIC", _NO_TIME_LIMIT_S, descent=True)
+        descent.lns_time_limit.FromSeconds(60)  # no operator cut short by the clock on a busy machine
+        descended = model.routing.SolveFromAssignmentWithParameters(found, descent)
         best: Any = descended if descended is not None else found
         routes = model.routes_of(best)
         served = sum(map(len, routes))
