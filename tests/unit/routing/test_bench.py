@@ -81,3 +81,24 @@ def test_day_cli_prints_the_pinned_json() -> None:
     assert report["jobs_served"] == 4
     assert sorted(j for route in report["routes"] for j in route) == ["J1", "J2", "J3", "J4"]
     assert report["technicians_used"] == len(report["routes"])
+
+
+def test_fixed_work_search_gives_the_same_plan_whatever_the_load() -> None:
+    """benchmarks/routing_ils_work.py: a number of solutions, not seconds, ends the search, so it repeats."""
+    data = SHARED_DIR / "solomon"
+    if not (data / "RC103.txt").exists():
+        pytest.skip(f"shared benchmark data not found at {data}")
+
+    def gaps() -> list[str]:
+        completed = subprocess.run(
+            [sys.executable, "benchmarks/routing_ils_work.py", "--solutions", "300", "--seeds", "2",
+             "--data", str(data), "RC103"],
+            cwd=REPO, capture_output=True, text=True, check=True, timeout=120,
+        )
+        first, *_ = completed.stdout.splitlines()
+        return first.split()
+
+    once = gaps()
+    assert once[0] == "RC103" and len(once) == 3
+    assert all(0.0 < float(gap) < 50.0 for gap in once[1:]), "a real plan, above the best known"
+    assert gaps() == once
