@@ -16,7 +16,7 @@ from dispatch.jobs.models import Job
 from dispatch.network.models import Product, Unit
 from dispatch.network.rules import in_warranty, warranty_until
 from dispatch.routing import technician_day
-from dispatch.sop.models import Checklist, SopVersion, StepResult
+from dispatch.sop.models import Checklist, SopStep, SopVersion, StepEvidence, StepResult
 from dispatch.stock.models import JobExpectedPart, Part, PartFit, StockLevel, StockLocation, StockReservation
 
 
@@ -25,33 +25,54 @@ def _iso(value) -> str | None:
 
 
 def _checklists(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    checklists = session.scalars(
-        select(Checklist).where(Checklist.job_id.in_(job_ids)).options(
-            joinedload(Checklist.template_version).selectinload(SopVersion.steps),
-            selectinload(Checklist.results).selectinload(StepResult.evidence),
-        )
+    """Each job's checklist: its pinned template version with the steps, and the current result of
+    each step (the last revision) with its evidence. Column rows, four statements, no entities."""
+    checklists = session.execute(
+        select(Checklist.id, Checklist.job_id, Checklist.status, Checklist.template_version_id)
+        .where(Checklist.job_id.in_(job_ids))
     ).all()
-    documents: dict[uuid.UUID, dict[str, Any]] = {}
-    for checklist in checklists:
-        current: dict[str, StepResult] = {}
-        for result in checklist.results:  # ordered by (key, revision): the last one wins
-            current[result.step_key] = result
-        version = checklist.template_version
-        documents[checklist.job_id] = {
-            "id": str(checklist.id),
-            "status": checklist.status.value,
-            "template": {"version_id": str(version.id), "number": version.number, "title": version.title,
-                         "steps": [{"key": s.key, "position": s.position, "title": s.title,
-                                    "instructions": s.instructions, "kind": s.kind.value, "required": s.required,
-                                    "out_of_range": s.out_of_range.value, "after": s.after, "params": s.params}
-                                   for s in version.steps]},
-            "results": [{"id": str(r.id), "key": r.step_key, "revision": r.revision, "value": r.value,
-                         "status": r.status.value, "reasons": r.reasons,
-                         "evidence": [str(link.attachment_id) for link in r.evidence],
-                         "recorded_at": _iso(r.recorded_at), "received_at": _iso(r.received_at)}
-                        for r in current.values()],
-        }
-    return documents
+    if not checklists:
+        return {}
+    templates: dict[uuid.UUID, dict[str, Any]] = {}
+    version_ids = {c.template_version_id for c in checklists}
+    for version_id, number, title, key, position, step_title, instructions, kind, required, out_of_range, after, \
+            params in session.execute(
+                select(SopVersion.id, SopVersion.number, SopVersion.title, SopStep.key, SopStep.position, SopStep.title,
+                       SopStep.instructions, SopStep.kind, SopStep.required, SopStep.out_of_range, SopStep.after,
+                       SopStep.params)
+                .outerjoin(SopStep, SopStep.version_id == SopVersion.id)
+                .where(SopVersion.id.in_(version_ids)).order_by(SopVersion.id, SopStep.position)):
+        template = templates.get(version_id)
+        if template is None:
+            template = templates[version_id] = {"version_id": str(version_id), "number": number, "title": title,
+                                                "steps": []}
+        if key is not None:
+            template["steps"].append({"key": key, "position": position, "title": step_title,
+                                      "instructions": instructions, "kind": kind.value, "required": required,
+                                      "out_of_range": out_of_range.value, "after": after, "params": params})
+    checklist_ids = [c.id for c in checklists]
+    evidence: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for result_id, attachment_id in session.execute(
+            select(StepEvidence.result_id, StepEvidence.attachment_id)
+            .join(StepResult, StepResult.id == StepEvidence.result_id)
+            .where(StepResult.checklist_id.in_(checklist_ids))
+            .order_by(StepEvidence.result_id, StepEvidence.position)):
+        evidence[result_id].append(str(attachment_id))
+    current: dict[uuid.UUID, dict[str, Any]] = defaultdict(dict)
+    for r in session.execute(
+            select(StepResult.id, StepResult.checklist_id, StepResult.step_key, StepResult.revision, StepResult.value,
+                   StepResult.status, StepResult.reasons, StepResult.recorded_at, StepResult.received_at)
+            .where(StepResult.checklist_id.in_(checklist_ids)).order_by(StepResult.step_key, StepResult.revision)):
+        current[r.checklist_id][r.step_key] = r  # ordered by (key, revision): the last one wins
+    return {c.job_id: {
+        "id": str(c.id),
+        "status": c.status.value,
+        "template": templates[c.template_version_id],
+        "results": [{"id": str(r.id), "key": r.step_key, "revision": r.revision, "value": r.value,
+                     "status": r.status.value, "reasons": r.reasons, "evidence": evidence.get(r.id, []),
+                     "recorded_at": _iso(r.recorded_at), "received_at": _iso(r.received_at)}
+                    for r in current[c.id].values()],
+    } for c in checklists}
 
 
 def _expected_parts(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
