@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch import geo
 from dispatch.auth.models import Role
@@ -149,6 +149,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
 
 def _technician(session: Session, technician_id: uuid.UUID) -> TechnicianRow | None:
     return session.scalar(select(TechnicianRow).where(TechnicianRow.id == technician_id).options(
+        joinedload(TechnicianRow.service_point),  # day_route's session.get finds it: no statement of its own
         selectinload(TechnicianRow.shifts), selectinload(TechnicianRow.shift_exceptions)))
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, aliased
 
-from dispatch.jobs.models import Job
-from dispatch.network.models import Product, Unit
+from dispatch.jobs.models import Job, JobHelper
+from dispatch.network.models import Customer, Product, Unit
 from dispatch.network.rules import in_warranty, warranty_until
 from dispatch.routing import technician_day
 from dispatch.sop.models import Checklist, SopStep, SopVersion, StepEvidence, StepResult
@@ -91,28 +92,82 @@ def _expected_parts(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return parts
 
 
+@dataclass(frozen=True, slots=True)
+class _UnitWarranty:
+    """What the warranty rules read of a unit (its purchase, its closing, its model's months)."""
+    purchased_on: date | None
+    warranty_closed_on: date | None
+    product: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Months:
+    warranty_months: int
+
+
+@dataclass(slots=True)
+class _BookedJob:
+    """What the route facts read of a snapshot job."""
+    id: uuid.UUID
+    status: Any
+    scheduled_start: Any
+    technician_id: uuid.UUID | None
+    helper_ids: list[uuid.UUID]
+
+
+def _job_rows(session: Session, job_ids: list[uuid.UUID]) -> list[Row]:
+    """The jobs' columns with their customer, product, unit and the unit's model: one statement."""
+    unit_product = aliased(Product)
+    return session.execute(
+        select(Job.id, Job.reference, Job.type, Job.status, Job.priority, Job.version, Job.scheduled_start,
+               Job.scheduled_end, Job.window_start, Job.window_end, Job.sla_due_at, Job.address, Job.lat, Job.lon,
+               Job.description, Job.duration_minutes, Job.warranty_decision, Job.crew_size, Job.technician_id,
+               Customer.id.label("customer_id"), Customer.name.label("customer_name"),
+               Customer.phone.label("customer_phone"), Customer.address.label("customer_address"),
+               Customer.grade.label("customer_grade"),
+               Product.id.label("product_id"), Product.sku.label("product_sku"), Product.name.label("product_name"),
+               Product.category.label("product_category"),
+               Unit.id.label("unit_id"), Unit.serial.label("unit_serial"), Unit.purchased_on.label("purchased_on"),
+               Unit.warranty_closed_on.label("warranty_closed_on"),
+               unit_product.id.label("unit_product_id"), unit_product.sku.label("unit_product_sku"),
+               unit_product.name.label("unit_product_name"), unit_product.category.label("unit_product_category"),
+               unit_product.warranty_months.label("unit_warranty_months"))
+        .join(Customer, Customer.id == Job.customer_id).join(Product, Product.id == Job.product_id)
+        .outerjoin(Unit, Unit.id == Job.unit_id).outerjoin(unit_product, unit_product.id == Unit.product_id)
+        .where(Job.id.in_(job_ids))
+    ).all()
+
+
 def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
                   tz: ZoneInfo = ZoneInfo("Asia/Shanghai"), *,
                   technician_id: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
     """Jobs with customer contact, unit and warranty, checklist (pinned template + current
     results), expected parts, and the job's place in the reading technician's own route of its
     day (sequence, ETA, leg, break; a crew job's helper gets their own:
-    :func:`dispatch.routing.technician_day.stop_facts`)."""
+    :func:`dispatch.routing.technician_day.stop_facts`). Read as column rows (no entities)."""
     if not job_ids:
         return {}
-    jobs = session.scalars(
-        select(Job).where(Job.id.in_(job_ids)).options(
-            # many-to-ones joined into the jobs' own query; the collections one query each
-            joinedload(Job.customer), joinedload(Job.product), joinedload(Job.unit).joinedload(Unit.product),
-            selectinload(Job.helpers),  # helper_ids and the route's "is it mine" read the crew: one query
-        )
-    ).all()
+    rows = _job_rows(session, job_ids)
+    helpers: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for job_id, helper_id in session.execute(
+            select(JobHelper.job_id, JobHelper.technician_id).where(JobHelper.job_id.in_(job_ids))
+            .order_by(JobHelper.job_id, JobHelper.technician_id)):
+        helpers[job_id].append(helper_id)
     checklists = _checklists(session, job_ids)
     parts = _expected_parts(session, job_ids)
-    route = technician_day.stop_facts(session, jobs, tz, technician_id)
+    route = technician_day.stop_facts(
+        session, [_BookedJob(j.id, j.status, j.scheduled_start, j.technician_id, helpers.get(j.id, []))
+                  for j in rows], tz, technician_id)
     documents = {}
-    for job in jobs:
-        unit = job.unit
+    for job in rows:
+        unit = None
+        if job.unit_id is not None:
+            warranty = _UnitWarranty(job.purchased_on, job.warranty_closed_on, _Months(job.unit_warranty_months))
+            unit = {"serial": job.unit_serial,
+                    "product": _product_of(job.unit_product_id, job.unit_product_sku, job.unit_product_name,
+                                           job.unit_product_category),
+                    "purchased_on": _iso(job.purchased_on), "warranty_until": _iso(warranty_until(warranty)),
+                    "in_warranty": in_warranty(warranty, today)}
         documents[job.id] = {
             "id": str(job.id), "reference": job.reference, "type": job.type.value, "status": job.status.value,
             "priority": job.priority.value, "version": job.version,
@@ -120,25 +175,27 @@ def job_documents(session: Session, job_ids: list[uuid.UUID], today: date,
             "window_start": _iso(job.window_start), "window_end": _iso(job.window_end),
             "sla_due_at": _iso(job.sla_due_at), "address": job.address, "lat": job.lat, "lon": job.lon,
             "description": job.description, "duration_minutes": job.duration_minutes,
-            "customer": {"id": str(job.customer.id), "name": job.customer.name, "phone": job.customer.phone,
-                         "address": job.customer.address, "grade": job.customer.grade.value},
-            "product": _product(job.product),
-            "unit": None if unit is None else {
-                "serial": unit.serial, "product": _product(unit.product), "purchased_on": _iso(unit.purchased_on),
-                "warranty_until": _iso(warranty_until(unit)), "in_warranty": in_warranty(unit, today)},
+            "customer": {"id": str(job.customer_id), "name": job.customer_name, "phone": job.customer_phone,
+                         "address": job.customer_address, "grade": job.customer_grade.value},
+            "product": _product_of(job.product_id, job.product_sku, job.product_name, job.product_category),
+            "unit": unit,
             "warranty_decision": job.warranty_decision.value if job.warranty_decision else None,
             "checklist": checklists.get(job.id),
             "expected_parts": parts.get(job.id, []),
             "route": route.get(job.id),
             "crew_size": job.crew_size,
             "lead_technician_id": str(job.technician_id) if job.technician_id else None,
-            "helper_ids": [str(h) for h in job.helper_ids],
+            "helper_ids": [str(h) for h in helpers.get(job.id, [])],
         }
     return documents
 
 
-def _product(product: Product) -> dict[str, Any]:
-    return {"id": str(product.id), "sku": product.sku, "name": product.name, "category": product.category.value}
+def _product_of(product_id, sku: str, name: str, category) -> dict[str, Any]:
+    return {"id": str(product_id), "sku": sku, "name": name, "category": category.value}
+
+
+def _product(product) -> dict[str, Any]:
+    return _product_of(product.id, product.sku, product.name, product.category)
 
 
 def child_ids(session: Session, job_ids: list[uuid.UUID]) -> dict[str, list[str]]:
@@ -154,7 +211,8 @@ def child_ids(session: Session, job_ids: list[uuid.UUID]) -> dict[str, list[str]
 def van_documents(session: Session, location_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     if not location_ids:
         return {}
-    locations = {loc.id: loc for loc in session.scalars(select(StockLocation).where(StockLocation.id.in_(location_ids)))}
+    locations = dict(session.execute(select(StockLocation.id, StockLocation.code)
+                                     .where(StockLocation.id.in_(location_ids))).all())
     levels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     rows = session.execute(select(StockLevel, Part).join(Part, Part.id == StockLevel.part_id)
                            .where(StockLevel.location_id.in_(location_ids)).order_by(Part.sku)).all()
@@ -162,8 +220,8 @@ def van_documents(session: Session, location_ids: list[uuid.UUID]) -> dict[uuid.
         levels[level.location_id].append({"part_id": str(part.id), "sku": part.sku, "name": part.name,
                                           "on_hand": level.on_hand, "reserved": level.reserved,
                                           "available": level.available, "in_transit": level.in_transit})
-    return {loc_id: {"id": str(loc_id), "code": getattr(loc, "code", None), "levels": levels[loc_id]}
-            for loc_id, loc in locations.items()}
+    return {loc_id: {"id": str(loc_id), "code": code, "levels": levels[loc_id]}
+            for loc_id, code in locations.items()}
 
 
 def reference_data(session: Session) -> dict[str, Any]:
