@@ -21,8 +21,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dispatch import geo
 from dispatch.auth.models import Role
@@ -79,12 +79,15 @@ class DayRoute:
     stops: tuple[RouteStop, ...]
 
 
-def _booked(session: Session, technician_id: uuid.UUID, first: datetime, end: datetime) -> list[Job]:
-    """The technician's booked visits starting in [first, end), in route order."""
-    return list(session.scalars(
-        select(Job).where(calendar.worked_by(technician_id), Job.status.in_(calendar.BOOKED),
-                          Job.scheduled_start >= first, Job.scheduled_start < end)
-        .order_by(Job.scheduled_start, Job.id).options(lazyload(Job.helpers))  # a route does not read the crew
+def _booked(session: Session, technician_id: uuid.UUID, first: datetime, end: datetime) -> list[Row]:
+    """The technician's booked visits starting in [first, end), in route order: the columns a
+    route reads (rows, not entities: a day's route never writes its jobs)."""
+    return list(session.execute(
+        select(Job.id, Job.reference, Job.status, Job.address, Job.lat, Job.lon, Job.window_start, Job.window_end,
+               Job.scheduled_start, Job.scheduled_end, Job.technician_id)
+        .where(calendar.worked_by(technician_id), Job.status.in_(calendar.BOOKED),
+               Job.scheduled_start >= first, Job.scheduled_start < end)
+        .order_by(Job.scheduled_start, Job.id)
     ).all())
 
 
@@ -146,6 +149,7 @@ def day_route(session: Session, technician: TechnicianRow, day: date, tz: ZoneIn
 
 def _technician(session: Session, technician_id: uuid.UUID) -> TechnicianRow | None:
     return session.scalar(select(TechnicianRow).where(TechnicianRow.id == technician_id).options(
+        joinedload(TechnicianRow.service_point),  # day_route's session.get finds it: no statement of its own
         selectinload(TechnicianRow.shifts), selectinload(TechnicianRow.shift_exceptions)))
 
 
