@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -48,7 +49,22 @@ def sign_in(driver, base: str, username: str) -> None:
 def submit(driver, button_id: str) -> None:
     button = driver.find_element(By.ID, button_id)
     button.click()
-    wait(driver).until(ec.staleness_of(button))
+    wait(driver).until(lambda _: _left(button))
+
+
+def _left(element) -> bool:
+    """Whether the page that held ``element`` has gone (``ec.staleness_of``, plus chromedriver's
+    "unhandled inspector error: Cannot find context" when asked in the middle of the navigation:
+    the old document's context is gone, which is what we wait for)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "inspector error" in (exc.msg or "") or "Cannot find context" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 def flash(driver) -> str:
